@@ -1,0 +1,1 @@
+"""OneRoster 1.1/1.2 adapter (client, mapping, sync, CSV)."""

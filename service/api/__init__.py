@@ -1,0 +1,1 @@
+"""Transports: REST (FastAPI) and GraphQL (strawberry) over the same domain services."""

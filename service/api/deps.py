@@ -1,0 +1,119 @@
+"""Request dependencies as ``Annotated`` aliases: session, settings, principal with scopes, paging."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2, SecurityScopes
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.config import Settings
+from service.db import Database
+from service.errors import ForbiddenError, UnauthorizedError
+from service.schemas import PageParams
+from service.tenancy import scopes as scope_names
+from service.tenancy.service import TenancyService
+from service.tenancy.tokens import Principal
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+
+#: ``session.info`` key: set by a transport (GraphQL) that must not commit despite no exception.
+ROLLBACK_ONLY = "rollback_only"
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: commit before the response is sent, roll back on error."""
+    db: Database = request.app.state.db
+    async with db.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        if session.info.get(ROLLBACK_ONLY):
+            await session.rollback()
+        else:
+            await session.commit()
+
+
+# scope="function": the exit code (the commit) runs before the response is sent.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+oauth2_scheme = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/oauth/token",
+            scopes={s: f"{s} access" for s in scope_names.ALL_SCOPES},
+        )
+    ),
+    scheme_name="oauth2",
+    description="OAuth 2.0 client credentials; send the access token as `Authorization: Bearer`.",
+    auto_error=False,
+)
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise UnauthorizedError("an access token is required (Authorization: Bearer <token>)")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthorizedError("the Authorization header must use the Bearer scheme")
+    return token.strip()
+
+
+async def authenticate(
+    session: SessionDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    token = bearer_token(authorization)
+    return await TenancyService(session, settings).authenticate(token)
+
+
+def check_scopes(principal: Principal, required: list[str]) -> None:
+    missing = [
+        s
+        for s in required
+        if not principal.has(s) and not (s.startswith("tenants:") and principal.is_admin)
+    ]
+    if missing:
+        raise ForbiddenError(f"the access token lacks the scope {' '.join(missing)}")
+
+
+async def _scoped(
+    security_scopes: SecurityScopes, principal: Annotated[Principal, Depends(authenticate)]
+) -> Principal:
+    check_scopes(principal, security_scopes.scopes)
+    return principal
+
+
+AuthenticatedDep = Annotated[Principal, Depends(authenticate)]
+TenantsRead = Annotated[Principal, Security(_scoped, scopes=["tenants:read"])]
+TenantsWrite = Annotated[Principal, Security(_scoped, scopes=["tenants:write"])]
+RosterRead = Annotated[Principal, Security(_scoped, scopes=["roster:read"])]
+RosterWrite = Annotated[Principal, Security(_scoped, scopes=["roster:write"])]
+AdminDep = Annotated[Principal, Security(_scoped, scopes=["admin"])]
+
+
+def page_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description="items per page")
+    ] = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]

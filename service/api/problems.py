@@ -1,0 +1,159 @@
+"""RFC 9457 problem documents for every error of the own API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.errors import ServiceError
+from service.logging import request_id_var
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "urn:portrait:problem:"
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def problem_body(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": request_id_var.get(),
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return body
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status, code, detail, title=title, errors=errors),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _loc(parts: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in parts)
+
+
+def validation_errors(exc: RequestValidationError) -> tuple[int, str, str, list[dict[str, Any]]]:
+    raw = list(exc.errors())
+    # A body that is not JSON at all is a 400, not a field error.
+    for err in raw:
+        if err.get("type") == "json_invalid":
+            ctx = err.get("ctx") or {}
+            reason = ctx.get("error", "malformed JSON")
+            return 400, "malformed_json", f"the request body is not valid JSON: {reason}", [
+                {"loc": _loc(err.get("loc", ())), "message": str(reason), "type": "json_invalid"}
+            ]
+    errors = [
+        {
+            "loc": _loc(err.get("loc", ())),
+            "message": str(err.get("msg", "invalid")),
+            "type": str(err.get("type", "invalid")),
+        }
+        for err in raw
+    ]
+    fields = ", ".join(e["loc"] for e in errors[:5])
+    more = f" and {len(errors) - 5} more" if len(errors) > 5 else ""
+    return 422, "validation_failed", f"invalid input: {fields}{more}", errors
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if exc.status == 401 else None
+        return problem_response(
+            exc.status,
+            exc.code,
+            exc.detail,
+            title=exc.title,
+            errors=[e.as_dict() for e in exc.errors] or None,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, code, detail, errors = validation_errors(exc)
+        return problem_response(status, code, detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        status = exc.status_code
+        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(status, "error")
+        return problem_response(
+            status, _CODES.get(status, "error"), detail, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
+        # Services check uniqueness first; this catches the race between two writers.
+        logger.info("integrity error: %s", exc.orig)
+        return problem_response(
+            409, "conflict", "the change conflicts with existing data (a concurrent write?)"
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return problem_response(500, "internal_error", "an internal error occurred; see the request id")

@@ -1,0 +1,56 @@
+"""Liveness and readiness probes (no auth)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from service import __version__
+from service.api.problems import problem_response
+from service.db import Database
+from service.migrations import current_revision, head_revision
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
+    revision: str | None
+    head: str | None
+
+
+@router.get("/health", summary="Liveness: the process answers", response_model=Health)
+async def health() -> Health:
+    return Health(status="ok", version=__version__)
+
+
+@router.get(
+    "/ready",
+    summary="Readiness: database reachable and migrated to head",
+    response_model=Readiness,
+    responses={503: {"description": "not ready (problem document says why)"}},
+)
+async def ready(request: Request) -> JSONResponse:
+    db: Database = request.app.state.db
+    try:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        revision = await current_revision(db.engine)
+    except Exception:
+        return problem_response(503, "database_unreachable", "the database cannot be reached")
+    head = head_revision()
+    if revision != head:
+        return problem_response(
+            503, "migrations_pending", f"database at revision {revision}, code expects {head}"
+        )
+    return JSONResponse(
+        Readiness(status="ready", database=db.dialect, revision=revision, head=head).model_dump()
+    )

@@ -1,0 +1,77 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import __version__
+from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from service.api.problems import install_handlers
+from service.api.rest import classes, health, learners, oauth, roster, tenants
+from service.config import Settings, get_settings
+from service.db import Database
+from service.migrations import upgrade
+
+logger = logging.getLogger(__name__)
+
+#: Paths whose bodies may use the bulk limit instead of the default one.
+BULK_PATH_PREFIXES: tuple[str, ...] = ()
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the ASGI app. ``database`` lets tests hand in an engine they control."""
+    settings = settings or get_settings()
+    if settings.mode == "embedded":
+        settings.ensure_secrets()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        db = database or Database(
+            settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
+        )
+        if owned and settings.should_auto_migrate:
+            logger.info("migrating %s to head", db.dialect)
+            await upgrade(settings.database_url)
+        app.state.db = db
+        try:
+            yield
+        finally:
+            if owned:
+                await db.dispose()
+
+    app = FastAPI(
+        title="Portrait",
+        version=__version__,
+        summary="Portrait-of-a-Graduate competencies, evidence and verifiable credentials for K-12 districts.",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    if database is not None:
+        app.state.db = database
+
+    limits = settings.limits
+
+    def limit_for(path: str) -> int:
+        if BULK_PATH_PREFIXES and path.startswith(BULK_PATH_PREFIXES):
+            return limits.max_bulk_body_bytes
+        return limits.max_body_bytes
+
+    install_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(RequestIdMiddleware)
+
+    app.include_router(health.router)
+    app.include_router(oauth.router)
+    app.include_router(tenants.router)
+    app.include_router(learners.router)
+    app.include_router(classes.router)
+    app.include_router(roster.router)
+    return app

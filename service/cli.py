@@ -1,0 +1,149 @@
+"""The ``portrait`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import typer
+
+from service.config import Settings, get_settings
+from service.db import Database
+from service.logging import configure_logging
+from service.migrations import upgrade_sync
+from service.tenancy import scopes as scope_names
+from service.tenancy.schemas import ApiClientCreate, ApiClientRead, TenantCreate, TenantRead
+from service.tenancy.service import SYSTEM, TenancyService
+
+app = typer.Typer(help="Portrait credentials service.", no_args_is_help=True, add_completion=False)
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(settings.log_level, as_json=settings.log_json)
+    return settings
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Run the HTTP service (embedded mode migrates the database first)."""
+    import uvicorn
+
+    settings = _settings()
+    if settings.should_auto_migrate:
+        upgrade_sync(settings.database_url)
+        settings.auto_migrate = False  # done once here, not again in every worker
+    uvicorn.run(
+        "service.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+        server_header=False,
+        access_log=False,
+    )
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Upgrade the database schema (Alembic)."""
+    settings = _settings()
+    upgrade_sync(settings.database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def demo(
+    reset: Annotated[bool, typer.Option(help="drop the demo tenant first")] = False,
+) -> None:
+    """Load the demo district (slug ``demo``); running it again changes nothing."""
+    from service.demo import load_demo
+
+    settings = _settings()
+    upgrade_sync(settings.database_url)
+    summary = asyncio.run(_with_db(settings, lambda db: load_demo(db, settings, reset=reset)))
+    typer.echo(json.dumps(summary, indent=2))
+
+
+@app.command("create-tenant")
+def create_tenant(
+    slug: Annotated[str, typer.Option(help="URL-safe identifier")],
+    name: Annotated[str, typer.Option(help="display name")],
+) -> None:
+    """Create a tenant (district) and print it as JSON."""
+    settings = _settings()
+
+    async def run(db: Database) -> dict[str, object]:
+        async with db.session() as session:
+            tenant = await TenancyService(session, settings).create_tenant(
+                SYSTEM, TenantCreate(slug=slug, name=name)
+            )
+            await session.commit()
+            return TenantRead.model_validate(tenant).model_dump(mode="json")
+
+    typer.echo(json.dumps(_run_checked(settings, run), indent=2))
+
+
+@app.command("create-client")
+def create_client(
+    tenant: Annotated[str, typer.Option(help="tenant slug")],
+    scopes: Annotated[str | None, typer.Option(help='space-separated, e.g. "roster:read roster:write"')] = None,
+    all_scopes: Annotated[bool, typer.Option("--all-scopes", help="every scope, admin included")] = False,
+    name: Annotated[str, typer.Option(help="display name")] = "cli client",
+) -> None:
+    """Create an API client and print its client_id and client_secret as JSON."""
+    if all_scopes == (scopes is not None):
+        raise typer.BadParameter("give exactly one of --scopes or --all-scopes")
+    settings = _settings()
+    wanted = list(scope_names.ALL_SCOPES) if all_scopes else scope_names.parse(scopes or "")
+    unknown = scope_names.unknown_scopes(wanted)
+    if unknown or not wanted:
+        raise typer.BadParameter(f"unknown scopes: {' '.join(unknown)}" if unknown else "no scopes given")
+
+    async def run(db: Database) -> dict[str, object]:
+        async with db.session() as session:
+            service = TenancyService(session, settings)
+            target = await service.get_tenant_by_slug(SYSTEM, tenant)
+            client, secret = await service.create_client(
+                SYSTEM, ApiClientCreate(tenant_id=target.id, name=name, scopes=wanted)
+            )
+            await session.commit()
+            out = ApiClientRead.model_validate(client).model_dump(mode="json")
+            out["client_secret"] = secret
+            out["tenant"] = target.slug
+            out["token_url"] = f"{settings.public_url}/oauth/token"
+            return out
+
+    typer.echo(json.dumps(_run_checked(settings, run), indent=2))
+
+
+DbTask = Callable[[Database], Awaitable[dict[str, object]]]
+
+
+def _run_checked(settings: Settings, fn: DbTask) -> dict[str, object]:
+    from service.errors import ServiceError
+
+    try:
+        return asyncio.run(_with_db(settings, fn))
+    except ServiceError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(code=1) from exc
+
+
+async def _with_db(settings: Settings, fn: DbTask) -> dict[str, object]:
+    db = Database(settings.database_url, pool_size=2)
+    try:
+        return await fn(db)
+    finally:
+        await db.dispose()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,146 @@
+"""Settings: one class, environment prefix ``PORTRAIT_``, nested groups with ``__``.
+
+Embedded mode (the default) keeps everything under ``var_dir``: the SQLite database and a
+``secrets.json`` generated on first start. Production mode refuses to start without explicit
+secrets and a non-SQLite database is expected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LimitSettings(BaseModel):
+    """Size limits applied to every request."""
+
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, description="largest request body")
+    max_bulk_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="largest body of bulk endpoints"
+    )
+    max_page_size: int = Field(default=200, ge=1, le=10_000)
+    default_page_size: int = Field(default=50, ge=1, le=10_000)
+    max_graphql_depth: int = Field(default=12, ge=2, le=64)
+
+
+class AuthSettings(BaseModel):
+    """OAuth 2.0 client-credentials tokens."""
+
+    token_ttl_seconds: int = Field(default=900, ge=30, le=24 * 3600)
+    token_issuer: str = "portrait"
+    token_audience: str = "portrait-api"
+    # Tolerated clock skew when checking exp/nbf/iat of a token.
+    leeway_seconds: int = Field(default=10, ge=0, le=300)
+
+
+class Settings(BaseSettings):
+    """All configuration of the service."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PORTRAIT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    mode: Literal["embedded", "production"] = "embedded"
+    var_dir: Path = Path("./var")
+    database_url: str = ""
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_echo: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    # Secrets: generated into var_dir/secrets.json in embedded mode, required in production.
+    token_secret: SecretStr | None = None
+    key_encryption_key: SecretStr | None = None
+    auto_migrate: bool | None = None
+    log_level: str = "INFO"
+    log_json: bool = False
+    limits: LimitSettings = LimitSettings()
+    auth: AuthSettings = AuthSettings()
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        v = v.rstrip("/")
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("public_url must be an http(s) URL")
+        return v
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'portrait.db').as_posix()}"
+        if self.mode == "production":
+            missing = [
+                name
+                for name in ("token_secret", "key_encryption_key")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    "production mode requires "
+                    + ", ".join(f"PORTRAIT_{m.upper()}" for m in missing)
+                )
+        for name in ("token_secret", "key_encryption_key"):
+            value: SecretStr | None = getattr(self, name)
+            if value is not None and len(value.get_secret_value()) < 32:
+                raise ValueError(f"PORTRAIT_{name.upper()} must be at least 32 characters")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.mode == "embedded"
+
+    def ensure_secrets(self) -> None:
+        """Fill missing secrets from ``var_dir/secrets.json``, creating it (mode 0600) if needed.
+
+        Only embedded mode gets here with missing secrets: production validation refuses them.
+        """
+        if self.token_secret is not None and self.key_encryption_key is not None:
+            return
+        path = self.var_dir / "secrets.json"
+        stored: dict[str, str] = {}
+        if path.exists():
+            stored = json.loads(path.read_text())
+        changed = False
+        for name in ("token_secret", "key_encryption_key"):
+            if name not in stored:
+                stored[name] = secrets.token_urlsafe(48)
+                changed = True
+        if changed:
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(stored, fh)
+            os.replace(tmp, path)
+        if self.token_secret is None:
+            self.token_secret = SecretStr(stored["token_secret"])
+        if self.key_encryption_key is None:
+            self.key_encryption_key = SecretStr(stored["key_encryption_key"])
+
+    def token_secret_value(self) -> str:
+        if self.token_secret is None:
+            self.ensure_secrets()
+        assert self.token_secret is not None
+        return self.token_secret.get_secret_value()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    settings = Settings()
+    if settings.mode == "embedded":
+        settings.ensure_secrets()
+    return settings

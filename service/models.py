@@ -1,0 +1,6 @@
+"""Imports every table module so that the metadata is complete (Alembic, tests)."""
+
+from service.roster import models as roster_models
+from service.tenancy import models as tenancy_models
+
+__all__ = ["roster_models", "tenancy_models"]

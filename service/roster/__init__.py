@@ -1,0 +1,1 @@
+"""Roster: orgs, academic sessions, people with roles, classes and enrollments (OneRoster-shaped)."""

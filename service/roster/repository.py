@@ -1,0 +1,263 @@
+"""Every query of the roster domain; each is scoped by tenant."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from service.roster.models import AcademicSession, Class, Enrollment, Org, Person, PersonOrg
+from service.schemas import PageParams
+
+M = TypeVar("M", Org, AcademicSession, Person, Class, Enrollment)
+
+
+@dataclass(frozen=True)
+class PersonFilter:
+    role: str | None = None
+    status: str | None = None
+    sourced_id: str | None = None
+    org_id: uuid.UUID | None = None
+    class_id: uuid.UUID | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True)
+class ClassFilter:
+    status: str | None = None
+    sourced_id: str | None = None
+    school_id: uuid.UUID | None = None
+    academic_session_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None
+    q: str | None = None
+
+
+def _like(value: str) -> str:
+    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class RosterRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, model: type[M], tenant_id: uuid.UUID, obj_id: uuid.UUID) -> M | None:
+        query = select(model).where(col(model.tenant_id) == tenant_id, col(model.id) == obj_id)
+        return (await self.session.exec(query)).first()
+
+    async def get_by_sourced_id(self, model: type[M], tenant_id: uuid.UUID, sourced_id: str) -> M | None:
+        query = select(model).where(
+            col(model.tenant_id) == tenant_id, col(model.sourced_id) == sourced_id
+        )
+        return (await self.session.exec(query)).first()
+
+    async def existing_ids(
+        self, model: type[M], tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        wanted = set(ids)
+        if not wanted:
+            return set()
+        query = select(model.id).where(col(model.tenant_id) == tenant_id, col(model.id).in_(wanted))
+        return set((await self.session.exec(query)).all())
+
+    async def add(self, obj: Any) -> None:
+        self.session.add(obj)
+        await self.session.flush()
+
+    async def _page(
+        self, query: SelectOfScalar[M], order: Sequence[Any], page: PageParams
+    ) -> tuple[Sequence[M], int]:
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.exec(query.order_by(*order).limit(page.limit).offset(page.offset))
+        return rows.all(), int(total or 0)
+
+    # -- people --------------------------------------------------------------------------------
+
+    async def list_people(
+        self, tenant_id: uuid.UUID, flt: PersonFilter, page: PageParams
+    ) -> tuple[Sequence[Person], int]:
+        query = select(Person).where(col(Person.tenant_id) == tenant_id)
+        conditions: list[ColumnElement[bool]] = []
+        if flt.role is not None:
+            conditions.append(col(Person.role) == flt.role)
+        if flt.status is not None:
+            conditions.append(col(Person.status) == flt.status)
+        if flt.sourced_id is not None:
+            conditions.append(col(Person.sourced_id) == flt.sourced_id)
+        if flt.org_id is not None:
+            conditions.append(
+                col(Person.id).in_(
+                    select(PersonOrg.person_id).where(
+                        col(PersonOrg.tenant_id) == tenant_id, col(PersonOrg.org_id) == flt.org_id
+                    )
+                )
+            )
+        if flt.class_id is not None:
+            conditions.append(
+                col(Person.id).in_(
+                    select(Enrollment.person_id).where(
+                        col(Enrollment.tenant_id) == tenant_id,
+                        col(Enrollment.class_id) == flt.class_id,
+                    )
+                )
+            )
+        if flt.q:
+            pattern = _like(flt.q)
+            conditions.append(
+                or_(
+                    func.lower(col(Person.given_name)).like(pattern, escape="\\"),
+                    func.lower(col(Person.family_name)).like(pattern, escape="\\"),
+                    func.lower(col(Person.email)).like(pattern, escape="\\"),
+                    func.lower(col(Person.identifier)).like(pattern, escape="\\"),
+                )
+            )
+        if conditions:
+            query = query.where(*conditions)
+        order = [col(Person.family_name), col(Person.given_name), col(Person.id)]
+        return await self._page(query, order, page)
+
+    async def org_ids_for(self, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+        ids = list(person_ids)
+        out: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+        if not ids:
+            return out
+        query = (
+            select(PersonOrg.person_id, PersonOrg.org_id)
+            .where(col(PersonOrg.person_id).in_(ids))
+            .order_by(col(PersonOrg.person_id), col(PersonOrg.role_type), col(PersonOrg.org_id))
+        )
+        for person_id, org_id in (await self.session.exec(query)).all():
+            if org_id not in out[person_id]:
+                out[person_id].append(org_id)
+        return out
+
+    async def replace_person_orgs(
+        self, tenant_id: uuid.UUID, person: Person, org_ids: Sequence[uuid.UUID]
+    ) -> None:
+        await self.session.exec(delete(PersonOrg).where(col(PersonOrg.person_id) == person.id))
+        for index, org_id in enumerate(dict.fromkeys(org_ids)):
+            self.session.add(
+                PersonOrg(
+                    tenant_id=tenant_id,
+                    person_id=person.id,
+                    org_id=org_id,
+                    role=person.role,
+                    role_type="primary" if index == 0 else "secondary",
+                )
+            )
+        await self.session.flush()
+
+    # -- classes -------------------------------------------------------------------------------
+
+    async def list_classes(
+        self, tenant_id: uuid.UUID, flt: ClassFilter, page: PageParams
+    ) -> tuple[Sequence[Class], int]:
+        query = select(Class).where(col(Class.tenant_id) == tenant_id)
+        conditions: list[ColumnElement[bool]] = []
+        if flt.status is not None:
+            conditions.append(col(Class.status) == flt.status)
+        if flt.sourced_id is not None:
+            conditions.append(col(Class.sourced_id) == flt.sourced_id)
+        if flt.school_id is not None:
+            conditions.append(col(Class.school_id) == flt.school_id)
+        if flt.academic_session_id is not None:
+            conditions.append(col(Class.academic_session_id) == flt.academic_session_id)
+        if flt.person_id is not None:
+            conditions.append(
+                col(Class.id).in_(
+                    select(Enrollment.class_id).where(
+                        col(Enrollment.tenant_id) == tenant_id,
+                        col(Enrollment.person_id) == flt.person_id,
+                    )
+                )
+            )
+        if flt.q:
+            pattern = _like(flt.q)
+            conditions.append(
+                or_(
+                    func.lower(col(Class.title)).like(pattern, escape="\\"),
+                    func.lower(col(Class.class_code)).like(pattern, escape="\\"),
+                )
+            )
+        if conditions:
+            query = query.where(*conditions)
+        return await self._page(query, [col(Class.title), col(Class.id)], page)
+
+    # -- orgs, sessions, enrollments -----------------------------------------------------------
+
+    async def list_orgs(
+        self, tenant_id: uuid.UUID, page: PageParams, *, type_: str | None, status: str | None
+    ) -> tuple[Sequence[Org], int]:
+        query = select(Org).where(col(Org.tenant_id) == tenant_id)
+        if type_ is not None:
+            query = query.where(col(Org.type) == type_)
+        if status is not None:
+            query = query.where(col(Org.status) == status)
+        return await self._page(query, [col(Org.name), col(Org.id)], page)
+
+    async def orgs_by_ids(self, tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Org]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        query = select(Org).where(col(Org.tenant_id) == tenant_id, col(Org.id).in_(wanted))
+        return {o.id: o for o in (await self.session.exec(query)).all()}
+
+    async def sessions_by_ids(
+        self, tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, AcademicSession]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        query = select(AcademicSession).where(
+            col(AcademicSession.tenant_id) == tenant_id, col(AcademicSession.id).in_(wanted)
+        )
+        return {s.id: s for s in (await self.session.exec(query)).all()}
+
+    async def list_sessions(
+        self, tenant_id: uuid.UUID, page: PageParams, *, type_: str | None, school_year: int | None
+    ) -> tuple[Sequence[AcademicSession], int]:
+        query = select(AcademicSession).where(col(AcademicSession.tenant_id) == tenant_id)
+        if type_ is not None:
+            query = query.where(col(AcademicSession.type) == type_)
+        if school_year is not None:
+            query = query.where(col(AcademicSession.school_year) == school_year)
+        order = [col(AcademicSession.start_date), col(AcademicSession.title), col(AcademicSession.id)]
+        return await self._page(query, order, page)
+
+    async def list_enrollments(
+        self,
+        tenant_id: uuid.UUID,
+        page: PageParams,
+        *,
+        class_id: uuid.UUID | None,
+        person_id: uuid.UUID | None,
+        role: str | None,
+        status: str | None,
+    ) -> tuple[Sequence[Enrollment], int]:
+        query = select(Enrollment).where(col(Enrollment.tenant_id) == tenant_id)
+        if class_id is not None:
+            query = query.where(col(Enrollment.class_id) == class_id)
+        if person_id is not None:
+            query = query.where(col(Enrollment.person_id) == person_id)
+        if role is not None:
+            query = query.where(col(Enrollment.role) == role)
+        if status is not None:
+            query = query.where(col(Enrollment.status) == status)
+        return await self._page(query, [col(Enrollment.created_at), col(Enrollment.id)], page)
+
+    async def enrollment_exists(
+        self, class_id: uuid.UUID, person_id: uuid.UUID, role: str
+    ) -> bool:
+        query = select(Enrollment.id).where(
+            col(Enrollment.class_id) == class_id,
+            col(Enrollment.person_id) == person_id,
+            col(Enrollment.role) == role,
+        )
+        return (await self.session.exec(query)).first() is not None

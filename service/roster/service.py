@@ -1,0 +1,248 @@
+"""Roster use cases. All operate inside one tenant; services flush and never commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.errors import FieldError
+from service.roster.errors import DuplicateEnrollment, InvalidReference, RosterNotFound, SourcedIdTaken
+from service.roster.models import AcademicSession, Class, Enrollment, Org, Person
+from service.roster.repository import ClassFilter, M, PersonFilter, RosterRepository
+from service.roster.schemas import (
+    AcademicSessionCreate,
+    ClassCreate,
+    ClassUpdate,
+    EnrollmentCreate,
+    OrgCreate,
+    OrgUpdate,
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+)
+from service.schemas import PageParams
+
+_KIND = {
+    Org: "org",
+    AcademicSession: "academic session",
+    Person: "person",
+    Class: "class",
+    Enrollment: "enrollment",
+}
+
+
+class RosterService:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.repo = RosterRepository(session)
+
+    # -- shared helpers ------------------------------------------------------------------------
+
+    async def _get(self, model: type[M], obj_id: uuid.UUID, *, label: str | None = None) -> M:
+        obj = await self.repo.get(model, self.tenant_id, obj_id)
+        if obj is None:
+            raise RosterNotFound(f"{label or _KIND[model]} {obj_id} not found")
+        return obj
+
+    async def _check_sourced_id(self, model: type[M], sourced_id: str | None) -> None:
+        if sourced_id is not None and await self.repo.get_by_sourced_id(
+            model, self.tenant_id, sourced_id
+        ):
+            raise SourcedIdTaken(
+                f"a {_KIND[model]} with sourced_id '{sourced_id}' already exists",
+                [FieldError("body.sourced_id", "already used in this tenant", "conflict")],
+            )
+
+    async def _check_refs(self, model: type[M], field: str, ids: Sequence[uuid.UUID]) -> None:
+        found = await self.repo.existing_ids(model, self.tenant_id, ids)
+        missing = [i for i in dict.fromkeys(ids) if i not in found]
+        if missing:
+            raise InvalidReference(
+                f"{field} names {_KIND[model]}s that do not exist",
+                [FieldError(f"body.{field}", f"unknown {_KIND[model]} {m}", "invalid_reference") for m in missing],
+            )
+
+    @staticmethod
+    def _apply(obj: Any, changes: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            setattr(obj, key, value)
+        obj.updated_at = datetime.now(UTC)
+
+    # -- orgs ----------------------------------------------------------------------------------
+
+    async def create_org(self, data: OrgCreate) -> Org:
+        await self._check_sourced_id(Org, data.sourced_id)
+        if data.parent_id is not None:
+            await self._check_refs(Org, "parent_id", [data.parent_id])
+        org = Org(tenant_id=self.tenant_id, **data.model_dump())
+        await self.repo.add(org)
+        return org
+
+    async def get_org(self, org_id: uuid.UUID) -> Org:
+        return await self._get(Org, org_id)
+
+    async def update_org(self, org_id: uuid.UUID, data: OrgUpdate) -> Org:
+        org = await self._get(Org, org_id)
+        changes = data.model_dump(exclude_unset=True)
+        if changes.get("parent_id") is not None:
+            if changes["parent_id"] == org.id:
+                raise InvalidReference(
+                    "an org cannot be its own parent",
+                    [FieldError("body.parent_id", "equals the org's own id", "invalid_reference")],
+                )
+            await self._check_refs(Org, "parent_id", [changes["parent_id"]])
+        self._apply(org, changes)
+        await self.repo.add(org)
+        return org
+
+    async def list_orgs(
+        self, page: PageParams, *, type_: str | None = None, status: str | None = None
+    ) -> tuple[Sequence[Org], int]:
+        return await self.repo.list_orgs(self.tenant_id, page, type_=type_, status=status)
+
+    async def orgs_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Org]:
+        return await self.repo.orgs_by_ids(self.tenant_id, ids)
+
+    # -- academic sessions ---------------------------------------------------------------------
+
+    async def create_academic_session(self, data: AcademicSessionCreate) -> AcademicSession:
+        await self._check_sourced_id(AcademicSession, data.sourced_id)
+        if data.parent_id is not None:
+            await self._check_refs(AcademicSession, "parent_id", [data.parent_id])
+        obj = AcademicSession(tenant_id=self.tenant_id, **data.model_dump())
+        await self.repo.add(obj)
+        return obj
+
+    async def get_academic_session(self, session_id: uuid.UUID) -> AcademicSession:
+        return await self._get(AcademicSession, session_id)
+
+    async def list_academic_sessions(
+        self, page: PageParams, *, type_: str | None = None, school_year: int | None = None
+    ) -> tuple[Sequence[AcademicSession], int]:
+        return await self.repo.list_sessions(self.tenant_id, page, type_=type_, school_year=school_year)
+
+    async def academic_sessions_by_ids(
+        self, ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, AcademicSession]:
+        return await self.repo.sessions_by_ids(self.tenant_id, ids)
+
+    # -- people --------------------------------------------------------------------------------
+
+    async def _read(self, people: Sequence[Person]) -> list[PersonRead]:
+        org_ids = await self.repo.org_ids_for(p.id for p in people)
+        return [
+            PersonRead.model_validate(
+                {**p.model_dump(), "org_ids": org_ids.get(p.id, [])}
+            )
+            for p in people
+        ]
+
+    async def create_person(self, data: PersonCreate) -> PersonRead:
+        await self._check_sourced_id(Person, data.sourced_id)
+        await self._check_refs(Org, "org_ids", data.org_ids)
+        person = Person(tenant_id=self.tenant_id, **data.model_dump(exclude={"org_ids"}))
+        await self.repo.add(person)
+        await self.repo.replace_person_orgs(self.tenant_id, person, data.org_ids)
+        return (await self._read([person]))[0]
+
+    async def get_person(self, person_id: uuid.UUID, *, role: str | None = None) -> PersonRead:
+        label = "learner" if role == "student" else None
+        person = await self._get(Person, person_id, label=label)
+        if role is not None and person.role != role:
+            raise RosterNotFound(f"{label or 'person'} {person_id} not found")
+        return (await self._read([person]))[0]
+
+    async def update_person(
+        self, person_id: uuid.UUID, data: PersonUpdate, *, role: str | None = None
+    ) -> PersonRead:
+        label = "learner" if role == "student" else None
+        person = await self._get(Person, person_id, label=label)
+        if role is not None and person.role != role:
+            raise RosterNotFound(f"{label or 'person'} {person_id} not found")
+        changes = data.model_dump(exclude_unset=True)
+        org_ids = changes.pop("org_ids", None)
+        for required in ("given_name", "family_name", "status"):
+            if required in changes and changes[required] is None:
+                raise InvalidReference(
+                    f"{required} cannot be null",
+                    [FieldError(f"body.{required}", "cannot be null", "null")],
+                )
+        self._apply(person, changes)
+        await self.repo.add(person)
+        if org_ids is not None:
+            await self._check_refs(Org, "org_ids", org_ids)
+            await self.repo.replace_person_orgs(self.tenant_id, person, org_ids)
+        return (await self._read([person]))[0]
+
+    async def list_people(
+        self, flt: PersonFilter, page: PageParams
+    ) -> tuple[list[PersonRead], int]:
+        people, total = await self.repo.list_people(self.tenant_id, flt, page)
+        return await self._read(people), total
+
+    # -- classes -------------------------------------------------------------------------------
+
+    async def _check_class_refs(self, school_id: uuid.UUID | None, session_id: uuid.UUID | None) -> None:
+        if school_id is not None:
+            await self._check_refs(Org, "school_id", [school_id])
+        if session_id is not None:
+            await self._check_refs(AcademicSession, "academic_session_id", [session_id])
+
+    async def create_class(self, data: ClassCreate) -> Class:
+        await self._check_sourced_id(Class, data.sourced_id)
+        await self._check_class_refs(data.school_id, data.academic_session_id)
+        obj = Class(tenant_id=self.tenant_id, **data.model_dump())
+        await self.repo.add(obj)
+        return obj
+
+    async def get_class(self, class_id: uuid.UUID) -> Class:
+        return await self._get(Class, class_id)
+
+    async def update_class(self, class_id: uuid.UUID, data: ClassUpdate) -> Class:
+        obj = await self._get(Class, class_id)
+        changes = data.model_dump(exclude_unset=True)
+        for required in ("title", "school_id", "class_type", "status", "grades", "subjects"):
+            if required in changes and changes[required] is None:
+                raise InvalidReference(
+                    f"{required} cannot be null",
+                    [FieldError(f"body.{required}", "cannot be null", "null")],
+                )
+        await self._check_class_refs(changes.get("school_id"), changes.get("academic_session_id"))
+        self._apply(obj, changes)
+        await self.repo.add(obj)
+        return obj
+
+    async def list_classes(self, flt: ClassFilter, page: PageParams) -> tuple[Sequence[Class], int]:
+        return await self.repo.list_classes(self.tenant_id, flt, page)
+
+    # -- enrollments ---------------------------------------------------------------------------
+
+    async def create_enrollment(self, data: EnrollmentCreate) -> Enrollment:
+        await self._check_sourced_id(Enrollment, data.sourced_id)
+        await self._check_refs(Class, "class_id", [data.class_id])
+        await self._check_refs(Person, "person_id", [data.person_id])
+        if await self.repo.enrollment_exists(data.class_id, data.person_id, data.role):
+            raise DuplicateEnrollment(
+                f"person {data.person_id} is already enrolled in class {data.class_id} as {data.role}"
+            )
+        obj = Enrollment(tenant_id=self.tenant_id, **data.model_dump())
+        await self.repo.add(obj)
+        return obj
+
+    async def list_enrollments(
+        self,
+        page: PageParams,
+        *,
+        class_id: uuid.UUID | None = None,
+        person_id: uuid.UUID | None = None,
+        role: str | None = None,
+        status: str | None = None,
+    ) -> tuple[Sequence[Enrollment], int]:
+        return await self.repo.list_enrollments(
+            self.tenant_id, page, class_id=class_id, person_id=person_id, role=role, status=status
+        )

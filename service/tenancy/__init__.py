@@ -1,0 +1,1 @@
+"""Tenancy: districts (tenants) and their API clients, scopes and access tokens."""

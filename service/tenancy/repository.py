@@ -1,0 +1,93 @@
+"""Every query of the tenancy domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.schemas import PageParams
+from service.tenancy.models import ApiClient, Tenant
+
+
+class TenantRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, tenant_id: uuid.UUID) -> Tenant | None:
+        return await self.session.get(Tenant, tenant_id)
+
+    async def get_by_slug(self, slug: str) -> Tenant | None:
+        result = await self.session.exec(select(Tenant).where(col(Tenant.slug) == slug))
+        return result.first()
+
+    async def list(
+        self, page: PageParams, *, only_id: uuid.UUID | None = None, status: str | None = None
+    ) -> tuple[Sequence[Tenant], int]:
+        query = select(Tenant)
+        if only_id is not None:
+            query = query.where(col(Tenant.id) == only_id)
+        if status is not None:
+            query = query.where(col(Tenant.status) == status)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.exec(
+            query.order_by(col(Tenant.slug)).limit(page.limit).offset(page.offset)
+        )
+        return rows.all(), int(total or 0)
+
+    async def add(self, tenant: Tenant) -> Tenant:
+        self.session.add(tenant)
+        await self.session.flush()
+        return tenant
+
+
+class ApiClientRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, tenant_id: uuid.UUID | None, api_client_id: uuid.UUID) -> ApiClient | None:
+        query = select(ApiClient).where(col(ApiClient.id) == api_client_id)
+        if tenant_id is not None:
+            query = query.where(col(ApiClient.tenant_id) == tenant_id)
+        return (await self.session.exec(query)).first()
+
+    async def get_by_client_id(self, client_id: str) -> tuple[ApiClient, Tenant] | None:
+        query = (
+            select(ApiClient, Tenant)
+            .join(Tenant, col(Tenant.id) == col(ApiClient.tenant_id))
+            .where(col(ApiClient.client_id) == client_id)
+        )
+        row = (await self.session.exec(query)).first()
+        return None if row is None else (row[0], row[1])
+
+    async def statuses(self, api_client_id: uuid.UUID) -> tuple[str, str] | None:
+        """Statuses of a client and of its tenant: the per-request token check (one PK lookup)."""
+        query = (
+            select(ApiClient.status, Tenant.status)
+            .join(Tenant, col(Tenant.id) == col(ApiClient.tenant_id))
+            .where(col(ApiClient.id) == api_client_id)
+        )
+        row = (await self.session.exec(query)).first()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    async def list(
+        self, tenant_id: uuid.UUID | None, page: PageParams
+    ) -> tuple[Sequence[ApiClient], int]:
+        query = select(ApiClient)
+        if tenant_id is not None:
+            query = query.where(col(ApiClient.tenant_id) == tenant_id)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.exec(
+            query.order_by(col(ApiClient.created_at), col(ApiClient.id))
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        return rows.all(), int(total or 0)
+
+    async def add(self, client: ApiClient) -> ApiClient:
+        self.session.add(client)
+        await self.session.flush()
+        return client
