@@ -133,7 +133,15 @@ def install_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        content_type = request.headers.get("content-type", "")
+        media = content_type.split(";")[0].strip().lower()
+        body_unread = any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
+        if body_unread and media and not (media == "application/json" or media.endswith("+json")):
+            # FastAPI ignores bodies of other media types; say so instead of "field required".
+            return problem_response(
+                415, "unsupported_media_type", f"expected an application/json body, got {media}"
+            )
         status, code, detail, errors = validation_errors(exc)
         return problem_response(status, code, detail, errors=errors)
 

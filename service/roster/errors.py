@@ -21,3 +21,7 @@ class InvalidReference(ValidationFailedError):
     """A body field points at an object that does not exist in the caller's tenant."""
 
     code = "invalid_reference"
+
+
+class NullNotAllowed(ValidationFailedError):
+    code = "null_not_allowed"

@@ -10,7 +10,13 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.errors import FieldError
-from service.roster.errors import DuplicateEnrollment, InvalidReference, RosterNotFound, SourcedIdTaken
+from service.roster.errors import (
+    DuplicateEnrollment,
+    InvalidReference,
+    NullNotAllowed,
+    RosterNotFound,
+    SourcedIdTaken,
+)
 from service.roster.models import AcademicSession, Class, Enrollment, Org, Person
 from service.roster.repository import ClassFilter, M, PersonFilter, RosterRepository
 from service.roster.schemas import (
@@ -168,9 +174,9 @@ class RosterService:
         org_ids = changes.pop("org_ids", None)
         for required in ("given_name", "family_name", "status"):
             if required in changes and changes[required] is None:
-                raise InvalidReference(
+                raise NullNotAllowed(
                     f"{required} cannot be null",
-                    [FieldError(f"body.{required}", "cannot be null", "null")],
+                    [FieldError(f"body.{required}", "cannot be null", "null_not_allowed")],
                 )
         self._apply(person, changes)
         await self.repo.add(person)
@@ -208,9 +214,9 @@ class RosterService:
         changes = data.model_dump(exclude_unset=True)
         for required in ("title", "school_id", "class_type", "status", "grades", "subjects"):
             if required in changes and changes[required] is None:
-                raise InvalidReference(
+                raise NullNotAllowed(
                     f"{required} cannot be null",
-                    [FieldError(f"body.{required}", "cannot be null", "null")],
+                    [FieldError(f"body.{required}", "cannot be null", "null_not_allowed")],
                 )
         await self._check_class_refs(changes.get("school_id"), changes.get("academic_session_id"))
         self._apply(obj, changes)

@@ -1,0 +1,162 @@
+"""Test fixtures: real databases (SQLite file, and PostgreSQL when PORTRAIT_TEST_POSTGRES_URL is set),
+one transaction per test rolled back at the end, the real app over httpx's ASGI transport.
+
+Every test that uses ``db`` (directly or through ``session``/``http``) runs once per backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.api.deps import ROLLBACK_ONLY, get_session
+from service.app import create_app
+from service.config import Settings
+from service.db import Database, create_engine
+from service.migrations import upgrade_sync
+from tests.factories import Actors
+
+POSTGRES_URL = os.environ.get("PORTRAIT_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def postgres_admin_url() -> str:
+    return str(make_url(POSTGRES_URL).set(database="postgres"))
+
+
+async def reset_postgres(url: str) -> None:
+    engine = create_engine(url, pool_size=1)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def create_scratch_postgres() -> str:
+    """A new, empty PostgreSQL database for tests that need their own (migrations, concurrency)."""
+    name = f"portrait_scratch_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(postgres_admin_url(), pool_size=1)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return str(make_url(POSTGRES_URL).set(database=name))
+
+
+async def drop_scratch_postgres(url: str) -> None:
+    name = make_url(url).database
+    engine = create_engine(postgres_admin_url(), pool_size=1)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+@pytest.fixture
+def scratch_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the current backend, not migrated, dropped after the test."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{(tmp_path / 'scratch.db').as_posix()}"
+        return
+    url = asyncio.run(create_scratch_postgres())
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_scratch_postgres(url))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        url = f"sqlite+aiosqlite:///{path.as_posix()}"
+    else:
+        url = POSTGRES_URL
+        asyncio.run(reset_postgres(url))
+    upgrade_sync(url)
+    yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        var_dir=tmp_path_factory.mktemp("var"),
+        database_url=database_url,
+        token_secret=SecretStr("t" * 48),
+        key_encryption_key=SecretStr("k" * 48),
+        auto_migrate=False,
+        public_url="https://portrait.test",
+    )
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings.database_url, pool_size=5)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def session(db: Database) -> AsyncIterator[AsyncSession]:
+    """A session inside an outer transaction that is rolled back after the test.
+
+    Commits by the code under test only release SAVEPOINTs, so nothing leaks between tests.
+    """
+    async with db.engine.connect() as conn:
+        outer = await conn.begin()
+        async with AsyncSession(
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False
+        ) as sess:
+            yield sess
+        if outer.is_active:
+            await outer.rollback()
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database, session: AsyncSession) -> FastAPI:
+    application = create_app(settings, database=db)
+
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        # Same contract as service.api.deps.get_session, on the test's transaction.
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        if session.info.pop(ROLLBACK_ONLY, False):
+            await session.rollback()
+        else:
+            await session.commit()
+
+    application.dependency_overrides[get_session] = test_session
+    return application
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def actors(session: AsyncSession, settings: Settings, http: httpx.AsyncClient) -> Actors:
+    """Two districts with helpers to mint tokens of any scopes for either."""
+    return await Actors.create(session, settings, http)
