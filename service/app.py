@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = FastAPI(
         title="Portrait",
         version=__version__,
-        summary="Portrait-of-a-Graduate competencies, evidence and verifiable credentials for K-12 districts.",
+        summary="Portrait-of-a-Graduate competencies, evidence and verifiable credentials for K-12.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
         docs_url="/docs",

@@ -94,7 +94,9 @@ def create_tenant(
 @app.command("create-client")
 def create_client(
     tenant: Annotated[str, typer.Option(help="tenant slug")],
-    scopes: Annotated[str | None, typer.Option(help='space-separated, e.g. "roster:read roster:write"')] = None,
+    scopes: Annotated[
+        str | None, typer.Option(help='space-separated, e.g. "roster:read roster:write"')
+    ] = None,
     all_scopes: Annotated[bool, typer.Option("--all-scopes", help="every scope, admin included")] = False,
     name: Annotated[str, typer.Option(help="display name")] = "cli client",
 ) -> None:

@@ -34,8 +34,8 @@ class AuthSettings(BaseModel):
     """OAuth 2.0 client-credentials tokens."""
 
     token_ttl_seconds: int = Field(default=900, ge=30, le=24 * 3600)
-    token_issuer: str = "portrait"
-    token_audience: str = "portrait-api"
+    token_issuer: str = "portrait"  # noqa: S105 - not a secret
+    token_audience: str = "portrait-api"  # noqa: S105 - not a secret
     # Tolerated clock skew when checking exp/nbf/iat of a token.
     leeway_seconds: int = Field(default=10, ge=0, le=300)
 
@@ -77,15 +77,10 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'portrait.db').as_posix()}"
         if self.mode == "production":
-            missing = [
-                name
-                for name in ("token_secret", "key_encryption_key")
-                if getattr(self, name) is None
-            ]
+            missing = [name for name in ("token_secret", "key_encryption_key") if getattr(self, name) is None]
             if missing:
                 raise ValueError(
-                    "production mode requires "
-                    + ", ".join(f"PORTRAIT_{m.upper()}" for m in missing)
+                    "production mode requires " + ", ".join(f"PORTRAIT_{m.upper()}" for m in missing)
                 )
         for name in ("token_secret", "key_encryption_key"):
             value: SecretStr | None = getattr(self, name)

@@ -35,14 +35,79 @@ LEARNERS = 200
 SEED = 20260901
 
 GIVEN = (
-    "Ava Liam Noah Emma Olivia Mateo Sofia Elijah Amara Lucas Maya Kai Zoe Diego Aaliyah Ethan Priya "
-    "Jamal Hana Leo Isla Omar Nia Ezra Lena Rafael Yuki Malik Chloe Andre Imani Felix Rosa Theo Layla "
-    "Samir Grace Jonah Ines Tariq"
-).split()
+    "Ava",
+    "Liam",
+    "Noah",
+    "Emma",
+    "Olivia",
+    "Mateo",
+    "Sofia",
+    "Elijah",
+    "Amara",
+    "Lucas",
+    "Maya",
+    "Kai",
+    "Zoe",
+    "Diego",
+    "Aaliyah",
+    "Ethan",
+    "Priya",
+    "Jamal",
+    "Hana",
+    "Leo",
+    "Isla",
+    "Omar",
+    "Nia",
+    "Ezra",
+    "Lena",
+    "Rafael",
+    "Yuki",
+    "Malik",
+    "Chloe",
+    "Andre",
+    "Imani",
+    "Felix",
+    "Rosa",
+    "Theo",
+    "Layla",
+    "Samir",
+    "Grace",
+    "Jonah",
+    "Ines",
+    "Tariq",
+)
 FAMILY = (
-    "Garcia Johnson Nguyen Smith Patel Kim Okafor Martinez Brown Cohen Silva Rossi Haddad Lee Walker "
-    "Rivera Chen Baker Ali Novak Santos Murphy Tanaka Jensen Reyes Mensah Davis Lopez Ibrahim Clark"
-).split()
+    "Garcia",
+    "Johnson",
+    "Nguyen",
+    "Smith",
+    "Patel",
+    "Kim",
+    "Okafor",
+    "Martinez",
+    "Brown",
+    "Cohen",
+    "Silva",
+    "Rossi",
+    "Haddad",
+    "Lee",
+    "Walker",
+    "Rivera",
+    "Chen",
+    "Baker",
+    "Ali",
+    "Novak",
+    "Santos",
+    "Murphy",
+    "Tanaka",
+    "Jensen",
+    "Reyes",
+    "Mensah",
+    "Davis",
+    "Lopez",
+    "Ibrahim",
+    "Clark",
+)
 SCHOOLS = (
     ("demo-school-ms", "Harbor View Middle School", ["06", "07", "08"]),
     ("demo-school-hs", "Riverside High School", ["09", "10", "11", "12"]),
@@ -67,7 +132,9 @@ async def load_demo(db: Database, settings: Settings, *, reset: bool = False) ->
             existing = None
         if existing is not None:
             return {"tenant": DEMO_SLUG, "created": False, "client": _client_file(settings).as_posix()}
-        tenant = await tenancy.create_tenant(SYSTEM, TenantCreate(slug=DEMO_SLUG, name="Demo Unified School District"))
+        tenant = await tenancy.create_tenant(
+            SYSTEM, TenantCreate(slug=DEMO_SLUG, name="Demo Unified School District")
+        )
         counts = await _roster(session, RosterService(session, tenant.id))
         client, secret = await tenancy.create_client(
             SYSTEM,
@@ -131,7 +198,14 @@ async def _roster(session: AsyncSession, roster: RosterService) -> dict[str, int
             ("spring", "Spring 2027", date(2027, 1, 19), date(2027, 6, 11)),
         )
     ]
-    counts = {"schools": 0, "learners": 0, "teachers": 0, "classes": 0, "enrollments": 0, "academic_sessions": 3}
+    counts = {
+        "schools": 0,
+        "learners": 0,
+        "teachers": 0,
+        "classes": 0,
+        "enrollments": 0,
+        "academic_sessions": 3,
+    }
     per_school = LEARNERS // len(SCHOOLS)
     learner_no = 0
     for school_index, (sourced, name, grades) in enumerate(SCHOOLS):
@@ -163,7 +237,7 @@ async def _roster(session: AsyncSession, roster: RosterService) -> dict[str, int
                         class_code=f"{code}-{school_index}{s_index}-{term.title[:4].upper()}",
                         school_id=school.id,
                         academic_session_id=term.id,
-                        grades=grades,  # type: ignore[arg-type]
+                        grades=grades,
                         subjects=[subject],
                         sourced_id=f"demo-class-{school_index}-{code}-{term.sourced_id}",
                     )
@@ -190,7 +264,7 @@ async def _roster(session: AsyncSession, roster: RosterService) -> dict[str, int
                     family_name=family,
                     email=f"s{learner_no:04d}@students.demo.example",
                     identifier=f"S{learner_no:05d}",
-                    grades=[rng.choice(grades)],  # type: ignore[list-item]
+                    grades=[rng.choice(grades)],
                     org_ids=[school.id],
                     sourced_id=f"demo-learner-{learner_no:04d}",
                 )

@@ -7,11 +7,12 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from alembic import command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,4 +49,6 @@ async def upgrade(database_url: str, revision: str = "head") -> None:
 
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
-        return await conn.run_sync(lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision())
+        return await conn.run_sync(
+            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
+        )

@@ -84,9 +84,7 @@ async def authenticate(
 
 def check_scopes(principal: Principal, required: list[str]) -> None:
     missing = [
-        s
-        for s in required
-        if not principal.has(s) and not (s.startswith("tenants:") and principal.is_admin)
+        s for s in required if not principal.has(s) and not (s.startswith("tenants:") and principal.is_admin)
     ]
     if missing:
         raise ForbiddenError(f"the access token lacks the scope {' '.join(missing)}")
@@ -108,9 +106,7 @@ AdminDep = Annotated[Principal, Security(_scoped, scopes=["admin"])]
 
 
 def page_params(
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_PAGE_SIZE, description="items per page")
-    ] = DEFAULT_PAGE_SIZE,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="items per page")] = DEFAULT_PAGE_SIZE,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)

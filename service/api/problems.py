@@ -103,9 +103,12 @@ def validation_errors(exc: RequestValidationError) -> tuple[int, str, str, list[
         if err.get("type") == "json_invalid":
             ctx = err.get("ctx") or {}
             reason = ctx.get("error", "malformed JSON")
-            return 400, "malformed_json", f"the request body is not valid JSON: {reason}", [
-                {"loc": _loc(err.get("loc", ())), "message": str(reason), "type": "json_invalid"}
-            ]
+            return (
+                400,
+                "malformed_json",
+                f"the request body is not valid JSON: {reason}",
+                [{"loc": _loc(err.get("loc", ())), "message": str(reason), "type": "json_invalid"}],
+            )
     errors = [
         {
             "loc": _loc(err.get("loc", ())),

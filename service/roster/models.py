@@ -43,9 +43,7 @@ class AcademicSession(RosterBase, table=True):
     start_date: date
     end_date: date
     school_year: int
-    parent_id: uuid.UUID | None = Field(
-        default=None, foreign_key="academic_sessions.id", ondelete="SET NULL"
-    )
+    parent_id: uuid.UUID | None = Field(default=None, foreign_key="academic_sessions.id", ondelete="SET NULL")
 
 
 class Person(RosterBase, table=True):

@@ -53,9 +53,7 @@ class RosterRepository:
         return (await self.session.exec(query)).first()
 
     async def get_by_sourced_id(self, model: type[M], tenant_id: uuid.UUID, sourced_id: str) -> M | None:
-        query = select(model).where(
-            col(model.tenant_id) == tenant_id, col(model.sourced_id) == sourced_id
-        )
+        query = select(model).where(col(model.tenant_id) == tenant_id, col(model.sourced_id) == sourced_id)
         return (await self.session.exec(query)).first()
 
     async def existing_ids(
@@ -252,9 +250,7 @@ class RosterRepository:
             query = query.where(col(Enrollment.status) == status)
         return await self._page(query, [col(Enrollment.created_at), col(Enrollment.id)], page)
 
-    async def enrollment_exists(
-        self, class_id: uuid.UUID, person_id: uuid.UUID, role: str
-    ) -> bool:
+    async def enrollment_exists(self, class_id: uuid.UUID, person_id: uuid.UUID, role: str) -> bool:
         query = select(Enrollment.id).where(
             col(Enrollment.class_id) == class_id,
             col(Enrollment.person_id) == person_id,

@@ -37,9 +37,7 @@ Grade = Literal[
 ]  # fmt: skip
 SourcedId = Annotated[str, Field(min_length=1, max_length=255)]
 Text = Annotated[str, Field(min_length=1, max_length=255)]
-Email = Annotated[
-    str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="an e-mail address")
-]
+Email = Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="an e-mail address")]
 Grades = Annotated[list[Grade], Field(max_length=20)]
 Subjects = Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=20)]
 

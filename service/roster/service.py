@@ -56,9 +56,7 @@ class RosterService:
         return obj
 
     async def _check_sourced_id(self, model: type[M], sourced_id: str | None) -> None:
-        if sourced_id is not None and await self.repo.get_by_sourced_id(
-            model, self.tenant_id, sourced_id
-        ):
+        if sourced_id is not None and await self.repo.get_by_sourced_id(model, self.tenant_id, sourced_id):
             raise SourcedIdTaken(
                 f"a {_KIND[model]} with sourced_id '{sourced_id}' already exists",
                 [FieldError("body.sourced_id", "already used in this tenant", "conflict")],
@@ -70,7 +68,10 @@ class RosterService:
         if missing:
             raise InvalidReference(
                 f"{field} names {_KIND[model]}s that do not exist",
-                [FieldError(f"body.{field}", f"unknown {_KIND[model]} {m}", "invalid_reference") for m in missing],
+                [
+                    FieldError(f"body.{field}", f"unknown {_KIND[model]} {m}", "invalid_reference")
+                    for m in missing
+                ],
             )
 
     @staticmethod
@@ -132,9 +133,7 @@ class RosterService:
     ) -> tuple[Sequence[AcademicSession], int]:
         return await self.repo.list_sessions(self.tenant_id, page, type_=type_, school_year=school_year)
 
-    async def academic_sessions_by_ids(
-        self, ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, AcademicSession]:
+    async def academic_sessions_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, AcademicSession]:
         return await self.repo.sessions_by_ids(self.tenant_id, ids)
 
     # -- people --------------------------------------------------------------------------------
@@ -142,10 +141,7 @@ class RosterService:
     async def _read(self, people: Sequence[Person]) -> list[PersonRead]:
         org_ids = await self.repo.org_ids_for(p.id for p in people)
         return [
-            PersonRead.model_validate(
-                {**p.model_dump(), "org_ids": org_ids.get(p.id, [])}
-            )
-            for p in people
+            PersonRead.model_validate({**p.model_dump(), "org_ids": org_ids.get(p.id, [])}) for p in people
         ]
 
     async def create_person(self, data: PersonCreate) -> PersonRead:
@@ -185,9 +181,7 @@ class RosterService:
             await self.repo.replace_person_orgs(self.tenant_id, person, org_ids)
         return (await self._read([person]))[0]
 
-    async def list_people(
-        self, flt: PersonFilter, page: PageParams
-    ) -> tuple[list[PersonRead], int]:
+    async def list_people(self, flt: PersonFilter, page: PageParams) -> tuple[list[PersonRead], int]:
         people, total = await self.repo.list_people(self.tenant_id, flt, page)
         return await self._read(people), total
 

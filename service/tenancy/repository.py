@@ -33,9 +33,7 @@ class TenantRepository:
         if status is not None:
             query = query.where(col(Tenant.status) == status)
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(
-            query.order_by(col(Tenant.slug)).limit(page.limit).offset(page.offset)
-        )
+        rows = await self.session.exec(query.order_by(col(Tenant.slug)).limit(page.limit).offset(page.offset))
         return rows.all(), int(total or 0)
 
     async def add(self, tenant: Tenant) -> Tenant:
@@ -73,17 +71,13 @@ class ApiClientRepository:
         row = (await self.session.exec(query)).first()
         return None if row is None else (str(row[0]), str(row[1]))
 
-    async def list(
-        self, tenant_id: uuid.UUID | None, page: PageParams
-    ) -> tuple[Sequence[ApiClient], int]:
+    async def list(self, tenant_id: uuid.UUID | None, page: PageParams) -> tuple[Sequence[ApiClient], int]:
         query = select(ApiClient)
         if tenant_id is not None:
             query = query.where(col(ApiClient.tenant_id) == tenant_id)
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await self.session.exec(
-            query.order_by(col(ApiClient.created_at), col(ApiClient.id))
-            .limit(page.limit)
-            .offset(page.offset)
+            query.order_by(col(ApiClient.created_at), col(ApiClient.id)).limit(page.limit).offset(page.offset)
         )
         return rows.all(), int(total or 0)
 

@@ -89,6 +89,6 @@ class ApiClientCreated(ApiClientRead):
 
 class TokenResponse(ReadSchema):
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - not a secret
     expires_in: int
     scope: str

@@ -25,7 +25,7 @@ SYSTEM = Principal(
     api_client_id=uuid.UUID(int=0),
     client_id="system",
     scopes=frozenset(scope_names.ALL_SCOPES),
-    token_id="system",
+    token_id="system",  # noqa: S106 - not a secret
 )
 
 
@@ -66,9 +66,7 @@ class TenancyService:
             raise TenantNotFound(f"tenant '{slug}' not found")
         return tenant
 
-    async def update_tenant(
-        self, principal: Principal, tenant_id: uuid.UUID, data: TenantUpdate
-    ) -> Tenant:
+    async def update_tenant(self, principal: Principal, tenant_id: uuid.UUID, data: TenantUpdate) -> Tenant:
         tenant = await self.get_tenant(principal, tenant_id)
         if not (principal.is_admin or principal.has("tenants:write")):
             raise ForbiddenError("updating a tenant needs tenants:write or admin")
@@ -83,9 +81,7 @@ class TenancyService:
 
     # -- API clients ---------------------------------------------------------------------------
 
-    async def create_client(
-        self, principal: Principal, data: ApiClientCreate
-    ) -> tuple[ApiClient, str]:
+    async def create_client(self, principal: Principal, data: ApiClientCreate) -> tuple[ApiClient, str]:
         tenant_id = data.tenant_id or principal.tenant_id
         await self.get_tenant(principal, tenant_id)  # 404 for a tenant the caller cannot see
         if not principal.is_admin:
@@ -93,9 +89,7 @@ class TenancyService:
                 raise ForbiddenError("creating API clients needs tenants:write or admin")
             beyond = [s for s in data.scopes if not principal.has(s) or s == scope_names.ADMIN]
             if beyond:
-                raise ForbiddenError(
-                    "a client cannot grant scopes it does not hold: " + ", ".join(beyond)
-                )
+                raise ForbiddenError("a client cannot grant scopes it does not hold: " + ", ".join(beyond))
         secret = tokens.new_client_secret()
         client = ApiClient(
             tenant_id=tenant_id,

@@ -92,9 +92,7 @@ class TokenInvalid(Exception):
     """The token cannot be accepted; the message says why (safe to show the client)."""
 
 
-def decode_access_token(
-    token: str, *, secret: str, issuer: str, audience: str, leeway: int
-) -> Principal:
+def decode_access_token(token: str, *, secret: str, issuer: str, audience: str, leeway: int) -> Principal:
     try:
         claims = jwt.decode(
             token,

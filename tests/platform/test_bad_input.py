@@ -25,7 +25,9 @@ async def test_malformed_json_is_400(http: httpx.AsyncClient, actors: Actors) ->
 
 
 @pytest.mark.parametrize("body", [b"[]", b'"text"', b"42", b"null"])
-async def test_json_that_is_not_an_object_is_422(http: httpx.AsyncClient, actors: Actors, body: bytes) -> None:
+async def test_json_that_is_not_an_object_is_422(
+    http: httpx.AsyncClient, actors: Actors, body: bytes
+) -> None:
     response = await http.post(
         "/api/v1/learners",
         content=body,
@@ -39,7 +41,10 @@ async def test_non_json_content_type_is_rejected(http: httpx.AsyncClient, actors
     response = await http.post(
         "/api/v1/learners",
         content=b"given_name=A&family_name=B",
-        headers={**await actors.a.headers("roster:write"), "Content-Type": "application/x-www-form-urlencoded"},
+        headers={
+            **await actors.a.headers("roster:write"),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
     )
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported_media_type"

@@ -84,7 +84,9 @@ def test_cli_rejects_bad_arguments(cli_env: Settings, args: list[str]) -> None:
 
 def test_duplicate_tenant_fails_cleanly(cli_env: Settings) -> None:
     runner = CliRunner()
-    assert runner.invoke(cli, ["create-tenant", "--slug", "dup", "--name", "A"]).exit_code != 0  # not migrated
+    assert (
+        runner.invoke(cli, ["create-tenant", "--slug", "dup", "--name", "A"]).exit_code != 0
+    )  # not migrated
     assert runner.invoke(cli, ["migrate"]).exit_code == 0
     assert runner.invoke(cli, ["create-tenant", "--slug", "dup", "--name", "A"]).exit_code == 0
     again = runner.invoke(cli, ["create-tenant", "--slug", "dup", "--name", "A"])
@@ -123,10 +125,14 @@ def test_demo_loads_once_and_its_client_works(cli_env: Settings) -> None:
                 schools = (await http.get("/api/v1/orgs", params={"type": "school"}, headers=headers)).json()
                 assert schools["total"] == 2
                 sessions = (
-                    await http.get("/api/v1/academic-sessions", params={"type": "schoolYear"}, headers=headers)
+                    await http.get(
+                        "/api/v1/academic-sessions", params={"type": "schoolYear"}, headers=headers
+                    )
                 ).json()
                 assert sessions["total"] == 1
-                klass = (await http.get("/api/v1/classes", params={"limit": 1}, headers=headers)).json()["items"][0]
+                klass = (await http.get("/api/v1/classes", params={"limit": 1}, headers=headers)).json()[
+                    "items"
+                ][0]
                 roster = (
                     await http.get("/api/v1/learners", params={"class_id": klass["id"]}, headers=headers)
                 ).json()

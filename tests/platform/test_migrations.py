@@ -21,8 +21,14 @@ def _inspect(url: str) -> tuple[list[Any], list[str], str | None]:
             async with engine.connect() as conn:
 
                 def sync(c: Any) -> tuple[list[Any], list[str], str | None]:
-                    ctx = MigrationContext.configure(c, opts={"compare_type": True, "compare_server_default": True})
-                    return compare_metadata(ctx, metadata), inspect(c).get_table_names(), ctx.get_current_revision()
+                    ctx = MigrationContext.configure(
+                        c, opts={"compare_type": True, "compare_server_default": True}
+                    )
+                    return (
+                        compare_metadata(ctx, metadata),
+                        inspect(c).get_table_names(),
+                        ctx.get_current_revision(),
+                    )
 
                 return await conn.run_sync(sync)
         finally:

@@ -22,7 +22,13 @@ async def _school(http: httpx.AsyncClient, d: District, name: str = "Lincoln Hig
 async def _term(http: httpx.AsyncClient, d: District) -> dict[str, Any]:
     response = await http.post(
         "/api/v1/academic-sessions",
-        json={"title": "Fall 2026", "type": "semester", "start_date": "2026-08-24", "end_date": "2027-01-15", "school_year": 2027},
+        json={
+            "title": "Fall 2026",
+            "type": "semester",
+            "start_date": "2026-08-24",
+            "end_date": "2027-01-15",
+            "school_year": 2027,
+        },
         headers=await d.headers("roster:write"),
     )
     assert response.status_code == 201, response.text
@@ -157,7 +163,9 @@ async def test_references_must_exist_in_the_callers_tenant(http: httpx.AsyncClie
     assert klass.json()["code"] == "invalid_reference"
     assert klass.json()["errors"][0]["loc"] == "body.school_id"
     learner = await http.post(
-        "/api/v1/learners", json={"given_name": "A", "family_name": "B", "org_ids": [school_b["id"]]}, headers=w
+        "/api/v1/learners",
+        json={"given_name": "A", "family_name": "B", "org_ids": [school_b["id"]]},
+        headers=w,
     )
     assert learner.status_code == 422
     assert learner.json()["errors"][0]["loc"] == "body.org_ids"
@@ -168,7 +176,9 @@ async def test_references_must_exist_in_the_callers_tenant(http: httpx.AsyncClie
 async def test_one_district_never_sees_anothers_roster(http: httpx.AsyncClient, actors: Actors) -> None:
     a_w = await actors.a.headers("roster:write")
     school = await _school(http, actors.a)
-    learner = (await http.post("/api/v1/learners", json={"given_name": "A", "family_name": "B"}, headers=a_w)).json()
+    learner = (
+        await http.post("/api/v1/learners", json={"given_name": "A", "family_name": "B"}, headers=a_w)
+    ).json()
     klass = (
         await http.post("/api/v1/classes", json={"title": "Art", "school_id": school["id"]}, headers=a_w)
     ).json()
@@ -183,7 +193,13 @@ async def test_one_district_never_sees_anothers_roster(http: httpx.AsyncClient, 
         assert got.status_code == 404, path
         patched = await http.patch(path, json={"status": "inactive"}, headers=b)
         assert patched.status_code == 404, path
-    for path in ("/api/v1/learners", "/api/v1/classes", "/api/v1/orgs", "/api/v1/people", "/api/v1/enrollments"):
+    for path in (
+        "/api/v1/learners",
+        "/api/v1/classes",
+        "/api/v1/orgs",
+        "/api/v1/people",
+        "/api/v1/enrollments",
+    ):
         assert (await http.get(path, headers=b)).json()["total"] == 0, path
     filtered = await http.get("/api/v1/learners", params={"school_id": school["id"]}, headers=b)
     assert filtered.json()["total"] == 0
@@ -237,7 +253,9 @@ async def test_bad_learner_bodies_name_the_field(
 async def test_bad_query_parameters(
     http: httpx.AsyncClient, actors: Actors, params: dict[str, Any], loc: str
 ) -> None:
-    response = await http.get("/api/v1/learners", params=params, headers=await actors.a.headers("roster:read"))
+    response = await http.get(
+        "/api/v1/learners", params=params, headers=await actors.a.headers("roster:read")
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == loc
 
@@ -251,7 +269,13 @@ async def test_bad_path_id_is_422_not_500(http: httpx.AsyncClient, actors: Actor
 async def test_session_dates_are_checked(http: httpx.AsyncClient, actors: Actors) -> None:
     response = await http.post(
         "/api/v1/academic-sessions",
-        json={"title": "T", "type": "term", "start_date": "2027-01-01", "end_date": "2026-01-01", "school_year": 2027},
+        json={
+            "title": "T",
+            "type": "term",
+            "start_date": "2027-01-01",
+            "end_date": "2026-01-01",
+            "school_year": 2027,
+        },
         headers=await actors.a.headers("roster:write"),
     )
     assert response.status_code == 422
@@ -259,6 +283,8 @@ async def test_session_dates_are_checked(http: httpx.AsyncClient, actors: Actors
 
 
 async def test_unknown_learner_is_404(http: httpx.AsyncClient, actors: Actors) -> None:
-    response = await http.get(f"/api/v1/learners/{uuid.uuid4()}", headers=await actors.a.headers("roster:read"))
+    response = await http.get(
+        f"/api/v1/learners/{uuid.uuid4()}", headers=await actors.a.headers("roster:read")
+    )
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"

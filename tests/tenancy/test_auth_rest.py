@@ -16,7 +16,9 @@ from service.tenancy.tokens import issue_access_token
 from tests.factories import Actors, make_client, make_tenant
 
 
-async def test_token_with_http_basic(http: httpx.AsyncClient, session: AsyncSession, settings: Settings) -> None:
+async def test_token_with_http_basic(
+    http: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
     tenant = await make_tenant(session, settings)
     cid, secret = await make_client(session, settings, tenant, ["roster:read", "evidence:write"])
     response = await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(cid, secret))
@@ -39,7 +41,12 @@ async def test_token_with_form_credentials_and_scope_subset(
     cid, secret = await make_client(session, settings, tenant, ["roster:read", "roster:write"])
     response = await http.post(
         "/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret, "scope": "roster:read"},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": cid,
+            "client_secret": secret,
+            "scope": "roster:read",
+        },
     )
     assert response.status_code == 200, response.text
     assert response.json()["scope"] == "roster:read"
@@ -108,7 +115,9 @@ async def test_disabled_client_and_tenant_cannot_get_or_use_tokens(
     reader = await actors.a.headers("roster:read")
     assert (await http.get("/api/v1/learners", headers=reader)).status_code == 200
     # Disable district A: its existing tokens stop working at once.
-    patched = await http.patch(f"/api/v1/tenants/{actors.a.tenant.id}", json={"status": "inactive"}, headers=admin)
+    patched = await http.patch(
+        f"/api/v1/tenants/{actors.a.tenant.id}", json={"status": "inactive"}, headers=admin
+    )
     assert patched.status_code == 200, patched.text
     denied = await http.get("/api/v1/learners", headers=reader)
     assert denied.status_code == 401
@@ -135,7 +144,9 @@ async def test_disabling_a_client_revokes_its_tokens(http: httpx.AsyncClient, ac
     assert disabled.status_code == 200
     assert (await http.get("/api/v1/learners", headers=lms)).status_code == 401
     again = await http.post(
-        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(body["client_id"], body["client_secret"])
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(body["client_id"], body["client_secret"]),
     )
     assert again.status_code == 401
 
@@ -144,7 +155,9 @@ async def test_disabling_a_client_revokes_its_tokens(http: httpx.AsyncClient, ac
     "header",
     [None, "Bearer", "Bearer ", "Basic abc", "Token abc", "Bearer not.a.jwt"],
 )
-async def test_missing_or_malformed_bearer_is_401_problem(http: httpx.AsyncClient, header: str | None) -> None:
+async def test_missing_or_malformed_bearer_is_401_problem(
+    http: httpx.AsyncClient, header: str | None
+) -> None:
     headers = {} if header is None else {"Authorization": header}
     response = await http.get("/api/v1/learners", headers=headers)
     assert response.status_code == 401

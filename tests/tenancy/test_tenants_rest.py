@@ -42,15 +42,23 @@ async def test_non_admin_sees_only_its_own_tenant(http: httpx.AsyncClient, actor
     assert other.json()["code"] == missing.json()["code"]
 
 
-async def test_non_admin_cannot_create_tenants_or_change_status(http: httpx.AsyncClient, actors: Actors) -> None:
+async def test_non_admin_cannot_create_tenants_or_change_status(
+    http: httpx.AsyncClient, actors: Actors
+) -> None:
     writer = await actors.a.headers("tenants:write")
     created = await http.post("/api/v1/tenants", json={"slug": "sneaky", "name": "S"}, headers=writer)
     assert created.status_code == 403
-    status = await http.patch(f"/api/v1/tenants/{actors.a.tenant.id}", json={"status": "inactive"}, headers=writer)
+    status = await http.patch(
+        f"/api/v1/tenants/{actors.a.tenant.id}", json={"status": "inactive"}, headers=writer
+    )
     assert status.status_code == 403
-    rename = await http.patch(f"/api/v1/tenants/{actors.a.tenant.id}", json={"name": "Renamed"}, headers=writer)
+    rename = await http.patch(
+        f"/api/v1/tenants/{actors.a.tenant.id}", json={"name": "Renamed"}, headers=writer
+    )
     assert rename.status_code == 200 and rename.json()["name"] == "Renamed"
-    foreign = await http.patch(f"/api/v1/tenants/{actors.b.tenant.id}", json={"name": "Mine now"}, headers=writer)
+    foreign = await http.patch(
+        f"/api/v1/tenants/{actors.b.tenant.id}", json={"name": "Mine now"}, headers=writer
+    )
     assert foreign.status_code == 404
 
 
@@ -81,7 +89,9 @@ async def test_clients_are_scoped_to_the_tenant_and_cannot_escalate(
     assert body["id"] not in {c["id"] for c in b_clients.json()["items"]}
     b_get = await http.get(f"/api/v1/clients/{body['id']}", headers=await actors.b.headers("tenants:read"))
     assert b_get.status_code == 404
-    unknown = await http.post("/api/v1/clients", json={"name": "x", "scopes": ["roster:delete"]}, headers=manager)
+    unknown = await http.post(
+        "/api/v1/clients", json={"name": "x", "scopes": ["roster:delete"]}, headers=manager
+    )
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["loc"] == "body.scopes"
 

@@ -38,7 +38,17 @@ def test_grants(held: list[str], required: str, expected: bool) -> None:
 
 
 def test_scope_names_follow_the_area_pattern() -> None:
-    for area in ("tenants", "frameworks", "roster", "evidence", "awards", "credentials", "transcripts", "sync", "webhooks"):
+    for area in (
+        "tenants",
+        "frameworks",
+        "roster",
+        "evidence",
+        "awards",
+        "credentials",
+        "transcripts",
+        "sync",
+        "webhooks",
+    ):
         assert f"{area}:read" in scopes.ALL_SCOPES
         assert f"{area}:write" in scopes.ALL_SCOPES
     assert "admin" in scopes.ALL_SCOPES
@@ -85,10 +95,15 @@ def test_token_round_trip_carries_tenant_and_scopes() -> None:
             "invalid",
         ),
         (
-            lambda t: jwt.encode(jwt.decode(t, options={"verify_signature": False}), "other" * 10, algorithm="HS256"),
+            lambda t: jwt.encode(
+                jwt.decode(t, options={"verify_signature": False}), "other" * 10, algorithm="HS256"
+            ),
             "invalid",
         ),
-        (lambda t: jwt.encode(jwt.decode(t, options={"verify_signature": False}), None, algorithm="none"), "invalid"),
+        (
+            lambda t: jwt.encode(jwt.decode(t, options={"verify_signature": False}), None, algorithm="none"),
+            "invalid",
+        ),
     ],
     ids=["expired", "future", "bad-signature", "garbage", "missing-claims", "wrong-key", "alg-none"],
 )

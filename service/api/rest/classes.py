@@ -27,7 +27,9 @@ async def list_classes(
     school_id: Annotated[uuid.UUID | None, Query()] = None,
     academic_session_id: Annotated[uuid.UUID | None, Query()] = None,
     person_id: Annotated[uuid.UUID | None, Query(description="has this person enrolled")] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100, description="title or code contains")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="title or code contains")
+    ] = None,
 ) -> Page[ClassRead]:
     flt = ClassFilter(
         status=status,

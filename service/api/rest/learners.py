@@ -26,7 +26,9 @@ async def list_learners(
     sourced_id: Annotated[str | None, Query(max_length=255, description="OneRoster sourcedId")] = None,
     school_id: Annotated[uuid.UUID | None, Query(description="member of this org")] = None,
     class_id: Annotated[uuid.UUID | None, Query(description="enrolled in this class")] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100, description="name, email or identifier contains")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="name, email or identifier contains")
+    ] = None,
 ) -> Page[PersonRead]:
     flt = PersonFilter(
         role="student", status=status, sourced_id=sourced_id, org_id=school_id, class_id=class_id, q=q

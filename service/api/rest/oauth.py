@@ -78,9 +78,7 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
 async def token(request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
-        return _oauth_error(
-            400, "invalid_request", "the body must be application/x-www-form-urlencoded"
-        )
+        return _oauth_error(400, "invalid_request", "the body must be application/x-www-form-urlencoded")
     try:
         form = await request.form(max_files=0, max_fields=20)
     except Exception:
@@ -90,9 +88,7 @@ async def token(request: Request, session: SessionDep, settings: SettingsDep) ->
     if not grant_type:
         return _oauth_error(400, "invalid_request", "grant_type is required")
     if grant_type != "client_credentials":
-        return _oauth_error(
-            400, "unsupported_grant_type", "only the client_credentials grant is supported"
-        )
+        return _oauth_error(400, "unsupported_grant_type", "only the client_credentials grant is supported")
     basic = _basic_credentials(request.headers.get("authorization", ""))
     if basic is not None:
         client_id, client_secret = basic
@@ -111,6 +107,4 @@ async def token(request: Request, session: SessionDep, settings: SettingsDep) ->
     except ServiceError as exc:
         return _oauth_error(exc.status, exc.code, exc.detail, basic=basic is not None)
     body = TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in, scope=issued.scope)
-    return JSONResponse(
-        body.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
-    )
+    return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})

@@ -42,7 +42,9 @@ async def list_orgs(
     status: Annotated[Status | None, Query()] = None,
 ) -> Page[OrgRead]:
     rows, total = await RosterService(session, principal.tenant_id).list_orgs(page, type_=type, status=status)
-    return Page(items=[OrgRead.model_validate(o) for o in rows], total=total, limit=page.limit, offset=page.offset)
+    return Page(
+        items=[OrgRead.model_validate(o) for o in rows], total=total, limit=page.limit, offset=page.offset
+    )
 
 
 @router.post("/orgs", status_code=201, summary="Create an org", responses=WRITE_ERRORS)
@@ -56,7 +58,9 @@ async def get_org(org_id: uuid.UUID, principal: RosterRead, session: SessionDep)
 
 
 @router.patch("/orgs/{org_id}", summary="Update an org", responses=WRITE_ERRORS)
-async def update_org(org_id: uuid.UUID, body: OrgUpdate, principal: RosterWrite, session: SessionDep) -> OrgRead:
+async def update_org(
+    org_id: uuid.UUID, body: OrgUpdate, principal: RosterWrite, session: SessionDep
+) -> OrgRead:
     return OrgRead.model_validate(await RosterService(session, principal.tenant_id).update_org(org_id, body))
 
 
@@ -79,7 +83,9 @@ async def list_academic_sessions(
     )
 
 
-@router.post("/academic-sessions", status_code=201, summary="Create an academic session", responses=WRITE_ERRORS)
+@router.post(
+    "/academic-sessions", status_code=201, summary="Create an academic session", responses=WRITE_ERRORS
+)
 async def create_academic_session(
     body: AcademicSessionCreate, principal: RosterWrite, session: SessionDep
 ) -> AcademicSessionRead:
@@ -112,7 +118,12 @@ async def list_people(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/people", status_code=201, summary="Create a person (teacher, administrator, ...)", responses=WRITE_ERRORS)
+@router.post(
+    "/people",
+    status_code=201,
+    summary="Create a person (teacher, administrator, ...)",
+    responses=WRITE_ERRORS,
+)
 async def create_person(body: PersonCreate, principal: RosterWrite, session: SessionDep) -> PersonRead:
     return await RosterService(session, principal.tenant_id).create_person(body)
 
@@ -143,10 +154,17 @@ async def list_enrollments(
         page, class_id=class_id, person_id=person_id, role=role, status=status
     )
     return Page(
-        items=[EnrollmentRead.model_validate(e) for e in rows], total=total, limit=page.limit, offset=page.offset
+        items=[EnrollmentRead.model_validate(e) for e in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
 @router.post("/enrollments", status_code=201, summary="Enroll a person in a class", responses=WRITE_ERRORS)
-async def create_enrollment(body: EnrollmentCreate, principal: RosterWrite, session: SessionDep) -> EnrollmentRead:
-    return EnrollmentRead.model_validate(await RosterService(session, principal.tenant_id).create_enrollment(body))
+async def create_enrollment(
+    body: EnrollmentCreate, principal: RosterWrite, session: SessionDep
+) -> EnrollmentRead:
+    return EnrollmentRead.model_validate(
+        await RosterService(session, principal.tenant_id).create_enrollment(body)
+    )

@@ -24,7 +24,9 @@ from service.tenancy.service import TenancyService
 router = APIRouter(prefix="/api/v1", tags=["tenants"])
 
 
-@router.get("/tenants", summary="List tenants (admin: all; otherwise the caller's own)", responses=READ_ERRORS)
+@router.get(
+    "/tenants", summary="List tenants (admin: all; otherwise the caller's own)", responses=READ_ERRORS
+)
 async def list_tenants(
     principal: TenantsRead,
     session: SessionDep,
@@ -92,14 +94,18 @@ async def create_client(
     body: ApiClientCreate, principal: TenantsWrite, session: SessionDep, settings: SettingsDep
 ) -> ApiClientCreated:
     client, secret = await TenancyService(session, settings).create_client(principal, body)
-    return ApiClientCreated.model_validate({**ApiClientRead.model_validate(client).model_dump(), "client_secret": secret})
+    return ApiClientCreated.model_validate(
+        {**ApiClientRead.model_validate(client).model_dump(), "client_secret": secret}
+    )
 
 
 @router.get("/clients/{client_id}", summary="Get an API client", responses=GET_ERRORS)
 async def get_client(
     client_id: uuid.UUID, principal: TenantsRead, session: SessionDep, settings: SettingsDep
 ) -> ApiClientRead:
-    return ApiClientRead.model_validate(await TenancyService(session, settings).get_client(principal, client_id))
+    return ApiClientRead.model_validate(
+        await TenancyService(session, settings).get_client(principal, client_id)
+    )
 
 
 @router.patch(
