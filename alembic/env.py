@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy.engine import Connection
 
 import service.models  # noqa: F401  (registers every table on the metadata)
-from alembic import context
 from service.db import create_engine, metadata
 
 config = context.config

@@ -1,6 +1,7 @@
 """Imports every table module so that the metadata is complete (Alembic, tests)."""
 
+from service.frameworks import models as frameworks_models
 from service.roster import models as roster_models
 from service.tenancy import models as tenancy_models
 
-__all__ = ["roster_models", "tenancy_models"]
+__all__ = ["frameworks_models", "roster_models", "tenancy_models"]

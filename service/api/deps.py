@@ -102,6 +102,8 @@ TenantsRead = Annotated[Principal, Security(_scoped, scopes=["tenants:read"])]
 TenantsWrite = Annotated[Principal, Security(_scoped, scopes=["tenants:write"])]
 RosterRead = Annotated[Principal, Security(_scoped, scopes=["roster:read"])]
 RosterWrite = Annotated[Principal, Security(_scoped, scopes=["roster:write"])]
+FrameworksRead = Annotated[Principal, Security(_scoped, scopes=["frameworks:read"])]
+FrameworksWrite = Annotated[Principal, Security(_scoped, scopes=["frameworks:write"])]
 AdminDep = Annotated[Principal, Security(_scoped, scopes=["admin"])]
 
 
