@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +75,31 @@ def updated_at_field() -> Any:
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+AFTER_COMMIT = "after_commit"
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run ``callback`` once the transport has committed this session (webhooks, job wake-ups).
+
+    Side effects never run for a transaction that rolls back.
+    """
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    callbacks: list[AfterCommit] = session.info.pop(AFTER_COMMIT, [])
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:  # a side effect must never turn a committed request into an error
+            logging.getLogger(__name__).exception("after-commit callback failed")
+
+
+def discard_after_commit(session: AsyncSession) -> None:
+    session.info.pop(AFTER_COMMIT, None)
 
 
 class Database:

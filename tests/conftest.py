@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.api.deps import ROLLBACK_ONLY, get_session
 from service.app import create_app
 from service.config import Settings
-from service.db import Database, create_engine
+from service.db import Database, create_engine, discard_after_commit, run_after_commit
 from service.migrations import upgrade_sync
 from tests.factories import Actors
 
@@ -138,12 +138,15 @@ def app(settings: Settings, db: Database, session: AsyncSession) -> FastAPI:
         try:
             yield session
         except BaseException:
+            discard_after_commit(session)
             await session.rollback()
             raise
         if session.info.pop(ROLLBACK_ONLY, False):
+            discard_after_commit(session)
             await session.rollback()
         else:
             await session.commit()
+            await run_after_commit(session)
 
     application.dependency_overrides[get_session] = test_session
     return application

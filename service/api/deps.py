@@ -11,7 +11,7 @@ from fastapi.security import OAuth2, SecurityScopes
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
-from service.db import Database
+from service.db import Database, discard_after_commit, run_after_commit
 from service.errors import ForbiddenError, UnauthorizedError
 from service.schemas import PageParams
 from service.tenancy import scopes as scope_names
@@ -40,12 +40,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
         except BaseException:
+            discard_after_commit(session)
             await session.rollback()
             raise
         if session.info.get(ROLLBACK_ONLY):
+            discard_after_commit(session)
             await session.rollback()
         else:
             await session.commit()
+            await run_after_commit(session)
 
 
 # scope="function": the exit code (the commit) runs before the response is sent.
