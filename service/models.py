@@ -1,7 +1,9 @@
 """Imports every table module so that the metadata is complete (Alembic, tests)."""
 
+from service.awards import models as awards_models
+from service.evidence import models as evidence_models
 from service.frameworks import models as frameworks_models
 from service.roster import models as roster_models
 from service.tenancy import models as tenancy_models
 
-__all__ = ["frameworks_models", "roster_models", "tenancy_models"]
+__all__ = ["awards_models", "evidence_models", "frameworks_models", "roster_models", "tenancy_models"]

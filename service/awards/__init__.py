@@ -1,0 +1,1 @@
+"""Awards: achievements (badge definitions) with award rules, rule evaluation, awards and review."""

@@ -1,0 +1,113 @@
+"""Achievements (badge definitions with their award rule) and awards."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKeyConstraint, Index, PrimaryKeyConstraint, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.db import JSONType, UTCDateTime, created_at_field, new_id, updated_at_field
+
+
+class Achievement(SQLModel, table=True):
+    """What a learner can earn. The rule is JSON data, versioned with the achievement."""
+
+    __tablename__ = "achievements"
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "id"),
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+    )
+
+    tenant_id: uuid.UUID
+    id: uuid.UUID = Field(default_factory=new_id)
+    framework_id: uuid.UUID | None = None
+    title: str = Field(max_length=500)
+    description: str = Field(sa_type=Text)
+    criteria: str = Field(sa_type=Text)
+    achievement_type: str = Field(default="Competency", max_length=64)
+    image_url: str | None = Field(default=None, max_length=2000)
+    tags: list[str] = Field(default_factory=list, sa_type=JSONType)
+    rule: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    rule_version: int = 1
+    #: automatic: awarded when the rule is met; review: an educator approves; manual: only by hand.
+    award_mode: str = Field(default="automatic", max_length=16)
+    status: str = Field(default="active", max_length=16)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+class AchievementRuleVersion(SQLModel, table=True):
+    """Every version of an achievement's rule, so awards can say which rule they met."""
+
+    __tablename__ = "achievement_rule_versions"
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "achievement_id", "version"),
+        ForeignKeyConstraint(
+            ["tenant_id", "achievement_id"], ["achievements.tenant_id", "achievements.id"], ondelete="CASCADE"
+        ),
+    )
+
+    tenant_id: uuid.UUID
+    achievement_id: uuid.UUID
+    version: int
+    rule: dict[str, Any] = Field(sa_type=JSONType)
+    created_at: datetime = created_at_field()
+
+
+class AchievementTrigger(SQLModel, table=True):
+    """Which competencies or other achievements an achievement's rule depends on (for incremental
+    evaluation: only rules touching the learner's new evidence are evaluated)."""
+
+    __tablename__ = "achievement_triggers"
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "achievement_id", "trigger_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "achievement_id"], ["achievements.tenant_id", "achievements.id"], ondelete="CASCADE"
+        ),
+        Index("ix_achievement_triggers_trigger", "tenant_id", "trigger_id"),
+    )
+
+    tenant_id: uuid.UUID
+    achievement_id: uuid.UUID
+    #: A competency id (evidence rules) or an achievement id (composite rules).
+    trigger_id: uuid.UUID
+    kind: str = Field(max_length=16)
+
+
+class Award(SQLModel, table=True):
+    """A learner earned (or awaits review for) an achievement; at most one per learner and achievement."""
+
+    __tablename__ = "awards"
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "achievement_id"], ["achievements.tenant_id", "achievements.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["learner_id"], ["people.id"], ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "learner_id", "achievement_id"),
+        Index("ix_awards_tenant_status", "tenant_id", "status"),
+    )
+
+    tenant_id: uuid.UUID
+    id: uuid.UUID = Field(default_factory=new_id)
+    learner_id: uuid.UUID
+    achievement_id: uuid.UUID
+    #: pending_review -> awarded | rejected; awarded -> revoked.
+    status: str = Field(max_length=16)
+    method: str = Field(max_length=16)  # rule | manual
+    rule_version: int | None = None
+    evidence_ids: list[str] = Field(default_factory=list, sa_type=JSONType)
+    reasons: list[str] = Field(default_factory=list, sa_type=JSONType)
+    needs_review: bool = False
+    review_reason: str | None = Field(default=None, max_length=2000)
+    decided_by: str | None = Field(default=None, max_length=255)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    awarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: Set by issuance (Open Badges) once the credential exists.
+    credential_id: uuid.UUID | None = None
+    issuance_status: str = Field(default="waiting", max_length=16)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()

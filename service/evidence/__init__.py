@@ -1,0 +1,1 @@
+"""Evidence: append-only records of a learner's growth per competency (framework version)."""
