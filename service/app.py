@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from service import __version__
 from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from service.api.problems import install_handlers
-from service.api.rest import classes, frameworks, health, learners, oauth, roster, tenants
+from service.api.rest import awards, classes, evidence, frameworks, health, learners, oauth, roster, tenants
 from service.config import Settings, get_settings
 from service.db import Database
 from service.migrations import upgrade
@@ -19,7 +19,7 @@ from service.migrations import upgrade
 logger = logging.getLogger(__name__)
 
 #: Paths whose bodies may use the bulk limit instead of the default one.
-BULK_PATH_PREFIXES: tuple[str, ...] = ("/api/v1/frameworks/import",)
+BULK_PATH_PREFIXES: tuple[str, ...] = ("/api/v1/frameworks/import", "/api/v1/evidence")
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -75,4 +75,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(classes.router)
     app.include_router(roster.router)
     app.include_router(frameworks.router)
+    app.include_router(evidence.router)
+    app.include_router(awards.router)
     return app

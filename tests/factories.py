@@ -85,3 +85,95 @@ class Actors:
         ta = await make_tenant_ref(session, settings)
         tb = await make_tenant_ref(session, settings)
         return cls(District(ta, session, settings, http), District(tb, session, settings, http))
+
+
+@dataclass
+class PortraitFixture:
+    """A published framework with competencies and a four-level rubric, a school, classes, learners."""
+
+    framework_id: uuid.UUID
+    competency_ids: list[uuid.UUID]
+    level_ids: list[uuid.UUID]
+    class_ids: list[uuid.UUID]
+    session_ids: list[uuid.UUID]
+    learner_ids: list[uuid.UUID]
+    teacher_id: uuid.UUID
+
+
+async def make_portrait(
+    session: AsyncSession, tenant_id: uuid.UUID, *, competencies: int = 3, learners: int = 3, classes: int = 3
+) -> PortraitFixture:
+    from datetime import date
+
+    from service.frameworks.schemas import CompetencyCreate, FrameworkCreate, LevelCreate
+    from service.frameworks.service import FrameworkService
+    from service.roster.schemas import (
+        AcademicSessionCreate,
+        ClassCreate,
+        EnrollmentCreate,
+        OrgCreate,
+        PersonCreate,
+    )
+    from service.roster.service import RosterService
+
+    fw_service = FrameworkService(session, tenant_id)
+    fw = await fw_service.create_framework(FrameworkCreate(kind="graduate", title="Portrait of a Graduate"))
+    level_ids = [
+        (await fw_service.add_level(fw.id, LevelCreate(title=t, proficient=t == "Proficient"))).id
+        for t in ("Beginning", "Developing", "Proficient", "Extending")
+    ]
+    comp_ids = [
+        (
+            await fw_service.add_competency(
+                fw.id, CompetencyCreate(title=f"Competency {i}", statement=f"Statement {i}", code=f"C{i}")
+            )
+        ).id
+        for i in range(competencies)
+    ]
+    await fw_service.publish(fw.id)
+    roster = RosterService(session, tenant_id)
+    school = await roster.create_org(OrgCreate(name="School", type="school"))
+    sessions = [
+        await roster.create_academic_session(
+            AcademicSessionCreate(
+                title=f"Term {i}",
+                type="term",
+                start_date=date(2026, 1 + 6 * i, 1),
+                end_date=date(2026, 6 + 6 * i, 28),
+                school_year=2027,
+            )
+        )
+        for i in range(2)
+    ]
+    class_rows = [
+        await roster.create_class(
+            ClassCreate(title=f"Class {i}", school_id=school.id, academic_session_id=sessions[i % 2].id)
+        )
+        for i in range(classes)
+    ]
+    teacher = await roster.create_person(PersonCreate(role="teacher", given_name="Tea", family_name="Cher"))
+    learner_rows = [
+        await roster.create_person(
+            PersonCreate(
+                role="student",
+                given_name=f"L{i}",
+                family_name="Learner",
+                sourced_id=f"sis-l{i}-{uuid.uuid4().hex[:6]}",
+            )
+        )
+        for i in range(learners)
+    ]
+    for klass in class_rows:
+        for learner in learner_rows:
+            await roster.create_enrollment(
+                EnrollmentCreate(class_id=klass.id, person_id=learner.id, role="student")
+            )
+    return PortraitFixture(
+        framework_id=fw.id,
+        competency_ids=comp_ids,
+        level_ids=level_ids,
+        class_ids=[c.id for c in class_rows],
+        session_ids=[s.id for s in sessions],
+        learner_ids=[p.id for p in learner_rows],
+        teacher_id=teacher.id,
+    )

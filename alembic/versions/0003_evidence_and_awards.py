@@ -120,11 +120,6 @@ def upgrade() -> None:
         sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("rule_version", sa.Integer(), nullable=True),
         sa.Column(
-            "evidence_ids",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
             "reasons",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
@@ -227,8 +222,34 @@ def upgrade() -> None:
             unique=False,
         )
 
+    op.create_table(
+        "award_evidence",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("award_id", sa.Uuid(), nullable=False),
+        sa.Column("evidence_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "award_id"],
+            ["awards.tenant_id", "awards.id"],
+            name=op.f("fk_award_evidence_tenant_id_awards"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "evidence_id"],
+            ["evidence.tenant_id", "evidence.id"],
+            name=op.f("fk_award_evidence_tenant_id_evidence"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "award_id", "evidence_id", name=op.f("pk_award_evidence")),
+    )
+    with op.batch_alter_table("award_evidence", schema=None) as batch_op:
+        batch_op.create_index("ix_award_evidence_evidence", ["tenant_id", "evidence_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("award_evidence", schema=None) as batch_op:
+        batch_op.drop_index("ix_award_evidence_evidence")
+
+    op.drop_table("award_evidence")
     with op.batch_alter_table("evidence", schema=None) as batch_op:
         batch_op.drop_index("ix_evidence_learner_competency")
         batch_op.drop_index("ix_evidence_external_ref")

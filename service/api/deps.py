@@ -107,6 +107,10 @@ RosterRead = Annotated[Principal, Security(_scoped, scopes=["roster:read"])]
 RosterWrite = Annotated[Principal, Security(_scoped, scopes=["roster:write"])]
 FrameworksRead = Annotated[Principal, Security(_scoped, scopes=["frameworks:read"])]
 FrameworksWrite = Annotated[Principal, Security(_scoped, scopes=["frameworks:write"])]
+EvidenceReadScope = Annotated[Principal, Security(_scoped, scopes=["evidence:read"])]
+EvidenceWriteScope = Annotated[Principal, Security(_scoped, scopes=["evidence:write"])]
+AwardsRead = Annotated[Principal, Security(_scoped, scopes=["awards:read"])]
+AwardsWrite = Annotated[Principal, Security(_scoped, scopes=["awards:write"])]
 AdminDep = Annotated[Principal, Security(_scoped, scopes=["admin"])]
 
 

@@ -99,7 +99,6 @@ class Award(SQLModel, table=True):
     status: str = Field(max_length=16)
     method: str = Field(max_length=16)  # rule | manual
     rule_version: int | None = None
-    evidence_ids: list[str] = Field(default_factory=list, sa_type=JSONType)
     reasons: list[str] = Field(default_factory=list, sa_type=JSONType)
     needs_review: bool = False
     review_reason: str | None = Field(default=None, max_length=2000)
@@ -111,3 +110,23 @@ class Award(SQLModel, table=True):
     issuance_status: str = Field(default="waiting", max_length=16)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
+
+
+class AwardEvidence(SQLModel, table=True):
+    """The evidence that satisfied the rule when the award was made."""
+
+    __tablename__ = "award_evidence"
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "award_id", "evidence_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "award_id"], ["awards.tenant_id", "awards.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "evidence_id"], ["evidence.tenant_id", "evidence.id"], ondelete="CASCADE"
+        ),
+        Index("ix_award_evidence_evidence", "tenant_id", "evidence_id"),
+    )
+
+    tenant_id: uuid.UUID
+    award_id: uuid.UUID
+    evidence_id: uuid.UUID

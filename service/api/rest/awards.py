@@ -1,0 +1,159 @@
+"""Achievements (badge definitions with award rules), awards, review, and progress views."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from service.api.deps import AwardsRead, AwardsWrite, PageDep, SessionDep
+from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
+from service.awards.schemas import (
+    AchievementCreate,
+    AchievementRead,
+    AchievementStatus,
+    AchievementUpdate,
+    AwardDecision,
+    AwardRead,
+    AwardStatus,
+    ClassProgress,
+    LearnerProgress,
+    ManualAward,
+)
+from service.awards.service import AwardService
+from service.roster.service import RosterService
+from service.schemas import Page
+
+router = APIRouter(prefix="/api/v1", tags=["awards"])
+Method = Literal["highest", "most_recent", "mean", "decaying_average", "mode"]
+
+
+@router.post(
+    "/achievements",
+    status_code=201,
+    summary="Create an achievement with its award rule",
+    responses=WRITE_ERRORS,
+)
+async def create_achievement(
+    body: AchievementCreate, principal: AwardsWrite, session: SessionDep
+) -> AchievementRead:
+    return AchievementRead.model_validate(
+        await AwardService(session, principal.tenant_id).create_achievement(body)
+    )
+
+
+@router.get("/achievements", summary="List achievements", responses=READ_ERRORS)
+async def list_achievements(
+    principal: AwardsRead,
+    session: SessionDep,
+    page: PageDep,
+    framework_id: Annotated[uuid.UUID | None, Query()] = None,
+    status: Annotated[AchievementStatus | None, Query()] = None,
+) -> Page[AchievementRead]:
+    rows, total = await AwardService(session, principal.tenant_id).list_achievements(
+        page, framework_id=framework_id, status=status
+    )
+    return Page(
+        items=[AchievementRead.model_validate(a) for a in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/achievements/{achievement_id}", summary="Get an achievement", responses=GET_ERRORS)
+async def get_achievement(
+    achievement_id: uuid.UUID, principal: AwardsRead, session: SessionDep
+) -> AchievementRead:
+    return AchievementRead.model_validate(
+        await AwardService(session, principal.tenant_id).get_achievement(achievement_id)
+    )
+
+
+@router.patch(
+    "/achievements/{achievement_id}",
+    summary="Update an achievement; a new rule gets a new rule version",
+    responses=WRITE_ERRORS,
+)
+async def update_achievement(
+    achievement_id: uuid.UUID, body: AchievementUpdate, principal: AwardsWrite, session: SessionDep
+) -> AchievementRead:
+    achievement = await AwardService(session, principal.tenant_id).update_achievement(achievement_id, body)
+    return AchievementRead.model_validate(achievement)
+
+
+@router.get("/awards", summary="List awards", responses=READ_ERRORS)
+async def list_awards(
+    principal: AwardsRead,
+    session: SessionDep,
+    page: PageDep,
+    learner_id: Annotated[uuid.UUID | None, Query()] = None,
+    achievement_id: Annotated[uuid.UUID | None, Query()] = None,
+    status: Annotated[AwardStatus | None, Query()] = None,
+    needs_review: Annotated[bool | None, Query()] = None,
+) -> Page[AwardRead]:
+    items, total = await AwardService(session, principal.tenant_id).list_awards(
+        page, learner_id=learner_id, achievement_id=achievement_id, status=status, needs_review=needs_review
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/awards", status_code=201, summary="Award an achievement by hand", responses=WRITE_ERRORS)
+async def manual_award(body: ManualAward, principal: AwardsWrite, session: SessionDep) -> AwardRead:
+    service = AwardService(session, principal.tenant_id)
+    award = await service.manual_award(body, decided_by=principal.client_id)
+    return (await service.read_awards([award]))[0]
+
+
+@router.get("/awards/{award_id}", summary="Get an award", responses=GET_ERRORS)
+async def get_award(award_id: uuid.UUID, principal: AwardsRead, session: SessionDep) -> AwardRead:
+    service = AwardService(session, principal.tenant_id)
+    return (await service.read_awards([await service.get_award(award_id)]))[0]
+
+
+@router.post(
+    "/awards/{award_id}/decision",
+    summary="Approve or reject a pending award; keep or revoke one flagged for review",
+    responses=WRITE_ERRORS,
+)
+async def decide_award(
+    award_id: uuid.UUID, body: AwardDecision, principal: AwardsWrite, session: SessionDep
+) -> AwardRead:
+    service = AwardService(session, principal.tenant_id)
+    award = await service.decide(award_id, body, decided_by=principal.client_id)
+    return (await service.read_awards([award]))[0]
+
+
+@router.get(
+    "/learners/{learner_id}/progress",
+    summary="A learner's current level per competency and progress toward each achievement",
+    responses=GET_ERRORS,
+    tags=["awards"],
+)
+async def learner_progress(
+    learner_id: uuid.UUID,
+    principal: AwardsRead,
+    session: SessionDep,
+    method: Annotated[Method, Query(description="mastery calculation for current levels")] = "most_recent",
+) -> LearnerProgress:
+    return await AwardService(session, principal.tenant_id).learner_progress(learner_id, method=method)
+
+
+@router.get(
+    "/classes/{class_id}/progress",
+    summary="Class roster view: every learner x competency current level",
+    responses=GET_ERRORS,
+    tags=["awards"],
+)
+async def class_progress(
+    class_id: uuid.UUID,
+    principal: AwardsRead,
+    session: SessionDep,
+    framework_id: Annotated[uuid.UUID | None, Query(description="default: all published frameworks")] = None,
+    method: Annotated[Method, Query()] = "most_recent",
+) -> ClassProgress:
+    await RosterService(session, principal.tenant_id).get_class(class_id)
+    return await AwardService(session, principal.tenant_id).class_progress(
+        class_id, framework_id=framework_id, method=method
+    )

@@ -1,0 +1,211 @@
+"""Evidence: single, JSON array or NDJSON bulk ingest with Idempotency-Key; withdrawal."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from service.api.deps import EvidenceReadScope, EvidenceWriteScope, PageDep, SessionDep
+from service.api.rest.bodies import MalformedJson
+from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
+from service.api.rest.idempotency import idempotent
+from service.errors import FieldError, UnsupportedMediaTypeError, ValidationFailedError
+from service.evidence.errors import InvalidEvidence
+from service.evidence.schemas import (
+    BulkResult,
+    EvidenceCreate,
+    EvidenceRead,
+    EvidenceStatus,
+    EvidenceWithdraw,
+    Source,
+)
+from service.evidence.service import EvidenceService
+from service.schemas import Page
+
+router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
+MAX_RECORDS = 10_000
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "One evidence object (201), or up to 10,000 in a JSON array or NDJSON (200).",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/EvidenceCreate"},
+                        {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/EvidenceCreate"},
+                            "maxItems": MAX_RECORDS,
+                        },
+                    ]
+                }
+            },
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    },
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "a retry with the same key and body returns the first response",
+        }
+    ],
+}
+
+
+class TooManyRecords(ValidationFailedError):
+    code = "too_many_records"
+
+
+def _parse(media: str, raw: bytes) -> tuple[bool, list[Any]]:
+    """(is_single, records). NDJSON lines that are not JSON become per-record errors later."""
+    if media == "application/x-ndjson":
+        records: list[Any] = []
+        for number, line in enumerate(raw.split(b"\n")):
+            if not line.strip():
+                continue
+            if len(records) >= MAX_RECORDS:
+                raise TooManyRecords(f"at most {MAX_RECORDS} records per request")
+            try:
+                records.append((number, json.loads(line)))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                records.append((number, _Unparsable(str(exc))))
+        if not records:
+            raise MalformedJson("the NDJSON body has no records")
+        return False, records
+    if media not in ("application/json", "") and not media.endswith("+json"):
+        raise UnsupportedMediaTypeError(f"expected application/json or application/x-ndjson, got {media}")
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedJson(f"the request body is not valid JSON: {exc}") from exc
+    if isinstance(data, list):
+        if len(data) > MAX_RECORDS:
+            raise TooManyRecords(f"at most {MAX_RECORDS} records per request, got {len(data)}")
+        if not data:
+            raise MalformedJson("the array has no records")
+        return False, list(enumerate(data))
+    if isinstance(data, dict):
+        return True, [(0, data)]
+    raise MalformedJson("the body must be a JSON object, an array of objects, or NDJSON")
+
+
+class _Unparsable:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+@router.post(
+    "",
+    summary="Record evidence (one object, a JSON array, or NDJSON)",
+    openapi_extra=_BODY,
+    status_code=201,
+    response_model=EvidenceRead,
+    responses={
+        **WRITE_ERRORS,
+        200: {"model": BulkResult, "description": "bulk: accepted ids and per-record errors"},
+    },
+)
+async def create_evidence(
+    request: Request, principal: EvidenceWriteScope, session: SessionDep
+) -> JSONResponse:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    single, records = _parse(media, raw)
+    service = EvidenceService(session, principal.tenant_id)
+
+    async def compute() -> tuple[int, Any]:
+        if single:
+            try:
+                record = EvidenceCreate.model_validate(records[0][1])
+            except ValidationError as exc:
+                raise InvalidEvidence(
+                    "invalid evidence",
+                    [
+                        FieldError(
+                            "body." + ".".join(str(p) for p in e["loc"]) if e["loc"] else "body",
+                            e["msg"],
+                            e["type"],
+                        )
+                        for e in exc.errors()
+                    ],
+                ) from exc
+            evidence = await service.create_one(record, created_by=principal.client_id)
+            return 201, EvidenceRead.model_validate(evidence).model_dump(mode="json")
+        parsed_input = [
+            r if not isinstance(r, _Unparsable) else {"__unparsable__": r.message} for _, r in records
+        ]
+        result = await service.create_many(parsed_input, created_by=principal.client_id)
+        # Report record positions as the client sees them (NDJSON: line - 1).
+        positions = [n for n, _ in records]
+        for item in result.accepted:
+            item.index = positions[item.index]
+        for err in result.errors:
+            original = records[err.index][1]
+            if isinstance(original, _Unparsable):
+                err.errors = [
+                    {
+                        "loc": "record",
+                        "message": f"not valid JSON: {original.message}",
+                        "type": "json_invalid",
+                    }
+                ]
+            err.index = positions[err.index]
+        return 200, result.model_dump(mode="json")
+
+    return await idempotent(request, session, principal, "POST /api/v1/evidence", compute)
+
+
+@router.get("", summary="List evidence", responses=READ_ERRORS)
+async def list_evidence(
+    principal: EvidenceReadScope,
+    session: SessionDep,
+    page: PageDep,
+    learner_id: Annotated[uuid.UUID | None, Query()] = None,
+    competency_id: Annotated[uuid.UUID | None, Query()] = None,
+    class_id: Annotated[uuid.UUID | None, Query()] = None,
+    status: Annotated[EvidenceStatus | None, Query()] = None,
+    source: Annotated[Source | None, Query()] = None,
+) -> Page[EvidenceRead]:
+    rows, total = await EvidenceService(session, principal.tenant_id).list_page(
+        page,
+        learner_id=learner_id,
+        competency_id=competency_id,
+        class_id=class_id,
+        status=status,
+        source=source,
+    )
+    return Page(
+        items=[EvidenceRead.model_validate(e) for e in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/{evidence_id}", summary="Get evidence", responses=GET_ERRORS)
+async def get_evidence(
+    evidence_id: uuid.UUID, principal: EvidenceReadScope, session: SessionDep
+) -> EvidenceRead:
+    return EvidenceRead.model_validate(await EvidenceService(session, principal.tenant_id).get(evidence_id))
+
+
+@router.post(
+    "/{evidence_id}/withdraw",
+    summary="Withdraw evidence (awards that used it are flagged for review, never revoked silently)",
+    responses=WRITE_ERRORS,
+)
+async def withdraw_evidence(
+    evidence_id: uuid.UUID, body: EvidenceWithdraw, principal: EvidenceWriteScope, session: SessionDep
+) -> EvidenceRead:
+    evidence = await EvidenceService(session, principal.tenant_id).withdraw(evidence_id, body.reason)
+    return EvidenceRead.model_validate(evidence)

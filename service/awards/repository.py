@@ -1,0 +1,329 @@
+"""Every query of the awards domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.awards.models import (
+    Achievement,
+    AchievementRuleVersion,
+    AchievementTrigger,
+    Award,
+    AwardEvidence,
+)
+from service.evidence.models import Evidence
+from service.frameworks.models import Competency, Framework, RubricLevel
+from service.roster.models import Enrollment, Person
+from service.schemas import PageParams
+
+
+class AwardRepository:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    # -- achievements --------------------------------------------------------------------------
+
+    async def get_achievement(self, achievement_id: uuid.UUID) -> Achievement | None:
+        return await self.session.get(Achievement, (self.tenant_id, achievement_id))
+
+    async def achievements(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Achievement]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        rows = await self.session.exec(
+            select(Achievement).where(
+                col(Achievement.tenant_id) == self.tenant_id, col(Achievement.id).in_(wanted)
+            )
+        )
+        return {a.id: a for a in rows.all()}
+
+    async def list_achievements(
+        self, page: PageParams, *, framework_id: uuid.UUID | None = None, status: str | None = None
+    ) -> tuple[Sequence[Achievement], int]:
+        query = select(Achievement).where(col(Achievement.tenant_id) == self.tenant_id)
+        if framework_id is not None:
+            query = query.where(col(Achievement.framework_id) == framework_id)
+        if status is not None:
+            query = query.where(col(Achievement.status) == status)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.exec(
+            query.order_by(col(Achievement.title), col(Achievement.id)).limit(page.limit).offset(page.offset)
+        )
+        return rows.all(), int(total or 0)
+
+    async def active_achievements(self) -> Sequence[Achievement]:
+        rows = await self.session.exec(
+            select(Achievement)
+            .where(col(Achievement.tenant_id) == self.tenant_id, col(Achievement.status) == "active")
+            .order_by(col(Achievement.title), col(Achievement.id))
+        )
+        return rows.all()
+
+    async def add(self, *objs: Any) -> None:
+        self.session.add_all(objs)
+        await self.session.flush()
+
+    async def replace_triggers(
+        self, achievement_id: uuid.UUID, triggers: list[tuple[uuid.UUID, str]]
+    ) -> None:
+        await self.session.execute(
+            delete(AchievementTrigger).where(
+                col(AchievementTrigger.tenant_id) == self.tenant_id,
+                col(AchievementTrigger.achievement_id) == achievement_id,
+            )
+        )
+        self.session.add_all(
+            AchievementTrigger(tenant_id=self.tenant_id, achievement_id=achievement_id, trigger_id=t, kind=k)
+            for t, k in dict(triggers).items()
+        )
+        await self.session.flush()
+
+    async def triggered_by(self, trigger_ids: Iterable[uuid.UUID]) -> Sequence[Achievement]:
+        """Active, rule-driven achievements whose rule depends on any of these ids."""
+        wanted = list(set(trigger_ids))
+        if not wanted:
+            return []
+        sub = select(AchievementTrigger.achievement_id).where(
+            col(AchievementTrigger.tenant_id) == self.tenant_id,
+            col(AchievementTrigger.trigger_id).in_(wanted),
+        )
+        rows = await self.session.exec(
+            select(Achievement)
+            .where(
+                col(Achievement.tenant_id) == self.tenant_id,
+                col(Achievement.id).in_(sub),
+                col(Achievement.status) == "active",
+                col(Achievement.award_mode) != "manual",
+            )
+            .order_by(col(Achievement.id))
+        )
+        return rows.all()
+
+    async def existing_competencies(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        wanted = list(set(ids))
+        if not wanted:
+            return set()
+        rows = await self.session.exec(
+            select(Competency.id).where(
+                col(Competency.tenant_id) == self.tenant_id, col(Competency.id).in_(wanted)
+            )
+        )
+        return set(rows.all())
+
+    async def framework_exists(self, framework_id: uuid.UUID) -> bool:
+        return await self.session.get(Framework, (self.tenant_id, framework_id)) is not None
+
+    async def scales(self, competency_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[RubricLevel]]:
+        """competency id -> its framework's rubric levels in order."""
+        wanted = list(set(competency_ids))
+        if not wanted:
+            return {}
+        comps = await self.session.exec(
+            select(Competency.id, Competency.framework_id).where(
+                col(Competency.tenant_id) == self.tenant_id, col(Competency.id).in_(wanted)
+            )
+        )
+        comp_fw = {c: f for c, f in comps.all()}
+        levels = await self.session.exec(
+            select(RubricLevel)
+            .where(
+                col(RubricLevel.tenant_id) == self.tenant_id,
+                col(RubricLevel.framework_id).in_(set(comp_fw.values())),
+            )
+            .order_by(col(RubricLevel.position))
+        )
+        by_fw: dict[uuid.UUID, list[RubricLevel]] = {}
+        for lv in levels.all():
+            by_fw.setdefault(lv.framework_id, []).append(lv)
+        return {c: by_fw.get(f, []) for c, f in comp_fw.items()}
+
+    async def published_competencies(self, framework_id: uuid.UUID | None = None) -> Sequence[Competency]:
+        query = (
+            select(Competency)
+            .join(
+                Framework,
+                (col(Framework.tenant_id) == col(Competency.tenant_id))
+                & (col(Framework.id) == col(Competency.framework_id)),
+            )
+            .where(col(Competency.tenant_id) == self.tenant_id)
+            .order_by(col(Framework.title), col(Competency.position), col(Competency.title))
+        )
+        if framework_id is not None:
+            query = query.where(col(Framework.id) == framework_id)
+        else:
+            query = query.where(col(Framework.status) == "published")
+        return (await self.session.exec(query)).all()
+
+    async def add_rule_version(self, achievement_id: uuid.UUID, version: int, rule: dict[str, Any]) -> None:
+        self.session.add(
+            AchievementRuleVersion(
+                tenant_id=self.tenant_id, achievement_id=achievement_id, version=version, rule=rule
+            )
+        )
+        await self.session.flush()
+
+    # -- evidence and learners -----------------------------------------------------------------
+
+    async def lock_learners(self, learner_ids: Iterable[uuid.UUID]) -> None:
+        """Serialise evaluation per learner: concurrent evidence for one learner is evaluated one
+        transaction after the other, each seeing the other's committed evidence (PostgreSQL)."""
+        ids = sorted(set(learner_ids))
+        if ids and self.dialect == "postgresql":
+            await self.session.execute(
+                select(Person.id)
+                .where(col(Person.tenant_id) == self.tenant_id, col(Person.id).in_(ids))
+                .order_by(col(Person.id))
+                .with_for_update()
+            )
+
+    async def active_evidence(
+        self, learner_ids: Iterable[uuid.UUID], competency_ids: Iterable[uuid.UUID]
+    ) -> Sequence[Evidence]:
+        learners, comps = list(set(learner_ids)), list(set(competency_ids))
+        if not learners or not comps:
+            return []
+        rows = await self.session.exec(
+            select(Evidence).where(
+                col(Evidence.tenant_id) == self.tenant_id,
+                col(Evidence.learner_id).in_(learners),
+                col(Evidence.competency_id).in_(comps),
+                col(Evidence.status) == "active",
+            )
+        )
+        return rows.all()
+
+    async def evidence_counts_and_learners(self, class_id: uuid.UUID) -> Sequence[Person]:
+        sub = select(Enrollment.person_id).where(
+            col(Enrollment.tenant_id) == self.tenant_id,
+            col(Enrollment.class_id) == class_id,
+            col(Enrollment.role) == "student",
+            col(Enrollment.status) == "active",
+        )
+        rows = await self.session.exec(
+            select(Person)
+            .where(col(Person.tenant_id) == self.tenant_id, col(Person.id).in_(sub))
+            .order_by(col(Person.family_name), col(Person.given_name), col(Person.id))
+        )
+        return rows.all()
+
+    async def learner_exists(self, learner_id: uuid.UUID) -> bool:
+        person = await self.session.get(Person, learner_id)
+        return person is not None and person.tenant_id == self.tenant_id and person.role == "student"
+
+    async def evidence_belongs(self, learner_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        wanted = list(set(ids))
+        if not wanted:
+            return set()
+        rows = await self.session.exec(
+            select(Evidence.id).where(
+                col(Evidence.tenant_id) == self.tenant_id,
+                col(Evidence.learner_id) == learner_id,
+                col(Evidence.id).in_(wanted),
+            )
+        )
+        return set(rows.all())
+
+    # -- awards --------------------------------------------------------------------------------
+
+    async def get_award(self, award_id: uuid.UUID) -> Award | None:
+        return await self.session.get(Award, (self.tenant_id, award_id))
+
+    async def awards_for(
+        self, learner_ids: Iterable[uuid.UUID], achievement_ids: Iterable[uuid.UUID] | None = None
+    ) -> Sequence[Award]:
+        learners = list(set(learner_ids))
+        if not learners:
+            return []
+        query = select(Award).where(
+            col(Award.tenant_id) == self.tenant_id, col(Award.learner_id).in_(learners)
+        )
+        if achievement_ids is not None:
+            query = query.where(col(Award.achievement_id).in_(list(set(achievement_ids))))
+        return (await self.session.exec(query)).all()
+
+    async def insert_award(self, row: dict[str, Any]) -> uuid.UUID | None:
+        """Insert unless this learner already has this achievement; None when it existed."""
+        builder = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        stmt = (
+            builder(Award)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "learner_id", "achievement_id"])
+            .returning(col(Award.id))
+        )
+        result = await self.session.execute(stmt)
+        return result.scalar_one_or_none()
+
+    async def link_evidence(self, award_id: uuid.UUID, evidence_ids: Iterable[uuid.UUID]) -> None:
+        rows = [
+            {"tenant_id": self.tenant_id, "award_id": award_id, "evidence_id": e}
+            for e in dict.fromkeys(evidence_ids)
+        ]
+        if rows:
+            await self.session.execute(insert(AwardEvidence), rows)
+
+    async def evidence_of_awards(self, award_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+        wanted = list(set(award_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.exec(
+            select(AwardEvidence.award_id, AwardEvidence.evidence_id).where(
+                col(AwardEvidence.tenant_id) == self.tenant_id, col(AwardEvidence.award_id).in_(wanted)
+            )
+        )
+        out: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for award_id, evidence_id in rows.all():
+            out.setdefault(award_id, []).append(evidence_id)
+        return out
+
+    async def flag_awards_using(self, evidence_ids: Sequence[uuid.UUID], reason: str) -> int:
+        sub = select(AwardEvidence.award_id).where(
+            col(AwardEvidence.tenant_id) == self.tenant_id,
+            col(AwardEvidence.evidence_id).in_(list(evidence_ids)),
+        )
+        result = await self.session.execute(
+            update(Award)
+            .where(
+                col(Award.tenant_id) == self.tenant_id,
+                col(Award.id).in_(sub),
+                col(Award.status).in_(["awarded", "pending_review"]),
+            )
+            .values(needs_review=True, review_reason=reason)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def list_awards(
+        self,
+        page: PageParams,
+        *,
+        learner_id: uuid.UUID | None = None,
+        achievement_id: uuid.UUID | None = None,
+        status: str | None = None,
+        needs_review: bool | None = None,
+    ) -> tuple[Sequence[Award], int]:
+        query = select(Award).where(col(Award.tenant_id) == self.tenant_id)
+        if learner_id is not None:
+            query = query.where(col(Award.learner_id) == learner_id)
+        if achievement_id is not None:
+            query = query.where(col(Award.achievement_id) == achievement_id)
+        if status is not None:
+            query = query.where(col(Award.status) == status)
+        if needs_review is not None:
+            query = query.where(col(Award.needs_review) == needs_review)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.exec(
+            query.order_by(col(Award.created_at).desc(), col(Award.id)).limit(page.limit).offset(page.offset)
+        )
+        return rows.all(), int(total or 0)

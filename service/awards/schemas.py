@@ -1,0 +1,142 @@
+"""Achievement and award schemas."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AnyHttpUrl, Field
+
+from service.schemas import InputSchema, ReadSchema
+
+AwardMode = Literal["automatic", "review", "manual"]
+AwardStatus = Literal["pending_review", "awarded", "rejected", "revoked"]
+AchievementStatus = Literal["active", "archived"]
+Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+
+
+class AchievementCreate(InputSchema):
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    description: Text
+    criteria: Text = Field(description="what a learner must show, in words (Open Badges criteria.narrative)")
+    achievement_type: Annotated[str, Field(min_length=1, max_length=64)] = "Competency"
+    framework_id: uuid.UUID | None = None
+    image_url: AnyHttpUrl | None = None
+    tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=20)] = Field(
+        default_factory=list
+    )
+    rule: dict[str, Any] | None = Field(
+        default=None, description="the award rule (evidence or composite); none: manual awards only"
+    )
+    award_mode: AwardMode = "automatic"
+
+
+class AchievementUpdate(InputSchema):
+    title: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    description: Text | None = None
+    criteria: Text | None = None
+    image_url: AnyHttpUrl | None = None
+    tags: (
+        Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=20)] | None
+    ) = None
+    rule: dict[str, Any] | None = None
+    award_mode: AwardMode | None = None
+    status: AchievementStatus | None = None
+
+
+class AchievementRead(ReadSchema):
+    id: uuid.UUID
+    framework_id: uuid.UUID | None
+    title: str
+    description: str
+    criteria: str
+    achievement_type: str
+    image_url: str | None
+    tags: list[str]
+    rule: dict[str, Any]
+    rule_version: int
+    award_mode: AwardMode
+    status: AchievementStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class AwardRead(ReadSchema):
+    id: uuid.UUID
+    learner_id: uuid.UUID
+    achievement_id: uuid.UUID
+    status: AwardStatus
+    method: Literal["rule", "manual"]
+    rule_version: int | None
+    evidence_ids: list[uuid.UUID] = Field(default_factory=list)
+    needs_review: bool
+    review_reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    awarded_at: datetime | None
+    credential_id: uuid.UUID | None
+    issuance_status: str
+    created_at: datetime
+
+
+class ManualAward(InputSchema):
+    learner_id: uuid.UUID
+    achievement_id: uuid.UUID
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    evidence_ids: Annotated[list[uuid.UUID], Field(max_length=100)] = Field(default_factory=list)
+
+
+class AwardDecision(InputSchema):
+    decision: Literal["approve", "reject", "keep", "revoke"] = Field(
+        description="approve/reject a pending award; keep/revoke an awarded one flagged for review"
+    )
+    reason: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+
+
+class AchievementProgress(ReadSchema):
+    achievement_id: uuid.UUID
+    title: str
+    earned: bool
+    award_status: AwardStatus | None
+    reasons: list[str]
+    progress: dict[str, Any]
+
+
+class CompetencyLevel(ReadSchema):
+    competency_id: uuid.UUID
+    framework_id: uuid.UUID
+    title: str
+    level: float | None = Field(
+        description="current level by the mastery calculation (position on the scale)"
+    )
+    level_title: str | None
+    evidence_count: int
+
+
+class LearnerProgress(ReadSchema):
+    learner_id: uuid.UUID
+    method: str
+    competencies: list[CompetencyLevel]
+    achievements: list[AchievementProgress]
+
+
+class RosterCell(ReadSchema):
+    competency_id: uuid.UUID
+    level: float | None
+    level_title: str | None
+    evidence_count: int
+
+
+class RosterRow(ReadSchema):
+    learner_id: uuid.UUID
+    given_name: str
+    family_name: str
+    cells: list[RosterCell]
+
+
+class ClassProgress(ReadSchema):
+    class_id: uuid.UUID
+    method: str
+    competencies: list[dict[str, Any]]
+    learners: list[RosterRow]

@@ -1,0 +1,529 @@
+"""Award use cases: achievements with validated, versioned rules; incremental evaluation when evidence
+arrives; exactly-once awards; review, manual awards; learner and class progress.
+
+Exactly once: ``awards`` has one row per (tenant, learner, achievement), inserted with
+ON CONFLICT DO NOTHING; on PostgreSQL evaluation also locks the learners' rows first so that concurrent
+evidence for one learner is evaluated serially and each evaluation sees the other's evidence.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.awards import rules
+from service.awards.errors import (
+    AchievementNotFound,
+    AwardExists,
+    AwardNotFound,
+    InvalidAwardTransition,
+    InvalidRule,
+)
+from service.awards.facts import EvidenceFact, LearnerFacts, Scale
+from service.awards.models import Achievement, Award
+from service.awards.repository import AwardRepository
+from service.awards.rules import MasteryMethod
+from service.awards.schemas import (
+    AchievementCreate,
+    AchievementProgress,
+    AchievementUpdate,
+    AwardDecision,
+    AwardRead,
+    ClassProgress,
+    CompetencyLevel,
+    LearnerProgress,
+    ManualAward,
+    RosterCell,
+    RosterRow,
+)
+from service.errors import FieldError, NotFoundError
+from service.evidence.models import Evidence
+from service.frameworks.models import RubricLevel
+from service.schemas import PageParams
+
+MASTERY_METHODS = ("highest", "most_recent", "mean", "decaying_average", "mode")
+
+
+def _fact(e: Evidence) -> EvidenceFact:
+    return EvidenceFact(
+        id=e.id,
+        competency_id=e.competency_id,
+        source=e.source,
+        observed_at=e.observed_at,
+        level=e.level_position,
+        score=e.score,
+        score_max=e.score_max,
+        context_id=e.class_id,
+        session_id=e.academic_session_id,
+    )
+
+
+def _scale(levels: Sequence[RubricLevel]) -> Scale:
+    return Scale(tuple(lv.title for lv in sorted(levels, key=lambda lv: lv.position)))
+
+
+def _triggers(rule: rules.Rule) -> list[tuple[uuid.UUID, str]]:
+    if isinstance(rule, rules.CompositeRule):
+        return [(a, "achievement") for a in rule.achievement_ids]
+    return [(c, "competency") for c in rule.competency_ids]
+
+
+class AwardService:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.repo = AwardRepository(session, tenant_id)
+        #: Awards created by this service instance (for events after commit).
+        self.created: list[uuid.UUID] = []
+
+    # -- achievements --------------------------------------------------------------------------
+
+    async def _parse_rule(self, data: dict[str, Any], *, self_id: uuid.UUID | None) -> rules.Rule:
+        try:
+            rule = rules.parse_rule(data)
+        except ValidationError as exc:
+            raise InvalidRule(
+                "the award rule is invalid",
+                [
+                    FieldError(
+                        "body.rule." + ".".join(str(p) for p in err["loc"]), str(err["msg"]), str(err["type"])
+                    )
+                    for err in exc.errors()
+                ],
+            ) from exc
+        if isinstance(rule, rules.CompositeRule):
+            found = await self.repo.achievements(rule.achievement_ids)
+            missing = [a for a in rule.achievement_ids if a not in found or a == self_id]
+            if missing:
+                raise InvalidRule(
+                    "the composite rule names unknown achievements (or itself)",
+                    [
+                        FieldError(
+                            "body.rule.achievement_ids", f"unknown achievement {m}", "invalid_reference"
+                        )
+                        for m in missing
+                    ],
+                )
+        else:
+            found_c = await self.repo.existing_competencies(rule.competency_ids)
+            missing = [c for c in rule.competency_ids if c not in found_c]
+            if missing:
+                raise InvalidRule(
+                    "the rule names unknown competencies",
+                    [
+                        FieldError("body.rule.competency_ids", f"unknown competency {m}", "invalid_reference")
+                        for m in missing
+                    ],
+                )
+        return rule
+
+    async def get_achievement(self, achievement_id: uuid.UUID) -> Achievement:
+        achievement = await self.repo.get_achievement(achievement_id)
+        if achievement is None:
+            raise AchievementNotFound(f"achievement {achievement_id} not found")
+        return achievement
+
+    async def list_achievements(
+        self, page: PageParams, *, framework_id: uuid.UUID | None = None, status: str | None = None
+    ) -> tuple[Sequence[Achievement], int]:
+        return await self.repo.list_achievements(page, framework_id=framework_id, status=status)
+
+    async def create_achievement(self, data: AchievementCreate) -> Achievement:
+        if data.framework_id is not None and not await self.repo.framework_exists(data.framework_id):
+            raise InvalidRule(
+                "unknown framework",
+                [
+                    FieldError(
+                        "body.framework_id", f"unknown framework {data.framework_id}", "invalid_reference"
+                    )
+                ],
+            )
+        achievement_id = uuid.uuid4()
+        rule = await self._parse_rule(data.rule, self_id=achievement_id) if data.rule is not None else None
+        if rule is None and data.award_mode != "manual":
+            raise InvalidRule(
+                "an achievement without a rule can only be awarded by hand",
+                [FieldError("body.award_mode", "must be 'manual' when no rule is given", "invalid")],
+            )
+        rule_json = rule.model_dump(mode="json") if rule is not None else {}
+        achievement = Achievement(
+            tenant_id=self.tenant_id,
+            id=achievement_id,
+            framework_id=data.framework_id,
+            title=data.title,
+            description=data.description,
+            criteria=data.criteria,
+            achievement_type=data.achievement_type,
+            image_url=str(data.image_url) if data.image_url else None,
+            tags=list(data.tags),
+            rule=rule_json,
+            rule_version=1,
+            award_mode=data.award_mode,
+        )
+        await self.repo.add(achievement)
+        await self.repo.add_rule_version(achievement.id, 1, rule_json)
+        if rule is not None:
+            await self.repo.replace_triggers(achievement.id, _triggers(rule))
+        return achievement
+
+    async def update_achievement(self, achievement_id: uuid.UUID, data: AchievementUpdate) -> Achievement:
+        achievement = await self.get_achievement(achievement_id)
+        changes = data.model_dump(exclude_unset=True)
+        for required in ("title", "description", "criteria", "tags", "award_mode", "status"):
+            if required in changes and changes[required] is None:
+                raise InvalidRule(
+                    f"{required} cannot be null",
+                    [FieldError(f"body.{required}", "cannot be null", "null_not_allowed")],
+                )
+        if "rule" in changes:
+            raw = changes.pop("rule")
+            if raw is None:
+                if (changes.get("award_mode") or achievement.award_mode) != "manual":
+                    raise InvalidRule(
+                        "removing the rule needs award_mode 'manual'",
+                        [FieldError("body.rule", "null only with award_mode 'manual'", "invalid")],
+                    )
+                rule_json: dict[str, Any] = {}
+                await self.repo.replace_triggers(achievement.id, [])
+            else:
+                rule = await self._parse_rule(raw, self_id=achievement.id)
+                rule_json = rule.model_dump(mode="json")
+                await self.repo.replace_triggers(achievement.id, _triggers(rule))
+            if rule_json != achievement.rule:
+                achievement.rule = rule_json
+                achievement.rule_version += 1
+                await self.repo.add_rule_version(achievement.id, achievement.rule_version, rule_json)
+        if "image_url" in changes and changes["image_url"] is not None:
+            changes["image_url"] = str(changes["image_url"])
+        for key, value in changes.items():
+            setattr(achievement, key, value)
+        achievement.updated_at = datetime.now(UTC)
+        await self.repo.add(achievement)
+        return achievement
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    async def evaluate_pairs(self, touched: Iterable[tuple[uuid.UUID, uuid.UUID]]) -> int:
+        """Evaluate the rules that depend on these (learner, competency) pairs; returns awards made."""
+        pairs = set(touched)
+        learners = {learner for learner, _ in pairs}
+        await self.repo.lock_learners(learners)
+        by_competency: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for learner, competency in pairs:
+            by_competency.setdefault(competency, set()).add(learner)
+        achievements = await self.repo.triggered_by(by_competency)
+        work: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for achievement in achievements:
+            rule = rules.parse_rule(achievement.rule)
+            if isinstance(rule, rules.CompositeRule):
+                continue
+            affected = set().union(*(by_competency.get(c, set()) for c in rule.competency_ids))
+            if affected:
+                work[achievement.id] = affected
+        return await self._evaluate(work)
+
+    async def evaluate_learners(self, learner_ids: Iterable[uuid.UUID]) -> int:
+        """Evaluate every active rule for these learners (batch re-evaluation after a rule change)."""
+        learners = set(learner_ids)
+        await self.repo.lock_learners(learners)
+        work = {
+            a.id: set(learners)
+            for a in await self.repo.active_achievements()
+            if a.award_mode != "manual" and a.rule
+        }
+        return await self._evaluate(work)
+
+    async def _evaluate(self, work: dict[uuid.UUID, set[uuid.UUID]]) -> int:
+        created = 0
+        now = datetime.now(UTC)
+        seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        while work:
+            achievements = await self.repo.achievements(work)
+            parsed = {a.id: rules.parse_rule(a.rule) for a in achievements.values() if a.rule}
+            learners = set().union(*work.values())
+            competencies = {
+                c for r in parsed.values() if isinstance(r, rules.EvidenceRule) for c in r.competency_ids
+            }
+            evidence = await self.repo.active_evidence(learners, competencies)
+            facts_by_learner: dict[uuid.UUID, list[EvidenceFact]] = {}
+            for e in evidence:
+                facts_by_learner.setdefault(e.learner_id, []).append(_fact(e))
+            existing = await self.repo.awards_for(learners)
+            has: set[tuple[uuid.UUID, uuid.UUID]] = {(a.learner_id, a.achievement_id) for a in existing}
+            earned: dict[uuid.UUID, set[uuid.UUID]] = {}
+            for a in existing:
+                if a.status == "awarded":
+                    earned.setdefault(a.learner_id, set()).add(a.achievement_id)
+            scales = await self.repo.scales(competencies)
+            newly: dict[uuid.UUID, set[uuid.UUID]] = {}
+            for achievement_id, learner_set in sorted(work.items()):
+                achievement = achievements.get(achievement_id)
+                rule = parsed.get(achievement_id)
+                if achievement is None or rule is None or achievement.status != "active":
+                    continue
+                scale = None
+                if isinstance(rule, rules.EvidenceRule) and rule.competency_ids:
+                    scale = _scale(scales.get(rule.competency_ids[0], []))
+                for learner in sorted(learner_set):
+                    if (learner, achievement_id) in has or (learner, achievement_id) in seen:
+                        continue
+                    seen.add((learner, achievement_id))
+                    facts = LearnerFacts(
+                        evidence=facts_by_learner.get(learner, []),
+                        earned_achievements=earned.get(learner, set()),
+                        now=now,
+                    )
+                    outcome = rules.evaluate(rule, facts, scale)
+                    if not outcome.met:
+                        continue
+                    status = "awarded" if achievement.award_mode == "automatic" else "pending_review"
+                    award_id = await self.repo.insert_award(
+                        {
+                            "tenant_id": self.tenant_id,
+                            "id": uuid.uuid4(),
+                            "learner_id": learner,
+                            "achievement_id": achievement_id,
+                            "status": status,
+                            "method": "rule",
+                            "rule_version": achievement.rule_version,
+                            "reasons": [],
+                            "needs_review": False,
+                            "awarded_at": now if status == "awarded" else None,
+                            "issuance_status": "waiting",
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                    )
+                    if award_id is None:
+                        continue  # a concurrent evaluation awarded it first
+                    created += 1
+                    self.created.append(award_id)
+                    if isinstance(rule, rules.EvidenceRule):
+                        await self.repo.link_evidence(award_id, outcome.satisfied_by)
+                    if status == "awarded":
+                        newly.setdefault(achievement_id, set()).add(learner)
+                        earned.setdefault(learner, set()).add(achievement_id)
+            # Composite achievements that depend on what was just earned.
+            work = {}
+            if newly:
+                for composite in await self.repo.triggered_by(newly):
+                    affected = set().union(
+                        *(newly.get(a, set()) for a in rules.parse_rule(composite.rule).achievement_ids)
+                    )  # type: ignore[union-attr]
+                    if affected:
+                        work[composite.id] = affected
+        return created
+
+    async def flag_for_review(self, evidence_ids: Sequence[uuid.UUID], reason: str) -> int:
+        return await self.repo.flag_awards_using(evidence_ids, reason)
+
+    # -- awards --------------------------------------------------------------------------------
+
+    async def read_awards(self, awards: Sequence[Award]) -> list[AwardRead]:
+        links = await self.repo.evidence_of_awards(a.id for a in awards)
+        return [
+            AwardRead.model_validate({**a.model_dump(), "evidence_ids": links.get(a.id, [])}) for a in awards
+        ]
+
+    async def get_award(self, award_id: uuid.UUID) -> Award:
+        award = await self.repo.get_award(award_id)
+        if award is None:
+            raise AwardNotFound(f"award {award_id} not found")
+        return award
+
+    async def list_awards(self, page: PageParams, **filters: Any) -> tuple[list[AwardRead], int]:
+        rows, total = await self.repo.list_awards(page, **filters)
+        return await self.read_awards(rows), total
+
+    async def manual_award(self, data: ManualAward, *, decided_by: str) -> Award:
+        await self.get_achievement(data.achievement_id)
+        if not await self.repo.learner_exists(data.learner_id):
+            raise InvalidRule(
+                "unknown learner",
+                [FieldError("body.learner_id", f"unknown learner {data.learner_id}", "invalid_reference")],
+            )
+        owned = await self.repo.evidence_belongs(data.learner_id, data.evidence_ids)
+        foreign = [e for e in data.evidence_ids if e not in owned]
+        if foreign:
+            raise InvalidRule(
+                "evidence_ids must be the learner's evidence",
+                [
+                    FieldError("body.evidence_ids", f"unknown evidence {e}", "invalid_reference")
+                    for e in foreign
+                ],
+            )
+        now = datetime.now(UTC)
+        award_id = await self.repo.insert_award(
+            {
+                "tenant_id": self.tenant_id,
+                "id": uuid.uuid4(),
+                "learner_id": data.learner_id,
+                "achievement_id": data.achievement_id,
+                "status": "awarded",
+                "method": "manual",
+                "rule_version": None,
+                "reasons": [data.reason],
+                "needs_review": False,
+                "decided_by": decided_by,
+                "decided_at": now,
+                "awarded_at": now,
+                "issuance_status": "waiting",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        if award_id is None:
+            raise AwardExists(f"learner {data.learner_id} already has achievement {data.achievement_id}")
+        await self.repo.link_evidence(award_id, data.evidence_ids)
+        self.created.append(award_id)
+        await self.evaluate_composites_for(data.learner_id, data.achievement_id)
+        return await self.get_award(award_id)
+
+    async def evaluate_composites_for(self, learner_id: uuid.UUID, achievement_id: uuid.UUID) -> int:
+        work = {c.id: {learner_id} for c in await self.repo.triggered_by([achievement_id])}
+        return await self._evaluate(work) if work else 0
+
+    async def decide(self, award_id: uuid.UUID, data: AwardDecision, *, decided_by: str) -> Award:
+        award = await self.get_award(award_id)
+        now = datetime.now(UTC)
+        if data.decision in ("approve", "reject"):
+            if award.status != "pending_review":
+                raise InvalidAwardTransition(f"award {award_id} is {award.status}, not pending review")
+            award.status = "awarded" if data.decision == "approve" else "rejected"
+            award.awarded_at = now if data.decision == "approve" else None
+        else:
+            if award.status != "awarded":
+                raise InvalidAwardTransition(
+                    f"award {award_id} is {award.status}; only awarded ones are kept or revoked"
+                )
+            if data.decision == "revoke":
+                award.status = "revoked"
+            award.needs_review = False
+        award.decided_by = decided_by
+        award.decided_at = now
+        if data.reason:
+            award.reasons = [*award.reasons, data.reason]
+        award.updated_at = now
+        await self.repo.add(award)
+        if award.status == "awarded" and data.decision == "approve":
+            await self.evaluate_composites_for(award.learner_id, award.achievement_id)
+        return award
+
+    # -- progress ------------------------------------------------------------------------------
+
+    async def learner_progress(
+        self, learner_id: uuid.UUID, *, method: MasteryMethod = "most_recent"
+    ) -> LearnerProgress:
+        if not await self.repo.learner_exists(learner_id):
+            raise NotFoundError(f"learner {learner_id} not found")
+        competencies = await self.repo.published_competencies()
+        achievements = await self.repo.active_achievements()
+        rule_comps = {
+            c
+            for a in achievements
+            if a.rule and isinstance(r := rules.parse_rule(a.rule), rules.EvidenceRule)
+            for c in r.competency_ids
+        }
+        evidence = await self.repo.active_evidence([learner_id], {c.id for c in competencies} | rule_comps)
+        facts = [_fact(e) for e in evidence]
+        scales = await self.repo.scales({c.id for c in competencies} | rule_comps)
+        levels: list[CompetencyLevel] = []
+        for comp in competencies:
+            pieces = [f for f in facts if f.competency_id == comp.id]
+            value = rules.mastery_level(method, pieces)
+            levels.append(
+                CompetencyLevel(
+                    competency_id=comp.id,
+                    framework_id=comp.framework_id,
+                    title=comp.title,
+                    level=value,
+                    level_title=_level_title(scales.get(comp.id, []), value),
+                    evidence_count=len(pieces),
+                )
+            )
+        awards = {a.achievement_id: a for a in await self.repo.awards_for([learner_id])}
+        earned = {a for a, award in awards.items() if award.status == "awarded"}
+        now = datetime.now(UTC)
+        progress: list[AchievementProgress] = []
+        for achievement in achievements:
+            award = awards.get(achievement.id)
+            if achievement.rule:
+                rule = rules.parse_rule(achievement.rule)
+                scale = None
+                if isinstance(rule, rules.EvidenceRule) and rule.competency_ids:
+                    scale = _scale(scales.get(rule.competency_ids[0], []))
+                outcome = rules.evaluate(
+                    rule, LearnerFacts(evidence=facts, earned_achievements=earned, now=now), scale
+                )
+                reasons, detail = list(outcome.reasons), dict(outcome.progress)
+            else:
+                reasons, detail = ["awarded by an educator"], {}
+            progress.append(
+                AchievementProgress(
+                    achievement_id=achievement.id,
+                    title=achievement.title,
+                    earned=award is not None and award.status == "awarded",
+                    award_status=award.status if award else None,
+                    reasons=[] if award is not None and award.status == "awarded" else reasons,
+                    progress=detail,
+                )
+            )
+        return LearnerProgress(
+            learner_id=learner_id, method=method, competencies=levels, achievements=progress
+        )
+
+    async def class_progress(
+        self,
+        class_id: uuid.UUID,
+        *,
+        framework_id: uuid.UUID | None = None,
+        method: MasteryMethod = "most_recent",
+    ) -> ClassProgress:
+        learners = await self.repo.evidence_counts_and_learners(class_id)
+        competencies = await self.repo.published_competencies(framework_id)
+        evidence = await self.repo.active_evidence([p.id for p in learners], [c.id for c in competencies])
+        scales = await self.repo.scales(c.id for c in competencies)
+        cells: dict[tuple[uuid.UUID, uuid.UUID], list[EvidenceFact]] = {}
+        for e in evidence:
+            cells.setdefault((e.learner_id, e.competency_id), []).append(_fact(e))
+        rows = []
+        for person in learners:
+            row_cells = []
+            for comp in competencies:
+                pieces = cells.get((person.id, comp.id), [])
+                value = rules.mastery_level(method, pieces)
+                row_cells.append(
+                    RosterCell(
+                        competency_id=comp.id,
+                        level=value,
+                        level_title=_level_title(scales.get(comp.id, []), value),
+                        evidence_count=len(pieces),
+                    )
+                )
+            rows.append(
+                RosterRow(
+                    learner_id=person.id,
+                    given_name=person.given_name,
+                    family_name=person.family_name,
+                    cells=row_cells,
+                )
+            )
+        return ClassProgress(
+            class_id=class_id,
+            method=method,
+            competencies=[{"id": str(c.id), "title": c.title, "code": c.code} for c in competencies],
+            learners=rows,
+        )
+
+
+def _level_title(levels: Sequence[RubricLevel], value: float | None) -> str | None:
+    if value is None or not levels:
+        return None
+    index = max(0, min(len(levels) - 1, int(value + 1e-9)))
+    ordered = sorted(levels, key=lambda lv: lv.position)
+    return ordered[index].title
