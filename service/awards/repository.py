@@ -186,7 +186,9 @@ class AwardRepository:
                 select(Person.id)
                 .where(col(Person.tenant_id) == self.tenant_id, col(Person.id).in_(ids))
                 .order_by(col(Person.id))
-                .with_for_update()
+                # NO KEY UPDATE: serialises evaluations without conflicting with the KEY SHARE locks
+                # that inserting evidence (a foreign key to people) already holds.
+                .with_for_update(key_share=True)  # renders FOR NO KEY UPDATE
             )
 
     async def active_evidence(
