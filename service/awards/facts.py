@@ -16,6 +16,8 @@ SOURCES = (
 )
 #: Sources that count as assessed by an educator (a self-assessment never does).
 EDUCATOR_SOURCES = ("rubric", "oneroster_result", "exhibition")
+#: Sources given by the learner or peers: a set of these alone never meets a rule that says so.
+SELF_SOURCES = ("self_assessment", "peer")
 
 
 @dataclass(frozen=True)
@@ -52,4 +54,7 @@ class LearnerFacts:
 
     evidence: list[EvidenceFact] = field(default_factory=list)
     earned_achievements: set[uuid.UUID] = field(default_factory=set)
+    #: The evaluation instant (timezone-aware; a naive value is read as UTC). Needed by ``window_days``.
     now: datetime | None = None
+    #: Competency titles for human-readable reasons (optional; a missing one is shown by its id).
+    competency_names: dict[uuid.UUID, str] = field(default_factory=dict)

@@ -122,6 +122,21 @@ class AwardService:
                 )
         return rule
 
+    async def _reaches(self, start: Sequence[uuid.UUID], target: uuid.UUID) -> bool:
+        """Whether ``target`` is among the achievements that ``start`` depend on, transitively."""
+        seen: set[uuid.UUID] = set()
+        frontier = set(start)
+        while frontier:
+            if target in frontier:
+                return True
+            seen |= frontier
+            nxt: set[uuid.UUID] = set()
+            for achievement in (await self.repo.achievements(frontier)).values():
+                if achievement.rule.get("type") == "composite":
+                    nxt |= {uuid.UUID(str(a)) for a in achievement.rule.get("achievement_ids", [])}
+            frontier = nxt - seen
+        return False
+
     async def get_achievement(self, achievement_id: uuid.UUID) -> Achievement:
         achievement = await self.repo.get_achievement(achievement_id)
         if achievement is None:
@@ -312,9 +327,10 @@ class AwardService:
             work = {}
             if newly:
                 for composite in await self.repo.triggered_by(newly):
-                    affected = set().union(
-                        *(newly.get(a, set()) for a in rules.parse_rule(composite.rule).achievement_ids)
-                    )  # type: ignore[union-attr]
+                    composite_rule = rules.parse_rule(composite.rule)
+                    if not isinstance(composite_rule, rules.CompositeRule):
+                        continue
+                    affected = set().union(*(newly.get(a, set()) for a in composite_rule.achievement_ids))
                     if affected:
                         work[composite.id] = affected
         return created

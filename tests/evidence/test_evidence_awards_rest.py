@@ -308,3 +308,25 @@ async def test_class_roster_progress(
     assert by_learner[str(portrait.learner_ids[0])]["level_title"] == "Extending"
     assert by_learner[str(portrait.learner_ids[1])]["level"] == 1
     assert by_learner[str(portrait.learner_ids[2])]["level"] is None
+
+
+async def test_composite_cycles_are_rejected(
+    http: httpx.AsyncClient, actors: Actors, portrait: PortraitFixture
+) -> None:
+    h = await actors.a.headers("awards:write")
+    base = await _achievement(http, h, _rule(portrait), title="Base")
+    outer = await _achievement(http, h, {"type": "composite", "achievement_ids": [base["id"]]}, title="Outer")
+    top = await _achievement(http, h, {"type": "composite", "achievement_ids": [outer["id"]]}, title="Top")
+    cycle = await http.patch(
+        f"/api/v1/achievements/{outer['id']}",
+        json={"rule": {"type": "composite", "achievement_ids": [top["id"]]}},
+        headers=h,
+    )
+    assert cycle.status_code == 422
+    assert cycle.json()["errors"][0]["type"] == "cycle"
+    itself = await http.patch(
+        f"/api/v1/achievements/{outer['id']}",
+        json={"rule": {"type": "composite", "achievement_ids": [outer["id"]]}},
+        headers=h,
+    )
+    assert itself.status_code == 422
