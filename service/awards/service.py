@@ -109,6 +109,11 @@ class AwardService:
                         for m in missing
                     ],
                 )
+            if self_id is not None and await self._reaches(rule.achievement_ids, self_id):
+                raise InvalidRule(
+                    "the composite rule would make a cycle of composites",
+                    [FieldError("body.rule.achievement_ids", "an achievement listed depends on this one", "cycle")],
+                )
         else:
             found_c = await self.repo.existing_competencies(rule.competency_ids)
             missing = [c for c in rule.competency_ids if c not in found_c]
