@@ -7,11 +7,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.awards.facts import EvidenceFact
 from service.awards.models import (
     Achievement,
     AchievementRuleVersion,
@@ -191,21 +193,36 @@ class AwardRepository:
                 .with_for_update(key_share=True)  # renders FOR NO KEY UPDATE
             )
 
-    async def active_evidence(
+    async def active_facts(
         self, learner_ids: Iterable[uuid.UUID], competency_ids: Iterable[uuid.UUID]
-    ) -> Sequence[Evidence]:
+    ) -> list[tuple[uuid.UUID, EvidenceFact]]:
+        """(learner id, fact) for the active evidence of these learners and competencies.
+
+        Plain columns, no ORM objects: evaluation reads thousands of rows per request.
+        """
         learners, comps = list(set(learner_ids)), list(set(competency_ids))
         if not learners or not comps:
             return []
-        rows = await self.session.exec(
-            select(Evidence).where(
+        rows = await self.session.execute(
+            sa_select(
+                Evidence.learner_id,
+                Evidence.id,
+                Evidence.competency_id,
+                Evidence.source,
+                Evidence.observed_at,
+                Evidence.level_position,
+                Evidence.score,
+                Evidence.score_max,
+                Evidence.class_id,
+                Evidence.academic_session_id,
+            ).where(
                 col(Evidence.tenant_id) == self.tenant_id,
                 col(Evidence.learner_id).in_(learners),
                 col(Evidence.competency_id).in_(comps),
                 col(Evidence.status) == "active",
             )
         )
-        return rows.all()
+        return [(r[0], EvidenceFact(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])) for r in rows]
 
     async def evidence_counts_and_learners(self, class_id: uuid.UUID) -> Sequence[Person]:
         sub = select(Enrollment.person_id).where(
@@ -256,6 +273,18 @@ class AwardRepository:
             query = query.where(col(Award.achievement_id).in_(list(set(achievement_ids))))
         return (await self.session.exec(query)).all()
 
+    async def award_keys(self, learner_ids: Iterable[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+        """(learner, achievement, status) of every award of these learners, without ORM objects."""
+        learners = list(set(learner_ids))
+        if not learners:
+            return []
+        rows = await self.session.execute(
+            select(Award.learner_id, Award.achievement_id, Award.status).where(
+                col(Award.tenant_id) == self.tenant_id, col(Award.learner_id).in_(learners)
+            )
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
     async def insert_award(self, row: dict[str, Any]) -> uuid.UUID | None:
         """Insert unless this learner already has this achievement; None when it existed."""
         builder = pg_insert if self.dialect == "postgresql" else sqlite_insert
@@ -267,6 +296,29 @@ class AwardRepository:
         )
         result = await self.session.execute(stmt)
         return result.scalar_one_or_none()
+
+    async def insert_awards(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        """Insert many awards in one statement, skipping (learner, achievement) pairs that exist."""
+        if not rows:
+            return set()
+        builder = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        stmt = (
+            builder(Award)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "learner_id", "achievement_id"])
+            .returning(col(Award.id))
+        )
+        # executemany with RETURNING: SQLAlchemy batches it into multi-row statements ("insertmanyvalues").
+        result = await self.session.execute(stmt, rows)
+        return set(result.scalars().all())
+
+    async def link_evidence_many(self, links: dict[uuid.UUID, list[uuid.UUID]]) -> None:
+        rows = [
+            {"tenant_id": self.tenant_id, "award_id": award_id, "evidence_id": evidence_id}
+            for award_id, evidence_ids in links.items()
+            for evidence_id in dict.fromkeys(evidence_ids)
+        ]
+        if rows:
+            await self.session.execute(insert(AwardEvidence), rows)
 
     async def link_evidence(self, award_id: uuid.UUID, evidence_ids: Iterable[uuid.UUID]) -> None:
         rows = [

@@ -42,25 +42,10 @@ from service.awards.schemas import (
     RosterRow,
 )
 from service.errors import FieldError, NotFoundError
-from service.evidence.models import Evidence
 from service.frameworks.models import RubricLevel
 from service.schemas import PageParams
 
 MASTERY_METHODS = ("highest", "most_recent", "mean", "decaying_average", "mode")
-
-
-def _fact(e: Evidence) -> EvidenceFact:
-    return EvidenceFact(
-        id=e.id,
-        competency_id=e.competency_id,
-        source=e.source,
-        observed_at=e.observed_at,
-        level=e.level_position,
-        score=e.score,
-        score_max=e.score_max,
-        context_id=e.class_id,
-        session_id=e.academic_session_id,
-    )
 
 
 def _scale(levels: Sequence[RubricLevel]) -> Scale:
@@ -112,7 +97,11 @@ class AwardService:
             if self_id is not None and await self._reaches(rule.achievement_ids, self_id):
                 raise InvalidRule(
                     "the composite rule would make a cycle of composites",
-                    [FieldError("body.rule.achievement_ids", "an achievement listed depends on this one", "cycle")],
+                    [
+                        FieldError(
+                            "body.rule.achievement_ids", "an achievement listed depends on this one", "cycle"
+                        )
+                    ],
                 )
         else:
             found_c = await self.repo.existing_competencies(rule.competency_ids)
@@ -265,22 +254,37 @@ class AwardService:
         while work:
             achievements = await self.repo.achievements(work)
             parsed = {a.id: rules.parse_rule(a.rule) for a in achievements.values() if a.rule}
-            learners = set().union(*work.values())
-            competencies = {
-                c for r in parsed.values() if isinstance(r, rules.EvidenceRule) for c in r.competency_ids
+            # Awards first: a learner who already has an achievement needs no evaluation for it, and
+            # (in steady state, most do) no evidence loaded for it either.
+            existing = await self.repo.award_keys(set().union(*work.values()))
+            has: set[tuple[uuid.UUID, uuid.UUID]] = {
+                (learner, achievement) for learner, achievement, _ in existing
             }
-            evidence = await self.repo.active_evidence(learners, competencies)
-            facts_by_learner: dict[uuid.UUID, list[EvidenceFact]] = {}
-            for e in evidence:
-                facts_by_learner.setdefault(e.learner_id, []).append(_fact(e))
-            existing = await self.repo.awards_for(learners)
-            has: set[tuple[uuid.UUID, uuid.UUID]] = {(a.learner_id, a.achievement_id) for a in existing}
             earned: dict[uuid.UUID, set[uuid.UUID]] = {}
-            for a in existing:
-                if a.status == "awarded":
-                    earned.setdefault(a.learner_id, set()).add(a.achievement_id)
+            for learner, achievement_id, status in existing:
+                if status == "awarded":
+                    earned.setdefault(learner, set()).add(achievement_id)
+            work = {
+                a: {
+                    learner for learner in learner_set if (learner, a) not in has and (learner, a) not in seen
+                }
+                for a, learner_set in work.items()
+            }
+            work = {a: learner_set for a, learner_set in work.items() if learner_set}
+            needed_learners: set[uuid.UUID] = set()
+            competencies: set[uuid.UUID] = set()
+            for achievement_id, learner_set in work.items():
+                rule = parsed.get(achievement_id)
+                if isinstance(rule, rules.EvidenceRule):
+                    needed_learners |= learner_set
+                    competencies |= set(rule.competency_ids)
+            facts_by_learner: dict[uuid.UUID, list[EvidenceFact]] = {}
+            for learner_id, fact in await self.repo.active_facts(needed_learners, competencies):
+                facts_by_learner.setdefault(learner_id, []).append(fact)
             scales = await self.repo.scales(competencies)
             newly: dict[uuid.UUID, set[uuid.UUID]] = {}
+            pending: list[dict[str, Any]] = []
+            links: dict[uuid.UUID, list[uuid.UUID]] = {}
             for achievement_id, learner_set in sorted(work.items()):
                 achievement = achievements.get(achievement_id)
                 rule = parsed.get(achievement_id)
@@ -302,10 +306,11 @@ class AwardService:
                     if not outcome.met:
                         continue
                     status = "awarded" if achievement.award_mode == "automatic" else "pending_review"
-                    award_id = await self.repo.insert_award(
+                    award_id = uuid.uuid4()
+                    pending.append(
                         {
                             "tenant_id": self.tenant_id,
-                            "id": uuid.uuid4(),
+                            "id": award_id,
                             "learner_id": learner,
                             "achievement_id": achievement_id,
                             "status": status,
@@ -319,15 +324,20 @@ class AwardService:
                             "updated_at": now,
                         }
                     )
-                    if award_id is None:
-                        continue  # a concurrent evaluation awarded it first
-                    created += 1
-                    self.created.append(award_id)
                     if isinstance(rule, rules.EvidenceRule):
-                        await self.repo.link_evidence(award_id, outcome.satisfied_by)
-                    if status == "awarded":
-                        newly.setdefault(achievement_id, set()).add(learner)
-                        earned.setdefault(learner, set()).add(achievement_id)
+                        links[award_id] = list(outcome.satisfied_by)
+            # One statement for all awards of this round; rows another transaction inserted first
+            # (the unique key on learner + achievement) are skipped and not reported as created.
+            inserted = await self.repo.insert_awards(pending)
+            await self.repo.link_evidence_many({a: links[a] for a in inserted if a in links})
+            for row in pending:
+                if row["id"] not in inserted:
+                    continue
+                created += 1
+                self.created.append(row["id"])
+                if row["status"] == "awarded":
+                    newly.setdefault(row["achievement_id"], set()).add(row["learner_id"])
+                    earned.setdefault(row["learner_id"], set()).add(row["achievement_id"])
             # Composite achievements that depend on what was just earned.
             work = {}
             if newly:
@@ -450,8 +460,10 @@ class AwardService:
             if a.rule and isinstance(r := rules.parse_rule(a.rule), rules.EvidenceRule)
             for c in r.competency_ids
         }
-        evidence = await self.repo.active_evidence([learner_id], {c.id for c in competencies} | rule_comps)
-        facts = [_fact(e) for e in evidence]
+        facts = [
+            f
+            for _, f in await self.repo.active_facts([learner_id], {c.id for c in competencies} | rule_comps)
+        ]
         scales = await self.repo.scales({c.id for c in competencies} | rule_comps)
         levels: list[CompetencyLevel] = []
         for comp in competencies:
@@ -507,11 +519,11 @@ class AwardService:
     ) -> ClassProgress:
         learners = await self.repo.evidence_counts_and_learners(class_id)
         competencies = await self.repo.published_competencies(framework_id)
-        evidence = await self.repo.active_evidence([p.id for p in learners], [c.id for c in competencies])
+        facts = await self.repo.active_facts([p.id for p in learners], [c.id for c in competencies])
         scales = await self.repo.scales(c.id for c in competencies)
         cells: dict[tuple[uuid.UUID, uuid.UUID], list[EvidenceFact]] = {}
-        for e in evidence:
-            cells.setdefault((e.learner_id, e.competency_id), []).append(_fact(e))
+        for learner_id, fact in facts:
+            cells.setdefault((learner_id, fact.competency_id), []).append(fact)
         rows = []
         for person in learners:
             row_cells = []

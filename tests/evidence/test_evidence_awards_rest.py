@@ -330,3 +330,29 @@ async def test_composite_cycles_are_rejected(
         headers=h,
     )
     assert itself.status_code == 422
+
+
+async def test_large_bulk_keeps_every_field(
+    http: httpx.AsyncClient, actors: Actors, portrait: PortraitFixture
+) -> None:
+    """Large batches take the bulk path (COPY on PostgreSQL); nothing may be lost or altered."""
+    h = await actors.a.headers("evidence:write", "evidence:read")
+    artifact = {"name": "Essay", "url": "https://example.org/essay.pdf", "media_type": "application/pdf"}
+    records = [
+        {
+            **_evidence(portrait, learner=i % 3, klass=i % 3, level=i % 4),
+            "narrative": f"piece {i}",
+            "artifacts": [artifact],
+        }
+        for i in range(260)
+    ]
+    response = await http.post("/api/v1/evidence", json=records, headers=h)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["accepted"]) == 260
+    listed = (await http.get("/api/v1/evidence", params={"limit": 200}, headers=h)).json()
+    assert listed["total"] == 260
+    sample = listed["items"][0]
+    assert sample["artifacts"] == [artifact]
+    assert sample["narrative"].startswith("piece ")
+    assert sample["observed_at"].startswith("2026-10-01T12:00:00")
+    assert sample["status"] == "active"
