@@ -203,19 +203,20 @@ class AwardRepository:
         learners, comps = list(set(learner_ids)), list(set(competency_ids))
         if not learners or not comps:
             return []
+        columns: list[Any] = [
+            Evidence.learner_id,
+            Evidence.id,
+            Evidence.competency_id,
+            Evidence.source,
+            Evidence.observed_at,
+            Evidence.level_position,
+            Evidence.score,
+            Evidence.score_max,
+            Evidence.class_id,
+            Evidence.academic_session_id,
+        ]
         rows = await self.session.execute(
-            sa_select(
-                Evidence.learner_id,
-                Evidence.id,
-                Evidence.competency_id,
-                Evidence.source,
-                Evidence.observed_at,
-                Evidence.level_position,
-                Evidence.score,
-                Evidence.score_max,
-                Evidence.class_id,
-                Evidence.academic_session_id,
-            ).where(
+            sa_select(*columns).where(
                 col(Evidence.tenant_id) == self.tenant_id,
                 col(Evidence.learner_id).in_(learners),
                 col(Evidence.competency_id).in_(comps),
