@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,11 +10,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import __version__
+from service.api.graphql.router import graphql_router
 from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from service.api.problems import install_handlers
 from service.api.rest import awards, classes, evidence, frameworks, health, learners, oauth, roster, tenants
+from service.api.rest import jobs as jobs_rest
+from service.api.rest import webhooks as webhooks_rest
 from service.config import Settings, get_settings
 from service.db import Database
+from service.jobs.backends import activate, create_backend, deactivate, prepare_queue_sync
 from service.migrations import upgrade
 
 logger = logging.getLogger(__name__)
@@ -37,10 +42,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if owned and settings.should_auto_migrate:
             logger.info("migrating %s to head", db.dialect)
             await upgrade(settings.database_url)
+            await asyncio.to_thread(prepare_queue_sync, settings)
         app.state.db = db
+        # Jobs: in-process tasks (SQLite) or deferring to procrastinate workers (PostgreSQL).
+        jobs = create_backend(settings, db)
+        await jobs.start()
+        activate(jobs)
+        app.state.jobs = jobs
         try:
             yield
         finally:
+            deactivate(jobs)
+            await jobs.stop()
             if owned:
                 await db.dispose()
 
@@ -77,4 +90,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(frameworks.router)
     app.include_router(evidence.router)
     app.include_router(awards.router)
+    app.include_router(jobs_rest.router)
+    app.include_router(webhooks_rest.router)
+    app.include_router(graphql_router())
     return app

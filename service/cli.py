@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -38,6 +40,7 @@ def serve(
     settings = _settings()
     if settings.should_auto_migrate:
         upgrade_sync(settings.database_url)
+        _prepare_queue(settings)
         settings.auto_migrate = False  # done once here, not again in every worker
     uvicorn.run(
         "service.asgi:app",
@@ -53,10 +56,59 @@ def serve(
 
 @app.command()
 def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
-    """Upgrade the database schema (Alembic)."""
+    """Upgrade the database schema (Alembic), then the job queue's own schema (procrastinate)."""
     settings = _settings()
     upgrade_sync(settings.database_url, revision)
     typer.echo(f"database at {revision}")
+    queue = _prepare_queue(settings)
+    if queue:
+        typer.echo(queue)
+
+
+def _prepare_queue(settings: Settings) -> str | None:
+    from service.jobs.backends import prepare_queue_sync
+
+    return prepare_queue_sync(settings)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="jobs run at the same time")] = 4,
+    name: Annotated[str | None, typer.Option(help="worker name in logs")] = None,
+) -> None:
+    """Run jobs until SIGINT/SIGTERM: a procrastinate worker on PostgreSQL (run one or more, on any
+    machines), or an in-process runner on SQLite (`serve` already runs one)."""
+    from service.jobs.backends import InProcessBackend, ProcrastinateBackend, activate, backend_name
+
+    settings = _settings()
+    kind = backend_name(settings)
+
+    async def run() -> None:
+        db = Database(settings.database_url, pool_size=max(2, concurrency + 1))
+        try:
+            if kind == "procrastinate":
+                queue = ProcrastinateBackend(db, settings)
+                await queue.start()
+                activate(queue)
+                try:  # procrastinate stops gracefully on SIGINT/SIGTERM
+                    await queue.run_worker(concurrency=concurrency, name=name)
+                finally:
+                    await queue.stop()
+            else:
+                main = asyncio.current_task()
+                assert main is not None
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, main.cancel)  # stop() puts running jobs back
+                local = InProcessBackend(db, settings, concurrency=concurrency)
+                activate(local)
+                await local.run_forever()
+        finally:
+            await db.dispose()
+
+    typer.echo(f"worker: {kind} jobs backend, concurrency {concurrency}", err=True)
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(run())
 
 
 @app.command()

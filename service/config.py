@@ -40,6 +40,22 @@ class AuthSettings(BaseModel):
     leeway_seconds: int = Field(default=10, ge=0, le=300)
 
 
+class OutboundSettings(BaseModel):
+    """Requests the service makes to URLs chosen by tenants (webhooks, did:web, status lists).
+
+    Private, loopback, link-local, multicast and reserved addresses are refused unless
+    ``allow_private`` is set (tests, on-premise receivers) or the host is in ``allowed_hosts``.
+    """
+
+    allow_private: bool = False
+    #: Host names or IP literals (exact, case-insensitive) exempt from the address check.
+    allowed_hosts: list[str] = []
+    #: Only ``allowed_hosts`` may be contacted at all (closed networks, fuzzing, CI).
+    allowlist_only: bool = False
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    max_response_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+
 class Settings(BaseSettings):
     """All configuration of the service."""
 
@@ -63,6 +79,9 @@ class Settings(BaseSettings):
     log_json: bool = False
     limits: LimitSettings = LimitSettings()
     auth: AuthSettings = AuthSettings()
+    outbound: OutboundSettings = OutboundSettings()
+    #: auto: procrastinate on PostgreSQL, in-process on SQLite.
+    jobs_backend: Literal["auto", "inprocess", "procrastinate"] = "auto"
 
     @field_validator("public_url")
     @classmethod

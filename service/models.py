@@ -3,7 +3,17 @@
 from service.awards import models as awards_models
 from service.evidence import models as evidence_models
 from service.frameworks import models as frameworks_models
+from service.jobs import models as jobs_models
 from service.roster import models as roster_models
 from service.tenancy import models as tenancy_models
+from service.webhooks import models as webhooks_models
 
-__all__ = ["awards_models", "evidence_models", "frameworks_models", "roster_models", "tenancy_models"]
+__all__ = [
+    "awards_models",
+    "evidence_models",
+    "frameworks_models",
+    "jobs_models",
+    "roster_models",
+    "tenancy_models",
+    "webhooks_models",
+]

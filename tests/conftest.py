@@ -64,6 +64,18 @@ async def drop_scratch_postgres(url: str) -> None:
     await engine.dispose()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres_only`` exist only in their PostgreSQL variant (deselected, not skipped)."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_sqlite = callspec is not None and callspec.params.get("backend") == "sqlite"
+        (drop if on_sqlite and item.get_closest_marker("postgres_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture
 def scratch_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """An empty database of the current backend, not migrated, dropped after the test."""

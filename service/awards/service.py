@@ -44,6 +44,7 @@ from service.awards.schemas import (
 from service.errors import FieldError, NotFoundError
 from service.frameworks.models import RubricLevel
 from service.schemas import PageParams
+from service.webhooks.service import WebhookService
 
 MASTERY_METHODS = ("highest", "most_recent", "mean", "decaying_average", "mode")
 
@@ -330,6 +331,7 @@ class AwardService:
             # (the unique key on learner + achievement) are skipped and not reported as created.
             inserted = await self.repo.insert_awards(pending)
             await self.repo.link_evidence_many({a: links[a] for a in inserted if a in links})
+            await self._emit("award.created", [self._event(row) for row in pending if row["id"] in inserted])
             for row in pending:
                 if row["id"] not in inserted:
                     continue
@@ -349,6 +351,25 @@ class AwardService:
                     if affected:
                         work[composite.id] = affected
         return created
+
+    @staticmethod
+    def _event(row: dict[str, Any] | Award) -> dict[str, Any]:
+        values: dict[str, Any] = row if isinstance(row, dict) else row.model_dump()
+        awarded_at = values.get("awarded_at")
+        return {
+            "award": {
+                "id": str(values["id"]),
+                "learner_id": str(values["learner_id"]),
+                "achievement_id": str(values["achievement_id"]),
+                "status": values["status"],
+                "method": values["method"],
+                "awarded_at": awarded_at.isoformat() if awarded_at else None,
+            }
+        }
+
+    async def _emit(self, event_type: str, items: list[dict[str, Any]]) -> None:
+        if items:
+            await WebhookService(self.session, self.tenant_id).emit_many(event_type, items)
 
     async def flag_for_review(self, evidence_ids: Sequence[uuid.UUID], reason: str) -> int:
         return await self.repo.flag_awards_using(evidence_ids, reason)
@@ -412,6 +433,8 @@ class AwardService:
             raise AwardExists(f"learner {data.learner_id} already has achievement {data.achievement_id}")
         await self.repo.link_evidence(award_id, data.evidence_ids)
         self.created.append(award_id)
+        award = await self.get_award(award_id)
+        await self._emit("award.created", [self._event(award)])
         await self.evaluate_composites_for(data.learner_id, data.achievement_id)
         return await self.get_award(award_id)
 
@@ -441,6 +464,7 @@ class AwardService:
             award.reasons = [*award.reasons, data.reason]
         award.updated_at = now
         await self.repo.add(award)
+        await self._emit("award.updated", [self._event(award)])
         if award.status == "awarded" and data.decision == "approve":
             await self.evaluate_composites_for(award.learner_id, award.achievement_id)
         return award

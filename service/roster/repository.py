@@ -65,6 +65,16 @@ class RosterRepository:
         query = select(model.id).where(col(model.tenant_id) == tenant_id, col(model.id).in_(wanted))
         return set((await self.session.exec(query)).all())
 
+    async def get_many(
+        self, model: type[M], tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, M]:
+        """Rows of ``model`` by id in one statement; ids of other tenants are simply absent."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        query = select(model).where(col(model.tenant_id) == tenant_id, col(model.id).in_(wanted))
+        return {row.id: row for row in (await self.session.exec(query)).all()}
+
     async def add(self, obj: Any) -> None:
         self.session.add(obj)
         await self.session.flush()
@@ -249,6 +259,72 @@ class RosterRepository:
         if status is not None:
             query = query.where(col(Enrollment.status) == status)
         return await self._page(query, [col(Enrollment.created_at), col(Enrollment.id)], page)
+
+    async def enrollments_of_classes(
+        self, tenant_id: uuid.UUID, class_ids: Iterable[uuid.UUID], *, role: str | None, limit: int
+    ) -> dict[uuid.UUID, list[Enrollment]]:
+        """The first ``limit`` enrollments of each class (oldest first), in one statement."""
+        wanted = list(set(class_ids))
+        out: dict[uuid.UUID, list[Enrollment]] = defaultdict(list)
+        if not wanted:
+            return out
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=col(Enrollment.class_id),
+                order_by=(col(Enrollment.created_at), col(Enrollment.id)),
+            )
+            .label("rank")
+        )
+        conditions = [col(Enrollment.tenant_id) == tenant_id, col(Enrollment.class_id).in_(wanted)]
+        if role is not None:
+            conditions.append(col(Enrollment.role) == role)
+        ranked = select(col(Enrollment.id).label("id"), rank).where(*conditions).subquery()
+        query = (
+            select(Enrollment)
+            .join(ranked, ranked.c.id == col(Enrollment.id))
+            .where(ranked.c.rank <= limit)
+            .order_by(col(Enrollment.class_id), col(Enrollment.created_at), col(Enrollment.id))
+        )
+        for enrollment in (await self.session.exec(query)).all():
+            out[enrollment.class_id].append(enrollment)
+        return out
+
+    async def classes_of_people(
+        self, tenant_id: uuid.UUID, person_ids: Iterable[uuid.UUID], *, limit: int
+    ) -> dict[uuid.UUID, list[Class]]:
+        """The first ``limit`` classes (by title) each person is enrolled in, in one statement."""
+        wanted = list(set(person_ids))
+        out: dict[uuid.UUID, list[Class]] = defaultdict(list)
+        if not wanted:
+            return out
+        # One row per (person, class) even when a person holds several roles in a class.
+        pairs = (
+            select(col(Enrollment.person_id).label("person_id"), col(Enrollment.class_id).label("class_id"))
+            .where(col(Enrollment.tenant_id) == tenant_id, col(Enrollment.person_id).in_(wanted))
+            .distinct()
+            .subquery()
+        )
+        rank = (
+            func.row_number()
+            .over(partition_by=pairs.c.person_id, order_by=(col(Class.title), col(Class.id)))
+            .label("rank")
+        )
+        ranked = (
+            select(pairs.c.person_id, pairs.c.class_id, rank)
+            .join(Class, col(Class.id) == pairs.c.class_id)
+            .where(col(Class.tenant_id) == tenant_id)
+            .subquery()
+        )
+        query = (
+            select(ranked.c.person_id, Class)
+            .join(ranked, ranked.c.class_id == col(Class.id))
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.person_id, col(Class.title), col(Class.id))
+        )
+        for person_id, klass in (await self.session.exec(query)).all():
+            out[person_id].append(klass)
+        return out
 
     async def enrollment_exists(self, class_id: uuid.UUID, person_id: uuid.UUID, role: str) -> bool:
         query = select(Enrollment.id).where(

@@ -185,6 +185,10 @@ class RosterService:
         people, total = await self.repo.list_people(self.tenant_id, flt, page)
         return await self._read(people), total
 
+    async def people_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PersonRead]:
+        people = await self.repo.get_many(Person, self.tenant_id, ids)
+        return {p.id: p for p in await self._read(list(people.values()))}
+
     # -- classes -------------------------------------------------------------------------------
 
     async def _check_class_refs(self, school_id: uuid.UUID | None, session_id: uuid.UUID | None) -> None:
@@ -220,6 +224,15 @@ class RosterService:
     async def list_classes(self, flt: ClassFilter, page: PageParams) -> tuple[Sequence[Class], int]:
         return await self.repo.list_classes(self.tenant_id, flt, page)
 
+    async def classes_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Class]:
+        return await self.repo.get_many(Class, self.tenant_id, ids)
+
+    async def classes_of_people(
+        self, person_ids: Sequence[uuid.UUID], *, limit: int
+    ) -> dict[uuid.UUID, list[Class]]:
+        """Per person, the first ``limit`` classes they are enrolled in (any role)."""
+        return await self.repo.classes_of_people(self.tenant_id, person_ids, limit=limit)
+
     # -- enrollments ---------------------------------------------------------------------------
 
     async def create_enrollment(self, data: EnrollmentCreate) -> Enrollment:
@@ -246,3 +259,9 @@ class RosterService:
         return await self.repo.list_enrollments(
             self.tenant_id, page, class_id=class_id, person_id=person_id, role=role, status=status
         )
+
+    async def enrollments_of_classes(
+        self, class_ids: Sequence[uuid.UUID], *, role: str | None = None, limit: int
+    ) -> dict[uuid.UUID, list[Enrollment]]:
+        """Per class, its first ``limit`` enrollments (oldest first), optionally of one role."""
+        return await self.repo.enrollments_of_classes(self.tenant_id, class_ids, role=role, limit=limit)

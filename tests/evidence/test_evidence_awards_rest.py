@@ -10,6 +10,8 @@ import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.config import OutboundSettings, Settings
+from service.webhooks.models import WebhookDelivery
 from tests.factories import Actors, PortraitFixture, make_portrait
 
 NOW = "2026-10-01T12:00:00Z"
@@ -356,3 +358,41 @@ async def test_large_bulk_keeps_every_field(
     assert sample["narrative"].startswith("piece ")
     assert sample["observed_at"].startswith("2026-10-01T12:00:00")
     assert sample["status"] == "active"
+
+
+async def test_awards_emit_webhook_events(
+    http: httpx.AsyncClient,
+    actors: Actors,
+    portrait: PortraitFixture,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    session: AsyncSession,
+) -> None:
+    monkeypatch.setattr(settings, "outbound", OutboundSettings(allowed_hosts=["hooks.example.test"]))
+    h = await actors.a.headers("evidence:write", "awards:write", "webhooks:write", "webhooks:read")
+    hook = await http.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example.test/a", "events": ["award.created"]},
+        headers=h,
+    )
+    assert hook.status_code == 201, hook.text
+    await _achievement(http, h, _rule(portrait, min_count=1))
+    created = await http.post("/api/v1/evidence", json=_evidence(portrait), headers=h)
+    assert created.status_code == 201
+    award = (await http.get("/api/v1/awards", headers=h)).json()["items"][0]
+    deliveries = (await http.get(f"/api/v1/webhooks/{hook.json()['id']}/deliveries", headers=h)).json()
+    assert deliveries["total"] == 1
+    delivery = deliveries["items"][0]
+    assert delivery["event_type"] == "award.created"
+    row = await session.get(WebhookDelivery, uuid.UUID(delivery["id"]))
+    assert row is not None
+    assert json.loads(row.body)["data"]["award"]["id"] == award["id"]
+    # District B's subscription hears nothing of district A's awards.
+    b = await actors.b.headers("webhooks:write", "webhooks:read")
+    b_hook = await http.post(
+        "/api/v1/webhooks", json={"url": "https://hooks.example.test/b", "events": ["*"]}, headers=b
+    )
+    await http.post("/api/v1/evidence", json=_evidence(portrait, learner=1), headers=h)
+    b_deliveries = (await http.get(f"/api/v1/webhooks/{b_hook.json()['id']}/deliveries", headers=b)).json()
+    assert b_deliveries["total"] == 0
+    assert award["status"] == "awarded"

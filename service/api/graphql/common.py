@@ -1,0 +1,137 @@
+"""Building blocks shared by the GraphQL domain modules: pages, enums, paging bounds, input conversion."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import Any, Generic, TypeVar, cast
+
+import strawberry
+from pydantic import BaseModel, ValidationError
+
+from service.api.deps import MAX_PAGE_SIZE
+from service.api.graphql.errors import Atomic, graphql_loc
+from service.errors import FieldError, ValidationFailedError
+from service.schemas import PageParams
+
+T = TypeVar("T")
+P = TypeVar("P", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Same bounds as the REST ``limit``/``offset`` query parameters (service.api.deps.page_params).
+MAX_OFFSET = 1_000_000_000
+
+
+@strawberry.type(description="One page of a list; `total` counts every match of the filters.")
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+@strawberry.enum(description="Whether a record is in use.")
+class Status(Enum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+# -- decorators ---------------------------------------------------------------------------------
+# strawberry.field(...)/strawberry.mutation(...) with arguments are typed as returning Any, which
+# mypy --strict rejects as an untyped decorator; these keep the resolver's own signature.
+
+
+def field(*, description: str, name: str | None = None) -> Callable[[F], F]:
+    """A resolver field with a schema description."""
+
+    def decorate(resolver: F) -> F:
+        return cast(F, strawberry.field(resolver, name=name, description=description))
+
+    return decorate
+
+
+def mutation(*, description: str) -> Callable[[F], F]:
+    """A mutation field; every mutation is ``Atomic`` (a failure rolls the whole request back)."""
+
+    def decorate(resolver: F) -> F:
+        return cast(F, strawberry.mutation(resolver, description=description, extensions=[Atomic()]))
+
+    return decorate
+
+
+# -- bounds -------------------------------------------------------------------------------------
+
+
+def invalid(loc: str, message: str, type_: str = "invalid") -> ValidationFailedError:
+    return ValidationFailedError(f"{loc}: {message}", [FieldError(loc, message, type_)])
+
+
+def check_limit(limit: int, loc: str = "limit") -> int:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise invalid(loc, f"must be between 1 and {MAX_PAGE_SIZE}", "out_of_range")
+    return limit
+
+
+def page_params(limit: int, offset: int) -> PageParams:
+    """REST's paging bounds; a value out of range is a BAD_USER_INPUT naming the argument."""
+    check_limit(limit)
+    if not 0 <= offset <= MAX_OFFSET:
+        raise invalid("offset", f"must be between 0 and {MAX_OFFSET}", "out_of_range")
+    return PageParams(limit=limit, offset=offset)
+
+
+def check_text(value: str | None, loc: str, *, max_length: int, min_length: int = 1) -> str | None:
+    """Bounds of free-text filter arguments (the same as the REST query parameters)."""
+    if value is not None and not min_length <= len(value) <= max_length:
+        raise invalid(loc, f"length must be between {min_length} and {max_length}", "string_length")
+    return value
+
+
+def check_range(value: int | None, loc: str, *, ge: int, le: int) -> int | None:
+    if value is not None and not ge <= value <= le:
+        raise invalid(loc, f"must be between {ge} and {le}", "out_of_range")
+    return value
+
+
+def enum_value(value: Enum | None) -> Any:
+    return None if value is None else value.value
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+
+def input_values(data: object) -> dict[str, Any]:
+    """The fields of a strawberry input the client gave (``UNSET`` ones left out), enums as values."""
+    assert dataclasses.is_dataclass(data)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(data):
+        value = getattr(data, field.name)
+        if value is strawberry.UNSET:
+            continue
+        values[field.name] = _plain(value)
+    return values
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def validate_input(
+    model: type[P], data: object, *, arg: str = "input", extra: Mapping[str, Any] | None = None
+) -> P:
+    """The REST schema ``model`` validated from a GraphQL input: the domain's own rules, one place.
+
+    Only fields the client gave are passed, so ``XUpdate.model_dump(exclude_unset=True)`` tells
+    "not given" from an explicit ``null`` just as it does for a JSON body.
+    """
+    try:
+        return model.model_validate({**input_values(data), **(extra or {})})
+    except ValidationError as exc:
+        errors = [FieldError(graphql_loc(arg, err["loc"]), err["msg"], err["type"]) for err in exc.errors()]
+        fields = ", ".join(e.loc for e in errors[:5])
+        raise ValidationFailedError(f"invalid input: {fields}", errors) from None

@@ -1,0 +1,78 @@
+"""Per-request GraphQL context: the request's session and settings, the caller, dataloaders."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import TypeAlias
+
+import strawberry
+from fastapi import Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.fastapi import BaseContext
+
+from service.api.deps import SessionDep, SettingsDep, bearer_token, check_scopes
+from service.api.graphql.dataloaders import RosterLoaders
+from service.config import Settings
+from service.errors import UnauthorizedError
+from service.logging import request_id_var
+from service.roster.service import RosterService
+from service.tenancy.service import TenancyService
+from service.tenancy.tokens import Principal
+
+
+class Context(BaseContext):
+    """What every resolver gets as ``info.context``.
+
+    One ``AsyncSession`` serves the whole request and it does not allow concurrent use, while
+    GraphQL resolves sibling fields concurrently: every database call of a resolver or loader
+    runs under ``db_lock``. Never await a dataloader while holding it (the loader needs it too).
+    """
+
+    def __init__(
+        self, session: AsyncSession, settings: Settings, principal: Principal | None, request_id: str
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.settings = settings
+        self.principal = principal
+        self.request_id = request_id
+        self.db_lock = asyncio.Lock()
+        self._loaders: dict[uuid.UUID, RosterLoaders] = {}
+
+    def require(self, *scopes: str) -> Principal:
+        """The caller, if authenticated and holding ``scopes`` (same rules as REST)."""
+        if self.principal is None:
+            raise UnauthorizedError("an access token is required (Authorization: Bearer <token>)")
+        check_scopes(self.principal, list(scopes))
+        return self.principal
+
+    def tenancy(self) -> TenancyService:
+        return TenancyService(self.session, self.settings)
+
+    def roster(self, principal: Principal) -> RosterService:
+        return RosterService(self.session, principal.tenant_id)
+
+    def loaders(self, principal: Principal) -> RosterLoaders:
+        """The request's roster loaders, scoped to the caller's tenant."""
+        loaders = self._loaders.get(principal.tenant_id)
+        if loaders is None:
+            loaders = RosterLoaders(self.roster(principal), self.db_lock)
+            self._loaders[principal.tenant_id] = loaders
+        return loaders
+
+
+Info: TypeAlias = strawberry.Info[Context, None]
+
+
+async def get_context(request: Request, session: SessionDep, settings: SettingsDep) -> Context:
+    """FastAPI dependency: the same session (one transaction) and bearer tokens as REST.
+
+    No Authorization header: anonymous (resolvers that need a caller answer UNAUTHENTICATED).
+    A header that is malformed, invalid or expired: HTTP 401 with a problem document, like REST.
+    """
+    authorization = request.headers.get("authorization")
+    principal = None
+    if authorization is not None:
+        principal = await TenancyService(session, settings).authenticate(bearer_token(authorization))
+    return Context(session, settings, principal, request_id_var.get())

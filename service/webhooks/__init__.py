@@ -1,0 +1,1 @@
+"""Webhooks: tenant subscriptions to domain events, signed deliveries retried with backoff."""
