@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from cross_web import HTTPException as TransportError
+from starlette.exceptions import HTTPException
 from strawberry.fastapi import GraphQLRouter
 
 from service.api.graphql.context import Context, get_context
@@ -10,8 +14,19 @@ from service.api.graphql.schema import schema
 PATH = "/graphql"
 
 
+class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
+    """Transport-level failures (body not JSON, no query, wrong media type) become RFC 9457 problem
+    documents like every other 4xx of the API, instead of strawberry's plain-text answers."""
+
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().run(*args, **kwargs)
+        except TransportError as exc:
+            raise HTTPException(exc.status_code, exc.reason) from exc
+
+
 def graphql_router() -> GraphQLRouter[Context, None]:
-    return GraphQLRouter(
+    return ProblemGraphQLRouter(
         schema,
         path=PATH,
         context_getter=get_context,
