@@ -13,7 +13,18 @@ from service import __version__
 from service.api.graphql.router import graphql_router
 from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from service.api.problems import install_handlers
-from service.api.rest import awards, classes, evidence, frameworks, health, learners, oauth, roster, tenants
+from service.api.rest import (
+    awards,
+    classes,
+    evidence,
+    frameworks,
+    health,
+    ims_case,
+    learners,
+    oauth,
+    roster,
+    tenants,
+)
 from service.api.rest import jobs as jobs_rest
 from service.api.rest import webhooks as webhooks_rest
 from service.config import Settings, get_settings
@@ -92,5 +103,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(awards.router)
     app.include_router(jobs_rest.router)
     app.include_router(webhooks_rest.router)
+    app.include_router(ims_case.router)
     app.include_router(graphql_router())
     return app

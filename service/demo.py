@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import random
-from datetime import date
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +137,9 @@ async def load_demo(db: Database, settings: Settings, *, reset: bool = False) ->
         tenant = await tenancy.create_tenant(
             SYSTEM, TenantCreate(slug=DEMO_SLUG, name="Demo Unified School District")
         )
-        counts = await _roster(session, RosterService(session, tenant.id))
+        made = await _roster(session, RosterService(session, tenant.id))
+        counts: dict[str, Any] = dict(made.counts)
+        counts.update(await _portraits_and_evidence(session, tenant.id, made))
         client, secret = await tenancy.create_client(
             SYSTEM,
             ApiClientCreate(tenant_id=tenant.id, name="demo client", scopes=list(scope_names.ALL_SCOPES)),
@@ -166,7 +170,17 @@ def _write_private(path: Path, data: dict[str, Any]) -> None:
         json.dump(data, fh, indent=2)
 
 
-async def _roster(session: AsyncSession, roster: RosterService) -> dict[str, int]:
+@dataclass
+class DemoRoster:
+    """Ids of what ``_roster`` made, for the later parts of the demo."""
+
+    counts: dict[str, int]
+    learners: list[tuple[uuid.UUID, list[uuid.UUID]]] = field(default_factory=list)  # learner, classes
+    teachers_by_class: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    session_by_class: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+
+
+async def _roster(session: AsyncSession, roster: RosterService) -> DemoRoster:
     rng = random.Random(SEED)  # noqa: S311 - demo data, not security
     district = await roster.create_org(
         OrgCreate(name="Demo Unified School District", type="district", sourced_id="demo-district")
@@ -198,14 +212,11 @@ async def _roster(session: AsyncSession, roster: RosterService) -> dict[str, int
             ("spring", "Spring 2027", date(2027, 1, 19), date(2027, 6, 11)),
         )
     ]
-    counts = {
-        "schools": 0,
-        "learners": 0,
-        "teachers": 0,
-        "classes": 0,
-        "enrollments": 0,
-        "academic_sessions": 3,
-    }
+    made = DemoRoster(counts={})
+    counts = made.counts
+    counts.update(
+        {"schools": 0, "learners": 0, "teachers": 0, "classes": 0, "enrollments": 0, "academic_sessions": 3}
+    )
     per_school = LEARNERS // len(SCHOOLS)
     learner_no = 0
     for school_index, (sourced, name, grades) in enumerate(SCHOOLS):
@@ -243,6 +254,8 @@ async def _roster(session: AsyncSession, roster: RosterService) -> dict[str, int
                     )
                 )
                 classes.append(klass)
+                made.teachers_by_class[klass.id] = teachers[s_index].id
+                made.session_by_class[klass.id] = term.id
                 counts["classes"] += 1
                 await roster.create_enrollment(
                     EnrollmentCreate(
@@ -270,7 +283,9 @@ async def _roster(session: AsyncSession, roster: RosterService) -> dict[str, int
                 )
             )
             counts["learners"] += 1
-            for klass in rng.sample(classes, 4):
+            chosen = rng.sample(classes, 4)
+            made.learners.append((learner.id, [k.id for k in chosen]))
+            for klass in chosen:
                 await roster.create_enrollment(
                     EnrollmentCreate(
                         class_id=klass.id,
@@ -281,4 +296,133 @@ async def _roster(session: AsyncSession, roster: RosterService) -> dict[str, int
                 )
                 counts["enrollments"] += 1
     await session.flush()
-    return counts
+    return made
+
+
+# -- portraits, achievements and evidence -----------------------------------------------------
+
+
+async def _portraits_and_evidence(
+    session: AsyncSession, tenant_id: uuid.UUID, made: DemoRoster
+) -> dict[str, Any]:
+    """Portraits through the CASE import path; a badge per competency plus the whole-Portrait badge;
+    evidence so that some learners have earned badges, some are one piece short, and some have
+    withdrawn evidence under review."""
+    from service.awards.schemas import AchievementCreate
+    from service.awards.service import AwardService
+    from service.evidence.service import EvidenceService
+    from service.frameworks import demo_packages
+    from service.frameworks.case import parse_package
+    from service.frameworks.service import FrameworkService
+
+    frameworks = FrameworkService(session, tenant_id)
+    graduate_id: uuid.UUID | None = None
+    for name in ("portrait_of_a_graduate", "portrait_of_a_leader"):
+        tree, _report = parse_package(demo_packages.load(name))
+        tree.status = "published"
+        framework = await frameworks.save_tree(tree)
+        if tree.kind == "graduate":
+            graduate_id = framework.id
+    assert graduate_id is not None
+    graduate = await frameworks.load_tree(graduate_id)
+    proficient = next((lv.position for lv in graduate.levels if lv.proficient), len(graduate.levels) // 2)
+    top_level = max(lv.position for lv in graduate.levels)
+    level_title = next(lv.title for lv in graduate.levels if lv.position == proficient)
+    competencies = [c for c in graduate.competencies if c.parent_id is None][:6]
+
+    awards = AwardService(session, tenant_id)
+    badge_ids: list[str] = []
+    for comp in competencies:
+        achievement = await awards.create_achievement(
+            AchievementCreate(
+                title=comp.title,
+                description=comp.statement,
+                criteria=(
+                    f"Two pieces of evidence at {level_title} or above from two different classes, "
+                    "at least one assessed by an educator."
+                ),
+                framework_id=graduate_id,
+                tags=["portrait-of-a-graduate"],
+                rule={
+                    "type": "evidence",
+                    "competency_ids": [str(comp.id)],
+                    "min_level": proficient,
+                    "min_count": 2,
+                    "min_distinct_contexts": 2,
+                    "required_sources": [{"sources": ["rubric", "exhibition"], "min": 1}],
+                },
+            )
+        )
+        badge_ids.append(str(achievement.id))
+    await awards.create_achievement(
+        AchievementCreate(
+            title="Portrait of a Graduate",
+            description="Shows every competency of the district's Portrait of a Graduate.",
+            criteria="Earned every competency badge of the Portrait of a Graduate.",
+            achievement_type="Badge",
+            framework_id=graduate_id,
+            tags=["portrait-of-a-graduate"],
+            rule={"type": "composite", "achievement_ids": badge_ids},
+        )
+    )
+
+    rng = random.Random(SEED + 1)  # noqa: S311 - demo data, not security
+    start = datetime(2026, 9, 8, 15, 0, tzinfo=UTC)
+    records: list[dict[str, Any]] = []
+    withdraw_later: list[int] = []
+
+    def piece(
+        learner: uuid.UUID, comp: uuid.UUID, klass: uuid.UUID, level: int, source: str = "rubric"
+    ) -> None:
+        records.append(
+            {
+                "learner_id": str(learner),
+                "competency_id": str(comp),
+                "source": source,
+                "level": level,
+                "class_id": str(klass),
+                "academic_session_id": str(made.session_by_class[klass]),
+                "assessor_id": str(made.teachers_by_class[klass]) if source == "rubric" else None,
+                "observed_at": (
+                    start + timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 6))
+                ).isoformat(),
+                "narrative": "Observed during a class project."
+                if source == "rubric"
+                else "Learner reflection.",
+            }
+        )
+
+    for number, (learner, classes) in enumerate(made.learners):
+        group = number % 5
+        if group == 0:  # earned every competency (and so the Portrait badge)
+            for comp in competencies:
+                piece(learner, comp.id, classes[0], proficient)
+                piece(learner, comp.id, classes[1], rng.randint(proficient, top_level))
+        elif group == 1:  # earned two competencies, one piece short on a third
+            for comp in competencies[:2]:
+                piece(learner, comp.id, classes[0], top_level)
+                piece(learner, comp.id, classes[2], proficient)
+            piece(learner, competencies[2].id, classes[1], proficient)
+        elif group == 2:  # earned one badge, then a piece behind it was withdrawn: under review
+            piece(learner, competencies[3].id, classes[0], proficient)
+            withdraw_later.append(len(records))
+            piece(learner, competencies[3].id, classes[1], proficient)
+        elif group == 3:  # only self-assessments and developing work: not enough yet
+            piece(learner, competencies[0].id, classes[0], proficient, source="self_assessment")
+            piece(learner, competencies[0].id, classes[1], max(0, proficient - 1))
+        # group 4: no evidence yet
+    evidence = EvidenceService(session, tenant_id)
+    result = await evidence.create_many(
+        [{k: v for k, v in r.items() if v is not None} for r in records], created_by="demo"
+    )
+    accepted = {a.index: a.id for a in result.accepted}
+    for index in withdraw_later:
+        await evidence.withdraw(accepted[index], "recorded against the wrong learner; to be re-entered")
+    return {
+        "frameworks": 2,
+        "achievements": len(badge_ids) + 1,
+        "evidence": len(result.accepted),
+        "evidence_rejected": len(result.errors),
+        "awards": result.awards_created,
+        "awards_under_review": len(withdraw_later),
+    }

@@ -19,10 +19,9 @@ import json
 import random
 import resource
 import statistics
+import sys
 import time
 from datetime import UTC, datetime, timedelta
-
-import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -38,7 +37,7 @@ from service.awards.service import AwardService
 from service.config import Settings
 from service.db import Database
 from service.migrations import upgrade
-from service.roster.schemas import ClassCreate, EnrollmentCreate, OrgCreate, PersonCreate
+from service.roster.schemas import ClassCreate, EnrollmentCreate, PersonCreate
 from service.roster.service import RosterService
 from service.schemas import PageParams
 from service.tenancy import scopes
@@ -52,7 +51,11 @@ DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/portrait_bench_evide
 async def recreate(url: str) -> None:
     parsed = make_url(url)
     conn = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username, password=parsed.password, database="postgres"
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database="postgres",
     )
     await conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
     await conn.execute(f'CREATE DATABASE "{parsed.database}"')
@@ -67,7 +70,10 @@ async def main(url: str, records: int, batch: int) -> None:
     await recreate(url)
     await upgrade(url)
     settings = Settings(
-        database_url=url, token_secret=SecretStr("b" * 48), key_encryption_key=SecretStr("k" * 48), auto_migrate=False
+        database_url=url,
+        token_secret=SecretStr("b" * 48),
+        key_encryption_key=SecretStr("k" * 48),
+        auto_migrate=False,
     )
     db = Database(url, pool_size=4)
     rng = random.Random(7)
@@ -94,25 +100,40 @@ async def main(url: str, records: int, batch: int) -> None:
                     title=f"Badge {comp}",
                     description="d",
                     criteria="c",
-                    rule={"type": "evidence", "competency_ids": [str(comp)], "min_level": 2, "min_count": 3, "min_distinct_contexts": 2},
+                    rule={
+                        "type": "evidence",
+                        "competency_ids": [str(comp)],
+                        "min_level": 2,
+                        "min_count": 3,
+                        "min_distinct_contexts": 2,
+                    },
                 )
             )
             badges.append(str(a.id))
         await awards.create_achievement(
-            AchievementCreate(title="Portrait", description="d", criteria="c", rule={"type": "composite", "achievement_ids": badges})
+            AchievementCreate(
+                title="Portrait",
+                description="d",
+                criteria="c",
+                rule={"type": "composite", "achievement_ids": badges},
+            )
         )
         # The roster-view class: 35 learners.
         view_class = await roster.create_class(ClassCreate(title="View", school_id=school.id))
         view_learners = learners[:35]
         for learner in view_learners:
-            await roster.create_enrollment(EnrollmentCreate(class_id=view_class.id, person_id=learner, role="student"))
+            await roster.create_enrollment(
+                EnrollmentCreate(class_id=view_class.id, person_id=learner, role="student")
+            )
         await session.commit()
-        tenant_id, client_id, view_class_id = tenant.id, client.client_id, view_class.id
+        client_id, view_class_id = client.client_id, view_class.id
     app = create_app(settings, database=db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=600) as http:
         token = (
-            await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret))
+            await http.post(
+                "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+            )
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
         base = datetime(2026, 9, 1, tzinfo=UTC)
@@ -142,8 +163,11 @@ async def main(url: str, records: int, batch: int) -> None:
             accepted += len(result["accepted"])
             awards_made += result["awards_created"]
         elapsed = time.perf_counter() - started
-        print(f"ingest: {accepted} records in {elapsed:.1f} s = {accepted / elapsed:,.0f} records/s "
-              f"(batches of {batch}, mean batch {statistics.mean(batch_times):.2f} s); awards made: {awards_made}")
+        print(
+            f"ingest: {accepted} records in {elapsed:.1f} s = {accepted / elapsed:,.0f} records/s "
+            f"(batches of {batch}, mean batch {statistics.mean(batch_times):.2f} s); "
+            f"awards made: {awards_made}"
+        )
         print(f"peak RSS (client + app in one process): {peak_rss_mb():.0f} MiB")
 
         async with db.engine.connect() as conn:  # fresh planner statistics, as autovacuum would give
@@ -175,8 +199,10 @@ async def main(url: str, records: int, batch: int) -> None:
             assert r.status_code == 200 and len(r.json()["learners"]) == 35
         timings.sort()
         q = statistics.quantiles(timings, n=100)
-        print(f"class progress (35 x 6 x 20 = {len(view_rows)} pieces), 200 sequential requests: "
-              f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms, max {timings[-1]:.1f} ms")
+        print(
+            f"class progress (35 x 6 x 20 = {len(view_rows)} pieces), 200 sequential requests: "
+            f"p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms, max {timings[-1]:.1f} ms"
+        )
     await db.dispose()
 
 

@@ -137,6 +137,28 @@ def test_demo_loads_once_and_its_client_works(cli_env: Settings) -> None:
                     await http.get("/api/v1/learners", params={"class_id": klass["id"]}, headers=headers)
                 ).json()
                 assert roster["total"] > 0
+                frameworks = (await http.get("/api/v1/frameworks", headers=headers)).json()
+                assert {f["kind"] for f in frameworks["items"]} == {"graduate", "leader"}
+                assert all(f["status"] == "published" for f in frameworks["items"])
+                awards = (await http.get("/api/v1/awards", params={"limit": 1}, headers=headers)).json()
+                assert awards["total"] == first["awards"]
+                review = (
+                    await http.get("/api/v1/awards", params={"needs_review": True}, headers=headers)
+                ).json()
+                assert review["total"] == first["awards_under_review"] > 0
+                # Some learners are one piece short, and progress says so.
+                learners_page = (
+                    await http.get("/api/v1/learners", params={"limit": 200}, headers=headers)
+                ).json()
+                short = 0
+                for learner in learners_page["items"][:40]:
+                    progress = (
+                        await http.get(f"/api/v1/learners/{learner['id']}/progress", headers=headers)
+                    ).json()
+                    for item in progress["achievements"]:
+                        if not item["earned"] and any("1 more" in r for r in item["reasons"]):
+                            short += 1
+                assert short > 0
         finally:
             await db.dispose()
 

@@ -141,5 +141,7 @@ async def test_allowlist_only_refuses_every_unlisted_host() -> None:
     with pytest.raises(BlockedAddressError, match="allow-list"):
         await check_outbound_url_async("https://93.184.216.34/hook", policy)
     with pytest.raises(BlockedAddressError, match="allow-list"):
-        await check_outbound_url_async("http://127.0.0.1:9/hook", OutboundPolicy(allowlist_only=True, allow_private=True))
+        await check_outbound_url_async(
+            "http://127.0.0.1:9/hook", OutboundPolicy(allowlist_only=True, allow_private=True)
+        )
     await check_outbound_url_async("https://hooks.example.org/x", policy)
