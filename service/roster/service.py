@@ -96,6 +96,12 @@ class RosterService:
     async def update_org(self, org_id: uuid.UUID, data: OrgUpdate) -> Org:
         org = await self._get(Org, org_id)
         changes = data.model_dump(exclude_unset=True)
+        for required in ("name", "status"):
+            if required in changes and changes[required] is None:
+                raise NullNotAllowed(
+                    f"{required} cannot be null",
+                    [FieldError(f"body.{required}", "cannot be null", "null_not_allowed")],
+                )
         if changes.get("parent_id") is not None:
             if changes["parent_id"] == org.id:
                 raise InvalidReference(
@@ -168,7 +174,7 @@ class RosterService:
             raise RosterNotFound(f"{label or 'person'} {person_id} not found")
         changes = data.model_dump(exclude_unset=True)
         org_ids = changes.pop("org_ids", None)
-        for required in ("given_name", "family_name", "status"):
+        for required in ("given_name", "family_name", "status", "grades"):
             if required in changes and changes[required] is None:
                 raise NullNotAllowed(
                     f"{required} cannot be null",

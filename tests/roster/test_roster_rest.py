@@ -288,3 +288,28 @@ async def test_unknown_learner_is_404(http: httpx.AsyncClient, actors: Actors) -
     )
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("path_kind", "body", "loc"),
+    [
+        ("learner", {"grades": None}, "body.grades"),
+        ("learner", {"given_name": None}, "body.given_name"),
+        ("learner", {"status": None}, "body.status"),
+        ("org", {"name": None}, "body.name"),
+        ("org", {"status": None}, "body.status"),
+    ],
+)
+async def test_null_for_required_fields_is_422(
+    http: httpx.AsyncClient, actors: Actors, path_kind: str, body: dict[str, Any], loc: str
+) -> None:
+    w = await actors.a.headers("roster:write")
+    if path_kind == "learner":
+        made = await http.post("/api/v1/learners", json={"given_name": "A", "family_name": "B"}, headers=w)
+        path = f"/api/v1/learners/{made.json()['id']}"
+    else:
+        path = f"/api/v1/orgs/{(await _school(http, actors.a))['id']}"
+    response = await http.patch(path, json=body, headers=w)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == loc
+    assert (await http.get(path, headers=w)).status_code == 200
