@@ -1,0 +1,525 @@
+#!/usr/bin/env python3
+"""Portrait's task runner. Needs nothing but Python >= 3.11: it builds its own virtual environment.
+
+    python3 dev.py demo         load the demo district and serve it on http://127.0.0.1:8000
+    python3 dev.py test         ruff, mypy, pytest (SQLite, plus PostgreSQL when
+                                PORTRAIT_TEST_POSTGRES_URL is set), then the schemathesis fuzz run;
+                                arguments after `--` go to pytest
+    python3 dev.py serve        run the service (arguments go to `portrait serve`)
+    python3 dev.py lint         ruff check, ruff format --check, mypy (`--fix` rewrites instead)
+    python3 dev.py contracts    regenerate openapi/openapi.json and openapi/schema.graphql (`--check`)
+    python3 dev.py fuzz         only the schemathesis run (`--max-examples N`, `--seed N`)
+    python3 dev.py bench        tests/bench/bench_api.py (needs PostgreSQL; arguments go to the script)
+    python3 dev.py install      only create/update .venv
+
+Every task first makes sure .venv exists and matches requirements.lock and pyproject.toml: the two
+install commands below run again only when one of those files changed (a hash is kept in .venv).
+The Dockerfile uses the very same commands (tests/test_container.py holds them together).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".portrait-install-stamp"
+LOCK_FILE = "requirements.lock"
+#: Run with the environment's python, from the repository root; the Dockerfile repeats them verbatim.
+INSTALL_COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("-m", "pip", "install", "-r", LOCK_FILE),
+    ("-m", "pip", "install", "--no-deps", "-e", "."),
+)
+MIN_PYTHON = (3, 11)
+
+# Fuzzing: bounded so that the whole step stays within a few minutes on two cores.
+FUZZ_MAX_EXAMPLES = 40
+FUZZ_SEED = 20260901
+FUZZ_CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"
+FUZZ_TIMEOUT_SECONDS = 900
+# One worker: schemathesis' threads trip a CPython 3.11 bug in ast.parse ("AST constructor recursion
+# depth mismatch"), and a single client keeps a failing seed reproducible.
+FUZZ_WORKERS = 1
+FUZZ_LAST_OPERATIONS = r"^(PATCH|PUT|DELETE) /api/v1/(clients|tenants)/\{[^}/]+\}$"
+
+# Loaded by schemathesis (SCHEMATHESIS_HOOKS): it has no serializer for NDJSON request bodies.
+FUZZ_HOOKS = """
+import json
+
+import schemathesis
+
+
+@schemathesis.serializer("application/x-ndjson")
+def ndjson(ctx, value):
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    items = value if isinstance(value, list) else [value]
+    return "".join(json.dumps(item) + "\\n" for item in items).encode()
+"""
+
+
+# -- output and steps ----------------------------------------------------------------------------
+
+
+class StepFailed(Exception):
+    pass
+
+
+RESULTS: list[tuple[str, bool, float]] = []
+
+
+def say(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+def step(name: str, action: Callable[[], bool | None]) -> bool:
+    """Run one named step, print its duration, remember the outcome for the summary."""
+    say(f"==> {name}")
+    started = time.monotonic()
+    try:
+        ok = action() is not False
+    except (StepFailed, OSError, subprocess.SubprocessError) as exc:
+        say(f"    {exc}")
+        ok = False
+    elapsed = time.monotonic() - started
+    RESULTS.append((name, ok, elapsed))
+    say(f"<== {name}: {'ok' if ok else 'FAILED'} in {elapsed:.1f}s")
+    return ok
+
+
+def summary() -> int:
+    say("summary:")
+    for name, ok, elapsed in RESULTS:
+        say(f"    {'ok    ' if ok else 'FAILED'} {elapsed:7.1f}s  {name}")
+    total = sum(elapsed for _, _, elapsed in RESULTS)
+    failed = [name for name, ok, _ in RESULTS if not ok]
+    say(f"    total {total:.1f}s; " + (f"failed: {', '.join(failed)}" if failed else "all passed"))
+    return 1 if failed else 0
+
+
+def run(cmd: Sequence[str | os.PathLike[str]], **kw: Any) -> int:
+    """Run a command (from the repository root unless told) without stdin: CI has none to wait on."""
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    kw.setdefault("cwd", ROOT)
+    completed = subprocess.run([str(c) for c in cmd], check=False, **kw)
+    return completed.returncode
+
+
+def must(cmd: Sequence[str | os.PathLike[str]], **kw: Any) -> None:
+    code = run(cmd, **kw)
+    if code != 0:
+        raise StepFailed(f"`{' '.join(str(c) for c in cmd)}` exited with {code}")
+
+
+def tool(name: str) -> Path:
+    return BIN / (f"{name}.exe" if os.name == "nt" else name)
+
+
+def venv_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["VIRTUAL_ENV"] = str(VENV)
+    env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
+    env.pop("PYTHONHOME", None)
+    env.update(extra)
+    return env
+
+
+# -- environment ---------------------------------------------------------------------------------
+
+
+def install_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in (LOCK_FILE, "pyproject.toml"):
+        digest.update(name.encode() + b"\0" + (ROOT / name).read_bytes() + b"\0")
+    digest.update(repr(INSTALL_COMMANDS).encode())
+    return digest.hexdigest()
+
+
+def ensure_env() -> None:
+    """Create .venv if needed; install when requirements.lock or pyproject.toml changed."""
+
+    def action() -> None:
+        if not PYTHON.exists():
+            if VENV.exists():
+                say(f"    {VENV} has no python; recreating it")
+                shutil.rmtree(VENV)
+            say(f"    creating {VENV} with {sys.executable}")
+            must([sys.executable, "-m", "venv", VENV])
+        fingerprint = install_fingerprint()
+        if STAMP.exists() and STAMP.read_text().strip() == fingerprint:
+            say("    up to date (requirements.lock and pyproject.toml unchanged)")
+            return
+        STAMP.unlink(missing_ok=True)
+        env = venv_env(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
+        for command in INSTALL_COMMANDS:
+            must([PYTHON, *command], env=env)
+        STAMP.write_text(fingerprint + "\n")
+
+    if not step("install", action):
+        sys.exit(summary())
+
+
+def exec_tool(argv: list[str], env: dict[str, str]) -> int:
+    """Replace this process by a long-running tool (signals and exit code go straight to it)."""
+    sys.stdout.flush()
+    os.chdir(ROOT)
+    if os.name == "nt":
+        try:
+            return subprocess.run(argv, env=env, check=False).returncode
+        except KeyboardInterrupt:
+            return 130
+    os.execve(argv[0], argv, env)  # noqa: S606 - a fixed tool of our own venv
+    return 0  # not reached
+
+
+# -- tasks ---------------------------------------------------------------------------------------
+
+
+def task_install(_args: list[str]) -> int:
+    ensure_env()
+    return summary()
+
+
+def task_serve(args: list[str]) -> int:
+    ensure_env()
+    return exec_tool([str(tool("portrait")), "serve", *args], venv_env())
+
+
+def task_demo(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="dev.py demo")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--reset", action="store_true", help="drop and reload the demo district")
+    opts = parser.parse_args(args)
+    base = f"http://{opts.host}:{opts.port}"
+    env = venv_env()
+    env.setdefault("PORTRAIT_PUBLIC_URL", base)
+    ensure_env()
+    demo_cmd = [tool("portrait"), "demo", *(["--reset"] if opts.reset else [])]
+    if not step("portrait demo", lambda: must(demo_cmd, env=env)):
+        return summary()
+    var_dir = Path(env.get("PORTRAIT_VAR_DIR", "var"))
+    client_file = var_dir if var_dir.is_absolute() else ROOT / var_dir
+    client_file = client_file / "demo-client.json"
+    print()
+    if client_file.exists():
+        client = json.loads(client_file.read_text())
+        print(f"Demo district loaded. Its API client (all scopes) is in {client_file}:")
+        print(f"  client_id     {client['client_id']}")
+        print(f"  client_secret {client['client_secret']}")
+        print()
+        print("Get a token and call the API:")
+        print(
+            f"  TOKEN=$(curl -s -u '{client['client_id']}:{client['client_secret']}' "
+            f"-d grant_type=client_credentials {base}/oauth/token \\\n"
+            "      | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
+        )
+        print(f'  curl -s -H "Authorization: Bearer $TOKEN" "{base}/api/v1/learners?limit=5"')
+    else:
+        print(f"{client_file} is missing (deleted?); `python3 dev.py demo --reset` makes a new demo client.")
+    print(f"\nAPI docs: {base}/docs   GraphQL: {base}/graphql   Stop with Ctrl-C.\n")
+    return exec_tool([str(tool("portrait")), "serve", "--host", opts.host, "--port", str(opts.port)], env)
+
+
+def lint_steps(*, fix: bool = False) -> None:
+    if fix:
+        step("ruff check --fix", lambda: must([tool("ruff"), "check", "--fix", "."]))
+        step("ruff format", lambda: must([tool("ruff"), "format", "."]))
+    else:
+        step("ruff check", lambda: must([tool("ruff"), "check", "."]))
+        step("ruff format --check", lambda: must([tool("ruff"), "format", "--check", "."]))
+    step("mypy (strict, service/)", lambda: must([tool("mypy")]))
+
+
+def task_lint(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="dev.py lint")
+    parser.add_argument("--fix", action="store_true", help="let ruff rewrite the code")
+    opts = parser.parse_args(args)
+    ensure_env()
+    lint_steps(fix=opts.fix)
+    return summary()
+
+
+def task_contracts(args: list[str]) -> int:
+    ensure_env()
+    step("contracts", lambda: must([PYTHON, "-m", "service.contracts", *args], env=venv_env()))
+    return summary()
+
+
+_ENSURE_PG_DATABASE = """
+import asyncio, sys
+import asyncpg
+from sqlalchemy.engine import make_url
+
+url = make_url(sys.argv[1])
+
+async def main() -> None:
+    conn = await asyncpg.connect(
+        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username,
+        password=url.password, database="postgres", timeout=10,
+    )
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", url.database):
+            await conn.execute('CREATE DATABASE "%s"' % url.database.replace('"', '""'))
+            print("created database", url.database)
+    finally:
+        await conn.close()
+
+asyncio.run(main())
+"""
+
+
+def pytest_steps(pytest_args: list[str]) -> None:
+    postgres = os.environ.get("PORTRAIT_TEST_POSTGRES_URL", "")
+    if postgres:
+        step(
+            "postgres test database",
+            lambda: must([PYTHON, "-c", _ENSURE_PG_DATABASE, postgres], env=venv_env()),
+        )
+    backends = (
+        "SQLite and PostgreSQL" if postgres else "SQLite (set PORTRAIT_TEST_POSTGRES_URL for PostgreSQL)"
+    )
+    step(f"pytest on {backends}", lambda: must([PYTHON, "-m", "pytest", *pytest_args], env=venv_env()))
+
+
+def task_test(args: list[str]) -> int:
+    pytest_args: list[str] = []
+    if "--" in args:
+        cut = args.index("--")
+        args, pytest_args = args[:cut], args[cut + 1 :]
+    parser = argparse.ArgumentParser(prog="dev.py test", epilog="arguments after `--` go to pytest")
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=["lint", "pytest", "fuzz"], help="leave a part out"
+    )
+    opts = parser.parse_args(args)
+    ensure_env()
+    if "lint" not in opts.skip:
+        lint_steps()
+    if "pytest" not in opts.skip:
+        pytest_steps(pytest_args)
+    if "fuzz" not in opts.skip:
+        step("schemathesis fuzz of the OpenAPI document", lambda: fuzz(FUZZ_MAX_EXAMPLES, FUZZ_SEED, []))
+    return summary()
+
+
+def task_fuzz(args: list[str]) -> int:
+    extra: list[str] = []
+    if "--" in args:
+        cut = args.index("--")
+        args, extra = args[:cut], args[cut + 1 :]
+    parser = argparse.ArgumentParser(prog="dev.py fuzz", epilog="arguments after `--` go to schemathesis run")
+    parser.add_argument("--max-examples", type=int, default=FUZZ_MAX_EXAMPLES)
+    parser.add_argument("--seed", type=int, default=FUZZ_SEED)
+    parser.add_argument(
+        "--keep", type=Path, help="work in this new directory and keep it (database, server.log)"
+    )
+    opts = parser.parse_args(args)
+    ensure_env()
+    step(
+        "schemathesis fuzz of the OpenAPI document",
+        lambda: fuzz(opts.max_examples, opts.seed, extra, keep=opts.keep),
+    )
+    return summary()
+
+
+def task_bench(args: list[str]) -> int:
+    ensure_env()
+    step(
+        "benchmark (tests/bench/bench_api.py)",
+        lambda: must([PYTHON, ROOT / "tests" / "bench" / "bench_api.py", *args], env=venv_env()),
+    )
+    return summary()
+
+
+# -- fuzzing -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_health(base: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise StepFailed(f"the server exited early with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:  # noqa: S310 - local URL
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise StepFailed(f"the server did not answer {base}/health within {timeout:.0f}s")
+
+
+def fetch_token(base: str, client_id: str, client_secret: str) -> str:
+    basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+    request = urllib.request.Request(  # noqa: S310 - local URL
+        f"{base}/oauth/token",
+        data=b"grant_type=client_credentials",
+        headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local URL
+        token: str = json.load(response)["access_token"]
+    return token
+
+
+def fuzz(max_examples: int, seed: int, extra: list[str], *, keep: Path | None = None) -> bool:
+    """A fresh SQLite service with the demo district, a live server, schemathesis against it."""
+    if keep is not None:
+        keep = keep.resolve()
+        keep.mkdir(parents=True, exist_ok=False)
+        say(f"    working in {keep} (kept)")
+    with tempfile.TemporaryDirectory(prefix="portrait-fuzz-") as tmp:
+        work = keep or Path(tmp)
+        var = work / "var"
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        # The developer's own PORTRAIT_* settings (a database URL above all) must not leak in.
+        env = {k: v for k, v in venv_env().items() if not k.startswith("PORTRAIT_")}
+        env.update(
+            {
+                "PORTRAIT_MODE": "embedded",
+                "PORTRAIT_VAR_DIR": str(var),
+                "PORTRAIT_DATABASE_URL": f"sqlite+aiosqlite:///{(var / 'fuzz.db').as_posix()}",
+                "PORTRAIT_PUBLIC_URL": base,
+                "PORTRAIT_LOG_LEVEL": "WARNING",
+                # One token for the whole run.
+                "PORTRAIT_AUTH__TOKEN_TTL_SECONDS": "3600",
+            }
+        )
+        log_path = work / "server.log"
+        hooks = work / "schemathesis_hooks.py"
+        hooks.write_text(FUZZ_HOOKS)
+        env["SCHEMATHESIS_HOOKS"] = str(hooks)
+        with log_path.open("wb") as log:
+            if run([tool("portrait"), "demo"], env=env, stdout=log, stderr=subprocess.STDOUT) != 0:
+                print(log_path.read_text(errors="replace"))
+                raise StepFailed("`portrait demo` failed on a fresh database")
+            client = json.loads((var / "demo-client.json").read_text())
+            say(f"    demo loaded; server on {base}; max {max_examples} examples per operation, seed {seed}")
+            server = subprocess.Popen(
+                [str(tool("portrait")), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                cwd=work,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_for_health(base, server)
+                token = fetch_token(base, client["client_id"], client["client_secret"])
+                common = [
+                    tool("schemathesis"),
+                    "run",
+                    f"{base}/openapi.json",
+                    "--header",
+                    f"Authorization: Bearer {token}",
+                    "--checks",
+                    FUZZ_CHECKS,
+                    "--max-examples",
+                    str(max_examples),
+                    "--seed",
+                    str(seed),
+                    "--workers",
+                    str(FUZZ_WORKERS),
+                    "--request-timeout",
+                    "30",
+                    "--generation-database",
+                    "none",
+                    "--no-color",
+                    *extra,
+                ]
+                # The operations that can disable the fuzzer's own client or tenant run last, on their
+                # own: earlier, they would turn every later request into a 401 and hide the API.
+                runs = [
+                    ("every other operation", [*common, "--exclude-name-regex", FUZZ_LAST_OPERATIONS]),
+                    ("client and tenant updates", [*common, "--include-name-regex", FUZZ_LAST_OPERATIONS]),
+                ]
+                codes = []
+                for label, command in runs:
+                    say(f"    schemathesis: {label}")
+                    try:
+                        codes.append(run(command, env=env, cwd=work, timeout=FUZZ_TIMEOUT_SECONDS))
+                    except subprocess.TimeoutExpired as exc:
+                        raise StepFailed(
+                            f"schemathesis did not finish within {FUZZ_TIMEOUT_SECONDS}s"
+                        ) from exc
+                code = max(codes)
+            finally:
+                server.terminate()
+                try:
+                    server.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
+        if code != 0:
+            # The exceptions behind the 5xx responses, counted; `--keep DIR` keeps the whole log.
+            exceptions: dict[str, int] = {}
+            for line in log_path.read_text(errors="replace").splitlines():
+                if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b", line):
+                    exceptions[line[:300]] = exceptions.get(line[:300], 0) + 1
+            say("    exceptions in the server log:" if exceptions else "    no exception in the server log")
+            for line, count in sorted(exceptions.items(), key=lambda item: -item[1]):
+                say(f"    {count:5d} x {line}")
+            if keep is None:
+                say("    `python3 dev.py fuzz --keep DIR` keeps the database and the whole server log")
+            raise StepFailed(f"schemathesis exited with {code}")
+    return True
+
+
+# -- entry point ---------------------------------------------------------------------------------
+
+TASKS: dict[str, Callable[[list[str]], int]] = {
+    "demo": task_demo,
+    "serve": task_serve,
+    "test": task_test,
+    "lint": task_lint,
+    "contracts": task_contracts,
+    "fuzz": task_fuzz,
+    "bench": task_bench,
+    "install": task_install,
+}
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < MIN_PYTHON:
+        sys.stderr.write(
+            f"Portrait needs Python >= {'.'.join(map(str, MIN_PYTHON))}; this is {sys.version}\n"
+        )
+        return 2
+    if not argv or argv[0] not in TASKS:
+        sys.stderr.write(__doc__ or "")
+        return 0 if argv[:1] in (["-h"], ["--help"], ["help"]) else 2
+    try:
+        return TASKS[argv[0]](argv[1:])
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
