@@ -1,0 +1,309 @@
+"""JSON-LD expansion in a safe mode, and RDFC-1.0 canonicalization, over the pinned contexts only.
+
+Safe mode
+---------
+The W3C credentials v2 context has no ``@vocab``, so a JSON-LD processor silently drops a term it does
+not define, and leaves a relative IRI out of the RDF graph. Either way a signature would not cover what
+the JSON shows. pyld has no safe mode of its own, so this module builds one from two checks:
+
+1. **Dropped terms.** pyld (3.3) calls a processor's ``on_property_dropped`` handler for every key that
+   expansion ignores (an undefined term, a relative or blank-node property, an unknown ``@keyword``).
+   Unlike comparing key sets before and after expansion, this also sees keys inside type-scoped and
+   property-scoped contexts, ``@nest`` blocks and embedded credentials, and it costs nothing extra.
+2. **Relative IRIs and values RDF would lose.** After expansion with no base IRI (``None``: with an
+   empty base pyld would resolve against ``http://example.org/base/``, so nothing relative is silently
+   made absolute), the expanded tree is walked: every ``@id``, every node ``@type`` and every
+   value ``@type`` must be an absolute IRI or a blank node identifier, and no property may be a blank
+   node (RDF drops those triples too).
+
+Either failure raises :class:`~service.credentials.errors.SafeModeError` naming the term or IRI.
+
+Canonicalization runs the same expansion (in the same processor, so the checks apply) and pyld's
+URDNA2015, which produces RDFC-1.0 output for these documents. String literals containing control
+characters other than tab, line feed and carriage return are refused: pyld escapes those differently
+from RDFC-1.0's canonical N-Quads, and a signature over them would not verify elsewhere.
+
+Speed
+-----
+Expansion dominates signing time, and most of it is re-processing the same contexts: the OB context has a
+type-scoped context per class, and pyld re-processes each one for every node because the active context it
+applies to is a fresh copy every time. Two caches, both private to the :class:`ContextRegistry` and both
+holding only outputs that pyld itself computed, make it cheaper without changing a byte of output:
+
+* the remote-context cache: pinned documents are tagged ``static`` so pyld keeps them resolved;
+* a processed-context memo: ``_process_context`` results keyed by the identity of the (immutable,
+  frozen) active context and of the local context object, plus the flags that influence the result.
+  Identity keys are safe because the cache entry holds references to both objects, so an ``id()`` can
+  not be reused while the entry exists.
+
+``tests/bench/bench_credentials.py`` measures the ratio (about x5 for canonicalization, x7 for signing).
+Byte-identical output is proved by the test vectors, which run with the caches on, and by a test that
+canonicalizes every example and fixture with the caches off, cold and warm (and from several threads).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from frozendict import frozendict
+from pyld import jsonld as _pyld  # type: ignore[import-untyped]
+from pyld.context_resolver import ContextResolver  # type: ignore[import-untyped]
+
+from service.credentials.contexts import BoundedCache, ContextRegistry, default_registry
+from service.credentials.errors import CredentialError, JsonLdError, SafeModeError, UnknownContextError
+
+__all__ = ["canonicalize", "expand"]
+
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+\-.]*:[^\s]*$")
+# RDFC-1.0 canonical N-Quads escape these as \b, \f or \uXXXX; pyld does not. Refuse them.
+_UNSUPPORTED_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_KEYWORDS_WITH_STRING_VALUES = frozenset({"@index", "@language", "@direction"})
+
+
+def _never_fetch(url: str, options: Any = None) -> Any:
+    raise UnknownContextError(url)
+
+
+# pyld's module-wide default loader fetches over HTTP (requests or aiohttp, when installed). Every call
+# here passes the registry's loader; replacing the default too means no code path can ever fetch.
+_pyld.set_document_loader(_never_fetch)
+
+# One lock per registry: pyld's per-context caches (cachetools LRU) are not thread-safe, and JSON-LD
+# processing is pure Python, so serializing it costs no throughput under the GIL.
+_locks: dict[int, threading.RLock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(registry: ContextRegistry) -> threading.RLock:
+    with _locks_guard:
+        lock = _locks.get(id(registry))
+        if lock is None:
+            lock = _locks[id(registry)] = threading.RLock()
+        return lock
+
+
+def _is_absolute(iri: str) -> bool:
+    return bool(_ABSOLUTE_IRI.match(iri))
+
+
+def _is_iri_or_blank(iri: str) -> bool:
+    return iri.startswith("_:") or _is_absolute(iri)
+
+
+def _context_key(local_ctx: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+    """Key parts for a local context: strings by value, objects by identity (and kept alive)."""
+    items = local_ctx if isinstance(local_ctx, list) else [local_ctx]
+    key: list[Any] = []
+    held: list[Any] = []
+    for item in items:
+        if isinstance(item, str):
+            key.append(item)
+        elif isinstance(item, dict | frozendict):
+            key.append(("obj", id(item)))
+            held.append(item)
+        else:  # None / False (context reset) and anything unusual: not memoized
+            return None
+    return tuple(key), tuple(held)
+
+
+class _SafeProcessor(_pyld.JsonLdProcessor):  # type: ignore[misc]
+    """A pyld processor whose ``expand`` enforces safe mode and whose context processing is memoized."""
+
+    def __init__(self, registry: ContextRegistry, *, memoize: bool = True) -> None:
+        super().__init__(on_property_dropped=self._record_dropped)
+        self._registry = registry
+        self._memoize = memoize
+        self._dropped: list[str | None] = []
+
+    def _record_dropped(self, expanded_property: str | None) -> None:
+        self._dropped.append(expanded_property)
+
+    def expand(self, input_: Any, options: Mapping[str, Any]) -> Any:
+        self._dropped = []
+        result = super().expand(input_, options)
+        if self._dropped:
+            names = sorted({term for term in self._dropped if term is not None})
+            shown = ", ".join(repr(name) for name in names)
+            if None in self._dropped:
+                shown += (", " if shown else "") + "a key mapped to null or spelled like an unknown @keyword"
+            raise SafeModeError(
+                f"undefined term {shown}: not defined by the document's @context, expansion would drop it",
+                term=names[0] if names else None,
+            )
+        _check_expanded(result, "$")
+        return result
+
+    def _process_context(
+        self,
+        active_ctx: Any,
+        local_ctx: Any,
+        options: Any,
+        override_protected: bool = False,
+        propagate: bool = True,
+        validate_scoped: bool = True,
+        cycles: Any = None,
+    ) -> Any:
+        parts = _context_key(local_ctx) if self._memoize and isinstance(active_ctx, frozendict) else None
+        if parts is None:
+            return super()._process_context(
+                active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+            )
+        ctx_key, held = parts
+        key = (
+            id(active_ctx),
+            ctx_key,
+            override_protected,
+            propagate,
+            validate_scoped,
+            options.get("base"),
+            options.get("processingMode"),
+        )
+        cache = self._registry.processed_contexts
+        entry = cache.get(key)
+        if (
+            entry is not None
+            and entry[0] is active_ctx
+            and len(entry[1]) == len(held)
+            and all(a is b for a, b in zip(entry[1], held, strict=True))
+        ):
+            return entry[2]
+        result = super()._process_context(
+            active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+        )
+        if isinstance(result, frozendict):  # only immutable results may be shared
+            cache[key] = (active_ctx, held, result)
+        return result
+
+
+def _check_expanded(node: Any, path: str) -> None:
+    """Walk expanded JSON-LD and refuse relative IRIs and strings RDFC-1.0 would escape differently."""
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            _check_expanded(item, f"{path}[{index}]")
+        return
+    if isinstance(node, str):
+        if _UNSUPPORTED_CONTROL.search(node):
+            raise SafeModeError(f"string at {path} contains a control character", term=node, path=path)
+        return
+    if not isinstance(node, dict):
+        return
+    if "@value" in node:
+        value_type = node.get("@type")
+        if isinstance(value_type, str) and value_type != "@json" and not _is_absolute(value_type):
+            raise SafeModeError(
+                f"relative IRI {value_type!r} as the datatype of the value at {path}",
+                term=value_type,
+                path=path,
+            )
+        if isinstance(node["@value"], str) and value_type != "@json":
+            _check_expanded(node["@value"], f"{path}.@value")
+        return
+    for key, value in node.items():
+        here = f"{path}.{key}"
+        if key == "@id":
+            if not isinstance(value, str) or not _is_iri_or_blank(value):
+                raise SafeModeError(f"relative IRI {value!r} as @id at {path}", term=str(value), path=here)
+        elif key == "@type":
+            for type_ in value if isinstance(value, list) else [value]:
+                if not isinstance(type_, str) or not _is_iri_or_blank(type_):
+                    raise SafeModeError(
+                        f"relative IRI {type_!r} as @type at {path} (an undefined type term?)",
+                        term=str(type_),
+                        path=here,
+                    )
+        elif key in _KEYWORDS_WITH_STRING_VALUES:
+            continue
+        elif key.startswith("@"):
+            _check_expanded(value, here)
+        else:
+            if key.startswith("_:"):
+                raise SafeModeError(f"blank node {key!r} used as a property at {path}", term=key, path=here)
+            _check_expanded(value, here)
+
+
+def _options(registry: ContextRegistry, memoize: bool) -> dict[str, Any]:
+    # memoize=False reproduces plain pyld (every operation resolves and processes contexts afresh).
+    resolved = registry.resolved_contexts if memoize else BoundedCache(256)
+    return {
+        "documentLoader": registry.document_loader,
+        "contextResolver": ContextResolver(resolved, registry.document_loader),
+        "base": None,  # never resolve relative IRIs (pyld would use http://example.org/base/ for "")
+        "processingMode": "json-ld-1.1",
+    }
+
+
+def _run(registry: ContextRegistry, memoize: bool, operation: str, document: Mapping[str, Any]) -> Any:
+    memoize = memoize and registry.cache
+    processor = _SafeProcessor(registry, memoize=memoize)
+    options = _options(registry, memoize)
+    try:
+        with _lock_for(registry):
+            if operation == "expand":
+                return processor.expand(dict(document), options)
+            options.update(algorithm="URDNA2015", format="application/n-quads")
+            return processor.normalize(dict(document), options)
+    except _pyld.JsonLdError as exc:
+        ours = _our_cause(exc)
+        if ours is not None:  # e.g. UnknownContextError raised by the loader inside pyld
+            raise ours from None
+        raise JsonLdError(_describe(exc)) from exc
+
+
+def _our_cause(exc: BaseException) -> CredentialError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, CredentialError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    """Flatten a pyld error chain into one readable message."""
+    messages: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current).strip()
+        details = getattr(current, "details", None)
+        if isinstance(details, dict):
+            for name in ("term", "url"):
+                if isinstance(details.get(name), str):
+                    text += f" ({name}: {details[name]})"
+        if text and text not in messages:
+            messages.append(text)
+        current = current.__cause__ or current.__context__
+    return "JSON-LD processing failed: " + " <- ".join(messages)
+
+
+def expand(
+    document: Mapping[str, Any], *, registry: ContextRegistry | None = None, memoize: bool = True
+) -> list[dict[str, Any]]:
+    """Expand a JSON-LD document in safe mode, with the pinned contexts only.
+
+    Raises :class:`SafeModeError` (naming the term or IRI) when a term is undefined or an IRI is
+    relative, :class:`UnknownContextError` for a context URL that is not pinned, and
+    :class:`JsonLdError` for any other JSON-LD error. ``memoize=False`` turns both context caches off
+    (plain pyld behaviour, for benchmarks).
+    """
+    result = _run(registry or default_registry(), memoize, "expand", document)
+    assert isinstance(result, list)
+    return result
+
+
+def canonicalize(
+    document: Mapping[str, Any], *, registry: ContextRegistry | None = None, memoize: bool = True
+) -> str:
+    """Return the RDFC-1.0 canonical N-Quads of a JSON-LD document (expanded in safe mode).
+
+    Same errors as :func:`expand`. The output is the exact byte sequence that Data Integrity hashes.
+    """
+    result = _run(registry or default_registry(), memoize, "normalize", document)
+    assert isinstance(result, str)
+    return result

@@ -1,0 +1,453 @@
+"""Credential verification, pure: every input that needs I/O (keys, status lists) comes from callbacks.
+
+:func:`verify_credential` reports five named checks, always in this order:
+
+``schema``
+    The official 1EdTech JSON Schema for the credential's type (OB 3.0 achievement / endorsement
+    credential, CLR 2.0). VC 1.1-era credentials are checked against the same schema after the VC 1.1
+    names are mapped to their VCDM 2.0 equivalents (``issuanceDate`` -> ``validFrom``, ...).
+``proof``
+    Data Integrity ``eddsa-rdfc-2022`` (also ``eddsa-2022`` and ``Ed25519Signature2020``), expanded in
+    safe mode over the pinned contexts, or a VC-JWT signature; the key must be usable for
+    ``assertionMethod``.
+``issuer``
+    The controller of the verification method is the credential's issuer.
+``validity``
+    ``validFrom`` / ``validUntil`` (VC 1.1: ``issuanceDate`` / ``expirationDate``; JWT ``nbf`` / ``exp``).
+``status``
+    Each ``credentialStatus`` entry through the caller's ``status_checker``.
+
+To verify with keys that must be fetched (did:web), call :func:`verification_methods` first, fetch, then
+pass a resolver over the fetched documents (see :func:`service.credentials.did.document_resolver`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from service.credentials.contexts import VC_V1, VC_V2, ContextRegistry
+from service.credentials.data_integrity import proof_suite, verify_proof
+from service.credentials.errors import (
+    CredentialError,
+    KeyResolutionError,
+    ProofError,
+    SafeModeError,
+    UnknownContextError,
+)
+from service.credentials.keys import KeyResolver, VerificationKey
+from service.credentials.schema import schema_errors, schema_for
+from service.credentials.status_list import StatusResult
+from service.credentials.timeutil import format_datetime, parse_datetime
+from service.credentials.vc_jwt import ParsedJwt, looks_like_jwt, parse_vc_jwt, verify_vc_jwt
+
+CHECK_NAMES = ("schema", "proof", "issuer", "validity", "status")
+
+StatusChecker = Callable[[Mapping[str, Any]], StatusResult]
+"""Given one ``credentialStatus`` entry, return its :class:`StatusResult` (raise a ``CredentialError``
+when the status cannot be determined, e.g. the list could not be fetched or did not verify)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named verification step and its outcome."""
+
+    check: str
+    ok: bool
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"check", "ok", "message"}`` as the verify API returns it."""
+        return {"check": self.check, "ok": self.ok, "message": self.message}
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    """``verified`` is true only when every check passed; ``credential`` is the parsed credential."""
+
+    verified: bool
+    checks: tuple[Check, ...]
+    credential: dict[str, Any] | None = None
+    proof_format: str | None = None
+
+    def check(self, name: str) -> Check:
+        """The check called ``name`` (``schema``, ``proof``, ``issuer``, ``validity``, ``status``)."""
+        for item in self.checks:
+            if item.check == name:
+                return item
+        raise KeyError(name)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the checks that failed."""
+        return [item.check for item in self.checks if not item.ok]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"verified": bool, "checks": [{"check", "ok", "message"}]}``."""
+        return {"verified": self.verified, "checks": [item.to_json() for item in self.checks]}
+
+
+@dataclass
+class _State:
+    checks: dict[str, Check] = field(default_factory=dict)
+    keys: list[VerificationKey] = field(default_factory=list)
+
+    def put(self, name: str, ok: bool, message: str) -> None:
+        self.checks[name] = Check(name, ok, message)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _issuer_id(credential: Mapping[str, Any]) -> str | None:
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else None
+
+
+def _method_id(proof: Mapping[str, Any]) -> str | None:
+    method = proof.get("verificationMethod")
+    if isinstance(method, Mapping):
+        method = method.get("id")
+    return method if isinstance(method, str) else None
+
+
+def _is_vc1(credential: Mapping[str, Any]) -> bool:
+    contexts = _as_list(credential.get("@context"))
+    return bool(contexts) and contexts[0] == VC_V1
+
+
+def parse_input(
+    doc_or_jws: Mapping[str, Any] | str | bytes,
+) -> tuple[dict[str, Any], ParsedJwt | None, str | None]:
+    """Turn a credential (JSON object, JSON text or compact JWS) into ``(credential, jwt, token)``.
+
+    Raises :class:`ProofError` for a malformed JWS and :class:`CredentialError` for anything that is
+    neither JSON nor a JWS.
+    """
+    if isinstance(doc_or_jws, bytes):
+        try:
+            doc_or_jws = doc_or_jws.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CredentialError("the credential is not UTF-8 text") from exc
+    if isinstance(doc_or_jws, str):
+        text = doc_or_jws.strip()
+        if looks_like_jwt(text):
+            parsed = parse_vc_jwt(text)
+            return parsed.credential, parsed, text
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise CredentialError("the credential is neither JSON nor a compact JWS") from exc
+        if not isinstance(value, dict):
+            raise CredentialError("the credential must be a JSON object")
+        return value, None, None
+    if not isinstance(doc_or_jws, Mapping):
+        raise CredentialError("the credential must be a JSON object or a compact JWS")
+    return dict(doc_or_jws), None, None
+
+
+def verification_methods(doc_or_jws: Mapping[str, Any] | str | bytes) -> list[str]:
+    """The verification method URLs a verification will ask ``resolve_key`` for (to pre-fetch them)."""
+    credential, parsed, _ = parse_input(doc_or_jws)
+    if parsed is not None:
+        kid = parsed.kid or parsed.payload.get("iss")
+        return [kid] if isinstance(kid, str) else []
+    methods: list[str] = []
+    for proof in _as_list(credential.get("proof")):
+        if isinstance(proof, Mapping) and proof_suite(proof) and (method := _method_id(proof)):
+            methods.append(method)
+    return methods
+
+
+def verify_credential(
+    doc_or_jws: Mapping[str, Any] | str | bytes,
+    *,
+    resolve_key: KeyResolver,
+    now: datetime | None = None,
+    status_checker: StatusChecker | None = None,
+    registry: ContextRegistry | None = None,
+) -> VerificationResult:
+    """Verify a credential given as a JSON object, JSON text or a compact JWS (VC-JWT).
+
+    ``resolve_key`` maps a verification method URL to a :class:`VerificationKey` (raise
+    ``KeyResolutionError`` when it cannot); ``now`` (default: the current time) is the instant validity
+    is judged at; ``status_checker`` reads ``credentialStatus`` entries. Never raises for a bad
+    credential: every problem becomes a failed check with a readable message.
+    """
+    moment = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    state = _State()
+    try:
+        credential, parsed, token = parse_input(doc_or_jws)
+    except CredentialError as exc:
+        for name in CHECK_NAMES:
+            state.put(
+                name, False, str(exc) if name in ("schema", "proof") else "not checked: unreadable input"
+            )
+        return _result(state, None, None)
+
+    _check_schema(state, credential)
+    if parsed is not None and token is not None:
+        _check_jwt_proof(state, token, parsed, resolve_key)
+    else:
+        _check_data_integrity(state, credential, resolve_key, registry)
+    _check_issuer(state, credential)
+    _check_validity(state, credential, parsed, moment)
+    _check_status(state, credential, status_checker)
+    return _result(state, credential, "vc-jwt" if parsed is not None else "data-integrity")
+
+
+def _result(state: _State, credential: dict[str, Any] | None, proof_format: str | None) -> VerificationResult:
+    checks = tuple(state.checks[name] for name in CHECK_NAMES)
+    return VerificationResult(
+        verified=all(item.ok for item in checks),
+        checks=checks,
+        credential=credential,
+        proof_format=proof_format,
+    )
+
+
+# --- schema -----------------------------------------------------------------------------------------
+
+
+def _vc1_as_vc2(value: Any) -> Any:
+    """Map VC 1.1 names to VCDM 2.0 ones (recursively, for embedded credentials) for schema checking."""
+    if isinstance(value, list):
+        return [_vc1_as_vc2(item) for item in value]
+    if not isinstance(value, Mapping):
+        return value
+    renamed: dict[str, str] = {"issuanceDate": "validFrom", "expirationDate": "validUntil"}
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = str(key)
+        if name == "@context":
+            out[name] = [VC_V2 if entry == VC_V1 else entry for entry in _as_list(item)]
+        else:
+            out[renamed.get(name, name)] = _vc1_as_vc2(item)
+    return out
+
+
+def _check_schema(state: _State, credential: Mapping[str, Any]) -> None:
+    contexts = _as_list(credential.get("@context"))
+    vc1 = _is_vc1(credential)
+    if not contexts or contexts[0] not in (VC_V2, VC_V1):
+        state.put("schema", False, f"@context must start with {VC_V2!r} (or {VC_V1!r} for VC 1.1)")
+        return
+    types = _as_list(credential.get("type"))
+    if "VerifiableCredential" not in types:
+        state.put("schema", False, "type must include 'VerifiableCredential'")
+        return
+    schema_id = schema_for(credential)
+    if schema_id is None:
+        missing = [name for name in ("issuer", "credentialSubject") if name not in credential]
+        if missing:
+            state.put("schema", False, f"missing {', '.join(missing)}")
+        else:
+            state.put("schema", True, f"no 1EdTech schema for type {types}; the VC data model basics hold")
+        return
+    document = _vc1_as_vc2(credential) if vc1 else credential
+    errors = schema_errors(document, schema_id)
+    name = schema_id.rsplit("/", 1)[-1]
+    if errors:
+        shown = "; ".join(errors[:3]) + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
+        state.put("schema", False, f"does not validate against {name}: {shown}")
+    else:
+        suffix = " (VC 1.1 names mapped to VCDM 2.0)" if vc1 else ""
+        state.put("schema", True, f"valid against {name}{suffix}")
+
+
+# --- proof ------------------------------------------------------------------------------------------
+
+
+def _resolve(resolve_key: KeyResolver, method: str) -> VerificationKey:
+    try:
+        key = resolve_key(method)
+    except KeyResolutionError:
+        raise
+    except CredentialError as exc:
+        raise KeyResolutionError(str(exc)) from exc
+    if not isinstance(key, VerificationKey):
+        raise KeyResolutionError(f"the key resolver returned {type(key).__name__}, not a VerificationKey")
+    if key.id != method:
+        raise KeyResolutionError(f"the key resolver returned {key.id!r} for {method!r}")
+    return key
+
+
+def _check_data_integrity(
+    state: _State, credential: Mapping[str, Any], resolve_key: KeyResolver, registry: ContextRegistry | None
+) -> None:
+    proofs = [proof for proof in _as_list(credential.get("proof")) if isinstance(proof, Mapping)]
+    if not proofs:
+        state.put("proof", False, "the credential has no proof")
+        return
+    supported = [proof for proof in proofs if proof_suite(proof)]
+    unsupported = sorted(
+        {str(proof.get("cryptosuite") or proof.get("type")) for proof in proofs if not proof_suite(proof)}
+    )
+    if not supported:
+        state.put("proof", False, f"no supported proof (found {', '.join(unsupported)})")
+        return
+    messages: list[str] = []
+    for proof in supported:
+        suite = proof_suite(proof)
+        method = _method_id(proof)
+        if method is None:
+            state.put("proof", False, f"{suite} proof has no verificationMethod")
+            return
+        if proof.get("proofPurpose") != "assertionMethod":
+            state.put(
+                "proof", False, f"proofPurpose must be 'assertionMethod', not {proof.get('proofPurpose')!r}"
+            )
+            return
+        try:
+            key = _resolve(resolve_key, method)
+        except KeyResolutionError as exc:
+            state.put("proof", False, f"could not resolve verification method {method!r}: {exc}")
+            return
+        if not key.allows("assertionMethod"):
+            state.put(
+                "proof", False, f"key {method!r} is not authorized for assertionMethod by its controller"
+            )
+            return
+        try:
+            verify_proof(credential, proof, key.public_key, registry=registry)
+        except SafeModeError as exc:
+            state.put("proof", False, f"{suite}: JSON-LD safe mode: {exc}")
+            return
+        except UnknownContextError as exc:
+            state.put("proof", False, f"{suite}: {exc}")
+            return
+        except CredentialError as exc:
+            state.put("proof", False, f"{suite}: {exc}")
+            return
+        state.keys.append(key)
+        messages.append(f"{suite} signature by {method} is valid")
+    if unsupported:
+        messages.append(f"ignored unsupported proof(s): {', '.join(unsupported)}")
+    state.put("proof", True, "; ".join(messages))
+
+
+def _check_jwt_proof(state: _State, token: str, parsed: ParsedJwt, resolve_key: KeyResolver) -> None:
+    method = parsed.kid
+    if method is None:
+        issuer = parsed.payload.get("iss")
+        method = issuer if isinstance(issuer, str) else None
+    if method is None:
+        state.put("proof", False, "the JWT names no key: no kid header and no iss claim")
+        return
+    try:
+        key = _resolve(resolve_key, method)
+    except KeyResolutionError as exc:
+        state.put("proof", False, f"could not resolve JWT key {method!r}: {exc}")
+        return
+    if not key.allows("assertionMethod"):
+        state.put("proof", False, f"key {method!r} is not authorized for assertionMethod by its controller")
+        return
+    try:
+        verify_vc_jwt(token, key.public_key)
+    except ProofError as exc:
+        state.put("proof", False, str(exc))
+        return
+    state.keys.append(key)
+    state.put("proof", True, f"VC-JWT {parsed.header.get('alg')} signature by {method} is valid")
+
+
+# --- issuer -----------------------------------------------------------------------------------------
+
+
+def _check_issuer(state: _State, credential: Mapping[str, Any]) -> None:
+    issuer = _issuer_id(credential)
+    if issuer is None:
+        state.put("issuer", False, "the credential has no issuer id")
+        return
+    if not state.keys:
+        state.put("issuer", False, "not checked: no verified proof key to compare with the issuer")
+        return
+    for key in state.keys:
+        if key.controller != issuer:
+            state.put(
+                "issuer",
+                False,
+                f"key {key.id!r} is controlled by {key.controller!r}, not the issuer {issuer!r}",
+            )
+            return
+    state.put("issuer", True, f"the signing key is controlled by the issuer {issuer}")
+
+
+# --- validity ---------------------------------------------------------------------------------------
+
+
+def _check_validity(
+    state: _State, credential: Mapping[str, Any], parsed: ParsedJwt | None, now: datetime
+) -> None:
+    vc1 = _is_vc1(credential)
+    start_name, end_name = ("issuanceDate", "expirationDate") if vc1 else ("validFrom", "validUntil")
+    bounds: list[tuple[str, datetime | None, datetime | None]] = []
+    try:
+        start = parse_datetime(credential[start_name]) if start_name in credential else None
+        end = parse_datetime(credential[end_name]) if end_name in credential else None
+    except (ValueError, TypeError) as exc:
+        state.put("validity", False, f"invalid date: {exc}")
+        return
+    if vc1 and start is None:
+        state.put("validity", False, "a VC 1.1 credential must have issuanceDate")
+        return
+    bounds.append((f"{start_name}/{end_name}", start, end))
+    if parsed is not None:
+        nbf, exp = parsed.payload.get("nbf"), parsed.payload.get("exp")
+        bounds.append(
+            (
+                "JWT nbf/exp",
+                datetime.fromtimestamp(nbf, UTC) if isinstance(nbf, int | float) else None,
+                datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None,
+            )
+        )
+    for label, begin, finish in bounds:
+        if begin is not None and finish is not None and finish < begin:
+            state.put("validity", False, f"{label}: the end {format_datetime(finish)} is before the start")
+            return
+        if begin is not None and now < begin:
+            state.put("validity", False, f"not yet valid: {label.split('/')[0]} is {format_datetime(begin)}")
+            return
+        if finish is not None and now >= finish:
+            state.put("validity", False, f"expired: {label.split('/')[1]} was {format_datetime(finish)}")
+            return
+    window = f"from {format_datetime(start)}" if start else "no start date"
+    window += f" until {format_datetime(end)}" if end else ", no expiry"
+    state.put("validity", True, f"valid at {format_datetime(now)} ({window})")
+
+
+# --- status -----------------------------------------------------------------------------------------
+
+
+def _check_status(state: _State, credential: Mapping[str, Any], status_checker: StatusChecker | None) -> None:
+    entries = [entry for entry in _as_list(credential.get("credentialStatus")) if isinstance(entry, Mapping)]
+    if not entries:
+        state.put("status", True, "no credentialStatus: nothing to check")
+        return
+    if status_checker is None:
+        state.put(
+            "status", False, "the credential has a credentialStatus but its status could not be checked"
+        )
+        return
+    messages: list[str] = []
+    for entry in entries:
+        try:
+            outcome = status_checker(entry)
+        except CredentialError as exc:
+            state.put("status", False, f"status of {entry.get('type')} could not be checked: {exc}")
+            return
+        if outcome.set and outcome.purpose in ("revocation", "suspension"):
+            state.put("status", False, outcome.message)
+            return
+        messages.append(outcome.message)
+    state.put("status", True, "; ".join(messages))
