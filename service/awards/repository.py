@@ -239,6 +239,18 @@ class AwardRepository:
         )
         return rows.all()
 
+    async def learner_page(self, after: uuid.UUID | None, size: int) -> list[uuid.UUID]:
+        """Active learners of the tenant in id order, after ``after`` (keyset paging for batch jobs)."""
+        query = select(Person.id).where(
+            col(Person.tenant_id) == self.tenant_id,
+            col(Person.role) == "student",
+            col(Person.status) == "active",
+        )
+        if after is not None:
+            query = query.where(col(Person.id) > after)
+        rows = await self.session.exec(query.order_by(col(Person.id)).limit(size))
+        return list(rows.all())
+
     async def learner_exists(self, learner_id: uuid.UUID) -> bool:
         person = await self.session.get(Person, learner_id)
         return person is not None and person.tenant_id == self.tenant_id and person.role == "student"

@@ -140,3 +140,7 @@ class ClassProgress(ReadSchema):
     method: str
     competencies: list[dict[str, Any]]
     learners: list[RosterRow]
+
+
+class EvaluateRequest(InputSchema):
+    achievement_id: uuid.UUID | None = Field(default=None, description="only this achievement's rule")

@@ -43,9 +43,13 @@ from service.awards.schemas import (
 )
 from service.errors import FieldError, NotFoundError
 from service.frameworks.models import RubricLevel
+from service.jobs.models import Job
+from service.jobs.service import JobService
 from service.schemas import PageParams
 from service.webhooks.service import WebhookService
 
+#: The job kind of the tenant-wide batch evaluation (handler in service.awards.jobs).
+EVALUATE_KIND = "awards.evaluate"
 MASTERY_METHODS = ("highest", "most_recent", "mean", "decaying_average", "mode")
 
 
@@ -208,6 +212,9 @@ class AwardService:
                 achievement.rule = rule_json
                 achievement.rule_version += 1
                 await self.repo.add_rule_version(achievement.id, achievement.rule_version, rule_json)
+                if rule_json:
+                    # Learners who already meet the new rule get their award without new evidence.
+                    await self.enqueue_evaluation(achievement.id)
         if "image_url" in changes and changes["image_url"] is not None:
             changes["image_url"] = str(changes["image_url"])
         for key, value in changes.items():
@@ -217,6 +224,13 @@ class AwardService:
         return achievement
 
     # -- evaluation ----------------------------------------------------------------------------
+
+    async def enqueue_evaluation(self, achievement_id: uuid.UUID | None = None) -> Job:
+        """Queue a batch evaluation of every learner of the tenant (runs after commit)."""
+        if achievement_id is not None:
+            await self.get_achievement(achievement_id)
+        params = {"achievement_id": str(achievement_id)} if achievement_id else {}
+        return await JobService(self.session, self.tenant_id).enqueue(EVALUATE_KIND, "awards", params)
 
     async def evaluate_pairs(self, touched: Iterable[tuple[uuid.UUID, uuid.UUID]]) -> int:
         """Evaluate the rules that depend on these (learner, competency) pairs; returns awards made."""
@@ -237,14 +251,17 @@ class AwardService:
                 work[achievement.id] = affected
         return await self._evaluate(work)
 
-    async def evaluate_learners(self, learner_ids: Iterable[uuid.UUID]) -> int:
-        """Evaluate every active rule for these learners (batch re-evaluation after a rule change)."""
+    async def evaluate_learners(
+        self, learner_ids: Iterable[uuid.UUID], *, achievement_id: uuid.UUID | None = None
+    ) -> int:
+        """Evaluate every active rule (or one achievement's) for these learners: the batch pass after a
+        rule change or a sync. Safe to repeat: an existing award is never made twice."""
         learners = set(learner_ids)
         await self.repo.lock_learners(learners)
         work = {
             a.id: set(learners)
             for a in await self.repo.active_achievements()
-            if a.award_mode != "manual" and a.rule
+            if a.award_mode != "manual" and a.rule and (achievement_id is None or a.id == achievement_id)
         }
         return await self._evaluate(work)
 

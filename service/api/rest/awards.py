@@ -18,10 +18,12 @@ from service.awards.schemas import (
     AwardRead,
     AwardStatus,
     ClassProgress,
+    EvaluateRequest,
     LearnerProgress,
     ManualAward,
 )
 from service.awards.service import AwardService
+from service.jobs.schemas import JobRead
 from service.roster.service import RosterService
 from service.schemas import Page
 
@@ -81,6 +83,21 @@ async def update_achievement(
 ) -> AchievementRead:
     achievement = await AwardService(session, principal.tenant_id).update_achievement(achievement_id, body)
     return AchievementRead.model_validate(achievement)
+
+
+@router.post(
+    "/awards/evaluate",
+    status_code=202,
+    summary="Re-evaluate every learner of the district as a job (all achievements, or one)",
+    responses=WRITE_ERRORS,
+)
+async def evaluate_awards(
+    principal: AwardsWrite, session: SessionDep, body: EvaluateRequest | None = None
+) -> JobRead:
+    job = await AwardService(session, principal.tenant_id).enqueue_evaluation(
+        body.achievement_id if body else None
+    )
+    return JobRead.model_validate(job)
 
 
 @router.get("/awards", summary="List awards", responses=READ_ERRORS)
