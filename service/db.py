@@ -77,6 +77,15 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+#: Connection execution option: this transaction will write (SQLite then begins IMMEDIATE).
+WRITE_INTENT = "portrait_write_intent"
+
+
+async def declare_write_intent(session: AsyncSession) -> None:
+    """Call before the first statement of a session that will write (requests that change data, jobs)."""
+    await session.connection(execution_options={WRITE_INTENT: True})
+
+
 AFTER_COMMIT = "after_commit"
 AfterCommit = Callable[[], Awaitable[None]]
 
@@ -147,7 +156,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own transaction handling is turned off so that SQLAlchemy emits BEGIN
-        # itself (SAVEPOINTs in tests, IMMEDIATE locking semantics under concurrency).
+        # itself (SAVEPOINTs in tests, BEGIN IMMEDIATE below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -158,4 +167,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that means to write takes the write lock up front (IMMEDIATE): a deferred one
+        # that reads, then writes after another connection committed (a job next to a request) fails
+        # at once with "database is locked" instead of waiting its turn (busy_timeout). Readers stay
+        # deferred so that they never queue behind writers (WAL).
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # probes and other read-only checks run outside any transaction
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_INTENT) else "BEGIN")

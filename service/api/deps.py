@@ -11,7 +11,7 @@ from fastapi.security import OAuth2, SecurityScopes
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
-from service.db import Database, discard_after_commit, run_after_commit
+from service.db import Database, declare_write_intent, discard_after_commit, run_after_commit
 from service.errors import ForbiddenError, UnauthorizedError
 from service.schemas import PageParams
 from service.tenancy import scopes as scope_names
@@ -23,6 +23,7 @@ DEFAULT_PAGE_SIZE = 50
 
 #: ``session.info`` key: set by a transport (GraphQL) that must not commit despite no exception.
 ROLLBACK_ONLY = "rollback_only"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_settings(request: Request) -> Settings:
@@ -37,6 +38,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit before the response is sent, roll back on error."""
     db: Database = request.app.state.db
     async with db.sessionmaker() as session:
+        if request.method not in SAFE_METHODS:
+            await declare_write_intent(session)
         try:
             yield session
         except BaseException:

@@ -17,7 +17,14 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.db import Database, after_commit, discard_after_commit, run_after_commit, utcnow
+from service.db import (
+    Database,
+    after_commit,
+    declare_write_intent,
+    discard_after_commit,
+    run_after_commit,
+    utcnow,
+)
 from service.jobs import registry
 from service.jobs.errors import JobFinished, JobNotFound
 from service.jobs.models import FINISHED, Job
@@ -50,6 +57,7 @@ async def transaction(db: Database) -> AsyncIterator[AsyncSession]:
     """The request contract outside requests: commit on success and then run the after-commit
     effects (job hand-off, webhooks); roll back and drop them on error."""
     async with db.session() as session:
+        await declare_write_intent(session)
         try:
             yield session
         except BaseException:

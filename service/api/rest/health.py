@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alembic.runtime.migration import MigrationContext
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -10,7 +11,7 @@ from sqlalchemy import text
 from service import __version__
 from service.api.problems import problem_response
 from service.db import Database
-from service.migrations import current_revision, head_revision
+from service.migrations import head_revision
 
 router = APIRouter(tags=["health"])
 
@@ -41,9 +42,13 @@ async def health() -> Health:
 async def ready(request: Request) -> JSONResponse:
     db: Database = request.app.state.db
     try:
+        # Outside a transaction: a probe must never wait for (or take) a write lock.
         async with db.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text("SELECT 1"))
-        revision = await current_revision(db.engine)
+            revision = await conn.run_sync(
+                lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
+            )
     except Exception:
         return problem_response(503, "database_unreachable", "the database cannot be reached")
     head = head_revision()
