@@ -86,6 +86,7 @@ class StepFailed(Exception):
 
 
 RESULTS: list[tuple[str, bool, float]] = []
+COUNTS: list[str] = []
 
 
 def say(message: str) -> None:
@@ -113,6 +114,8 @@ def summary() -> int:
         say(f"    {'ok    ' if ok else 'FAILED'} {elapsed:7.1f}s  {name}")
     total = sum(elapsed for _, _, elapsed in RESULTS)
     failed = [name for name, ok, _ in RESULTS if not ok]
+    for line in COUNTS:
+        say(f"    {line}")
     say(f"    total {total:.1f}s; " + (f"failed: {', '.join(failed)}" if failed else "all passed"))
     return 1 if failed else 0
 
@@ -299,7 +302,30 @@ def pytest_steps(pytest_args: list[str]) -> None:
     backends = (
         "SQLite and PostgreSQL" if postgres else "SQLite (set PORTRAIT_TEST_POSTGRES_URL for PostgreSQL)"
     )
-    step(f"pytest on {backends}", lambda: must([PYTHON, "-m", "pytest", *pytest_args], env=venv_env()))
+    report = ROOT / "var" / "pytest-junit.xml"
+    report.parent.mkdir(exist_ok=True)
+    report.unlink(missing_ok=True)
+    step(
+        f"pytest on {backends}",
+        lambda: must([PYTHON, "-m", "pytest", f"--junitxml={report}", *pytest_args], env=venv_env()),
+    )
+    COUNTS.append(junit_counts(report))
+
+
+def junit_counts(report: Path) -> str:
+    """pytest's outcome counts read back from its JUnit report, for the final summary."""
+    if not report.exists():
+        return "pytest wrote no report: no test ran"
+    import xml.etree.ElementTree as ET  # noqa: PLC0415 - only the test task needs it
+
+    root = ET.parse(report).getroot()  # noqa: S314 - our own pytest's output
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    total = {key: sum(int(s.get(key, 0)) for s in suites) for key in ("tests", "failures", "errors", "skipped")}
+    passed = total["tests"] - total["failures"] - total["errors"] - total["skipped"]
+    return (
+        f"pytest: {total['tests']} tests run, {passed} passed, {total['failures']} failed, "
+        f"{total['errors']} errors, {total['skipped']} skipped"
+    )
 
 
 def task_test(args: list[str]) -> int:
@@ -315,10 +341,11 @@ def task_test(args: list[str]) -> int:
     ensure_env()
     if "lint" not in opts.skip:
         lint_steps()
-    if "pytest" not in opts.skip:
-        pytest_steps(pytest_args)
+    # The fuzz runs first so that pytest's own summary line is the last test report CI prints.
     if "fuzz" not in opts.skip:
         step("schemathesis fuzz of the OpenAPI document", lambda: fuzz(FUZZ_MAX_EXAMPLES, FUZZ_SEED, []))
+    if "pytest" not in opts.skip:
+        pytest_steps(pytest_args)
     return summary()
 
 
