@@ -316,11 +316,13 @@ def junit_counts(report: Path) -> str:
     """pytest's outcome counts read back from its JUnit report, for the final summary."""
     if not report.exists():
         return "pytest wrote no report: no test ran"
-    import xml.etree.ElementTree as ET  # noqa: PLC0415 - only the test task needs it
+    import xml.etree.ElementTree as ET
 
     root = ET.parse(report).getroot()  # noqa: S314 - our own pytest's output
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-    total = {key: sum(int(s.get(key, 0)) for s in suites) for key in ("tests", "failures", "errors", "skipped")}
+    total = {
+        key: sum(int(s.get(key, 0)) for s in suites) for key in ("tests", "failures", "errors", "skipped")
+    }
     passed = total["tests"] - total["failures"] - total["errors"] - total["skipped"]
     return (
         f"pytest: {total['tests']} tests run, {passed} passed, {total['failures']} failed, "

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, MetaData, event, insert
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -109,6 +110,36 @@ async def run_after_commit(session: AsyncSession) -> None:
 
 def discard_after_commit(session: AsyncSession) -> None:
     session.info.pop(AFTER_COMMIT, None)
+
+
+#: From this many rows on, a bulk insert on PostgreSQL goes through COPY instead of INSERT.
+COPY_THRESHOLD = 200
+
+
+async def bulk_insert(
+    session: AsyncSession,
+    model: type[SQLModel],
+    rows: Sequence[dict[str, Any]],
+    *,
+    json_columns: frozenset[str] = frozenset(),
+) -> None:
+    """Insert plain-dict rows in the session's transaction, as fast as the dialect allows.
+
+    COPY on PostgreSQL is several times faster than a multi-row INSERT for thousands of rows, and
+    stays inside the same transaction; every row must carry the same keys.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        raw = await connection.get_raw_connection()
+        columns = list(rows[0])
+        records = [tuple(json.dumps(r[c]) if c in json_columns else r[c] for c in columns) for r in rows]
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            str(model.__tablename__), records=records, columns=columns
+        )
+        return
+    await session.execute(insert(model), list(rows))
 
 
 class Database:

@@ -289,15 +289,17 @@ class AwardService:
                 for a, learner_set in work.items()
             }
             work = {a: learner_set for a, learner_set in work.items() if learner_set}
-            needed_learners: set[uuid.UUID] = set()
+            # Each learner's evidence is loaded only for the competencies its pending rules read.
+            needs: dict[uuid.UUID, set[uuid.UUID]] = {}
             competencies: set[uuid.UUID] = set()
             for achievement_id, learner_set in work.items():
                 rule = parsed.get(achievement_id)
                 if isinstance(rule, rules.EvidenceRule):
-                    needed_learners |= learner_set
                     competencies |= set(rule.competency_ids)
+                    for learner in learner_set:
+                        needs.setdefault(learner, set()).update(rule.competency_ids)
             facts_by_learner: dict[uuid.UUID, list[EvidenceFact]] = {}
-            for learner_id, fact in await self.repo.active_facts(needed_learners, competencies):
+            for learner_id, fact in await self.repo.active_facts_for(needs):
                 facts_by_learner.setdefault(learner_id, []).append(fact)
             scales = await self.repo.scales(competencies)
             newly: dict[uuid.UUID, set[uuid.UUID]] = {}

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.db import bulk_insert
 from service.evidence.models import Evidence, IdempotencyRecord
 from service.frameworks.models import Competency, Framework, RubricLevel
 from service.roster.models import AcademicSession, Class, Person
 from service.schemas import PageParams
 
-COPY_THRESHOLD = 200
 _JSON_COLUMNS = frozenset({"artifacts"})
 
 
@@ -108,19 +107,7 @@ class EvidenceRepository:
         return {e.id: e for e in rows.all()}
 
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        connection = await self.session.connection()
-        if connection.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
-            # COPY is several times faster than multi-row INSERT for bulk ingest; same transaction.
-            raw = await connection.get_raw_connection()
-            columns = list(rows[0])
-            records = [tuple(json.dumps(r[c]) if c in _JSON_COLUMNS else r[c] for c in columns) for r in rows]
-            await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-                Evidence.__tablename__, records=records, columns=columns
-            )
-            return
-        await self.session.execute(insert(Evidence), rows)
+        await bulk_insert(self.session, Evidence, rows, json_columns=_JSON_COLUMNS)
 
     async def withdraw(
         self, ids: Sequence[uuid.UUID], reason: str, at: datetime, superseded_by: dict[uuid.UUID, uuid.UUID]

@@ -396,3 +396,19 @@ async def test_awards_emit_webhook_events(
     b_deliveries = (await http.get(f"/api/v1/webhooks/{b_hook.json()['id']}/deliveries", headers=b)).json()
     assert b_deliveries["total"] == 0
     assert award["status"] == "awarded"
+
+
+async def test_award_backed_by_hundreds_of_pieces_links_them_all(
+    http: httpx.AsyncClient, actors: Actors, portrait: PortraitFixture
+) -> None:
+    """An award over 250 pieces links every one (the bulk path: COPY on PostgreSQL)."""
+    h = await actors.a.headers("evidence:write", "evidence:read", "awards:read", "awards:write")
+    await _achievement(http, h, _rule(portrait, min_count=250))
+    records = [_evidence(portrait, klass=i % 3, narrative=f"piece {i}") for i in range(250)]
+    response = await http.post("/api/v1/evidence", json=records, headers=h)
+    assert response.status_code == 200, response.text
+    assert response.json()["awards_created"] == 1
+    awards = (await http.get("/api/v1/awards", headers=h)).json()["items"]
+    assert len(awards) == 1
+    accepted = {a["id"] for a in response.json()["accepted"]}
+    assert set(awards[0]["evidence_ids"]) == accepted
