@@ -31,14 +31,26 @@ from service.schemas import PageParams
 FACT_CHUNK = 5_000
 
 
-_FACTS_PG = """
+# Evidence facts read straight from the driver on PostgreSQL (see _active_facts_pg for why).
+_FACT_COLUMNS = """
 SELECT e.learner_id, e.id, e.competency_id, e.source, e.observed_at, e.level_position, e.score,
        e.score_max, e.class_id, e.academic_session_id
-FROM evidence AS e
+FROM evidence AS e"""
+#: Exactly these (learner, competency) pairs: $2 and $3 are parallel arrays.
+_FACTS_PAIRS_PG = (
+    _FACT_COLUMNS
+    + """
 JOIN unnest($2::uuid[], $3::uuid[]) AS wanted(learner_id, competency_id)
   ON e.learner_id = wanted.learner_id AND e.competency_id = wanted.competency_id
-WHERE e.tenant_id = $1 AND e.status = 'active'
-"""
+WHERE e.tenant_id = $1 AND e.status = 'active'"""
+)
+#: Every learner of $2 times every competency of $3.
+_FACTS_ANY_PG = (
+    _FACT_COLUMNS
+    + """
+WHERE e.tenant_id = $1 AND e.learner_id = ANY($2::uuid[]) AND e.competency_id = ANY($3::uuid[])
+  AND e.status = 'active'"""
+)
 
 
 class AwardRepository:
@@ -240,11 +252,14 @@ class AwardRepository:
         competencies = [c for comps in needs.values() for c in comps]
         if not learners:
             return []
+        return await self._fetch_facts_pg(_FACTS_PAIRS_PG, learners, competencies)
+
+    async def _fetch_facts_pg(
+        self, sql: str, learners: list[uuid.UUID], competencies: list[uuid.UUID]
+    ) -> list[tuple[uuid.UUID, EvidenceFact]]:
         connection = await self.session.connection()
         raw = (await connection.get_raw_connection()).driver_connection
-        rows = await raw.fetch(  # type: ignore[union-attr]
-            _FACTS_PG, self.tenant_id, learners, competencies
-        )
+        rows = await raw.fetch(sql, self.tenant_id, learners, competencies)  # type: ignore[union-attr]
         return [(r[0], EvidenceFact(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])) for r in rows]
 
     async def active_facts(
@@ -257,6 +272,8 @@ class AwardRepository:
         learners, comps = list(set(learner_ids)), list(set(competency_ids))
         if not learners or not comps:
             return []
+        if self.dialect == "postgresql":
+            return await self._fetch_facts_pg(_FACTS_ANY_PG, learners, comps)
         columns: list[Any] = [
             Evidence.learner_id,
             Evidence.id,
