@@ -439,6 +439,8 @@ def fuzz(max_examples: int, seed: int, extra: list[str], *, keep: Path | None = 
                 "PORTRAIT_LOG_LEVEL": "WARNING",
                 # One token for the whole run.
                 "PORTRAIT_AUTH__TOKEN_TTL_SECONDS": "3600",
+                # Fuzzed URLs (webhooks, did:web issuers, status lists) must not reach the internet.
+                "PORTRAIT_OUTBOUND__ALLOWLIST_ONLY": "true",
             }
         )
         log_path = work / "server.log"
