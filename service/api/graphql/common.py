@@ -131,9 +131,21 @@ def validate_input(
     Only fields the client gave are passed, so ``XUpdate.model_dump(exclude_unset=True)`` tells
     "not given" from an explicit ``null`` just as it does for a JSON body.
     """
+    return validate_values(model, {**input_values(data), **(extra or {})}, arg=arg)
+
+
+def validate_values(model: type[P], values: Mapping[str, Any], *, arg: str = "input") -> P:
+    """``model`` validated from plain values; errors are named under ``arg`` (or bare when empty)."""
     try:
-        return model.model_validate({**input_values(data), **(extra or {})})
+        return model.model_validate(dict(values))
     except ValidationError as exc:
-        errors = [FieldError(graphql_loc(arg, err["loc"]), err["msg"], err["type"]) for err in exc.errors()]
+        errors = [
+            FieldError(
+                graphql_loc(arg, err["loc"]) if arg else graphql_loc("", err["loc"]).lstrip("."),
+                err["msg"],
+                err["type"],
+            )
+            for err in exc.errors()
+        ]
         fields = ", ".join(e.loc for e in errors[:5])
         raise ValidationFailedError(f"invalid input: {fields}", errors) from None
