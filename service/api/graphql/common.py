@@ -85,6 +85,8 @@ def check_text(value: str | None, loc: str, *, max_length: int, min_length: int 
     """Bounds of free-text filter arguments (the same as the REST query parameters)."""
     if value is not None and not min_length <= len(value) <= max_length:
         raise invalid(loc, f"length must be between {min_length} and {max_length}", "string_length")
+    if value is not None and "\x00" in value:
+        raise invalid(loc, "must not contain the NUL character (U+0000)", "string_nul")
     return value
 
 

@@ -27,6 +27,7 @@ from service.api.graphql.common import (
     validate_input,
 )
 from service.api.graphql.context import Info
+from service.errors import FieldError, ServiceError
 from service.frameworks import models
 from service.frameworks.schemas import (
     AttributeCreate,
@@ -456,6 +457,14 @@ class UpdateRubricLevelInput:
     proficient: bool | None = strawberry.UNSET
 
 
+def _package_errors(exc: ServiceError) -> ServiceError:
+    """CASE problems named in the package's own keys under the argument: ``package.CFItems.3.uri``."""
+    for i, err in enumerate(exc.errors):
+        if err.loc == "body" or err.loc.startswith("body."):
+            exc.errors[i] = FieldError("package" + err.loc.removeprefix("body"), err.message, err.type)
+    return exc
+
+
 # -- operations ---------------------------------------------------------------------------------
 
 
@@ -542,10 +551,13 @@ class FrameworksMutation:
 
     @mutation(description="Import a CASE 1.1 CFPackage (JSON) as a framework (frameworks:write).")
     async def import_case_package(self, info: Info, package: JSON, replace: bool = False) -> CaseImportResult:
-        from service.frameworks.case import parse_package
+        from service.frameworks.case import CaseImportError, parse_package
 
         principal = info.context.require(WRITE)
-        tree, report = parse_package(package)
+        try:
+            tree, report = parse_package(package)
+        except CaseImportError as exc:
+            raise _package_errors(exc) from None
         service = info.context.frameworks(principal)
         async with info.context.db_lock:
             existed = replace and (await service.frameworks_by_ids([tree.id])) != {}

@@ -515,3 +515,28 @@ async def test_class_progress_costs_the_same_for_3_and_35_learners(
     assert m05["cells"][0]["levelTitle"] == "Beginning"
     small = views[3]
     assert all(c["evidenceCount"] == 1 for r in small["learners"] for c in r["cells"][:2])
+
+
+async def test_nul_characters_are_refused_by_name(
+    gql: GraphQL, actors: Actors, portrait: PortraitFixture
+) -> None:
+    h = await _h(actors.a)
+    error = (await gql(RECORD, {"i": {**_piece(portrait), "narrative": "good\u0000work"}}, h)).error()
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert [e["loc"] for e in error["extensions"]["errors"]] == ["input.narrative"]
+    batch = (
+        await gql(BATCH, {"i": [{**_piece(portrait), "assessorName": "Ms\u0000X"}, _piece(portrait)]}, h)
+    ).ok()
+    assert [r["index"] for r in batch["recordEvidenceBatch"]["rejected"]] == [0]
+    assert batch["recordEvidenceBatch"]["rejected"][0]["errors"][0]["loc"] == "assessorName"
+    rule = _rule(portrait, note="x\u0000")
+    bad_rule = (
+        await gql(
+            CREATE_ACHIEVEMENT, {"i": {"title": "x", "description": "x", "criteria": "x", "rule": rule}}, h
+        )
+    ).error()
+    assert [e["loc"] for e in bad_rule["extensions"]["errors"]] == ["input.rule"]
+    assert (await gql("{ evidence { total } achievements { total } }", None, h)).ok() == {
+        "evidence": {"total": 1},
+        "achievements": {"total": 0},
+    }

@@ -480,3 +480,34 @@ async def test_scopes_isolation_and_bad_input(gql: GraphQL, actors: Actors) -> N
     # None of the failed writes left anything behind.
     fw = (await gql(TREE, {"id": f}, w)).ok()["framework"]
     assert len(fw["competencies"]) == 2 and fw["title"] == "Portrait of a Graduate"
+
+
+async def test_nul_characters_and_case_problems_are_named_fields(gql: GraphQL, actors: Actors) -> None:
+    """PostgreSQL cannot store U+0000: refused as a named field on both backends, never a 500."""
+    w = await actors.a.headers("frameworks:write", "frameworks:read")
+    nul = (await gql(CREATE, {"i": {"kind": "GRADUATE", "title": "a\u0000b"}}, w)).error()
+    assert nul["extensions"]["code"] == "BAD_USER_INPUT", nul
+    assert [e["loc"] for e in nul["extensions"]["errors"]] == ["input.title"]
+    made = await _draft(gql, actors.a)
+    in_list = (
+        await gql(
+            COMPETENCY,
+            {"f": made["id"], "i": {"title": "x", "statement": "y", "lookFors": ["fine", "not\u0000fine"]}},
+            w,
+        )
+    ).error()
+    assert [e["loc"] for e in in_list["extensions"]["errors"]] == ["input.lookFors"]
+    listed = (await gql("{ frameworks(limit: 5) { total } }", None, w)).ok()
+    assert listed["frameworks"]["total"] == 1
+
+    package = demo_packages.load("portrait_of_a_leader")
+    items = [dict(item) for item in package["CFItems"]]
+    items[2]["fullStatement"] = "Listens\u0000"
+    error = (await gql(IMPORT, {"p": dict(package, CFItems=items)}, w)).error()
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert [e["loc"] for e in error["extensions"]["errors"]] == ["package"]
+    # Problems inside the package are named by the package's own keys, under the argument.
+    bad_id = dict(package, CFDocument=dict(package["CFDocument"], identifier="not-a-uuid"))
+    error = (await gql(IMPORT, {"p": bad_id}, w)).error()
+    assert "package.CFDocument.identifier" in [e["loc"] for e in error["extensions"]["errors"]], error
+    assert (await gql("{ frameworks(limit: 5) { total } }", None, w)).ok()["frameworks"]["total"] == 1
