@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Any, Self, cast
+from typing import Annotated, Any, Self, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -19,6 +19,8 @@ from service.api.graphql.common import Page, enum_value, field, mutation, page_p
 from service.api.graphql.context import Info
 from service.api.graphql.evidence import Evidence
 from service.api.graphql.frameworks import Competency, Framework
+from service.api.graphql.idempotency import DESCRIPTION as KEY_DESCRIPTION
+from service.api.graphql.idempotency import Idempotency
 from service.api.graphql.roster import Class, Person
 from service.awards import models, schemas
 from service.awards.errors import InvalidRule
@@ -511,12 +513,23 @@ class AwardsMutation:
         return Achievement.from_model(row)
 
     @mutation(description="Award an achievement by hand (awards:write); CONFLICT if the learner has it.")
-    async def manual_award(self, info: Info, input: ManualAwardInput) -> Award:
+    async def manual_award(
+        self,
+        info: Info,
+        input: ManualAwardInput,
+        idempotency_key: Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)] = None,
+    ) -> Award:
         principal = info.context.require(WRITE)
         data = validate_input(ManualAward, input)
+        once = Idempotency(info, principal, "manualAward", idempotency_key, data.model_dump(mode="json"))
         service = info.context.awards(principal)
         async with info.context.db_lock:
-            award = await service.manual_award(data, decided_by=principal.client_id)
+            first = await once.replay()
+            if first is not None:
+                award = await service.get_award(uuid.UUID(first["id"]))
+            else:
+                award = await service.manual_award(data, decided_by=principal.client_id)
+                await once.remember({"id": str(award.id)})
             read = (await service.read_awards([award]))[0]
         info.context.forget_loaders()
         return Award.from_read(read)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Self
+from typing import Annotated, Self
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
@@ -27,6 +27,8 @@ from service.api.graphql.common import (
 )
 from service.api.graphql.context import Info
 from service.api.graphql.frameworks import Competency, RubricLevel
+from service.api.graphql.idempotency import DESCRIPTION as KEY_DESCRIPTION
+from service.api.graphql.idempotency import Idempotency
 from service.api.graphql.roster import Person
 from service.evidence import models
 from service.evidence.schemas import BulkResult, EvidenceCreate, EvidenceWithdraw
@@ -294,11 +296,23 @@ class EvidenceQuery:
 @strawberry.type
 class EvidenceMutation:
     @mutation(description="Record one piece of evidence (evidence:write); awards it earns are made at once.")
-    async def record_evidence(self, info: Info, input: RecordEvidenceInput) -> Evidence:
+    async def record_evidence(
+        self,
+        info: Info,
+        input: RecordEvidenceInput,
+        idempotency_key: Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)] = None,
+    ) -> Evidence:
         principal = info.context.require(WRITE)
         record = _record(input, "input")
+        once = Idempotency(info, principal, "recordEvidence", idempotency_key, record.model_dump(mode="json"))
+        service = info.context.evidence(principal)
         async with info.context.db_lock:
-            row = await info.context.evidence(principal).create_one(record, created_by=principal.client_id)
+            first = await once.replay()
+            if first is not None:
+                row = await service.get(uuid.UUID(first["id"]))
+            else:
+                row = await service.create_one(record, created_by=principal.client_id)
+                await once.remember({"id": str(row.id)})
         info.context.forget_loaders()
         return Evidence.from_model(row)
 
@@ -309,7 +323,10 @@ class EvidenceMutation:
         )
     )
     async def record_evidence_batch(
-        self, info: Info, input: list[RecordEvidenceInput]
+        self,
+        info: Info,
+        input: list[RecordEvidenceInput],
+        idempotency_key: Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)] = None,
     ) -> EvidenceBatchResult:
         principal = info.context.require(WRITE)
         if not 1 <= len(input) <= MAX_RECORDS:
@@ -318,10 +335,15 @@ class EvidenceMutation:
         for values in records:
             if values.get("artifacts") is None:
                 values.pop("artifacts", None)
+        once = Idempotency(info, principal, "recordEvidenceBatch", idempotency_key, records)
         async with info.context.db_lock:
-            result = await info.context.evidence(principal).create_many(
-                records, created_by=principal.client_id
-            )
+            first = await once.replay()
+            if first is not None:
+                result = BulkResult.model_validate(first)
+            else:
+                service = info.context.evidence(principal)
+                result = await service.create_many(records, created_by=principal.client_id)
+                await once.remember(result.model_dump(mode="json"))
         info.context.forget_loaders()
         return EvidenceBatchResult.from_result(result)
 

@@ -540,3 +540,46 @@ async def test_nul_characters_are_refused_by_name(
         "evidence": {"total": 1},
         "achievements": {"total": 0},
     }
+
+
+async def test_idempotency_key_replays_the_first_result(
+    gql: GraphQL, actors: Actors, portrait: PortraitFixture, session: AsyncSession
+) -> None:
+    h = await _h(actors.a)
+    once = (
+        "mutation($i: RecordEvidenceInput!, $k: String) "
+        "{ recordEvidence(input: $i, idempotencyKey: $k) { id } }"
+    )
+    first = (await gql(once, {"i": _piece(portrait), "k": "retry-1"}, h)).ok()["recordEvidence"]
+    again = (await gql(once, {"i": _piece(portrait), "k": "retry-1"}, h)).ok()["recordEvidence"]
+    assert again == first
+    other = (await gql(once, {"i": _piece(portrait, level=1), "k": "retry-1"}, h)).error()
+    assert other["extensions"]["code"] == "BAD_USER_INPUT"
+    assert [e["loc"] for e in other["extensions"]["errors"]] == ["idempotencyKey"]
+    bad_key = (await gql(once, {"i": _piece(portrait), "k": "has space"}, h)).error()
+    assert [e["loc"] for e in bad_key["extensions"]["errors"]] == ["idempotencyKey"]
+    # District B's keys are its own: the same key there is a first use, never A's result.
+    b_portrait = await make_portrait(session, actors.b.tenant.id)
+    await session.commit()
+    b_first = (await gql(once, {"i": _piece(b_portrait), "k": "retry-1"}, await _h(actors.b))).ok()
+    assert b_first["recordEvidence"]["id"] != first["id"]
+
+    batch = """
+    mutation($i: [RecordEvidenceInput!]!, $k: String) {
+      recordEvidenceBatch(input: $i, idempotencyKey: $k) { accepted { index id } rejected { index } received }
+    }
+    """
+    records = [_piece(portrait, learner=1), _piece(portrait, learner=1, level=9)]
+    b1 = (await gql(batch, {"i": records, "k": "batch-1"}, h)).ok()["recordEvidenceBatch"]
+    b2 = (await gql(batch, {"i": records, "k": "batch-1"}, h)).ok()["recordEvidenceBatch"]
+    assert b1 == b2 and len(b1["accepted"]) == 1 and b1["rejected"] == [{"index": 1}]
+
+    manual = await _achievement(gql, h, None, awardMode="MANUAL")
+    give = "mutation($i: ManualAwardInput!, $k: String) { manualAward(input: $i, idempotencyKey: $k) { id } }"
+    args = {
+        "i": {"learnerId": str(portrait.learner_ids[2]), "achievementId": manual["id"], "reason": "x"},
+        "k": "m-1",
+    }
+    assert (await gql(give, args, h)).ok() == (await gql(give, args, h)).ok()
+    counts = (await gql("{ evidence { total } awards { total } }", None, h)).ok()
+    assert counts == {"evidence": {"total": 2}, "awards": {"total": 1}}
