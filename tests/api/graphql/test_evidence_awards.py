@@ -359,6 +359,7 @@ async def test_bad_input_is_named_and_writes_nothing(
     checks: list[tuple[dict[str, Any], str]] = [
         ({**_piece(portrait), "observedAt": "2026-10-01T12:00:00"}, "input.observedAt"),
         ({**_piece(portrait), "observedAt": "2099-01-01T00:00:00Z"}, "input.observedAt"),
+        ({**_piece(portrait), "observedAt": "0001-01-01T00:00:00+05:00"}, "input.observedAt"),
         ({**_piece(portrait), "level": 7}, "input.level"),
         ({**_piece(portrait), "competencyId": str(uuid.uuid4())}, "input.competencyId"),
         ({**_piece(portrait), "classId": str(uuid.uuid4())}, "input.classId"),
