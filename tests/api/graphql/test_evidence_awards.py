@@ -584,3 +584,40 @@ async def test_idempotency_key_replays_the_first_result(
     assert (await gql(give, args, h)).ok() == (await gql(give, args, h)).ok()
     counts = (await gql("{ evidence { total } awards { total } }", None, h)).ok()
     assert counts == {"evidence": {"total": 2}, "awards": {"total": 1}}
+
+
+async def test_award_pages_with_links_cost_the_same_for_3_and_35_awards(
+    gql: GraphQL, actors: Actors, portrait: PortraitFixture, session: AsyncSession, db: Database
+) -> None:
+    """Each award's learner, achievement and evidence come through loaders: no statement per award."""
+    roster = RosterService(session, actors.a.tenant.id)
+    learners = list(portrait.learner_ids)
+    for i in range(32):
+        person = await roster.create_person(
+            PersonCreate(role="student", given_name=f"M{i:02}", family_name="More")
+        )
+        learners.append(person.id)
+    await session.commit()
+    h = await _h(actors.a)
+    await _achievement(gql, h, _rule(portrait, min_count=1))
+    batch = [{**_piece(portrait), "learnerId": str(learner)} for learner in learners]
+    result = (await gql(BATCH, {"i": batch}, h)).ok()["recordEvidenceBatch"]
+    assert result["awardsCreated"] == 35
+
+    counts: dict[int, int] = {}
+    for limit in (3, 35):
+        with count_statements(db) as statements:
+            page = (
+                await gql(
+                    AWARDS.replace("awards(filter: $f)", f"awards(filter: $f, limit: {limit})"), None, h
+                )
+            ).ok()
+        items = page["awards"]["items"]
+        assert len(items) == limit and page["awards"]["total"] == 35
+        assert all(a["achievement"] == {"title": "Collaborator"} and a["learner"]["givenName"] for a in items)
+        assert all(
+            [e["id"] for e in a["evidence"]] == a["evidenceIds"] and len(a["evidence"]) == 1 for a in items
+        )
+        counts[limit] = len(statements)
+    assert counts[3] == counts[35], counts
+    assert counts[35] <= 12, counts
