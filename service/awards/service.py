@@ -142,6 +142,9 @@ class AwardService:
             raise AchievementNotFound(f"achievement {achievement_id} not found")
         return achievement
 
+    async def achievements_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Achievement]:
+        return await self.repo.achievements(ids)
+
     async def list_achievements(
         self, page: PageParams, *, framework_id: uuid.UUID | None = None, status: str | None = None
     ) -> tuple[Sequence[Achievement], int]:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, AwareDatetime, Field, model_validator
+from pydantic import AnyHttpUrl, AwareDatetime, Field, field_validator, model_validator
 
 from service.schemas import InputSchema, ReadSchema
 
 Source = Literal["rubric", "oneroster_result", "artifact", "exhibition", "self_assessment", "peer"]
 EvidenceStatus = Literal["active", "withdrawn"]
+EARLIEST_OBSERVATION = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class ArtifactIn(InputSchema):
@@ -52,6 +53,14 @@ class EvidenceCreate(InputSchema):
     supersedes_id: uuid.UUID | None = Field(
         default=None, description="withdraw this earlier piece and replace it (a correction)"
     )
+
+    @field_validator("observed_at")
+    @classmethod
+    def _plausible(cls, value: datetime) -> datetime:
+        # Also keeps the conversion to UTC in range: 0001-01-01T00:00+05:00 has no UTC equivalent.
+        if value < EARLIEST_OBSERVATION:
+            raise ValueError("must not be before 1900-01-01")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> EvidenceCreate:

@@ -54,6 +54,9 @@ class EvidenceService:
             raise EvidenceNotFound(f"evidence {evidence_id} not found")
         return evidence
 
+    async def evidence_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Evidence]:
+        return await self.repo.get_many(ids)
+
     async def list_page(self, page: PageParams, **filters: Any) -> tuple[Sequence[Evidence], int]:
         return await self.repo.list_page(page, **filters)
 

@@ -46,6 +46,7 @@ from service.frameworks.tree import (
     ImportReport,
     LevelNode,
 )
+from service.schemas import contains_nul
 
 __all__ = [
     "CASE_API_PATH",
@@ -559,6 +560,11 @@ class _Parser:
                 [FieldError("body", "expected a JSON object with a CFDocument", "type_error")],
             )
         self.check_sizes(data)
+        if contains_nul(data):
+            raise CaseImportError(
+                "the CFPackage contains the NUL character (U+0000), which no text field may hold",
+                [FieldError("body", "must not contain the NUL character (U+0000)", "string_nul")],
+            )
         for key in data:
             if key not in _PACKAGE_KEYS:
                 self.ignore(key)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func
@@ -30,6 +30,52 @@ class FrameworkRepository:
 
     async def get_level(self, node_id: uuid.UUID) -> RubricLevel | None:
         return await self.session.get(RubricLevel, (self.tenant_id, node_id))
+
+    async def by_ids(self, model: Any, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """Rows of ``model`` (a table keyed by tenant and id) among ``ids``, in one statement."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        rows = await self.session.exec(
+            select(model).where(model.tenant_id == self.tenant_id, model.id.in_(wanted))
+        )
+        return {row.id: row for row in rows.all()}
+
+    async def next_versions(self, framework_ids: Iterable[uuid.UUID]) -> Sequence[Framework]:
+        """Versions drafted from any of ``framework_ids``, oldest first."""
+        wanted = list(set(framework_ids))
+        if not wanted:
+            return []
+        query = (
+            select(Framework)
+            .where(
+                col(Framework.tenant_id) == self.tenant_id,
+                col(Framework.previous_version_id).in_(wanted),
+            )
+            .order_by(col(Framework.created_at), col(Framework.id))
+        )
+        return (await self.session.exec(query)).all()
+
+    async def descriptors_by_level_order(
+        self, competency_ids: Sequence[uuid.UUID]
+    ) -> Sequence[LevelDescriptor]:
+        """Level descriptors of ``competency_ids``, lowest rubric level first."""
+        if not competency_ids:
+            return []
+        query = (
+            select(LevelDescriptor)
+            .join(
+                RubricLevel,
+                (col(RubricLevel.tenant_id) == col(LevelDescriptor.tenant_id))
+                & (col(RubricLevel.id) == col(LevelDescriptor.level_id)),
+            )
+            .where(
+                col(LevelDescriptor.tenant_id) == self.tenant_id,
+                col(LevelDescriptor.competency_id).in_(list(set(competency_ids))),
+            )
+            .order_by(col(RubricLevel.position), col(LevelDescriptor.id))
+        )
+        return (await self.session.exec(query)).all()
 
     async def list_page(
         self,

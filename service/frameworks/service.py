@@ -448,6 +448,39 @@ class FrameworkService:
         await self._touch(framework)
         await self.repo.delete(level)
 
+    # -- batched reads (GraphQL dataloaders: one statement per batch, whatever the tree size) ------
+
+    async def frameworks_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Framework]:
+        return await self.repo.by_ids(Framework, ids)
+
+    async def attributes_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, FrameworkAttribute]:
+        return await self.repo.by_ids(FrameworkAttribute, ids)
+
+    async def competencies_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Competency]:
+        return await self.repo.by_ids(Competency, ids)
+
+    async def levels_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, RubricLevel]:
+        return await self.repo.by_ids(RubricLevel, ids)
+
+    async def attributes_of(
+        self, framework_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[FrameworkAttribute]]:
+        return _group(await self.repo.attributes(framework_ids), "framework_id")
+
+    async def competencies_of(self, framework_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Competency]]:
+        return _group(await self.repo.competencies(framework_ids), "framework_id")
+
+    async def levels_of(self, framework_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[RubricLevel]]:
+        return _group(await self.repo.levels(framework_ids), "framework_id")
+
+    async def descriptors_of(
+        self, competency_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[LevelDescriptor]]:
+        return _group(await self.repo.descriptors_by_level_order(competency_ids), "competency_id")
+
+    async def next_versions_of(self, framework_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Framework]]:
+        return _group(await self.repo.next_versions(framework_ids), "previous_version_id")
+
     # -- whole trees ---------------------------------------------------------------------------
 
     async def read_tree(self, framework_id: uuid.UUID) -> FrameworkTreeRead:
@@ -637,6 +670,14 @@ class FrameworkService:
 
     async def find_node(self, node_id: uuid.UUID) -> tuple[uuid.UUID, str] | None:
         return await self.repo.find_kind(node_id)
+
+
+def _group(rows: Sequence[Any], key: str) -> dict[uuid.UUID, list[Any]]:
+    """Rows by the value of their ``key`` column, each group in the rows' order."""
+    groups: dict[uuid.UUID, list[Any]] = {}
+    for row in rows:
+        groups.setdefault(getattr(row, key), []).append(row)
+    return groups
 
 
 def source_family(framework: Framework) -> uuid.UUID:

@@ -85,6 +85,8 @@ def check_text(value: str | None, loc: str, *, max_length: int, min_length: int 
     """Bounds of free-text filter arguments (the same as the REST query parameters)."""
     if value is not None and not min_length <= len(value) <= max_length:
         raise invalid(loc, f"length must be between {min_length} and {max_length}", "string_length")
+    if value is not None and "\x00" in value:
+        raise invalid(loc, "must not contain the NUL character (U+0000)", "string_nul")
     return value
 
 
@@ -118,6 +120,8 @@ def _plain(value: Any) -> Any:
         return value.value
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return input_values(value)  # a nested input object
     return value
 
 
@@ -129,9 +133,21 @@ def validate_input(
     Only fields the client gave are passed, so ``XUpdate.model_dump(exclude_unset=True)`` tells
     "not given" from an explicit ``null`` just as it does for a JSON body.
     """
+    return validate_values(model, {**input_values(data), **(extra or {})}, arg=arg)
+
+
+def validate_values(model: type[P], values: Mapping[str, Any], *, arg: str = "input") -> P:
+    """``model`` validated from plain values; errors are named under ``arg`` (or bare when empty)."""
     try:
-        return model.model_validate({**input_values(data), **(extra or {})})
+        return model.model_validate(dict(values))
     except ValidationError as exc:
-        errors = [FieldError(graphql_loc(arg, err["loc"]), err["msg"], err["type"]) for err in exc.errors()]
+        errors = [
+            FieldError(
+                graphql_loc(arg, err["loc"]) if arg else graphql_loc("", err["loc"]).lstrip("."),
+                err["msg"],
+                err["type"],
+            )
+            for err in exc.errors()
+        ]
         fields = ", ".join(e.loc for e in errors[:5])
         raise ValidationFailedError(f"invalid input: {fields}", errors) from None

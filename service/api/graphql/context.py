@@ -12,9 +12,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.fastapi import BaseContext
 
 from service.api.deps import SessionDep, SettingsDep, bearer_token, check_scopes
-from service.api.graphql.dataloaders import RosterLoaders
+from service.api.graphql.dataloaders import AwardLoaders, FrameworkLoaders, RosterLoaders
+from service.awards.service import AwardService
 from service.config import Settings
 from service.errors import UnauthorizedError
+from service.evidence.service import EvidenceService
+from service.frameworks.service import FrameworkService
 from service.logging import request_id_var
 from service.roster.service import RosterService
 from service.tenancy.service import TenancyService
@@ -39,6 +42,8 @@ class Context(BaseContext):
         self.request_id = request_id
         self.db_lock = asyncio.Lock()
         self._loaders: dict[uuid.UUID, RosterLoaders] = {}
+        self._framework_loaders: dict[uuid.UUID, FrameworkLoaders] = {}
+        self._award_loaders: dict[uuid.UUID, AwardLoaders] = {}
 
     def require(self, *scopes: str) -> Principal:
         """The caller, if authenticated and holding ``scopes`` (same rules as REST)."""
@@ -59,6 +64,37 @@ class Context(BaseContext):
         if loaders is None:
             loaders = RosterLoaders(self.roster(principal), self.db_lock)
             self._loaders[principal.tenant_id] = loaders
+        return loaders
+
+    def forget_loaders(self) -> None:
+        """After a write: later reads of the same request must not see rows cached before it."""
+        self._loaders.clear()
+        self._framework_loaders.clear()
+        self._award_loaders.clear()
+
+    def frameworks(self, principal: Principal) -> FrameworkService:
+        return FrameworkService(self.session, principal.tenant_id)
+
+    def evidence(self, principal: Principal) -> EvidenceService:
+        return EvidenceService(self.session, principal.tenant_id)
+
+    def awards(self, principal: Principal) -> AwardService:
+        return AwardService(self.session, principal.tenant_id)
+
+    def framework_loaders(self, principal: Principal) -> FrameworkLoaders:
+        """The request's framework loaders, scoped to the caller's tenant."""
+        loaders = self._framework_loaders.get(principal.tenant_id)
+        if loaders is None:
+            loaders = FrameworkLoaders(self.frameworks(principal), self.db_lock)
+            self._framework_loaders[principal.tenant_id] = loaders
+        return loaders
+
+    def award_loaders(self, principal: Principal) -> AwardLoaders:
+        """The request's achievement and evidence loaders, scoped to the caller's tenant."""
+        loaders = self._award_loaders.get(principal.tenant_id)
+        if loaders is None:
+            loaders = AwardLoaders(self.awards(principal), self.evidence(principal), self.db_lock)
+            self._award_loaders[principal.tenant_id] = loaders
         return loaders
 
 

@@ -14,11 +14,43 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from service.awards.models import Achievement
+from service.awards.service import AwardService
+from service.evidence.models import Evidence
+from service.evidence.service import EvidenceService
+from service.frameworks.models import Competency, Framework, FrameworkAttribute, LevelDescriptor, RubricLevel
+from service.frameworks.service import FrameworkService
 from service.roster.models import AcademicSession, Class, Enrollment, Org
 from service.roster.schemas import PersonRead
 from service.roster.service import RosterService
 
 V = TypeVar("V")
+Fetch = Callable[[list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, V]]]
+
+
+def by_ids(lock: asyncio.Lock, fetch: Fetch[V]) -> Callable[[list[uuid.UUID]], Awaitable[list[V | None]]]:
+    """A loader function: one ``fetch`` for the whole batch, ``None`` for ids not found."""
+
+    async def load(ids: list[uuid.UUID]) -> list[V | None]:
+        async with lock:
+            found = await fetch(ids)
+        return [found.get(i) for i in ids]
+
+    return load
+
+
+def groups(
+    lock: asyncio.Lock, fetch: Fetch[list[V]]
+) -> Callable[[list[uuid.UUID]], Awaitable[list[list[V]]]]:
+    """A loader function for one-to-many links: one ``fetch`` for the batch, ``[]`` for no children."""
+
+    async def load(ids: list[uuid.UUID]) -> list[list[V]]:
+        async with lock:
+            found = await fetch(ids)
+        return [list(found.get(i, [])) for i in ids]
+
+    return load
+
 
 #: (class id, enrollment role or None for any, per-class limit)
 ClassEnrollmentsKey = tuple[uuid.UUID, str | None, int]
@@ -73,3 +105,48 @@ class RosterLoaders:
                 ids = [person_id for person_id, n in keys if n == limit]
                 found[limit] = await self._service.classes_of_people(ids, limit=limit)
         return [list(found[limit].get(person_id, [])) for person_id, limit in keys]
+
+
+class FrameworkLoaders:
+    """Every link of a framework tree: a whole tree costs one statement per kind of node."""
+
+    def __init__(self, service: FrameworkService, lock: asyncio.Lock) -> None:
+        self.framework: DataLoader[uuid.UUID, Framework | None] = DataLoader(
+            load_fn=by_ids(lock, service.frameworks_by_ids)
+        )
+        self.attribute: DataLoader[uuid.UUID, FrameworkAttribute | None] = DataLoader(
+            load_fn=by_ids(lock, service.attributes_by_ids)
+        )
+        self.competency: DataLoader[uuid.UUID, Competency | None] = DataLoader(
+            load_fn=by_ids(lock, service.competencies_by_ids)
+        )
+        self.level: DataLoader[uuid.UUID, RubricLevel | None] = DataLoader(
+            load_fn=by_ids(lock, service.levels_by_ids)
+        )
+        self.attributes_of: DataLoader[uuid.UUID, list[FrameworkAttribute]] = DataLoader(
+            load_fn=groups(lock, service.attributes_of)
+        )
+        self.competencies_of: DataLoader[uuid.UUID, list[Competency]] = DataLoader(
+            load_fn=groups(lock, service.competencies_of)
+        )
+        self.levels_of: DataLoader[uuid.UUID, list[RubricLevel]] = DataLoader(
+            load_fn=groups(lock, service.levels_of)
+        )
+        self.descriptors_of: DataLoader[uuid.UUID, list[LevelDescriptor]] = DataLoader(
+            load_fn=groups(lock, service.descriptors_of)
+        )
+        self.next_versions: DataLoader[uuid.UUID, list[Framework]] = DataLoader(
+            load_fn=groups(lock, service.next_versions_of)
+        )
+
+
+class AwardLoaders:
+    """Links from awards and progress to achievements and evidence."""
+
+    def __init__(self, awards: AwardService, evidence: EvidenceService, lock: asyncio.Lock) -> None:
+        self.achievement: DataLoader[uuid.UUID, Achievement | None] = DataLoader(
+            load_fn=by_ids(lock, awards.achievements_by_ids)
+        )
+        self.evidence: DataLoader[uuid.UUID, Evidence | None] = DataLoader(
+            load_fn=by_ids(lock, evidence.evidence_by_ids)
+        )

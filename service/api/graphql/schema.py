@@ -12,8 +12,11 @@ from strawberry.extensions import QueryDepthLimiter
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.types import ExecutionContext
 
+from service.api.graphql.awards import AwardsMutation, AwardsQuery
 from service.api.graphql.context import Context
 from service.api.graphql.errors import ErrorFormatter
+from service.api.graphql.evidence import EvidenceMutation, EvidenceQuery
+from service.api.graphql.frameworks import FrameworksMutation, FrameworksQuery
 from service.api.graphql.roster import RosterMutation, RosterQuery
 from service.api.graphql.tenancy import TenancyMutation, TenancyQuery
 from service.config import LimitSettings
@@ -22,7 +25,7 @@ DEFAULT_MAX_DEPTH: int = LimitSettings().max_graphql_depth
 
 
 @strawberry.type(description="Reads. Every field needs a bearer token with the scope it names.")
-class Query(TenancyQuery, RosterQuery):
+class Query(TenancyQuery, RosterQuery, FrameworksQuery, EvidenceQuery, AwardsQuery):
     pass
 
 
@@ -32,7 +35,7 @@ class Query(TenancyQuery, RosterQuery):
         "writes are kept, the mutations after it are not run and `data` is null."
     )
 )
-class Mutation(TenancyMutation, RosterMutation):
+class Mutation(TenancyMutation, RosterMutation, FrameworksMutation, EvidenceMutation, AwardsMutation):
     pass
 
 
