@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import Field
 
@@ -19,17 +19,17 @@ MAX_EVIDENCE = 100
 class CredentialIssue(InputSchema):
     """Issue an achievement to a learner directly (without an award)."""
 
-    achievement_id: uuid.UUID
-    learner_id: uuid.UUID
-    evidence_ids: Annotated[list[uuid.UUID], Field(max_length=MAX_EVIDENCE)] = []
+    achievement_id: UUID
+    learner_id: UUID
+    evidence_ids: Annotated[list[UUID], Field(max_length=MAX_EVIDENCE)] = []
     #: A retry with the same key returns the credential issued the first time.
     idempotency_key: Annotated[str | None, Field(min_length=1, max_length=200)] = None
 
 
 class CredentialBatchItem(InputSchema):
-    achievement_id: uuid.UUID
-    learner_id: uuid.UUID
-    evidence_ids: Annotated[list[uuid.UUID], Field(max_length=MAX_EVIDENCE)] = []
+    achievement_id: UUID
+    learner_id: UUID
+    evidence_ids: Annotated[list[UUID], Field(max_length=MAX_EVIDENCE)] = []
 
 
 class CredentialBatch(InputSchema):
@@ -49,7 +49,7 @@ class KeyRotate(InputSchema):
 
 
 class IssuerKeyRead(ReadSchema):
-    id: uuid.UUID
+    id: UUID
     kind: str
     generation: int
     fragment: str
@@ -64,13 +64,13 @@ class CredentialRead(ReadSchema):
     """A stored credential; ``id`` is its public URL, ``uuid`` the key of the API's paths."""
 
     id: str
-    uuid: uuid.UUID
+    uuid: UUID
     name: str
     issuer_id: str
     subject_id: str | None
-    award_id: uuid.UUID | None
-    learner_id: uuid.UUID | None
-    achievement_id: uuid.UUID | None
+    award_id: UUID | None
+    learner_id: UUID | None
+    achievement_id: UUID | None
     status: CredentialStatus
     issued_at: datetime
     revoked_at: datetime | None = None

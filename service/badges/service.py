@@ -47,6 +47,7 @@ from service.credentials import (
     Bitstring,
     BitstringStatusListEntry,
     CredentialError,
+    Profile,
     Signer,
     build_did_document,
     build_status_list_credential,
@@ -101,7 +102,7 @@ class IssuerContext:
 
     tenant: Tenant
     did: str
-    profile: documents.Profile
+    profile: Profile
     data_integrity: Signer
     vc_jwt: Signer
 
@@ -376,7 +377,7 @@ class CredentialService:
             raise CredentialNotFound(f"credential {credential_id} not found")
         return row
 
-    async def list(self, page: PageParams, **filters: Any) -> tuple[list[CredentialRead], int]:
+    async def list_credentials(self, page: PageParams, **filters: Any) -> tuple[list[CredentialRead], int]:
         rows, total = await self.repo.list_credentials(page, **filters)
         return [credential_read(row, self.settings.public_url) for row in rows], total
 

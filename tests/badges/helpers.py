@@ -43,7 +43,9 @@ class Earned:
     award_ids: list[uuid.UUID]
 
 
-async def earn(session: AsyncSession, tenant_id: uuid.UUID, *, learners: int = 1, narrative: str = "Good work") -> Earned:
+async def earn(
+    session: AsyncSession, tenant_id: uuid.UUID, *, learners: int = 1, narrative: str = "Good work"
+) -> Earned:
     """A published portrait, a badge for its first competency (one piece at Proficient), and evidence
     that earns it for ``learners`` learners: awards made by the real rule evaluation."""
     portrait = await make_portrait(session, tenant_id, competencies=2, learners=learners)
@@ -53,7 +55,12 @@ async def earn(session: AsyncSession, tenant_id: uuid.UUID, *, learners: int = 1
             description="Works well with others.",
             criteria="One piece of evidence at Proficient or above.",
             tags=["collaboration"],
-            rule={"type": "evidence", "competency_ids": [str(portrait.competency_ids[0])], "min_level": 2, "min_count": 1},
+            rule={
+                "type": "evidence",
+                "competency_ids": [str(portrait.competency_ids[0])],
+                "min_level": 2,
+                "min_count": 1,
+            },
         )
     )
     evidence = EvidenceService(session, tenant_id)

@@ -37,7 +37,9 @@ async def test_an_award_is_issued_once_and_verifies_in_both_formats(
     assert doc["issuer"]["id"] == f"did:web:portrait.test:issuers:{actors.a.tenant.slug}"
     subject = doc["credentialSubject"]
     assert subject["id"].startswith("urn:uuid:")
-    assert subject["identifier"][0]["identityType"] == "sourcedId" and subject["identifier"][0]["hashed"] is True
+    assert (
+        subject["identifier"][0]["identityType"] == "sourcedId" and subject["identifier"][0]["hashed"] is True
+    )
     achievement = subject["achievement"]
     assert achievement["alignment"][0]["targetUrl"] == (
         f"{settings.public_url}/ims/case/v1p1/CFItems/{earned.portrait.competency_ids[0]}"
@@ -77,16 +79,22 @@ async def test_direct_issuance_over_rest_with_idempotency_and_bad_input(
     assert (await verify_via_http(http, made["jwt"])).verified
 
     unknown = await http.post(
-        "/api/v1/credentials", json={**body, "learner_id": str(uuid.uuid4()), "idempotency_key": "k-2"}, headers=h
+        "/api/v1/credentials",
+        json={**body, "learner_id": str(uuid.uuid4()), "idempotency_key": "k-2"},
+        headers=h,
     )
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["loc"] == "body.learner_id"
     missing = await http.post("/api/v1/credentials", json={"learner_id": body["learner_id"]}, headers=h)
     assert missing.status_code == 422 and "body.achievement_id" in missing.text
-    no_scope = await http.post("/api/v1/credentials", json=body, headers=await actors.a.headers("credentials:read"))
+    no_scope = await http.post(
+        "/api/v1/credentials", json=body, headers=await actors.a.headers("credentials:read")
+    )
     assert no_scope.status_code == 403
     # Another district's learner and achievement are unknown here.
     foreign = await http.post(
-        "/api/v1/credentials", json={**body, "idempotency_key": "k-3"}, headers=await actors.b.headers("credentials:write")
+        "/api/v1/credentials",
+        json={**body, "idempotency_key": "k-3"},
+        headers=await actors.b.headers("credentials:write"),
     )
     assert foreign.status_code == 422

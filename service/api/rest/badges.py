@@ -48,7 +48,7 @@ async def list_credentials(
     status: Annotated[CredentialStatus | None, Query()] = None,
 ) -> Page[CredentialRead]:
     """Each item's ``id`` is the credential's public URL; ``uuid`` names it in this API."""
-    items, total = await CredentialService(session, principal.tenant_id, settings).list(
+    items, total = await CredentialService(session, principal.tenant_id, settings).list_credentials(
         page, learner_id=learner_id, achievement_id=achievement_id, status=status
     )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)

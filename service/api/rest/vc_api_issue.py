@@ -69,4 +69,4 @@ async def issue(
     signed = await VcApiIssuer(session, principal.tenant_id, settings).issue(
         body.credential, method=body.options.issuer_method, created=body.options.created
     )
-    return IssueResponse(verifiableCredential=signed)
+    return IssueResponse.model_validate({"verifiableCredential": signed})
