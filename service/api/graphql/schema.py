@@ -12,6 +12,7 @@ from strawberry.extensions import QueryDepthLimiter
 from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.types import ExecutionContext
 
+from service.api.graphql.badges import BadgesMutation, BadgesQuery
 from service.api.graphql.context import Context
 from service.api.graphql.errors import ErrorFormatter
 from service.api.graphql.roster import RosterMutation, RosterQuery
@@ -22,7 +23,7 @@ DEFAULT_MAX_DEPTH: int = LimitSettings().max_graphql_depth
 
 
 @strawberry.type(description="Reads. Every field needs a bearer token with the scope it names.")
-class Query(TenancyQuery, RosterQuery):
+class Query(TenancyQuery, RosterQuery, BadgesQuery):
     pass
 
 
@@ -32,7 +33,7 @@ class Query(TenancyQuery, RosterQuery):
         "writes are kept, the mutations after it are not run and `data` is null."
     )
 )
-class Mutation(TenancyMutation, RosterMutation):
+class Mutation(TenancyMutation, RosterMutation, BadgesMutation):
     pass
 
 
