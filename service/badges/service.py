@@ -13,8 +13,9 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.awards import rules
+from service.awards.models import Achievement
 from service.badges import documents, images
 from service.badges.errors import (
     AwardNotIssuable,
@@ -65,6 +67,7 @@ from service.credentials.timeutil import parse_datetime
 from service.crypto import secret_box
 from service.errors import FieldError
 from service.evidence.models import Evidence
+from service.frameworks.models import Competency, Framework, RubricLevel
 from service.jobs.models import Job
 from service.jobs.service import JobService
 from service.schemas import PageParams
@@ -82,6 +85,7 @@ AREA = "credentials"
 FILL_LIMIT = 0.5
 MAX_INDEX_DRAWS = 32
 
+CompetencyRows = tuple[Competency, Framework, list[RubricLevel], dict[uuid.UUID, str]]
 IndexChooser = Callable[[int], int]
 """Draws a status list index in ``[0, size)``; tests may pass a biased one to force collisions."""
 
@@ -267,16 +271,19 @@ class StatusListService:
         self.repo = BadgeRepository(session, tenant_id)
         self.issuers = IssuerService(session, tenant_id, settings)
         self._counts: dict[uuid.UUID, int] = {}
+        self._current: dict[str, StatusList] = {}
 
     async def current(self, purpose: str = "revocation") -> StatusList:
         """The list new credentials go to; a new one once half of its indexes are used."""
-        latest = await self.repo.latest_list(purpose)
+        latest = self._current.get(purpose) or await self.repo.latest_list(purpose)
         if latest is not None:
             count = self._counts.get(latest.id)
             if count is None:
                 count = self._counts[latest.id] = await self.repo.entries_in_list(latest.id)
             if count < latest.size * FILL_LIMIT:
+                self._current[purpose] = latest
                 return latest
+            self._current.pop(purpose, None)
         sequence = (latest.sequence + 1) if latest is not None else 1
         await self.repo.insert_list(
             {
@@ -368,6 +375,10 @@ class CredentialService:
         #: Index draws that collided with a credential already stored (a figure for tests/benchmarks).
         self.collisions = 0
         self.issued: list[IssuedCredential] = []
+        #: Time spent building + signing each proof format (figures for benchmarks).
+        self.sign_seconds = {"data-integrity": 0.0, "vc-jwt": 0.0}
+        self._competency_cache: dict[uuid.UUID, CompetencyRows] = {}
+        self._achievement_cache: dict[uuid.UUID, Achievement] = {}
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -386,7 +397,11 @@ class CredentialService:
     async def _badge(
         self, achievement_id: uuid.UUID, learner_id: uuid.UUID, evidence: Sequence[Evidence]
     ) -> documents.BadgeInfo:
-        achievement = await self.repo.achievement(achievement_id)
+        achievement = self._achievement_cache.get(achievement_id) or await self.repo.achievement(
+            achievement_id
+        )
+        if achievement is not None:
+            self._achievement_cache[achievement_id] = achievement
         if achievement is None:
             raise InvalidCredential(
                 "unknown achievement",
@@ -414,7 +429,7 @@ class CredentialService:
             learner_id, [c for c in competency_ids if c not in levels_from_evidence]
         )
         competencies = []
-        for competency, framework, levels, descriptors in await self.repo.competencies(competency_ids):
+        for competency, framework, levels, descriptors in await self._competencies(competency_ids):
             achieved = levels_from_evidence.get(competency.id, (0, fallback.get(competency.id)))[1]
             competencies.append(
                 documents.CompetencyInfo(
@@ -446,12 +461,21 @@ class CredentialService:
             competencies=competencies,
         )
 
+    async def _competencies(self, ids: Iterable[uuid.UUID]) -> list[CompetencyRows]:
+        """Competencies with their framework, levels and descriptors, read once per service instance
+        (a batch issues many credentials of the same achievements)."""
+        wanted = list(dict.fromkeys(ids))
+        missing = [c for c in wanted if c not in self._competency_cache]
+        if missing:
+            for rows in await self.repo.competencies(missing):
+                self._competency_cache[rows[0].id] = rows
+        return [self._competency_cache[c] for c in wanted if c in self._competency_cache]
+
     async def _evidence_info(self, evidence: Sequence[Evidence]) -> list[documents.EvidenceInfo]:
-        titles = {
-            c.id: c.title for c, _f, _l, _d in await self.repo.competencies(e.competency_id for e in evidence)
-        }
+        known = await self._competencies(e.competency_id for e in evidence)
+        titles = {c.id: c.title for c, _f, _l, _d in known}
         level_titles: dict[uuid.UUID, str] = {}
-        for _c, _f, levels, _d in await self.repo.competencies(e.competency_id for e in evidence):
+        for _c, _f, levels, _d in known:
             level_titles.update({lv.id: lv.title for lv in levels})
         return [
             documents.EvidenceInfo(
@@ -513,8 +537,12 @@ class CredentialService:
                 fallback_image=fallback_image,
             )
             try:
+                started = time.perf_counter()
                 signed = issue(unsigned, context.data_integrity, created=now)
+                middle = time.perf_counter()
                 token = issue(unsigned, context.vc_jwt, proof_format="vc-jwt", check_json_ld=False)
+                self.sign_seconds["data-integrity"] += middle - started
+                self.sign_seconds["vc-jwt"] += time.perf_counter() - middle
             except CredentialError as exc:
                 raise InvalidCredential(f"the credential cannot be issued: {exc}") from exc
             assert isinstance(signed, dict) and isinstance(token, str)
@@ -537,8 +565,7 @@ class CredentialService:
             }
             if await self.repo.insert_credential(row):
                 self.status_lists.taken(status_list.id)
-                stored = await self.repo.get_credential(credential_id)
-                assert stored is not None
+                stored = IssuedCredential.model_validate(row)
                 self.issued.append(stored)
                 await WebhookService(self.session, self.tenant_id).emit(
                     "credential.issued", self._event(stored)
