@@ -87,3 +87,26 @@ async def test_bad_requests_name_the_rule(http: httpx.AsyncClient, actors: Actor
     assert (
         await http.post("/vc-api/issuers/nobody/credentials/issue", json={"credential": _plain()}, headers=h)
     ).status_code == 404
+
+
+async def test_odd_credentials_are_refused_never_a_server_error(
+    http: httpx.AsyncClient, actors: Actors
+) -> None:
+    url = f"/vc-api/issuers/{actors.a.tenant.slug}/credentials/issue"
+    h = await actors.a.headers("credentials:write")
+    odd: list[Any] = [
+        _plain(**{"@context": [VC_V2, 123]}),
+        _plain(**{"@context": [VC_V2, "https://unknown.example/context.jsonld"]}),
+        _plain(credentialSubject=[{"id": "did:example:1"}, "text"]),
+        _plain(issuer={"name": "no id"}),
+        _plain(id=5),
+        _plain(id="not-absolute"),
+        _plain(validFrom=17),
+        _plain(type="VerifiableCredential"),
+        _plain(credentialStatus={"type": "Unknown"}),
+        _plain(credentialSubject={"id": "relative/iri"}),
+        _plain(**{"@context": [VC_V2], "@id": "x", "@type": 3}),
+    ]
+    for credential in odd:
+        response = await http.post(url, json={"credential": credential}, headers=h)
+        assert 400 <= response.status_code < 500, (credential, response.status_code, response.text)
