@@ -22,9 +22,12 @@ from service.api.rest import (
     ims_case,
     learners,
     oauth,
+    public_badges,
     roster,
     tenants,
+    vc_api_issue,
 )
+from service.api.rest import badges as badges_rest
 from service.api.rest import jobs as jobs_rest
 from service.api.rest import webhooks as webhooks_rest
 from service.config import Settings, get_settings
@@ -104,5 +107,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(jobs_rest.router)
     app.include_router(webhooks_rest.router)
     app.include_router(ims_case.router)
+    app.include_router(badges_rest.router)
+    app.include_router(vc_api_issue.router)
+    app.include_router(public_badges.router)
     app.include_router(graphql_router())
     return app

@@ -56,6 +56,15 @@ class OutboundSettings(BaseModel):
     max_response_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
 
 
+class BadgeSettings(BaseModel):
+    """Open Badges issuance."""
+
+    #: Entries per Bitstring Status List (at least 131,072 so one credential cannot be singled out).
+    status_list_size: int = Field(default=131_072, ge=131_072, le=1 << 24)
+    #: Cache-Control max-age of served status lists (verifiers see a revocation within this delay).
+    status_list_max_age: int = Field(default=300, ge=0, le=86_400)
+
+
 class Settings(BaseSettings):
     """All configuration of the service."""
 
@@ -80,6 +89,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     auth: AuthSettings = AuthSettings()
     outbound: OutboundSettings = OutboundSettings()
+    badges: BadgeSettings = BadgeSettings()
     #: auto: procrastinate on PostgreSQL, in-process on SQLite.
     jobs_backend: Literal["auto", "inprocess", "procrastinate"] = "auto"
 

@@ -140,6 +140,7 @@ async def load_demo(db: Database, settings: Settings, *, reset: bool = False) ->
         made = await _roster(session, RosterService(session, tenant.id))
         counts: dict[str, Any] = dict(made.counts)
         counts.update(await _portraits_and_evidence(session, tenant.id, made))
+        counts["credentials"] = await _issue_credentials(session, tenant.id, settings)
         client, secret = await tenancy.create_client(
             SYSTEM,
             ApiClientCreate(tenant_id=tenant.id, name="demo client", scopes=list(scope_names.ALL_SCOPES)),
@@ -157,6 +158,20 @@ async def load_demo(db: Database, settings: Settings, *, reset: bool = False) ->
         },
     )
     return {"tenant": DEMO_SLUG, "created": True, **counts, "client": path.as_posix()}
+
+
+async def _issue_credentials(session: AsyncSession, tenant_id: uuid.UUID, settings: Settings) -> int:
+    """Issue the demo's awards now (not through the jobs the awards queued: the demo must show signed
+    badges as soon as it starts, with or without a worker). Those jobs later find them issued."""
+    from service.badges.repository import BadgeRepository
+    from service.badges.service import CredentialService
+
+    repo, service = BadgeRepository(session, tenant_id), CredentialService(session, tenant_id, settings)
+    issued, after = 0, None
+    while page := await repo.awarded_waiting_page(after, 200):
+        issued += await service.issue_awards(page)
+        after = page[-1]
+    return issued
 
 
 def _client_file(settings: Settings) -> Path:

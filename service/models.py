@@ -1,6 +1,7 @@
 """Imports every table module so that the metadata is complete (Alembic, tests)."""
 
 from service.awards import models as awards_models
+from service.badges import models as badges_models
 from service.evidence import models as evidence_models
 from service.frameworks import models as frameworks_models
 from service.jobs import models as jobs_models
@@ -10,6 +11,7 @@ from service.webhooks import models as webhooks_models
 
 __all__ = [
     "awards_models",
+    "badges_models",
     "evidence_models",
     "frameworks_models",
     "jobs_models",

@@ -354,6 +354,9 @@ class AwardService:
             inserted = await self.repo.insert_awards(pending)
             await self.repo.link_evidence_many({a: links[a] for a in inserted if a in links})
             await self._emit("award.created", [self._event(row) for row in pending if row["id"] in inserted])
+            await self._queue_issuance(
+                [row["id"] for row in pending if row["id"] in inserted and row["status"] == "awarded"]
+            )
             for row in pending:
                 if row["id"] not in inserted:
                     continue
@@ -388,6 +391,13 @@ class AwardService:
                 "awarded_at": awarded_at.isoformat() if awarded_at else None,
             }
         }
+
+    async def _queue_issuance(self, award_ids: list[uuid.UUID]) -> None:
+        """Open Badges issuance of new awards runs as a job queued in this transaction."""
+        if award_ids:
+            from service.badges.service import queue_award_issuance
+
+            await queue_award_issuance(self.session, self.tenant_id, award_ids)
 
     async def _emit(self, event_type: str, items: list[dict[str, Any]]) -> None:
         if items:
@@ -457,6 +467,7 @@ class AwardService:
         self.created.append(award_id)
         award = await self.get_award(award_id)
         await self._emit("award.created", [self._event(award)])
+        await self._queue_issuance([award_id])
         await self.evaluate_composites_for(data.learner_id, data.achievement_id)
         return await self.get_award(award_id)
 
@@ -488,6 +499,7 @@ class AwardService:
         await self.repo.add(award)
         await self._emit("award.updated", [self._event(award)])
         if award.status == "awarded" and data.decision == "approve":
+            await self._queue_issuance([award.id])
             await self.evaluate_composites_for(award.learner_id, award.achievement_id)
         return award
 

@@ -16,7 +16,7 @@ from service.awards.models import Award
 from service.awards.schemas import AchievementCreate
 from service.awards.service import AwardService
 from service.config import Settings
-from service.db import Database
+from service.db import Database, declare_write_intent
 from service.evidence.schemas import EvidenceCreate
 from service.evidence.service import EvidenceService
 from service.jobs.backends import InProcessBackend, activate, deactivate
@@ -113,8 +113,10 @@ async def test_batch_job_awards_learners_who_already_meet_a_new_rule(
         assert done.state == "succeeded", done.error
         assert done.report == {"learners": 4, "awards_created": 3}
         assert await awards() == 3
-        # Running it again changes nothing.
+        # Running it again changes nothing. (Issuance jobs of the new awards may be writing: a writer
+        # declares itself first, so SQLite waits for the lock instead of failing an upgrade.)
         async with db.session() as session:
+            await declare_write_intent(session)
             again = await AwardService(session, tenant_id).enqueue_evaluation(achievement.id)
             await session.commit()
         await backend.resume()

@@ -13,6 +13,7 @@ from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.types import ExecutionContext
 
 from service.api.graphql.awards import AwardsMutation, AwardsQuery
+from service.api.graphql.badges import BadgesMutation, BadgesQuery
 from service.api.graphql.context import Context
 from service.api.graphql.errors import ErrorFormatter
 from service.api.graphql.evidence import EvidenceMutation, EvidenceQuery
@@ -25,7 +26,7 @@ DEFAULT_MAX_DEPTH: int = LimitSettings().max_graphql_depth
 
 
 @strawberry.type(description="Reads. Every field needs a bearer token with the scope it names.")
-class Query(TenancyQuery, RosterQuery, FrameworksQuery, EvidenceQuery, AwardsQuery):
+class Query(TenancyQuery, RosterQuery, FrameworksQuery, EvidenceQuery, AwardsQuery, BadgesQuery):
     pass
 
 
@@ -35,7 +36,9 @@ class Query(TenancyQuery, RosterQuery, FrameworksQuery, EvidenceQuery, AwardsQue
         "writes are kept, the mutations after it are not run and `data` is null."
     )
 )
-class Mutation(TenancyMutation, RosterMutation, FrameworksMutation, EvidenceMutation, AwardsMutation):
+class Mutation(
+    TenancyMutation, RosterMutation, FrameworksMutation, EvidenceMutation, AwardsMutation, BadgesMutation
+):
     pass
 
 

@@ -1,0 +1,135 @@
+"""Credentials (Open Badges 3.0) of the caller's district, and its issuer keys."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, Security
+from fastapi.security import SecurityScopes
+
+from service.api.deps import AuthenticatedDep, PageDep, SessionDep, SettingsDep, check_scopes
+from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
+from service.badges.schemas import (
+    CredentialBatch,
+    CredentialDetail,
+    CredentialIssue,
+    CredentialRead,
+    CredentialRevoke,
+    CredentialStatus,
+    IssuerKeyRead,
+    KeyRotate,
+)
+from service.badges.service import CredentialService, IssuerService, credential_detail, credential_read
+from service.jobs.schemas import JobRead
+from service.schemas import Page
+from service.tenancy.tokens import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["credentials"])
+
+
+async def _scoped(security_scopes: SecurityScopes, principal: AuthenticatedDep) -> Principal:
+    check_scopes(principal, security_scopes.scopes)
+    return principal
+
+
+CredentialsRead = Annotated[Principal, Security(_scoped, scopes=["credentials:read"])]
+CredentialsWrite = Annotated[Principal, Security(_scoped, scopes=["credentials:write"])]
+
+
+@router.get("/credentials", summary="List issued credentials", responses=READ_ERRORS)
+async def list_credentials(
+    principal: CredentialsRead,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: PageDep,
+    learner_id: Annotated[uuid.UUID | None, Query()] = None,
+    achievement_id: Annotated[uuid.UUID | None, Query()] = None,
+    status: Annotated[CredentialStatus | None, Query()] = None,
+) -> Page[CredentialRead]:
+    """Each item's ``id`` is the credential's public URL; ``uuid`` names it in this API."""
+    items, total = await CredentialService(session, principal.tenant_id, settings).list_credentials(
+        page, learner_id=learner_id, achievement_id=achievement_id, status=status
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post(
+    "/credentials",
+    status_code=201,
+    summary="Issue an achievement to a learner (signed eddsa-rdfc-2022 and VC-JWT)",
+    responses={**WRITE_ERRORS, 200: {"model": CredentialDetail, "description": "issued before (same key)"}},
+)
+async def issue_credential(
+    body: CredentialIssue,
+    principal: CredentialsWrite,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+) -> CredentialDetail:
+    """With an ``idempotency_key``, a retry returns the credential issued the first time (200)."""
+    row, created = await CredentialService(session, principal.tenant_id, settings).issue_direct(
+        body, issued_by=principal.client_id
+    )
+    if not created:
+        response.status_code = 200
+    return credential_detail(row, settings.public_url)
+
+
+@router.post(
+    "/credentials/batch",
+    status_code=202,
+    summary="Issue up to 10,000 credentials as a job",
+    responses=WRITE_ERRORS,
+)
+async def issue_batch(
+    body: CredentialBatch, principal: CredentialsWrite, session: SessionDep, settings: SettingsDep
+) -> JobRead:
+    job = await CredentialService(session, principal.tenant_id, settings).enqueue_batch(body)
+    return JobRead.model_validate(job)
+
+
+@router.get("/credentials/{credential_id}", summary="Get an issued credential", responses=GET_ERRORS)
+async def get_credential(
+    credential_id: uuid.UUID, principal: CredentialsRead, session: SessionDep, settings: SettingsDep
+) -> CredentialDetail:
+    row = await CredentialService(session, principal.tenant_id, settings).get(credential_id)
+    return credential_detail(row, settings.public_url)
+
+
+@router.post(
+    "/credentials/{credential_id}/revoke",
+    summary="Revoke a credential (sets its status list bit)",
+    responses=WRITE_ERRORS,
+)
+async def revoke_credential(
+    credential_id: uuid.UUID,
+    body: CredentialRevoke,
+    principal: CredentialsWrite,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> CredentialRead:
+    row = await CredentialService(session, principal.tenant_id, settings).revoke(
+        credential_id, body.reason, revoked_by=principal.client_id
+    )
+    return credential_read(row, settings.public_url)
+
+
+@router.get("/issuer/keys", summary="The district issuer's keys (public halves)", responses=READ_ERRORS)
+async def list_keys(
+    principal: CredentialsRead, session: SessionDep, settings: SettingsDep
+) -> list[IssuerKeyRead]:
+    return await IssuerService(session, principal.tenant_id, settings).keys()
+
+
+@router.post(
+    "/issuer/keys/rotate",
+    summary="Rotate the issuer's keys; old public keys stay in the DID document",
+    responses=WRITE_ERRORS,
+)
+async def rotate_keys(
+    principal: CredentialsWrite, session: SessionDep, settings: SettingsDep, body: KeyRotate | None = None
+) -> list[IssuerKeyRead]:
+    service = IssuerService(session, principal.tenant_id, settings)
+    await service.rotate((body or KeyRotate()).kinds)
+    return await service.keys()

@@ -1,0 +1,212 @@
+"""Public, unauthenticated badge routes: issuers (DID document, Profile, JWKS), credentials by UUID with
+content negotiation and baked images, status lists with HTTP caching."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
+
+from service.api.deps import SessionDep, SettingsDep
+from service.api.rest.errors import problems
+from service.badges import documents, images, page
+from service.badges.service import PublicBadgeService, PublicCredential
+from service.credentials import baking
+
+router = APIRouter(tags=["public"])
+PUBLIC_ERRORS = problems(404, 422)
+VC_JSON = "application/vc+ld+json"
+JWT_TYPE = "application/vc+jwt"
+#: The credential page runs no script at all; images may come from the badge's own URL or data URIs.
+CSP = "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'"
+_OFFERS = {
+    VC_JSON: "json",
+    "application/vc": "json",
+    "application/ld+json": "json",
+    "application/json": "json",
+    "text/plain": "jwt",
+    "application/jwt": "jwt",
+    JWT_TYPE: "jwt",
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+}
+
+
+def negotiate(accept: str | None) -> str:
+    """``json`` (the default, also for ``*/*``), ``jwt`` or ``html``, by the Accept header's q-values
+    (ties go to the earlier entry)."""
+    best, best_q = "json", -1.0
+    for position, part in enumerate((accept or "").split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        kind = _OFFERS.get(media.lower())
+        if kind is None and media in ("*/*", "application/*"):
+            kind = "json"
+        if kind is not None and q > 0 and q - position * 1e-6 > best_q:
+            best, best_q = kind, q - position * 1e-6
+    return best
+
+
+def _json(document: str | dict[str, Any], media_type: str = VC_JSON, **headers: str) -> Response:
+    body = document if isinstance(document, str) else json.dumps(document, separators=(",", ":"))
+    return Response(content=body, media_type=media_type, headers=headers)
+
+
+@router.get(
+    "/issuers/{slug}/did.json",
+    summary="An issuer's DID document (did:web)",
+    responses={**PUBLIC_ERRORS, 200: {"content": {"application/did+json": {}}}},
+)
+async def did_document(slug: str, session: SessionDep, settings: SettingsDep) -> Response:
+    issuer = await PublicBadgeService(session, settings).issuer(slug)
+    return _json(await issuer.did_document(), "application/did+json", **{"Cache-Control": "max-age=300"})
+
+
+@router.get(
+    "/issuers/{slug}/jwks.json",
+    summary="An issuer's public keys as a JWK Set",
+    responses={**PUBLIC_ERRORS, 200: {"content": {"application/jwk-set+json": {}}}},
+)
+async def issuer_jwks(slug: str, session: SessionDep, settings: SettingsDep) -> Response:
+    issuer = await PublicBadgeService(session, settings).issuer(slug)
+    return _json(await issuer.jwks(), "application/jwk-set+json", **{"Cache-Control": "max-age=300"})
+
+
+@router.get(
+    "/issuers/{slug}",
+    summary="An issuer's Open Badges 3.0 Profile",
+    responses={**PUBLIC_ERRORS, 200: {"content": {"application/ld+json": {}}}},
+)
+async def issuer_profile(slug: str, session: SessionDep, settings: SettingsDep) -> Response:
+    issuer = await PublicBadgeService(session, settings).issuer(slug)
+    return _json(await issuer.profile(), "application/ld+json")
+
+
+@router.get(
+    "/status-lists/{list_id}",
+    summary="A signed BitstringStatusListCredential (ETag, Cache-Control, 304 on If-None-Match)",
+    responses={**PUBLIC_ERRORS, 200: {"content": {VC_JSON: {}}}, 304: {"description": "not modified"}},
+)
+async def status_list(
+    list_id: uuid.UUID, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    row = await PublicBadgeService(session, settings).status_list(list_id)
+    assert row.signed is not None and row.etag is not None
+    headers = {"ETag": row.etag, "Cache-Control": f"public, max-age={settings.badges.status_list_max_age}"}
+    wanted = request.headers.get("if-none-match", "")
+    if row.etag in {tag.strip().removeprefix("W/") for tag in wanted.split(",")} or wanted.strip() == "*":
+        return Response(status_code=304, headers=headers)
+    return _json(row.signed, VC_JSON, **headers)
+
+
+def _no_store() -> dict[str, str]:
+    # Live status on the page: never cached by intermediaries.
+    return {"Cache-Control": "no-cache", "Vary": "Accept"}
+
+
+async def _credential(
+    credential_id: uuid.UUID, session: SessionDep, settings: SettingsDep
+) -> PublicCredential:
+    return await PublicBadgeService(session, settings).credential(credential_id)
+
+
+@router.get(
+    "/credentials/{credential_id}.jwt",
+    summary="A credential as a compact JWS (VC-JWT, RS256)",
+    responses={**PUBLIC_ERRORS, 200: {"content": {"text/plain": {}}}},
+    response_class=PlainTextResponse,
+)
+async def credential_jwt(credential_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> Response:
+    found = await _credential(credential_id, session, settings)
+    return PlainTextResponse(found.row.jwt or "", headers=_no_store())
+
+
+@router.get(
+    "/credentials/{credential_id}.json",
+    summary="A credential as signed JSON (eddsa-rdfc-2022)",
+    responses={**PUBLIC_ERRORS, 200: {"content": {VC_JSON: {}}}},
+)
+async def credential_json(credential_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> Response:
+    found = await _credential(credential_id, session, settings)
+    return _json(found.row.document, VC_JSON, **_no_store())
+
+
+@router.get(
+    "/credentials/{credential_id}/badge.png",
+    summary="The badge image with the credential baked in (PNG iTXt 'openbadgecredential')",
+    responses={**PUBLIC_ERRORS, 200: {"content": {"image/png": {}}}},
+    response_class=Response,
+)
+async def baked_png(credential_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> Response:
+    found = await _credential(credential_id, session, settings)
+    baked = baking.bake_png(images.badge_png(found.row.name), found.row.document)
+    return Response(
+        content=baked,
+        media_type="image/png",
+        headers={"Content-Disposition": f'attachment; filename="badge-{credential_id}.png"'},
+    )
+
+
+@router.get(
+    "/credentials/{credential_id}/badge.svg",
+    summary="The badge image with the credential baked in (SVG openbadges:credential)",
+    responses={**PUBLIC_ERRORS, 200: {"content": {"image/svg+xml": {}}}},
+    response_class=Response,
+)
+async def baked_svg(credential_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> Response:
+    found = await _credential(credential_id, session, settings)
+    baked = baking.bake_svg(images.badge_svg(found.row.name), found.row.document)
+    return Response(
+        content=baked,
+        media_type="image/svg+xml",
+        headers={"Content-Disposition": f'attachment; filename="badge-{credential_id}.svg"'},
+    )
+
+
+@router.get(
+    "/credentials/{credential_id}",
+    summary="A credential: JSON (default), compact JWS (text/plain) or a web page (text/html)",
+    responses={
+        **PUBLIC_ERRORS,
+        200: {"content": {VC_JSON: {}, "application/json": {}, "text/plain": {}, "text/html": {}}},
+    },
+    response_class=Response,
+)
+async def credential(
+    credential_id: uuid.UUID, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    found = await _credential(credential_id, session, settings)
+    kind = negotiate(request.headers.get("accept"))
+    if kind == "jwt":
+        return PlainTextResponse(found.row.jwt or "", headers=_no_store())
+    if kind == "html":
+        html = page.render(
+            json.loads(found.row.document),
+            url=documents.credential_url(settings.public_url, found.row.id),
+            learner_display=found.learner_display,
+            status=page.PageStatus(revoked_at=found.row.revoked_at, reason=found.row.revocation_reason),
+        )
+        return HTMLResponse(
+            html,
+            headers={
+                **_no_store(),
+                "Content-Security-Policy": CSP,
+            },
+        )
+    media = (
+        "application/json"
+        if "application/json" in (request.headers.get("accept") or "")
+        and VC_JSON not in (request.headers.get("accept") or "")
+        else VC_JSON
+    )
+    return _json(found.row.document, media, **_no_store())

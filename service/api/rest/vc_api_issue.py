@@ -1,0 +1,72 @@
+"""W3C VC-API issuing: ``POST /vc-api/issuers/{slug}/credentials/issue``.
+
+The caller's token needs ``credentials:write`` and must belong to the issuer's district (another
+district's issuer answers 404, like one that does not exist). ``options.issuerMethod`` picks the
+identifier: ``did:web`` (default, the district's did:web) or ``did:key`` (the did:key of the
+district's current Ed25519 key). The response is ``{"verifiableCredential": ...}`` with an
+eddsa-rdfc-2022 DataIntegrityProof.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Security
+from fastapi.security import SecurityScopes
+from pydantic import ConfigDict, Field
+
+from service.api.deps import AuthenticatedDep, SessionDep, SettingsDep, check_scopes
+from service.api.rest.errors import WRITE_ERRORS
+from service.badges.errors import IssuerNotFound
+from service.badges.service import PublicBadgeService, VcApiIssuer
+from service.schemas import InputSchema
+from service.tenancy.tokens import Principal
+
+router = APIRouter(prefix="/vc-api", tags=["vc-api"])
+
+
+async def _scoped(security_scopes: SecurityScopes, principal: AuthenticatedDep) -> Principal:
+    check_scopes(principal, security_scopes.scopes)
+    return principal
+
+
+CredentialsWrite = Annotated[Principal, Security(_scoped, scopes=["credentials:write"])]
+
+
+class IssueOptions(InputSchema):
+    # VC-API clients send options this service does not use (e.g. mandatoryPointers): ignore them.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    issuer_method: Literal["did:web", "did:key"] = Field(default="did:web", alias="issuerMethod")
+    created: datetime | None = None
+
+
+class IssueRequest(InputSchema):
+    credential: dict[str, Any]
+    options: IssueOptions = IssueOptions()
+
+
+class IssueResponse(InputSchema):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    verifiable_credential: dict[str, Any] = Field(alias="verifiableCredential")
+
+
+@router.post(
+    "/issuers/{slug}/credentials/issue",
+    status_code=201,
+    summary="Issue (sign) a credential: W3C VC-API",
+    responses=WRITE_ERRORS,
+    response_model_by_alias=True,
+)
+async def issue(
+    slug: str, body: IssueRequest, principal: CredentialsWrite, session: SessionDep, settings: SettingsDep
+) -> IssueResponse:
+    issuer = await PublicBadgeService(session, settings).issuer(slug)
+    if issuer.tenant_id != principal.tenant_id:
+        raise IssuerNotFound(f"issuer {slug!r} not found")
+    signed = await VcApiIssuer(session, principal.tenant_id, settings).issue(
+        body.credential, method=body.options.issuer_method, created=body.options.created
+    )
+    return IssueResponse.model_validate({"verifiableCredential": signed})

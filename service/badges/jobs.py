@@ -1,0 +1,65 @@
+"""Issuance jobs: the credentials of new awards, and batch issuance requested through the API.
+
+Both are resumable and idempotent as the job framework requires. Awards: each award is issued in its
+own short transaction and an award already issued is skipped (unique credential per award). Batches:
+item ``i`` of job ``J`` carries the idempotency key ``J:i`` (unique per tenant), so a resumed job never
+issues an item twice; the resume point is the next item index.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from service.badges.schemas import CredentialBatchItem, CredentialIssue
+from service.badges.service import ISSUE_AWARDS_KIND, ISSUE_BATCH_KIND, CredentialService
+from service.errors import ServiceError
+from service.jobs.registry import JobContext, register
+
+CHUNK = 50
+
+
+@register(ISSUE_AWARDS_KIND)
+async def issue_awards(ctx: JobContext) -> dict[str, Any]:
+    award_ids = [uuid.UUID(a) for a in ctx.params.get("award_ids", [])]
+    issued = int(ctx.last_progress.get("issued", 0))
+    failed: list[dict[str, str]] = list(ctx.last_progress.get("failed", []))
+    for award_id in award_ids:
+        try:
+            async with ctx.transaction() as session:
+                issued += await CredentialService(session, ctx.tenant_id, ctx.settings).issue_awards(
+                    [award_id]
+                )
+        except ServiceError as exc:  # one bad award must not block the others
+            failed.append({"award_id": str(award_id), "error": exc.detail})
+    await ctx.progress({"issued": issued, "failed": failed})
+    return {"issued": issued, "failed": failed}
+
+
+@register(ISSUE_BATCH_KIND)
+async def issue_batch(ctx: JobContext) -> dict[str, Any]:
+    items = [CredentialBatchItem.model_validate(item) for item in ctx.params.get("items", [])]
+    position = int(ctx.last_progress.get("next", 0))
+    issued = int(ctx.last_progress.get("issued", 0))
+    errors: list[dict[str, Any]] = list(ctx.last_progress.get("errors", []))
+    while position < len(items):
+        chunk = items[position : position + CHUNK]
+        async with ctx.transaction() as session:
+            service = CredentialService(session, ctx.tenant_id, ctx.settings)
+            for offset, item in enumerate(chunk):
+                index = position + offset
+                try:
+                    async with session.begin_nested():
+                        _row, created = await service.issue_direct(
+                            CredentialIssue(**item.model_dump()),
+                            issued_by=f"job:{ctx.job_id}",
+                            source_key=f"{ctx.job_id}:{index}",
+                        )
+                    issued += int(created)
+                except ServiceError as exc:
+                    if len(errors) < 1000:
+                        errors.append({"index": index, "error": exc.detail})
+        position += len(chunk)
+        await ctx.progress({"next": position, "issued": issued, "errors": errors, "total": len(items)})
+        await ctx.raise_if_cancelled()
+    return {"issued": issued, "errors": errors, "total": len(items)}

@@ -1,0 +1,384 @@
+"""Every query of the badges domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.awards.models import Achievement, Award, AwardEvidence
+from service.badges.models import IssuedCredential, IssuerKey, StatusList
+from service.evidence.models import Evidence
+from service.frameworks.models import Competency, Framework, LevelDescriptor, RubricLevel
+from service.roster.models import Person
+from service.schemas import PageParams
+from service.tenancy.models import Tenant
+
+
+class PublicRepository:
+    """Lookups by public identifiers (slug, credential UUID, status list UUID), across tenants."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def tenant_by_slug(self, slug: str) -> Tenant | None:
+        rows = await self.session.exec(select(Tenant).where(col(Tenant.slug) == slug))
+        return rows.first()
+
+    async def credential(self, credential_id: uuid.UUID) -> IssuedCredential | None:
+        return await self.session.get(IssuedCredential, credential_id)
+
+    async def status_list(self, list_id: uuid.UUID) -> StatusList | None:
+        return await self.session.get(StatusList, list_id)
+
+    async def person(self, person_id: uuid.UUID) -> Person | None:
+        return await self.session.get(Person, person_id)
+
+
+class BadgeRepository:
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def _insert(self, model: Any) -> Any:
+        builder = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        return builder(model)
+
+    async def tenant(self) -> Tenant | None:
+        return await self.session.get(Tenant, self.tenant_id)
+
+    # -- issuer keys -----------------------------------------------------------------------------
+
+    async def keys(self) -> Sequence[IssuerKey]:
+        rows = await self.session.exec(
+            select(IssuerKey)
+            .where(col(IssuerKey.tenant_id) == self.tenant_id)
+            .order_by(col(IssuerKey.created_at), col(IssuerKey.kind), col(IssuerKey.generation))
+        )
+        return rows.all()
+
+    async def active_key(self, kind: str) -> IssuerKey | None:
+        rows = await self.session.exec(
+            select(IssuerKey)
+            .where(
+                col(IssuerKey.tenant_id) == self.tenant_id,
+                col(IssuerKey.kind) == kind,
+                col(IssuerKey.status) == "active",
+            )
+            .order_by(col(IssuerKey.generation).desc())
+            .limit(1)
+        )
+        return rows.first()
+
+    async def max_generation(self, kind: str) -> int:
+        value = await self.session.scalar(
+            select(func.max(IssuerKey.generation)).where(
+                col(IssuerKey.tenant_id) == self.tenant_id, col(IssuerKey.kind) == kind
+            )
+        )
+        return int(value or 0)
+
+    async def insert_key(self, row: dict[str, Any]) -> bool:
+        """Insert unless a key with the same fragment exists (another transaction made it first)."""
+        stmt = (
+            self._insert(IssuerKey)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "fragment"])
+            .returning(col(IssuerKey.id))
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def retire_keys(self, kind: str, before_generation: int, now: datetime) -> None:
+        await self.session.execute(
+            update(IssuerKey)
+            .where(
+                col(IssuerKey.tenant_id) == self.tenant_id,
+                col(IssuerKey.kind) == kind,
+                col(IssuerKey.status) == "active",
+                col(IssuerKey.generation) < before_generation,
+            )
+            .values(status="retired", retired_at=now)
+        )
+
+    # -- status lists ----------------------------------------------------------------------------
+
+    async def latest_list(self, purpose: str) -> StatusList | None:
+        rows = await self.session.exec(
+            select(StatusList)
+            .where(col(StatusList.tenant_id) == self.tenant_id, col(StatusList.purpose) == purpose)
+            .order_by(col(StatusList.sequence).desc())
+            .limit(1)
+        )
+        return rows.first()
+
+    async def get_list(self, list_id: uuid.UUID) -> StatusList | None:
+        row = await self.session.get(StatusList, list_id)
+        return row if row is not None and row.tenant_id == self.tenant_id else None
+
+    async def insert_list(self, row: dict[str, Any]) -> None:
+        await self.session.execute(
+            self._insert(StatusList)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "purpose", "sequence"])
+        )
+
+    async def entries_in_list(self, list_id: uuid.UUID) -> int:
+        value = await self.session.scalar(
+            select(func.count()).where(col(IssuedCredential.status_list_id) == list_id)
+        )
+        return int(value or 0)
+
+    async def used_indexes(self, list_id: uuid.UUID) -> set[int]:
+        rows = await self.session.exec(
+            select(IssuedCredential.status_index).where(col(IssuedCredential.status_list_id) == list_id)
+        )
+        return set(rows.all())
+
+    async def revoked_indexes(self, list_id: uuid.UUID) -> list[int]:
+        rows = await self.session.exec(
+            select(IssuedCredential.status_index).where(
+                col(IssuedCredential.status_list_id) == list_id, col(IssuedCredential.revoked_at).is_not(None)
+            )
+        )
+        return list(rows.all())
+
+    async def lock_list(self, list_id: uuid.UUID) -> None:
+        """Serialize re-signing of one list (PostgreSQL row lock; SQLite writers are serial already)."""
+        if self.dialect == "postgresql":
+            await self.session.execute(
+                select(StatusList.id).where(col(StatusList.id) == list_id).with_for_update()
+            )
+
+    async def store_signed_list(self, list_id: uuid.UUID, signed: str, etag: str, now: datetime) -> None:
+        await self.session.execute(
+            update(StatusList)
+            .where(col(StatusList.id) == list_id)
+            .values(signed=signed, etag=etag, updated_at=now)
+        )
+
+    # -- credentials -----------------------------------------------------------------------------
+
+    async def insert_credential(self, row: dict[str, Any]) -> bool:
+        """Insert unless it collides with an existing row (same award, same source key or the same
+        status list index): the caller then finds out which and retries or returns the first."""
+        stmt = (
+            self._insert(IssuedCredential)
+            .values(**row)
+            .on_conflict_do_nothing()
+            .returning(col(IssuedCredential.id))
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def get_credential(self, credential_id: uuid.UUID) -> IssuedCredential | None:
+        row = await self.session.get(IssuedCredential, credential_id)
+        return row if row is not None and row.tenant_id == self.tenant_id else None
+
+    async def credential_for_award(self, award_id: uuid.UUID) -> IssuedCredential | None:
+        rows = await self.session.exec(
+            select(IssuedCredential).where(
+                col(IssuedCredential.tenant_id) == self.tenant_id, col(IssuedCredential.award_id) == award_id
+            )
+        )
+        return rows.first()
+
+    async def credential_for_key(self, source_key: str) -> IssuedCredential | None:
+        rows = await self.session.exec(
+            select(IssuedCredential).where(
+                col(IssuedCredential.tenant_id) == self.tenant_id,
+                col(IssuedCredential.source_key) == source_key,
+            )
+        )
+        return rows.first()
+
+    async def list_credentials(
+        self,
+        page: PageParams,
+        *,
+        learner_id: uuid.UUID | None = None,
+        achievement_id: uuid.UUID | None = None,
+        status: str | None = None,
+    ) -> tuple[Sequence[IssuedCredential], int]:
+        query = select(IssuedCredential).where(col(IssuedCredential.tenant_id) == self.tenant_id)
+        if learner_id is not None:
+            query = query.where(col(IssuedCredential.learner_id) == learner_id)
+        if achievement_id is not None:
+            query = query.where(col(IssuedCredential.achievement_id) == achievement_id)
+        if status == "revoked":
+            query = query.where(col(IssuedCredential.revoked_at).is_not(None))
+        elif status == "active":
+            query = query.where(col(IssuedCredential.revoked_at).is_(None))
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.exec(
+            query.order_by(col(IssuedCredential.issued_at).desc(), col(IssuedCredential.id))
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        return rows.all(), int(total or 0)
+
+    async def add(self, *objs: Any) -> None:
+        self.session.add_all(objs)
+        await self.session.flush()
+
+    # -- what a credential says --------------------------------------------------------------------
+
+    async def award(self, award_id: uuid.UUID) -> Award | None:
+        return await self.session.get(Award, (self.tenant_id, award_id))
+
+    async def waiting_awards(self, award_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+        wanted = list(set(award_ids))
+        if not wanted:
+            return []
+        rows = await self.session.exec(
+            select(Award.id).where(
+                col(Award.tenant_id) == self.tenant_id,
+                col(Award.id).in_(wanted),
+                col(Award.status) == "awarded",
+                col(Award.issuance_status) == "waiting",
+            )
+        )
+        return sorted(rows.all())
+
+    async def awarded_waiting_page(self, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
+        query = select(Award.id).where(
+            col(Award.tenant_id) == self.tenant_id,
+            col(Award.status) == "awarded",
+            col(Award.issuance_status) == "waiting",
+        )
+        if after is not None:
+            query = query.where(col(Award.id) > after)
+        rows = await self.session.exec(query.order_by(col(Award.id)).limit(limit))
+        return list(rows.all())
+
+    async def mark_award_issued(self, award_id: uuid.UUID, credential_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(Award)
+            .where(col(Award.tenant_id) == self.tenant_id, col(Award.id) == award_id)
+            .values(issuance_status="issued", credential_id=credential_id, updated_at=now)
+        )
+
+    async def mark_award_revoked(self, award_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(Award)
+            .where(col(Award.tenant_id) == self.tenant_id, col(Award.id) == award_id)
+            .values(issuance_status="revoked", updated_at=now)
+        )
+
+    async def achievement(self, achievement_id: uuid.UUID) -> Achievement | None:
+        return await self.session.get(Achievement, (self.tenant_id, achievement_id))
+
+    async def learner(self, learner_id: uuid.UUID) -> Person | None:
+        row = await self.session.get(Person, learner_id)
+        if row is None or row.tenant_id != self.tenant_id or row.role != "student":
+            return None
+        return row
+
+    async def competencies(
+        self, ids: Iterable[uuid.UUID]
+    ) -> list[tuple[Competency, Framework, list[RubricLevel], dict[uuid.UUID, str]]]:
+        """Each competency with its framework, the framework's rubric levels (by position) and the
+        competency's level descriptors (level id -> text)."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        rows = await self.session.exec(
+            select(Competency, Framework)
+            .join(
+                Framework,
+                (col(Framework.tenant_id) == col(Competency.tenant_id))
+                & (col(Framework.id) == col(Competency.framework_id)),
+            )
+            .where(col(Competency.tenant_id) == self.tenant_id, col(Competency.id).in_(wanted))
+        )
+        pairs = {c.id: (c, f) for c, f in rows.all()}
+        framework_ids = {f.id for _, f in pairs.values()}
+        levels: dict[uuid.UUID, list[RubricLevel]] = {}
+        if framework_ids:
+            level_rows = await self.session.exec(
+                select(RubricLevel)
+                .where(
+                    col(RubricLevel.tenant_id) == self.tenant_id,
+                    col(RubricLevel.framework_id).in_(framework_ids),
+                )
+                .order_by(col(RubricLevel.position))
+            )
+            for level in level_rows.all():
+                levels.setdefault(level.framework_id, []).append(level)
+        descriptors: dict[uuid.UUID, dict[uuid.UUID, str]] = {}
+        desc_rows = await self.session.exec(
+            select(LevelDescriptor).where(
+                col(LevelDescriptor.tenant_id) == self.tenant_id,
+                col(LevelDescriptor.competency_id).in_(wanted),
+            )
+        )
+        for d in desc_rows.all():
+            descriptors.setdefault(d.competency_id, {})[d.level_id] = d.description
+        return [
+            (c, f, levels.get(f.id, []), descriptors.get(c.id, {}))
+            for cid in wanted
+            if (pair := pairs.get(cid)) is not None
+            for c, f in [pair]
+        ]
+
+    async def award_evidence(self, award_id: uuid.UUID) -> Sequence[Evidence]:
+        rows = await self.session.exec(
+            select(Evidence)
+            .join(
+                AwardEvidence,
+                (col(AwardEvidence.tenant_id) == col(Evidence.tenant_id))
+                & (col(AwardEvidence.evidence_id) == col(Evidence.id)),
+            )
+            .where(col(AwardEvidence.tenant_id) == self.tenant_id, col(AwardEvidence.award_id) == award_id)
+            .order_by(col(Evidence.observed_at), col(Evidence.id))
+        )
+        return rows.all()
+
+    async def evidence(self, learner_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> Sequence[Evidence]:
+        wanted = list(set(ids))
+        if not wanted:
+            return []
+        rows = await self.session.exec(
+            select(Evidence)
+            .where(
+                col(Evidence.tenant_id) == self.tenant_id,
+                col(Evidence.learner_id) == learner_id,
+                col(Evidence.id).in_(wanted),
+            )
+            .order_by(col(Evidence.observed_at), col(Evidence.id))
+        )
+        return rows.all()
+
+    async def best_levels(
+        self, learner_id: uuid.UUID, competency_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, uuid.UUID]:
+        """The highest rubric level of the learner's active evidence per competency."""
+        wanted = list(set(competency_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.exec(
+            select(Evidence.competency_id, Evidence.level_id, Evidence.level_position).where(
+                col(Evidence.tenant_id) == self.tenant_id,
+                col(Evidence.learner_id) == learner_id,
+                col(Evidence.competency_id).in_(wanted),
+                col(Evidence.status) == "active",
+                col(Evidence.level_id).is_not(None),
+            )
+        )
+        best: dict[uuid.UUID, tuple[int, uuid.UUID]] = {}
+        for competency_id, level_id, position in rows.all():
+            if level_id is None:
+                continue
+            current = best.get(competency_id)
+            if current is None or (position or 0) > current[0]:
+                best[competency_id] = (position or 0, level_id)
+        return {c: lv for c, (_, lv) in best.items()}

@@ -1,0 +1,159 @@
+"""Concurrent issuance on real connections (status indexes never collide, one credential per award),
+and issuance through the jobs backend: from awards, and in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from sqlmodel import col, func, select
+
+from service.awards.models import Award
+from service.badges.models import IssuedCredential
+from service.badges.schemas import CredentialBatch, CredentialBatchItem, CredentialIssue
+from service.badges.service import CredentialService
+from service.config import Settings
+from service.db import Database, declare_write_intent
+from service.jobs.backends import InProcessBackend, activate, deactivate
+from service.jobs.service import transaction
+from service.migrations import upgrade_sync
+from tests.badges.helpers import earn, official_schema_errors
+from tests.factories import make_tenant
+from tests.jobs.helpers import wait_for_state
+
+
+@pytest.fixture
+async def committed_db(scratch_url: str) -> AsyncIterator[Database]:
+    await asyncio.to_thread(upgrade_sync, scratch_url)
+    db = Database(scratch_url, pool_size=12)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+def _same_first(index: int) -> Callable[[int], int]:
+    """Every issuer draws ``index`` first: all but one must find it taken and draw again."""
+    import secrets
+
+    def choose(size: int) -> int:
+        if not getattr(choose, "used", False):
+            choose.used = True  # type: ignore[attr-defined]
+            return index
+        return secrets.randbelow(size)
+
+    return choose
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_issuance_never_shares_an_index_and_issues_each_award_once(
+    committed_db: Database, settings: Settings
+) -> None:
+    db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
+    async with transaction(db) as session:
+        tenant = await make_tenant(session, settings)
+        earned = await earn(session, tenant.id, learners=8)
+        # Keys and the first list exist before the race (their own creation is race-safe too).
+        warm = CredentialService(session, tenant.id, env)
+        await warm.issue_direct(
+            CredentialIssue(achievement_id=earned.achievement_id, learner_id=earned.portrait.learner_ids[0]),
+            issued_by="test",
+        )
+        tenant_id = tenant.id
+    assert len(earned.award_ids) == 8
+
+    async def issue(award_id: uuid.UUID) -> int:
+        async with db.session() as session:
+            await declare_write_intent(session)
+            service = CredentialService(session, tenant_id, env, choose_index=_same_first(4242))
+            await service.issue_award(award_id)
+            await session.commit()
+            return service.collisions
+
+    collisions = await asyncio.gather(*(issue(a) for a in earned.award_ids))
+    # Twice more for every award, concurrently: retried jobs must not issue a second credential.
+    await asyncio.gather(*(issue(a) for a in earned.award_ids), *(issue(a) for a in earned.award_ids))
+
+    async with db.session() as session:
+        rows = (
+            await session.exec(select(IssuedCredential).where(col(IssuedCredential.tenant_id) == tenant_id))
+        ).all()
+        awards = (await session.exec(select(Award).where(col(Award.tenant_id) == tenant_id))).all()
+    issued = [r for r in rows if r.award_id is not None]
+    assert len(issued) == 8 and len({r.award_id for r in issued}) == 8
+    assert len({(r.status_list_id, r.status_index) for r in rows}) == len(rows) == 9
+    assert sum(1 for r in issued if r.status_index == 4242) == 1
+    assert sum(collisions) >= 7  # the other seven drew the taken index and drew again
+    assert all(a.issuance_status == "issued" and a.credential_id is not None for a in awards)
+    for r in rows:
+        assert json.loads(r.document)["credentialStatus"]["statusListIndex"] == str(r.status_index)
+
+
+async def test_awards_are_issued_by_the_job_queued_with_them_and_batches_run_as_jobs(
+    committed_db: Database, settings: Settings
+) -> None:
+    db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
+    async with transaction(db) as session:
+        tenant = await make_tenant(session, settings)
+        earned = await earn(session, tenant.id, learners=3)
+        tenant_id = tenant.id
+        batch = await CredentialService(session, tenant.id, env).enqueue_batch(
+            CredentialBatch(
+                items=[
+                    *(
+                        CredentialBatchItem(achievement_id=earned.achievement_id, learner_id=learner)
+                        for learner in earned.portrait.learner_ids
+                    ),
+                    CredentialBatchItem(achievement_id=earned.achievement_id, learner_id=uuid.uuid4()),
+                ]
+            )
+        )
+        batch_id = batch.id
+
+    async def count(**where: object) -> int:
+        async with db.session() as session:
+            query = (
+                select(func.count())
+                .select_from(IssuedCredential)
+                .where(col(IssuedCredential.tenant_id) == tenant_id)
+            )
+            if where.get("awards"):
+                query = query.where(col(IssuedCredential.award_id).is_not(None))
+            return int((await session.exec(query)).one())
+
+    assert await count() == 0  # nothing is issued inside the request that made the awards
+    backend = InProcessBackend(db, env, concurrency=1, tick_interval=3600)
+    await backend.start()
+    activate(backend)
+    try:
+        await backend.resume()
+        done = await wait_for_state(db, batch_id, "succeeded", "failed")
+        assert done.state == "succeeded", done.error
+        assert done.report is not None and done.report["issued"] == 3 and done.report["total"] == 4
+        assert [e["index"] for e in done.report["errors"]] == [3]
+
+        async def all_awards_issued() -> bool:
+            async with db.session() as session:
+                waiting = (
+                    await session.exec(
+                        select(func.count())
+                        .select_from(Award)
+                        .where(col(Award.tenant_id) == tenant_id, col(Award.issuance_status) != "issued")
+                    )
+                ).one()
+            return int(waiting) == 0
+
+        from tests.jobs.helpers import wait_for
+
+        await wait_for(all_awards_issued, what="award issuance")
+        assert await count(awards=True) == 3
+        assert await count() == 6
+    finally:
+        deactivate(backend)
+        await backend.stop()
+    async with db.session() as session:
+        for row in (await session.exec(select(IssuedCredential))).all():
+            assert official_schema_errors(json.loads(row.document)) == []

@@ -1,0 +1,55 @@
+"""The demo district's badges are issued when it loads, and they verify through the public routes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from service.app import create_app
+from service.badges.models import IssuedCredential
+from service.config import Settings
+from service.db import Database
+from service.demo import load_demo
+from service.migrations import upgrade_sync
+from tests.badges.helpers import official_schema_errors, verify_via_http
+
+
+@pytest.fixture
+async def committed_db(scratch_url: str) -> AsyncIterator[Database]:
+    await asyncio.to_thread(upgrade_sync, scratch_url)
+    db = Database(scratch_url, pool_size=4)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+async def test_demo_badges_are_issued_and_verify(
+    committed_db: Database, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    env = settings.model_copy(
+        update={"database_url": str(committed_db.url), "var_dir": tmp_path_factory.mktemp("demo")}
+    )
+    counts = await load_demo(committed_db, env)
+    assert counts["awards"] > 0 and counts["credentials"] > 0
+    async with committed_db.session() as session:
+        rows = (await session.exec(select(IssuedCredential))).all()
+    assert len(rows) == counts["credentials"]
+    app = create_app(env, database=committed_db)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        for row in rows[:3]:
+            document = json.loads(row.document)
+            assert official_schema_errors(document) == []
+            assert document["issuer"]["id"] == "did:web:portrait.test:issuers:demo"
+            for form in (document, row.jwt):
+                assert form is not None
+                result = await verify_via_http(http, form)
+                assert result.verified, [c.to_json() for c in result.checks]
+            page = await http.get(f"/credentials/{row.id}", headers={"Accept": "text/html"})
+            assert page.status_code == 200 and "Valid: not revoked" in page.text

@@ -1,0 +1,224 @@
+"""REST (list, get, revoke), the public routes (negotiation, page, baked images, status lists, DID
+documents), key rotation and tenant isolation."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.badges.service import CredentialService
+from service.config import Settings
+from service.credentials import baking
+from tests.badges.helpers import earn, verify_via_http
+from tests.factories import Actors
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A detached snapshot: ORM rows expire when a request rolls back."""
+
+    id: uuid.UUID
+    document: str
+    jwt: str
+    learner_id: uuid.UUID
+    achievement_id: uuid.UUID
+
+
+async def _issued(
+    session: AsyncSession, actors: Actors, settings: Settings, learners: int = 2
+) -> list[Issued]:
+    earned = await earn(session, actors.a.tenant.id, learners=learners)
+    service = CredentialService(session, actors.a.tenant.id, settings)
+    await service.issue_awards(earned.award_ids)
+    await session.commit()
+    return [
+        Issued(r.id, r.document, r.jwt or "", r.learner_id, r.achievement_id)  # type: ignore[arg-type]
+        for r in service.issued
+    ]
+
+
+async def test_list_get_revoke_and_isolation(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    rows = await _issued(session, actors, settings)
+    read = await actors.a.headers("credentials:read")
+    listed = await http.get("/api/v1/credentials", headers=read)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["total"] == 2
+    item = listed.json()["items"][0]
+    assert item["id"] == f"{settings.public_url}/credentials/{item['uuid']}"
+    by_learner = await http.get(
+        "/api/v1/credentials", params={"learner_id": str(rows[0].learner_id)}, headers=read
+    )
+    assert [i["uuid"] for i in by_learner.json()["items"]] == [str(rows[0].id)]
+    one = await http.get(f"/api/v1/credentials/{rows[0].id}", headers=read)
+    assert one.status_code == 200 and one.json()["credential"]["id"] == one.json()["id"]
+
+    # District B sees nothing of A's, and cannot revoke it.
+    b_read = await actors.b.headers("credentials:read", "credentials:write")
+    assert (await http.get("/api/v1/credentials", headers=b_read)).json()["total"] == 0
+    assert (await http.get(f"/api/v1/credentials/{rows[0].id}", headers=b_read)).status_code == 404
+    foreign = await http.post(
+        f"/api/v1/credentials/{rows[0].id}/revoke", json={"reason": "x"}, headers=b_read
+    )
+    assert foreign.status_code == 404
+
+    write = await actors.a.headers("credentials:write")
+    assert (
+        await http.post(f"/api/v1/credentials/{rows[0].id}/revoke", json={}, headers=write)
+    ).status_code == 422
+    assert (
+        await http.post(f"/api/v1/credentials/{rows[0].id}/revoke", json={"reason": "x"}, headers=read)
+    ).status_code == 403
+    before = (await verify_via_http(http, json.loads(rows[0].document))).check("status")
+    assert before.ok
+    revoked = await http.post(
+        f"/api/v1/credentials/{rows[0].id}/revoke", json={"reason": "issued in error"}, headers=write
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["status"] == "revoked" and revoked.json()["revocation_reason"] == "issued in error"
+    again = await http.post(f"/api/v1/credentials/{rows[0].id}/revoke", json={"reason": "x"}, headers=write)
+    assert again.status_code == 409
+    # Both formats now fail the status check; the other credential on the same list still passes.
+    for form in (json.loads(rows[0].document), rows[0].jwt):
+        result = await verify_via_http(http, form)
+        assert not result.verified and not result.check("status").ok
+        assert "revoked" in result.check("status").message
+    assert (await verify_via_http(http, json.loads(rows[1].document))).verified
+    status = await http.get("/api/v1/credentials", params={"status": "revoked"}, headers=read)
+    assert [i["uuid"] for i in status.json()["items"]] == [str(rows[0].id)]
+    page = await http.get(f"/credentials/{rows[0].id}", headers={"Accept": "text/html"})
+    assert "Revoked on" in page.text and "issued in error" in page.text
+
+
+async def test_content_negotiation_and_baked_images(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    row = (await _issued(session, actors, settings, learners=1))[0]
+    url = f"/credentials/{row.id}"
+    default = await http.get(url)
+    assert default.status_code == 200 and default.headers["content-type"].startswith("application/vc+ld+json")
+    assert default.text == row.document  # byte for byte what was signed
+    as_json = await http.get(url, headers={"Accept": "application/json"})
+    assert as_json.headers["content-type"].startswith("application/json") and as_json.json()["id"].endswith(
+        url
+    )
+    jws = await http.get(url, headers={"Accept": "text/plain"})
+    assert (
+        jws.headers["content-type"].startswith("text/plain")
+        and jws.text == row.jwt
+        and jws.text.count(".") == 2
+    )
+    assert (await http.get(f"{url}.jwt")).text == row.jwt
+    assert (await http.get(f"{url}.json")).text == row.document
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    html = await http.get(url, headers={"Accept": browser})
+    assert html.headers["content-type"].startswith("text/html")
+    assert "Collaborator" in html.text and "Valid: not revoked" in html.text and "Good work" in html.text
+    assert "default-src 'none'" in html.headers["content-security-policy"]
+
+    png = await http.get(f"{url}/badge.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert baking.extract_png(png.content) == row.document
+    svg = await http.get(f"{url}/badge.svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert baking.extract_svg(svg.text) == row.document
+    assert (await http.get("/credentials/00000000-0000-4000-8000-000000000000")).status_code == 404
+    assert (await http.get("/credentials/not-a-uuid")).status_code == 422
+
+
+async def test_the_page_escapes_everything(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    attack = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    earned = await earn(session, actors.a.tenant.id, narrative=attack)
+    service = CredentialService(session, actors.a.tenant.id, settings)
+    await service.issue_awards(earned.award_ids)
+    row_id = service.issued[0].id
+    await session.commit()
+    html = (await http.get(f"/credentials/{row_id}", headers={"Accept": "text/html"})).text
+    assert "<script>" not in html and "onerror=alert" not in html.replace("onerror=alert(2)&gt;", "")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+async def test_status_list_caching_and_issuer_documents(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    row = (await _issued(session, actors, settings, learners=1))[0]
+    doc = json.loads(row.document)
+    list_path = "/" + doc["credentialStatus"]["statusListCredential"].split("/", 3)[3]
+    first = await http.get(list_path)
+    assert first.status_code == 200 and first.headers["etag"] and "max-age=" in first.headers["cache-control"]
+    body = first.json()
+    assert body["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
+    assert body["issuer"] == doc["issuer"]["id"] and body["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
+    from service.credentials import Bitstring
+
+    assert len(Bitstring.decode(body["credentialSubject"]["encodedList"])) >= 131_072
+    cached = await http.get(list_path, headers={"If-None-Match": first.headers["etag"]})
+    assert cached.status_code == 304 and cached.content == b""
+    await http.post(
+        f"/api/v1/credentials/{row.id}/revoke",
+        json={"reason": "r"},
+        headers=await actors.a.headers("credentials:write"),
+    )
+    changed = await http.get(list_path, headers={"If-None-Match": first.headers["etag"]})
+    assert changed.status_code == 200 and changed.headers["etag"] != first.headers["etag"]
+
+    slug = actors.a.tenant.slug
+    did = f"did:web:portrait.test:issuers:{slug}"
+    did_doc = (await http.get(f"/issuers/{slug}/did.json")).json()
+    assert did_doc["id"] == did
+    assert all(m["controller"] == did for m in did_doc["verificationMethod"])
+    assert {m["id"].split("#")[1] for m in did_doc["verificationMethod"]} >= {"ed25519-1", "rsa-1"}
+    profile = (await http.get(f"/issuers/{slug}")).json()
+    assert profile["id"] == did and profile["type"] == ["Profile"] and profile["name"] == actors.a.tenant.name
+    keys = (await http.get(f"/issuers/{slug}/jwks.json")).json()["keys"]
+    assert {k["kid"] for k in keys} == {m["id"] for m in did_doc["verificationMethod"]}
+    assert all("d" not in k for k in keys)
+    assert (await http.get("/issuers/no-such-district/did.json")).status_code == 404
+
+
+async def test_rotation_keeps_old_credentials_verifying(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    old = (await _issued(session, actors, settings, learners=1))[0]
+    write = await actors.a.headers("credentials:write")
+    rotated = await http.post("/api/v1/issuer/keys/rotate", json={}, headers=write)
+    assert rotated.status_code == 200, rotated.text
+    by_fragment = {k["fragment"]: k["status"] for k in rotated.json()}
+    assert by_fragment["ed25519-1"] == "retired" and by_fragment["ed25519-2"] == "active"
+    assert by_fragment["rsa-1"] == "retired" and by_fragment["rsa-2"] == "active"
+    assert all("private" not in json.dumps(k) for k in rotated.json())
+    assert (await verify_via_http(http, json.loads(old.document))).verified
+    assert (await verify_via_http(http, old.jwt)).verified
+    body = {"achievement_id": str(old.achievement_id), "learner_id": str(old.learner_id)}
+    new = await http.post("/api/v1/credentials", json=body, headers=write)
+    assert new.json()["credential"]["proof"][0]["verificationMethod"].endswith("#ed25519-2")
+    assert (await verify_via_http(http, new.json()["credential"])).verified
+    assert (await verify_via_http(http, new.json()["jwt"])).verified
+    bad = await http.post("/api/v1/issuer/keys/rotate", json={"kinds": ["DSA"]}, headers=write)
+    assert bad.status_code == 422 and "body.kinds" in bad.text
+    assert (
+        await http.post(
+            "/api/v1/issuer/keys/rotate", json={}, headers=await actors.a.headers("credentials:read")
+        )
+    ).status_code == 403
+
+
+async def test_private_keys_are_encrypted_at_rest(
+    actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    from sqlmodel import col, select
+
+    from service.badges.models import IssuerKey
+
+    await _issued(session, actors, settings, learners=1)
+    rows = (await session.exec(select(IssuerKey).where(col(IssuerKey.tenant_id) == actors.a.tenant.id))).all()
+    assert {r.kind for r in rows} == {"Ed25519", "RSA"}
+    for r in rows:
+        assert r.private_key_encrypted.startswith("v1:") and "PRIVATE KEY" not in r.private_key_encrypted
