@@ -61,3 +61,7 @@ class SchemaValidationError(CredentialError):
 
 class StatusListError(CredentialError):
     """A Bitstring Status List is malformed, too short, too large or the index is out of range."""
+
+
+class BakingError(CredentialError):
+    """A badge image could not be baked or read: not a PNG/SVG, malformed, too large, unsafe XML."""
