@@ -24,6 +24,7 @@ from service.api.rest import (
     oauth,
     roster,
     tenants,
+    verify,
 )
 from service.api.rest import jobs as jobs_rest
 from service.api.rest import webhooks as webhooks_rest
@@ -104,5 +105,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(jobs_rest.router)
     app.include_router(webhooks_rest.router)
     app.include_router(ims_case.router)
+    app.include_router(verify.router)
     app.include_router(graphql_router())
     return app
