@@ -24,6 +24,7 @@ from service.api.rest import (
     oauth,
     roster,
     tenants,
+    vc_api,
     verify,
 )
 from service.api.rest import jobs as jobs_rest
@@ -106,5 +107,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(webhooks_rest.router)
     app.include_router(ims_case.router)
     app.include_router(verify.router)
+    app.include_router(vc_api.router)
     app.include_router(graphql_router())
     return app

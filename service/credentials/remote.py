@@ -27,11 +27,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from service.credentials.contexts import ContextRegistry
+from service.credentials.data_integrity import proof_suite, verify_proof
 from service.credentials.did import did_web_document_url, resolve_did_key_method
 from service.credentials.errors import CredentialError, FetchError, KeyFormatError, KeyResolutionError
 from service.credentials.keys import VerificationKey, verification_key_from_document
 from service.credentials.status_list import StatusResult, check_status
 from service.credentials.verify import (
+    Check,
     VerificationResult,
     parse_input,
     verification_methods,
@@ -282,3 +284,108 @@ async def verify_with_fetcher(
     ``http`` (local test servers) for did:web documents. Never raises for a bad credential."""
     session = _Session(fetch=fetch, did_web_scheme=did_web_scheme, budget=max_fetches)
     return await _verify(session, doc_or_jws, now=now, registry=registry)
+
+
+# --- presentations ----------------------------------------------------------------------------------
+
+MAX_PRESENTED_CREDENTIALS = 20
+
+
+@dataclass(frozen=True)
+class PresentationResult:
+    """The presentation's own proof check (``None`` when it carries no proof and none was required)
+    and the result of each embedded credential; ``verified`` when all of them hold."""
+
+    verified: bool
+    proof: Check | None
+    credentials: tuple[VerificationResult, ...]
+
+
+def _presented(presentation: Mapping[str, Any]) -> list[Any]:
+    raw = presentation.get("verifiableCredential")
+    if raw is None:
+        return []
+    return list(raw) if isinstance(raw, list) else [raw]
+
+
+async def _presentation_proof(
+    session: _Session,
+    presentation: Mapping[str, Any],
+    *,
+    challenge: str | None,
+    domain: str | None,
+    registry: ContextRegistry | None,
+) -> Check | None:
+    raw = presentation.get("proof")
+    proofs = [p for p in (raw if isinstance(raw, list) else [raw]) if isinstance(p, Mapping)]
+    if not proofs:
+        if challenge is not None or domain is not None:
+            return Check("proof", False, "a challenge or domain was given but the presentation has no proof")
+        return None
+    holder = presentation.get("holder")
+    holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
+    messages: list[str] = []
+    for proof in proofs:
+        suite = proof_suite(proof)
+        if suite is None:
+            found = proof.get("cryptosuite") or proof.get("type")
+            return Check(
+                "proof", False, f"unsupported presentation proof {found!r} (eddsa-rdfc-2022 expected)"
+            )
+        if proof.get("proofPurpose") != "authentication":
+            return Check(
+                "proof", False, f"proofPurpose must be 'authentication', not {proof.get('proofPurpose')!r}"
+            )
+        if challenge is not None and proof.get("challenge") != challenge:
+            return Check("proof", False, "the proof's challenge does not match the expected challenge")
+        domains = proof.get("domain")
+        if domain is not None and domain not in (domains if isinstance(domains, list) else [domains]):
+            return Check("proof", False, "the proof's domain does not match the expected domain")
+        method = proof.get("verificationMethod")
+        method = method.get("id") if isinstance(method, Mapping) else method
+        if not isinstance(method, str):
+            return Check("proof", False, "the presentation proof has no verificationMethod")
+        try:
+            key = await _resolve_key(session, method)
+        except CredentialError as exc:
+            return Check("proof", False, f"could not resolve verification method {method!r}: {exc}")
+        if not key.allows("authentication"):
+            return Check("proof", False, f"key {method!r} is not authorized for authentication")
+        if isinstance(holder_id, str) and key.controller != holder_id:
+            return Check(
+                "proof", False, f"key {method!r} is controlled by {key.controller!r}, not the holder"
+            )
+        try:
+            verify_proof(presentation, proof, key.public_key, registry=registry)
+        except CredentialError as exc:
+            return Check("proof", False, f"{suite}: {exc}")
+        messages.append(f"{suite} presentation signature by {method} is valid")
+    return Check("proof", True, "; ".join(messages))
+
+
+async def verify_presentation_with_fetcher(
+    presentation: Mapping[str, Any],
+    *,
+    fetch: Fetcher,
+    challenge: str | None = None,
+    domain: str | None = None,
+    now: datetime | None = None,
+    registry: ContextRegistry | None = None,
+    did_web_scheme: Callable[[str], str] = _default_scheme,
+    max_fetches: int = MAX_FETCHES,
+) -> PresentationResult:
+    """Verify a presentation's proof (``authentication`` purpose, ``challenge`` / ``domain`` when
+    given, key controlled by the holder) and each embedded credential (JSON or compact JWS)."""
+    credentials = _presented(presentation)
+    if len(credentials) > MAX_PRESENTED_CREDENTIALS:
+        raise CredentialError(f"a presentation may carry at most {MAX_PRESENTED_CREDENTIALS} credentials")
+    session = _Session(fetch=fetch, did_web_scheme=did_web_scheme, budget=max_fetches)
+    proof = await _presentation_proof(
+        session, presentation, challenge=challenge, domain=domain, registry=registry
+    )
+    results: list[VerificationResult] = []
+    for item in credentials:
+        own = _Session(fetch=fetch, did_web_scheme=did_web_scheme, budget=max_fetches)
+        results.append(await _verify(own, item, now=now, registry=registry))
+    verified = (proof is None or proof.ok) and all(result.verified for result in results)
+    return PresentationResult(verified=verified, proof=proof, credentials=tuple(results))

@@ -31,6 +31,7 @@ from typing import Any
 
 from service.credentials.contexts import VC_V1, VC_V2, ContextRegistry
 from service.credentials.data_integrity import proof_suite, verify_proof
+from service.credentials.data_model import credential_problems
 from service.credentials.errors import (
     CredentialError,
     KeyResolutionError,
@@ -251,7 +252,7 @@ def _check_schema(state: _State, credential: Mapping[str, Any]) -> None:
         missing = [name for name in ("issuer", "credentialSubject") if name not in credential]
         if missing:
             state.put("schema", False, f"missing {', '.join(missing)}")
-        else:
+        elif _data_model_holds(state, credential):
             state.put("schema", True, f"no 1EdTech schema for type {types}; the VC data model basics hold")
         return
     document = _vc1_as_vc2(credential) if vc1 else credential
@@ -260,9 +261,23 @@ def _check_schema(state: _State, credential: Mapping[str, Any]) -> None:
     if errors:
         shown = "; ".join(errors[:3]) + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
         state.put("schema", False, f"does not validate against {name}: {shown}")
+    elif not _data_model_holds(state, credential):
+        return
     else:
         suffix = " (VC 1.1 names mapped to VCDM 2.0)" if vc1 else ""
         state.put("schema", True, f"valid against {name}{suffix}")
+
+
+def _data_model_holds(state: _State, credential: Mapping[str, Any]) -> bool:
+    """The W3C data model rules the 1EdTech schemas do not cover (dateTimeStamp, URL ids, typed
+    entries); on failure the schema check names the first broken rule."""
+    problems = credential_problems(credential, "credential", include_proof=False)
+    if not problems:
+        return True
+    first = problems[0]
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    state.put("schema", False, f"VC data model: {first.path}: {first.message}{more}")
+    return False
 
 
 # --- proof ------------------------------------------------------------------------------------------

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from service.config import Settings
 from service.credentials.baking import extract_png, extract_svg
 from service.credentials.errors import BakingError
-from service.credentials.remote import verify_with_fetcher
+from service.credentials.remote import (
+    PresentationResult,
+    verify_presentation_with_fetcher,
+    verify_with_fetcher,
+)
 from service.credentials.vc_jwt import looks_like_jwt
 from service.credentials.verify import VerificationResult
-from service.errors import FieldError, UnsupportedMediaTypeError
+from service.errors import FieldError, NotFoundError, UnsupportedMediaTypeError
+from service.tenancy.repository import TenantRepository
 from service.verification.errors import NoCredentialFound, UnreadableCredential
 from service.verification.fetcher import RemoteFetcher
 
@@ -154,3 +162,27 @@ class VerificationService:
             did_web_scheme=self.fetcher.did_web_scheme,
             max_fetches=self.settings.verify.max_fetches,
         )
+
+    async def verify_presentation(
+        self,
+        presentation: Mapping[str, Any],
+        *,
+        challenge: str | None = None,
+        domain: str | None = None,
+        now: datetime | None = None,
+    ) -> PresentationResult:
+        return await verify_presentation_with_fetcher(
+            presentation,
+            fetch=self.fetcher,
+            challenge=challenge,
+            domain=domain,
+            now=now,
+            did_web_scheme=self.fetcher.did_web_scheme,
+            max_fetches=self.settings.verify.max_fetches,
+        )
+
+    @staticmethod
+    async def require_issuer(session: AsyncSession, slug: str) -> None:
+        """The VC-API paths name an issuer: it must be an existing district."""
+        if await TenantRepository(session).get_by_slug(slug) is None:
+            raise NotFoundError(f"no issuer {slug!r}")
