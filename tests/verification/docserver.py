@@ -47,11 +47,14 @@ def _handler(server_state: DocServer) -> type[BaseHTTPRequestHandler]:
             if server_state.delay is not None and self.path.startswith("/slow"):
                 server_state.delay.wait(10)
             status, body, media = server_state.documents.get(self.path, (404, b"not found", "text/plain"))
-            self.send_response(status)
-            self.send_header("Content-Type", media)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", media)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout tests)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
