@@ -67,6 +67,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         finally:
             deactivate(jobs)
             await jobs.stop()
+            verification = getattr(app.state, "verification_service", None)
+            if verification is not None:
+                await verification.fetcher.aclose()
             if owned:
                 await db.dispose()
 

@@ -32,8 +32,10 @@ from service.credentials.did import did_web_document_url, resolve_did_key_method
 from service.credentials.errors import CredentialError, FetchError, KeyFormatError, KeyResolutionError
 from service.credentials.keys import VerificationKey, verification_key_from_document
 from service.credentials.status_list import StatusResult, check_status
+from service.credentials.vc_jwt import looks_like_jwt
 from service.credentials.verify import (
     Check,
+    ProofMemo,
     VerificationResult,
     parse_input,
     verification_methods,
@@ -47,6 +49,9 @@ MAX_FETCHES = 8
 MAX_DOCUMENT_CHARS = 2 * 1024 * 1024
 
 STATUS_TYPES = ("BitstringStatusListEntry", "1EdTechRevocationList")
+
+#: Status list credentials are shared by many credentials: their verified proofs are remembered.
+STATUS_LIST_PROOFS = ProofMemo(max_entries=512)
 
 
 def _default_scheme(_host: str) -> str:
@@ -192,7 +197,16 @@ async def _status_of(
             list_credential, _, _ = parse_input(text)
         except CredentialError as exc:
             raise FetchError(f"the status list at {url} is not a credential: {exc}") from exc
-        result = await _verify(session, text, now=now, registry=registry, check_status_entries=False)
+        # Verify the parsed object (a JSON list is parsed once), or the token of a VC-JWT list.
+        submitted: Mapping[str, Any] | str = text.strip() if looks_like_jwt(text) else list_credential
+        result = await _verify(
+            session,
+            submitted,
+            now=now,
+            registry=registry,
+            check_status_entries=False,
+            memo=STATUS_LIST_PROOFS,
+        )
         if not result.verified:
             failed = "; ".join(f"{c.check}: {c.message}" for c in result.checks if not c.ok)
             raise FetchError(f"the status list credential at {url} does not verify ({failed})")
@@ -224,6 +238,7 @@ async def _verify(
     now: datetime | None,
     registry: ContextRegistry | None,
     check_status_entries: bool = True,
+    memo: ProofMemo | None = None,
 ) -> VerificationResult:
     try:
         credential, _, _ = parse_input(doc_or_jws)
@@ -262,7 +277,7 @@ async def _verify(
 
         checker = check
     return verify_credential(
-        doc_or_jws, resolve_key=resolve, now=now, status_checker=checker, registry=registry
+        doc_or_jws, resolve_key=resolve, now=now, status_checker=checker, registry=registry, proof_memo=memo
     )
 
 
