@@ -169,3 +169,27 @@ async def test_presentation_limits(acme: tuple[Signer, dict[str, Any]]) -> None:
     vp["verifiableCredential"] = [credential(signer, credential_status=None)]
     result = await verify_presentation_with_fetcher(vp, fetch=Fetcher({DOC_URL: document}), now=NOW)
     assert result.verified and result.proof is None and len(result.credentials) == 1
+
+
+def test_proof_memo_remembers_only_the_exact_document_and_key(acme: tuple[Signer, dict[str, Any]]) -> None:
+    from service.credentials.did import document_resolver
+    from service.credentials.verify import ProofMemo, verify_credential
+
+    signer, document = acme
+    memo = ProofMemo(max_entries=2)
+    listed = status_list(signer)
+    resolve = document_resolver({DID: document})
+    assert verify_credential(listed, resolve_key=resolve, now=NOW, proof_memo=memo).verified
+    assert len(memo) == 1
+    assert verify_credential(listed, resolve_key=resolve, now=NOW, proof_memo=memo).verified
+    assert len(memo) == 1  # the second time was a hit
+    tampered = {**listed, "validFrom": "2024-01-01T00:00:00Z"}
+    result = verify_credential(tampered, resolve_key=resolve, now=NOW, proof_memo=memo)
+    assert result.failed == ["proof", "issuer"] and len(memo) == 1
+    # another key for the same method id: not a hit, the signature is checked (and fails)
+    other = generate_private_key("Ed25519")
+    impostor = build_did_document(DID, [IssuerKey("key-1", other.public_key())])  # type: ignore[arg-type]
+    result = verify_credential(
+        listed, resolve_key=document_resolver({DID: impostor}), now=NOW, proof_memo=memo
+    )
+    assert "proof" in result.failed
