@@ -193,3 +193,14 @@ def test_proof_memo_remembers_only_the_exact_document_and_key(acme: tuple[Signer
         listed, resolve_key=document_resolver({DID: impostor}), now=NOW, proof_memo=memo
     )
     assert "proof" in result.failed
+
+
+async def test_multi_bit_status_entries_are_refused(acme: tuple[Signer, dict[str, Any]]) -> None:
+    signer, document = acme
+    unsigned = build_credential(sample_credential(DID, credential_status=None))
+    unsigned["credentialStatus"] = {**BitstringStatusListEntry(LIST, 7).to_json(), "statusSize": 2}
+    signed = sign_data_integrity(unsigned, signer)
+    fetch = Fetcher({DOC_URL: document, LIST: status_list(signer)})
+    result = await verify_with_fetcher(signed, fetch=fetch, now=NOW)
+    assert result.failed == ["status"]
+    assert "statusSize 2 is not supported" in result.check("status").message

@@ -9,6 +9,7 @@ for real: guard, HTTP, cache, verifier.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,15 +22,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
 from service.credentials import (
+    Bitstring,
     Signer,
+    build_status_list_credential,
     did_key_verification_method,
     generate_private_key,
+    sign_data_integrity,
 )
 from service.credentials.data_integrity import canonical_inputs
 from service.credentials.encoding import multibase_encode
+from service.credentials.keys import ed25519_private_from_multibase
 from service.verification.fetcher import RemoteFetcher
 from service.verification.service import VerificationService
-from tests.credentials.conftest import EXAMPLES, FIXTURES, load
+from tests.credentials.conftest import EXAMPLES, FIXTURES, TESTVECTORS, load
 from tests.factories import make_tenant_ref
 from tests.verification.conftest import RemoteIssuer, verify_settings
 from tests.verification.docserver import DocServer
@@ -512,3 +517,65 @@ async def test_malformed_embedded_credential(vc_http: httpx.AsyncClient, slug: s
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == "body.verifiablePresentation.verifiableCredential[0].issuer"
+
+
+# --- the fixtures' status lists, served locally --------------------------------------------------------
+
+
+def ext_path(url: str) -> str:
+    parts = urlsplit(url)
+    return f"/ext/{parts.hostname}{parts.path}"
+
+
+@pytest.mark.parametrize("revoked", [False, True])
+async def test_vc_1_1_did_web_fixture_with_1edtech_revocation_list(
+    vc_http: httpx.AsyncClient, slug: str, doc_server: DocServer, revoked: bool
+) -> None:
+    """credential-status-revoked.json: VC 1.1, Ed25519Signature2020, did:web issuer, 1EdTech list."""
+    credential = load(FIXTURES / "ob30" / "credential-status-revoked.json")
+    listed = [{"id": credential["id"], "revoked": True}] if revoked else []
+    doc_server.publish(ext_path(credential["credentialStatus"]["id"]), {"revokedCredentials": listed})
+    response = await vc_http.post(credentials_url(slug), json={"verifiableCredential": credential})
+    assert response.status_code == (400 if revoked else 200), response.text
+    if revoked:
+        assert [e["rule"] for e in response.json()["errors"]] == ["status"]
+
+
+@pytest.mark.parametrize("revoked", [False, True])
+async def test_bitstring_fixture_with_a_list_signed_by_the_test_key(
+    vc_http: httpx.AsyncClient, slug: str, doc_server: DocServer, revoked: bool
+) -> None:
+    """bit-string-list_credential-status-revoked.json names a status list we cannot reach; the list is
+    rebuilt here with the public test key of its issuer, bit 23 set or not."""
+    credential = load(FIXTURES / "ob30" / "bit-string-list_credential-status-revoked.json")
+    entry = credential["credentialStatus"]
+    bits = Bitstring()
+    if revoked:
+        bits.set(int(entry["statusListIndex"]))
+    issuer_id = credential["issuer"] if isinstance(credential["issuer"], str) else credential["issuer"]["id"]
+    vector_key = load(TESTVECTORS / "eddsa-rdfc-2022_testvector_key.json")
+    private_key = ed25519_private_from_multibase(vector_key["secretKeyMultibase"])
+    signer = Signer(f"{issuer_id}#{vector_key['publicKeyMultibase']}", private_key)
+    status_list = sign_data_integrity(
+        build_status_list_credential(
+            credential_id=entry["statusListCredential"],
+            issuer=issuer_id,
+            bitstring=bits,
+            valid_from=datetime(2024, 1, 1, tzinfo=UTC),
+        ),
+        signer,
+    )
+    doc_server.publish(ext_path(entry["statusListCredential"]), status_list)
+    response = await vc_http.post(credentials_url(slug), json={"verifiableCredential": credential})
+    assert response.status_code == (400 if revoked else 200), response.text
+    if revoked:
+        assert "revoked (status list index 23)" in response.json()["errors"][0]["detail"]
+
+
+async def test_complete_fixture_with_its_revocation_list(
+    vc_http: httpx.AsyncClient, slug: str, doc_server: DocServer
+) -> None:
+    credential = load(FIXTURES / "ob30" / "complete.json")
+    doc_server.publish(ext_path(credential["credentialStatus"]["id"]), {"revokedCredentials": []})
+    response = await vc_http.post(credentials_url(slug), json={"verifiableCredential": credential})
+    assert response.status_code == 200, response.text
