@@ -25,7 +25,9 @@ from service.api.rest import (
     public_badges,
     roster,
     tenants,
+    vc_api,
     vc_api_issue,
+    verify,
 )
 from service.api.rest import badges as badges_rest
 from service.api.rest import jobs as jobs_rest
@@ -68,6 +70,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         finally:
             deactivate(jobs)
             await jobs.stop()
+            verification = getattr(app.state, "verification_service", None)
+            if verification is not None:
+                await verification.fetcher.aclose()
             if owned:
                 await db.dispose()
 
@@ -110,5 +115,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(badges_rest.router)
     app.include_router(vc_api_issue.router)
     app.include_router(public_badges.router)
+
+    app.include_router(verify.router)
+    app.include_router(vc_api.router)
     app.include_router(graphql_router())
     return app

@@ -65,6 +65,29 @@ class BadgeSettings(BaseModel):
     status_list_max_age: int = Field(default=300, ge=0, le=86_400)
 
 
+class VerifySettings(BaseModel):
+    """Public verification (``POST /api/v1/verify``, ``/verify``, VC-API verify endpoints).
+
+    Remote documents (did:web DID documents, verification method URLs, status lists of other issuers)
+    are fetched through the outbound guard (``outbound.*``: private addresses refused unless allowed)
+    with the limits below, and cached for ``cache_ttl_seconds``.
+    """
+
+    #: Sustained verifications per minute per client IP, and the burst allowed on top.
+    rate_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
+    rate_limit_burst: int = Field(default=20, ge=1, le=100_000)
+    #: Client IPs remembered by the limiter (least recently seen forgotten first).
+    rate_limit_clients: int = Field(default=10_000, ge=16, le=1_000_000)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=16 * 1024 * 1024)
+    fetch_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    max_document_bytes: int = Field(default=512 * 1024, ge=1024, le=8 * 1024 * 1024)
+    max_fetches: int = Field(default=8, ge=1, le=32)
+    cache_ttl_seconds: float = Field(default=60.0, ge=0, le=3600)
+    cache_entries: int = Field(default=256, ge=1, le=100_000)
+    #: did:web hosts whose DID documents are fetched over plain http (local test servers only).
+    did_web_http_hosts: list[str] = []
+
+
 class Settings(BaseSettings):
     """All configuration of the service."""
 
@@ -90,6 +113,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     outbound: OutboundSettings = OutboundSettings()
     badges: BadgeSettings = BadgeSettings()
+
+    verify: VerifySettings = VerifySettings()
     #: auto: procrastinate on PostgreSQL, in-process on SQLite.
     jobs_backend: Literal["auto", "inprocess", "procrastinate"] = "auto"
 

@@ -12,7 +12,11 @@ Public API, by task:
   :func:`resolve_did_key`, :func:`did_web_for_issuer`, :func:`build_did_document`, :func:`document_resolver`.
 * **Revocation** - :class:`Bitstring`, :class:`BitstringStatusListEntry`,
   :func:`build_status_list_credential`, :func:`check_status`.
-* **Verify** - :func:`verify_credential` -> :class:`VerificationResult` with named :class:`Check` items.
+* **Verify** - :func:`verify_credential` -> :class:`VerificationResult` with named :class:`Check` items;
+  other issuers' keys and status lists through an injected fetcher: :mod:`.remote`
+  (:func:`~.remote.verify_with_fetcher`, :func:`~.remote.verify_presentation_with_fetcher`); VC data
+  model rules: :mod:`.data_model`.
+* **Baked images** - :mod:`.baking` (PNG iTXt / SVG ``openbadges:credential``).
 """
 
 from service.credentials.builder import (
@@ -40,8 +44,10 @@ from service.credentials.did import (
     resolve_did_key_method,
 )
 from service.credentials.errors import (
+    BakingError,
     ContextIntegrityError,
     CredentialError,
+    FetchError,
     JsonLdError,
     KeyFormatError,
     KeyResolutionError,
@@ -102,6 +108,7 @@ __all__ = [
     "Achievement",
     "AchievementSubject",
     "Alignment",
+    "BakingError",
     "Bitstring",
     "BitstringStatusListEntry",
     "Check",
@@ -111,6 +118,7 @@ __all__ = [
     "CredentialSchema",
     "Criteria",
     "Evidence",
+    "FetchError",
     "IdentityObject",
     "Image",
     "IssuerKey",

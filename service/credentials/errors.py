@@ -65,3 +65,7 @@ class StatusListError(CredentialError):
 
 class BakingError(CredentialError):
     """A badge image could not be baked or read: not a PNG/SVG, malformed, too large, unsafe XML."""
+
+
+class FetchError(CredentialError):
+    """A remote document (DID document, key, status list) could not be fetched or is not usable."""

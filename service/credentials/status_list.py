@@ -177,6 +177,9 @@ def check_status(entry: Mapping[str, Any], status_list_credential: Mapping[str, 
     """
     if entry.get("type") != "BitstringStatusListEntry":
         raise StatusListError(f"unsupported credentialStatus type {entry.get('type')!r}")
+    size = entry.get("statusSize", 1)
+    if size not in (1, "1"):
+        raise StatusListError(f"statusSize {size!r} is not supported (only single-bit statuses)")
     list_url = entry.get("statusListCredential")
     if status_list_credential.get("id") != list_url:
         raise StatusListError("the status list credential is not the one the entry names")

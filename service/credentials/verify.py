@@ -23,14 +23,20 @@ pass a resolver over the fetched documents (see :func:`service.credentials.did.d
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 from service.credentials.contexts import VC_V1, VC_V2, ContextRegistry
 from service.credentials.data_integrity import proof_suite, verify_proof
+from service.credentials.data_model import credential_problems
 from service.credentials.errors import (
     CredentialError,
     KeyResolutionError,
@@ -88,6 +94,40 @@ class VerificationResult:
     def to_json(self) -> dict[str, Any]:
         """``{"verified": bool, "checks": [{"check", "ok", "message"}]}``."""
         return {"verified": self.verified, "checks": [item.to_json() for item in self.checks]}
+
+
+class ProofMemo:
+    """Remembers Data Integrity proofs that verified, keyed by a digest of the exact document, proof
+    and public key, so a document verified again (a status list shared by many credentials) skips
+    canonicalization. Sound because the outcome depends on nothing else (pinned contexts, no clock);
+    bounded (least recently used forgotten first) and thread-safe. Only successes are remembered."""
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self.max_entries = max_entries
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def digest(document: Mapping[str, Any], proof: Mapping[str, Any], key: VerificationKey) -> bytes:
+        public = key.public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        text = json.dumps([document, proof], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8") + b"\0" + public).digest()
+
+    def __contains__(self, digest: object) -> bool:
+        with self._lock:
+            if digest in self._seen:
+                self._seen.move_to_end(digest)  # type: ignore[arg-type]
+                return True
+            return False
+
+    def add(self, digest: bytes) -> None:
+        with self._lock:
+            self._seen[digest] = None
+            while len(self._seen) > self.max_entries:
+                self._seen.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
 
 @dataclass
@@ -174,12 +214,14 @@ def verify_credential(
     now: datetime | None = None,
     status_checker: StatusChecker | None = None,
     registry: ContextRegistry | None = None,
+    proof_memo: ProofMemo | None = None,
 ) -> VerificationResult:
     """Verify a credential given as a JSON object, JSON text or a compact JWS (VC-JWT).
 
     ``resolve_key`` maps a verification method URL to a :class:`VerificationKey` (raise
     ``KeyResolutionError`` when it cannot); ``now`` (default: the current time) is the instant validity
-    is judged at; ``status_checker`` reads ``credentialStatus`` entries. Never raises for a bad
+    is judged at; ``status_checker`` reads ``credentialStatus`` entries; ``proof_memo`` (with the
+    default registry only) skips Data Integrity proofs already verified. Never raises for a bad
     credential: every problem becomes a failed check with a readable message.
     """
     moment = now or datetime.now(UTC)
@@ -199,7 +241,9 @@ def verify_credential(
     if parsed is not None and token is not None:
         _check_jwt_proof(state, token, parsed, resolve_key)
     else:
-        _check_data_integrity(state, credential, resolve_key, registry)
+        _check_data_integrity(
+            state, credential, resolve_key, registry, proof_memo if registry is None else None
+        )
     _check_issuer(state, credential)
     _check_validity(state, credential, parsed, moment)
     _check_status(state, credential, status_checker)
@@ -251,7 +295,7 @@ def _check_schema(state: _State, credential: Mapping[str, Any]) -> None:
         missing = [name for name in ("issuer", "credentialSubject") if name not in credential]
         if missing:
             state.put("schema", False, f"missing {', '.join(missing)}")
-        else:
+        elif _data_model_holds(state, credential):
             state.put("schema", True, f"no 1EdTech schema for type {types}; the VC data model basics hold")
         return
     document = _vc1_as_vc2(credential) if vc1 else credential
@@ -260,9 +304,23 @@ def _check_schema(state: _State, credential: Mapping[str, Any]) -> None:
     if errors:
         shown = "; ".join(errors[:3]) + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
         state.put("schema", False, f"does not validate against {name}: {shown}")
+    elif not _data_model_holds(state, credential):
+        return
     else:
         suffix = " (VC 1.1 names mapped to VCDM 2.0)" if vc1 else ""
         state.put("schema", True, f"valid against {name}{suffix}")
+
+
+def _data_model_holds(state: _State, credential: Mapping[str, Any]) -> bool:
+    """The W3C data model rules the 1EdTech schemas do not cover (dateTimeStamp, URL ids, typed
+    entries); on failure the schema check names the first broken rule."""
+    problems = credential_problems(credential, "credential", include_proof=False)
+    if not problems:
+        return True
+    first = problems[0]
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    state.put("schema", False, f"VC data model: {first.path}: {first.message}{more}")
+    return False
 
 
 # --- proof ------------------------------------------------------------------------------------------
@@ -283,7 +341,11 @@ def _resolve(resolve_key: KeyResolver, method: str) -> VerificationKey:
 
 
 def _check_data_integrity(
-    state: _State, credential: Mapping[str, Any], resolve_key: KeyResolver, registry: ContextRegistry | None
+    state: _State,
+    credential: Mapping[str, Any],
+    resolve_key: KeyResolver,
+    registry: ContextRegistry | None,
+    memo: ProofMemo | None = None,
 ) -> None:
     proofs = [proof for proof in _as_list(credential.get("proof")) if isinstance(proof, Mapping)]
     if not proofs:
@@ -318,8 +380,12 @@ def _check_data_integrity(
                 "proof", False, f"key {method!r} is not authorized for assertionMethod by its controller"
             )
             return
+        digest = ProofMemo.digest(credential, proof, key) if memo is not None else b""
         try:
-            verify_proof(credential, proof, key.public_key, registry=registry)
+            if memo is None or digest not in memo:
+                verify_proof(credential, proof, key.public_key, registry=registry)
+                if memo is not None:
+                    memo.add(digest)
         except SafeModeError as exc:
             state.put("proof", False, f"{suite}: JSON-LD safe mode: {exc}")
             return

@@ -1,0 +1,153 @@
+"""Fetching other issuers' documents for verification: guarded, bounded, briefly cached.
+
+* URLs under the service's own public URL are answered in-process by the app itself (no network, no
+  cache): our own DID documents and status lists are always current, so a revocation shows at once.
+* Every other URL goes through :func:`service.net.outbound_client` (private addresses refused unless
+  ``outbound.allow_private`` / ``outbound.allowed_hosts`` say otherwise, no redirects, no proxies) with
+  ``verify.fetch_timeout_seconds`` and ``verify.max_document_bytes``.
+* Successful answers are cached for ``verify.cache_ttl_seconds`` in a bounded LRU table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import httpx
+
+from service.config import Settings
+from service.credentials.errors import FetchError
+from service.net import OutboundPolicy, OutboundURLError, normalize_hosts, outbound_client, read_limited
+
+ACCEPT = (
+    "application/did+json, application/vc+ld+json, application/ld+json, application/json;q=0.9, */*;q=0.1"
+)
+
+
+class TtlCache:
+    """A bounded map whose entries expire ``ttl`` seconds after they were stored."""
+
+    def __init__(self, ttl: float, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.clock = clock
+        self._items: OrderedDict[str, tuple[float, str]] = OrderedDict()
+
+    def get(self, key: str) -> str | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        expires, value = item
+        if expires <= self.clock():
+            del self._items[key]
+            return None
+        self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: str) -> None:
+        if self.ttl <= 0:
+            return
+        self._items[key] = (self.clock() + self.ttl, value)
+        self._items.move_to_end(key)
+        while len(self._items) > self.max_entries:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class RemoteFetcher:
+    """``await fetcher(url) -> text`` for :func:`service.credentials.remote.verify_with_fetcher`."""
+
+    def __init__(self, settings: Settings, app: Any | None = None) -> None:
+        self.settings = settings
+        self.app = app
+        options = settings.verify
+        self.policy = replace(
+            OutboundPolicy.from_settings(settings.outbound),
+            timeout_seconds=options.fetch_timeout_seconds,
+            max_response_bytes=options.max_document_bytes,
+        )
+        self.cache = TtlCache(options.cache_ttl_seconds, options.cache_entries)
+        self.http_hosts = normalize_hosts(options.did_web_http_hosts)
+        self.own_prefix = settings.public_url.rstrip("/") + "/"
+        self.fetches = 0  # network fetches made (not cache hits, not in-process), for tests and metrics
+        # One pooled client per event loop (building one costs an SSL context: tens of milliseconds).
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop or self._client.is_closed:
+            self._client = outbound_client(self.policy)
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the pooled client (at application shutdown)."""
+        client, self._client = self._client, None
+        if client is not None and self._loop is asyncio.get_running_loop():
+            await client.aclose()
+
+    def did_web_scheme(self, host: str) -> str:
+        """``http`` for our own host when the public URL is http, and for configured test hosts."""
+        own = httpx.URL(self.settings.public_url)
+        own_host = own.host + (f":{own.port}" if own.port else "")
+        if host.lower() == own_host.lower():
+            return own.scheme
+        return "http" if host.lower() in self.http_hosts else "https"
+
+    async def __call__(self, url: str) -> str:
+        if self.app is not None and url.startswith(self.own_prefix):
+            return await self._own(url)
+        cached = self.cache.get(url)
+        if cached is not None:
+            return cached
+        text = await self._remote(url)
+        self.cache.put(url, text)
+        return text
+
+    async def _own(self, url: str) -> str:
+        assert self.app is not None
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(transport=transport, base_url=self.settings.public_url) as client:
+            response = await client.get(url, headers={"accept": ACCEPT})
+        if response.status_code != 200:
+            raise FetchError(f"{url} answered HTTP {response.status_code}")
+        return self._decode(url, response.content)
+
+    async def _remote(self, url: str) -> str:
+        limit = self.policy.max_response_bytes
+        try:
+            client = self._http()
+            async with asyncio.timeout(self.policy.timeout_seconds * 2):
+                async with client.stream("GET", url, headers={"accept": ACCEPT}) as response:
+                    if response.status_code != 200:
+                        raise FetchError(f"{url} answered HTTP {response.status_code}")
+                    declared = response.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > limit:
+                        raise FetchError(f"{url}: the document is larger than {limit} bytes")
+                    body = await read_limited(response, limit + 1)
+        except OutboundURLError as exc:
+            raise FetchError(f"{url} may not be fetched: {exc.reason}") from exc
+        except TimeoutError as exc:
+            raise FetchError(f"{url}: timed out") from exc
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"{url}: timed out") from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{url} could not be fetched: {type(exc).__name__}") from exc
+        self.fetches += 1
+        if len(body) > limit:
+            raise FetchError(f"{url}: the document is larger than {limit} bytes")
+        return self._decode(url, body)
+
+    @staticmethod
+    def _decode(url: str, body: bytes) -> str:
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FetchError(f"{url} did not return UTF-8 text") from exc

@@ -1,0 +1,188 @@
+"""Use cases of public verification: read what a partner sent, verify it, say what was checked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.config import Settings
+from service.credentials.baking import extract_png, extract_svg
+from service.credentials.errors import BakingError
+from service.credentials.remote import (
+    PresentationResult,
+    verify_presentation_with_fetcher,
+    verify_with_fetcher,
+)
+from service.credentials.vc_jwt import looks_like_jwt
+from service.credentials.verify import VerificationResult
+from service.errors import FieldError, NotFoundError, UnsupportedMediaTypeError
+from service.tenancy.repository import TenantRepository
+from service.verification.errors import NoCredentialFound, UnreadableCredential
+from service.verification.fetcher import RemoteFetcher
+
+JSON_MEDIA = ("application/json", "application/vc+ld+json", "application/ld+json", "application/vc")
+TEXT_MEDIA = ("text/plain", "application/jwt", "application/vc+jwt", "application/vc-ld+jwt")
+PNG_MEDIA = ("image/png",)
+SVG_MEDIA = ("image/svg+xml",)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A credential as submitted: a JSON object or a compact JWS, and where it came from."""
+
+    credential: dict[str, Any] | str
+    source: str  # json | jws | png | svg
+
+
+def _from_text(text: str, loc: str) -> Submitted:
+    stripped = text.strip()
+    if not stripped:
+        raise UnreadableCredential("the credential is empty", [FieldError(loc, "empty", "missing")])
+    if looks_like_jwt(stripped):
+        return Submitted(stripped, "jws")
+    try:
+        value = json.loads(stripped)
+    except ValueError as exc:
+        raise UnreadableCredential(
+            f"the credential is neither JSON nor a compact JWS: {exc}",
+            [FieldError(loc, "neither JSON nor a compact JWS", "malformed")],
+        ) from exc
+    return _from_json(value, loc)
+
+
+def _from_json(value: Any, loc: str) -> Submitted:
+    if isinstance(value, str):
+        return _from_text(value, loc)
+    if isinstance(value, dict) and "@context" not in value and "verifiableCredential" in value:
+        # Tolerate the VC-API envelope {"verifiableCredential": ...}.
+        return _from_json(value["verifiableCredential"], f"{loc}.verifiableCredential")
+    if not isinstance(value, dict):
+        raise NoCredentialFound(
+            "the credential must be a JSON object (or a compact JWS string)",
+            [FieldError(loc, f"expected an object, got {type(value).__name__}", "type_error")],
+        )
+    return Submitted(value, "json")
+
+
+def _from_image(kind: str, data: bytes, loc: str) -> Submitted:
+    try:
+        text = extract_png(data) if kind == "png" else extract_svg(data)
+    except BakingError as exc:
+        raise UnreadableCredential(
+            f"the {kind.upper()} image cannot be read: {exc}", [FieldError(loc, str(exc), "malformed")]
+        ) from exc
+    if text is None:
+        raise NoCredentialFound(
+            f"the {kind.upper()} image carries no baked Open Badges credential",
+            [FieldError(loc, "no openbadgecredential in the image", "missing")],
+        )
+    submitted = _from_text(text, loc)
+    return Submitted(submitted.credential, kind)
+
+
+def sniff_kind(filename: str | None, media: str, data: bytes) -> str:
+    """What an uploaded file is: ``png``, ``svg`` or ``text`` (JSON / JWS)."""
+    name = (filename or "").lower()
+    if data.startswith(b"\x89PNG") or media in PNG_MEDIA or name.endswith(".png"):
+        return "png"
+    head = data[:512].lstrip().lower()
+    if media in SVG_MEDIA or name.endswith(".svg") or head.startswith((b"<svg", b"<?xml")):
+        return "svg"
+    return "text"
+
+
+def read_submission(media: str, body: bytes, *, loc: str = "body") -> Submitted:
+    """Read a request body of the given media type (``multipart`` is unpacked by the transport)."""
+    if media in PNG_MEDIA:
+        return _from_image("png", body, loc)
+    if media in SVG_MEDIA:
+        return _from_image("svg", body, loc)
+    if media in JSON_MEDIA or media.endswith("+json") or media in TEXT_MEDIA or media == "":
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnreadableCredential(
+                "the body is not UTF-8 text", [FieldError(loc, "not UTF-8", "malformed")]
+            ) from exc
+        if media in TEXT_MEDIA:
+            return _from_text(text, loc)
+        if not text.strip():
+            raise UnreadableCredential("the body is empty", [FieldError(loc, "empty", "missing")])
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise UnreadableCredential(
+                f"the body is not valid JSON: {exc}", [FieldError(loc, str(exc), "json_invalid")]
+            ) from exc
+        return _from_json(value, loc)
+    raise UnsupportedMediaTypeError(
+        f"cannot verify a {media} body; send application/json, application/vc+ld+json, text/plain "
+        "(compact JWS), image/png, image/svg+xml or multipart/form-data"
+    )
+
+
+def read_upload(filename: str | None, media: str, data: bytes, *, loc: str) -> Submitted:
+    """Read an uploaded file (multipart): a baked PNG/SVG, or a JSON / JWS text file."""
+    kind = sniff_kind(filename, media, data)
+    if kind in ("png", "svg"):
+        return _from_image(kind, data, loc)
+    try:
+        return _from_text(data.decode("utf-8"), loc)
+    except UnicodeDecodeError as exc:
+        raise UnreadableCredential(
+            "the uploaded file is not a PNG, an SVG or UTF-8 text",
+            [FieldError(loc, "unrecognised file", "malformed")],
+        ) from exc
+
+
+def read_text(text: str, *, loc: str) -> Submitted:
+    """Read a pasted credential (JSON or compact JWS)."""
+    return _from_text(text, loc)
+
+
+class VerificationService:
+    """Verifies submitted credentials, fetching other issuers' keys and status lists when needed."""
+
+    def __init__(self, settings: Settings, fetcher: RemoteFetcher) -> None:
+        self.settings = settings
+        self.fetcher = fetcher
+
+    async def verify(
+        self, credential: dict[str, Any] | str, *, now: datetime | None = None
+    ) -> VerificationResult:
+        return await verify_with_fetcher(
+            credential,
+            fetch=self.fetcher,
+            now=now,
+            did_web_scheme=self.fetcher.did_web_scheme,
+            max_fetches=self.settings.verify.max_fetches,
+        )
+
+    async def verify_presentation(
+        self,
+        presentation: Mapping[str, Any],
+        *,
+        challenge: str | None = None,
+        domain: str | None = None,
+        now: datetime | None = None,
+    ) -> PresentationResult:
+        return await verify_presentation_with_fetcher(
+            presentation,
+            fetch=self.fetcher,
+            challenge=challenge,
+            domain=domain,
+            now=now,
+            did_web_scheme=self.fetcher.did_web_scheme,
+            max_fetches=self.settings.verify.max_fetches,
+        )
+
+    @staticmethod
+    async def require_issuer(session: AsyncSession, slug: str) -> None:
+        """The VC-API paths name an issuer: it must be an existing district."""
+        if await TenantRepository(session).get_by_slug(slug) is None:
+            raise NotFoundError(f"no issuer {slug!r}")
