@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from service import __version__
 from service.api.graphql.router import graphql_router
-from service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from service.api.middleware import BodyLimitMiddleware, NulGuardMiddleware, RequestIdMiddleware
 from service.api.problems import install_handlers
 from service.api.rest import (
     awards,
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     install_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestIdMiddleware)
 
     app.include_router(health.router)

@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -104,3 +105,49 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+
+
+class NulGuardMiddleware:
+    """Refuses U+0000 in the URL (path or query) of the own API with a 400 naming the parameter.
+
+    PostgreSQL text cannot hold it, so a filter such as ``?q=%00`` would otherwise fail in the database
+    with a 500. Bodies are checked by the input schemas; ``/ims/`` keeps its own error format.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith("/ims/"):
+            await self.app(scope, receive, send)
+            return
+        bad: list[str] = []
+        if "\x00" in scope.get("path", ""):
+            bad.append("path")
+        query = scope.get("query_string", b"").decode("latin-1")
+        if "%00" in query or "\x00" in query:
+            bad += [
+                f"query.{name.replace(chr(0), '')}"
+                for name, value in parse_qsl(query, keep_blank_values=True)
+                if "\x00" in name or "\x00" in value
+            ] or ["query"]
+        if bad:
+            response = problem_response(
+                400,
+                "bad_request",
+                "the URL contains the NUL character (U+0000)",
+                errors=[
+                    {
+                        "loc": loc,
+                        "message": "must not contain the NUL character (U+0000)",
+                        "type": "string_nul",
+                    }
+                    for loc in bad
+                ],
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
