@@ -441,6 +441,10 @@ def fuzz(max_examples: int, seed: int, extra: list[str], *, keep: Path | None = 
                 "PORTRAIT_AUTH__TOKEN_TTL_SECONDS": "3600",
                 # Fuzzed URLs (webhooks, did:web issuers, status lists) must not reach the internet.
                 "PORTRAIT_OUTBOUND__ALLOWLIST_ONLY": "true",
+                # The public verification routes are rate-limited per client IP; the fuzzer is one IP
+                # and must reach their validation, not the limiter's 429.
+                "PORTRAIT_VERIFY__RATE_LIMIT_PER_MINUTE": "100000",
+                "PORTRAIT_VERIFY__RATE_LIMIT_BURST": "100000",
             }
         )
         log_path = work / "server.log"
