@@ -1,4 +1,5 @@
-"""Issuance jobs: the credentials of new awards, and batch issuance requested through the API.
+"""Issuance jobs: the credentials of new awards, batch issuance requested through the API, and the
+revocation of a revoked award's credential.
 
 Both are resumable and idempotent as the job framework requires. Awards: each award is issued in its
 own short transaction and an award already issued is skipped (unique credential per award). Batches:
@@ -12,7 +13,7 @@ import uuid
 from typing import Any
 
 from service.badges.schemas import CredentialBatchItem, CredentialIssue
-from service.badges.service import ISSUE_AWARDS_KIND, ISSUE_BATCH_KIND, CredentialService
+from service.badges.service import ISSUE_AWARDS_KIND, ISSUE_BATCH_KIND, REVOKE_AWARD_KIND, CredentialService
 from service.errors import ServiceError
 from service.jobs.registry import JobContext, register
 
@@ -63,3 +64,13 @@ async def issue_batch(ctx: JobContext) -> dict[str, Any]:
         await ctx.progress({"next": position, "issued": issued, "errors": errors, "total": len(items)})
         await ctx.raise_if_cancelled()
     return {"issued": issued, "errors": errors, "total": len(items)}
+
+
+@register(REVOKE_AWARD_KIND)
+async def revoke_award(ctx: JobContext) -> dict[str, Any]:
+    award_id = uuid.UUID(ctx.params["award_id"])
+    async with ctx.transaction() as session:
+        row = await CredentialService(session, ctx.tenant_id, ctx.settings).revoke_award(
+            award_id, str(ctx.params.get("reason") or "the award was revoked")[:2000]
+        )
+    return {"award_id": str(award_id), "revoked": str(row.id) if row is not None else None}

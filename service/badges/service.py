@@ -80,6 +80,7 @@ KIND_PREFIX = {"Ed25519": "ed25519", "P-256": "p256", "RSA": "rsa"}
 KIND_ORDER = ("Ed25519", "P-256", "RSA")
 ISSUE_AWARDS_KIND = "badges.issue_awards"
 ISSUE_BATCH_KIND = "badges.issue_batch"
+REVOKE_AWARD_KIND = "badges.revoke_award"
 AREA = "credentials"
 #: A list takes new credentials until half of its indexes are used; random draws then rarely collide.
 FILL_LIMIT = 0.5
@@ -672,6 +673,13 @@ class CredentialService:
 
     # -- revocation --------------------------------------------------------------------------------
 
+    async def revoke_award(self, award_id: uuid.UUID, reason: str) -> IssuedCredential | None:
+        """Revoke the credential of a revoked award (none yet, or already revoked: nothing to do)."""
+        row = await self.repo.credential_for_award(award_id)
+        if row is None or row.revoked_at is not None:
+            return None
+        return await self.revoke(row.id, reason, revoked_by="awards")
+
     async def revoke(
         self, credential_id: uuid.UUID, reason: str, *, revoked_by: str | None
     ) -> IssuedCredential:
@@ -741,6 +749,16 @@ class PublicBadgeService:
         if row is None or row.signed is None:
             raise StatusListNotFound(f"status list {list_id} not found")
         return row
+
+
+async def queue_award_revocation(
+    session: AsyncSession, tenant_id: uuid.UUID, award_id: uuid.UUID, reason: str | None
+) -> None:
+    """A revoked award revokes its credential: a job queued in the caller's transaction (revocation
+    re-signs a status list, which needs the issuer's key and settings the awards service has not)."""
+    await JobService(session, tenant_id).enqueue(
+        REVOKE_AWARD_KIND, AREA, {"award_id": str(award_id), "reason": reason or "the award was revoked"}
+    )
 
 
 class VcApiIssuer:

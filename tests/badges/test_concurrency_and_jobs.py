@@ -12,6 +12,8 @@ import pytest
 from sqlmodel import col, func, select
 
 from service.awards.models import Award
+from service.awards.schemas import AwardDecision
+from service.awards.service import AwardService
 from service.badges.models import IssuedCredential
 from service.badges.schemas import CredentialBatch, CredentialBatchItem, CredentialIssue
 from service.badges.service import CredentialService
@@ -151,6 +153,26 @@ async def test_awards_are_issued_by_the_job_queued_with_them_and_batches_run_as_
         await wait_for(all_awards_issued, what="award issuance")
         assert await count(awards=True) == 3
         assert await count() == 6
+
+        # Revoking an award revokes its credential (a job queued with the decision).
+        async with transaction(db) as session:
+            await AwardService(session, tenant_id).decide(
+                earned.award_ids[0],
+                AwardDecision(decision="revoke", reason="evidence withdrawn"),
+                decided_by="t",
+            )
+
+        async def credential_revoked() -> IssuedCredential | None:
+            async with db.session() as session:
+                row = (
+                    await session.exec(
+                        select(IssuedCredential).where(col(IssuedCredential.award_id) == earned.award_ids[0])
+                    )
+                ).one()
+            return row if row.revoked_at is not None else None
+
+        revoked = await wait_for(credential_revoked, what="credential revocation")
+        assert revoked.revocation_reason == "evidence withdrawn"
     finally:
         deactivate(backend)
         await backend.stop()
