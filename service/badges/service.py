@@ -838,3 +838,48 @@ class VcApiIssuer:
             raise InvalidCredential(
                 f"the credential cannot be signed: {exc}", [FieldError("body.credential", str(exc))]
             ) from exc
+
+
+class LocalDocuments:
+    """Documents this service publishes itself, read from the database instead of fetched over HTTP
+    (for verification: a verifier running here must not call its own public URL, which may not even
+    be reachable from inside, nor count as an outbound request)."""
+
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.public = PublicBadgeService(session, settings)
+        self.settings = settings
+
+    def _slug(self, did: str) -> str | None:
+        prefix = did_web_for_issuer(self.settings.public_url, "x")[: -len("x")]
+        rest = did.split("#", 1)[0]
+        if not rest.startswith(prefix):
+            return None
+        slug = rest[len(prefix) :]
+        return slug if slug and ":" not in slug else None
+
+    async def did_document(self, did: str) -> dict[str, Any] | None:
+        """The DID document of one of this service's issuers, or None (not ours, or unknown)."""
+        slug = self._slug(did)
+        if slug is None:
+            return None
+        try:
+            return await (await self.public.issuer(slug)).did_document()
+        except IssuerNotFound:
+            return None
+
+    async def status_list(self, url: str) -> dict[str, Any] | None:
+        """A status list credential this service serves (``<public_url>/status-lists/<uuid>``), or None."""
+        prefix = f"{self.settings.public_url}/status-lists/"
+        if not url.startswith(prefix):
+            return None
+        try:
+            list_id = uuid.UUID(url[len(prefix) :])
+        except ValueError:
+            return None
+        try:
+            row = await self.public.status_list(list_id)
+        except StatusListNotFound:
+            return None
+        assert row.signed is not None
+        document: dict[str, Any] = json.loads(row.signed)
+        return document

@@ -222,3 +222,25 @@ async def test_private_keys_are_encrypted_at_rest(
     assert {r.kind for r in rows} == {"Ed25519", "RSA"}
     for r in rows:
         assert r.private_key_encrypted.startswith("v1:") and "PRIVATE KEY" not in r.private_key_encrypted
+
+
+async def test_local_documents_resolve_only_this_services_own(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    from service.badges.service import LocalDocuments
+
+    row = (await _issued(session, actors, settings, learners=1))[0]
+    document = json.loads(row.document)
+    local = LocalDocuments(session, settings)
+    did = document["issuer"]["id"]
+    assert (
+        await local.did_document(did) == (await http.get(f"/issuers/{actors.a.tenant.slug}/did.json")).json()
+    )
+    assert await local.did_document(did + "#ed25519-1") is not None
+    assert await local.did_document("did:web:elsewhere.example:issuers:x") is None
+    assert await local.did_document("did:web:portrait.test:issuers:nobody") is None
+    list_url = document["credentialStatus"]["statusListCredential"]
+    listed = await local.status_list(list_url)
+    assert listed is not None and listed["id"] == list_url
+    assert await local.status_list("https://elsewhere.example/status-lists/1") is None
+    assert await local.status_list(f"{settings.public_url}/status-lists/not-a-uuid") is None
