@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from service.badges.repository import BadgeRepository
 from service.badges.schemas import CredentialBatchItem, CredentialIssue
 from service.badges.service import ISSUE_AWARDS_KIND, ISSUE_BATCH_KIND, REVOKE_AWARD_KIND, CredentialService
 from service.errors import ServiceError
@@ -20,20 +21,40 @@ from service.jobs.registry import JobContext, register
 CHUNK = 50
 
 
-@register(ISSUE_AWARDS_KIND)
-async def issue_awards(ctx: JobContext) -> dict[str, Any]:
-    award_ids = [uuid.UUID(a) for a in ctx.params.get("award_ids", [])]
-    issued = int(ctx.last_progress.get("issued", 0))
-    failed: list[dict[str, str]] = list(ctx.last_progress.get("failed", []))
+async def _issue_each(ctx: JobContext, award_ids: list[uuid.UUID], failed: list[dict[str, str]]) -> int:
+    issued = 0
     for award_id in award_ids:
         try:
             async with ctx.transaction() as session:
-                issued += await CredentialService(session, ctx.tenant_id, ctx.settings).issue_awards(
-                    [award_id]
-                )
+                service = CredentialService(session, ctx.tenant_id, ctx.settings)
+                issued += await service.issue_awards([award_id])
         except ServiceError as exc:  # one bad award must not block the others
-            failed.append({"award_id": str(award_id), "error": exc.detail})
-    await ctx.progress({"issued": issued, "failed": failed})
+            if len(failed) < 1000:
+                failed.append({"award_id": str(award_id), "error": exc.detail})
+    return issued
+
+
+@register(ISSUE_AWARDS_KIND)
+async def issue_awards(ctx: JobContext) -> dict[str, Any]:
+    """``award_ids``: the awards a transaction made; ``all_waiting``: every awarded award of the
+    district still waiting for its credential (recovery), in id order with a resume point."""
+    issued = int(ctx.last_progress.get("issued", 0))
+    failed: list[dict[str, str]] = list(ctx.last_progress.get("failed", []))
+    if not ctx.params.get("all_waiting"):
+        issued += await _issue_each(ctx, [uuid.UUID(a) for a in ctx.params.get("award_ids", [])], failed)
+        await ctx.progress({"issued": issued, "failed": failed})
+        return {"issued": issued, "failed": failed}
+    after_value = ctx.last_progress.get("after")
+    after = uuid.UUID(after_value) if after_value else None
+    while True:
+        async with ctx.session() as session:
+            page = await BadgeRepository(session, ctx.tenant_id).awarded_waiting_page(after, 200)
+        if not page:
+            break
+        issued += await _issue_each(ctx, page, failed)
+        after = page[-1]
+        await ctx.progress({"after": str(after), "issued": issued, "failed": failed})
+        await ctx.raise_if_cancelled()
     return {"issued": issued, "failed": failed}
 
 

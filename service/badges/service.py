@@ -666,6 +666,12 @@ class CredentialService:
             issued_by=issued_by,
         )
 
+    async def enqueue_waiting(self) -> Job:
+        """Queue the issuance of every awarded award still waiting for its credential (recovery after
+        a failure, e.g. a key that could not be decrypted)."""
+        jobs = JobService(self.session, self.tenant_id)
+        return await jobs.enqueue(ISSUE_AWARDS_KIND, AREA, {"all_waiting": True})
+
     async def enqueue_batch(self, data: CredentialBatch) -> Job:
         return await JobService(self.session, self.tenant_id).enqueue(
             ISSUE_BATCH_KIND, AREA, {"items": [item.model_dump(mode="json") for item in data.items]}

@@ -179,3 +179,38 @@ async def test_awards_are_issued_by_the_job_queued_with_them_and_batches_run_as_
     async with db.session() as session:
         for row in (await session.exec(select(IssuedCredential))).all():
             assert official_schema_errors(json.loads(row.document)) == []
+
+
+async def test_issue_waiting_recovers_awards_whose_jobs_never_ran(
+    committed_db: Database, settings: Settings
+) -> None:
+    from service.jobs.models import Job
+    from service.jobs.service import JobService
+
+    db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
+    async with transaction(db) as session:
+        tenant = await make_tenant(session, settings)
+        earned = await earn(session, tenant.id, learners=3)
+        tenant_id = tenant.id
+    async with transaction(db) as session:
+        jobs = JobService(session, tenant_id)
+        queued = (await session.exec(select(Job).where(col(Job.tenant_id) == tenant_id))).all()
+        assert {j.kind for j in queued} == {"badges.issue_awards"}
+        for job in queued:  # the awards' own jobs are lost
+            await jobs.cancel(job.id)
+        recovery = await CredentialService(session, tenant_id, env).enqueue_waiting()
+        recovery_id = recovery.id
+    backend = InProcessBackend(db, env, concurrency=1, tick_interval=3600)
+    await backend.start()
+    activate(backend)
+    try:
+        await backend.resume()
+        done = await wait_for_state(db, recovery_id, "succeeded", "failed")
+        assert done.state == "succeeded", done.error
+        assert done.report == {"issued": 3, "failed": []}
+    finally:
+        deactivate(backend)
+        await backend.stop()
+    async with db.session() as session:
+        awards = (await session.exec(select(Award).where(col(Award.id).in_(earned.award_ids)))).all()
+    assert [a.issuance_status for a in awards] == ["issued"] * 3

@@ -244,3 +244,22 @@ async def test_local_documents_resolve_only_this_services_own(
     assert listed is not None and listed["id"] == list_url
     assert await local.status_list("https://elsewhere.example/status-lists/1") is None
     assert await local.status_list(f"{settings.public_url}/status-lists/not-a-uuid") is None
+
+
+async def test_issue_waiting_and_batch_queue_jobs(http: httpx.AsyncClient, actors: Actors) -> None:
+    write = await actors.a.headers("credentials:write")
+    queued = await http.post("/api/v1/credentials/issue-waiting", headers=write)
+    assert queued.status_code == 202 and queued.json()["kind"] == "badges.issue_awards"
+    assert queued.json()["area"] == "credentials"
+    read = await actors.a.headers("credentials:read")
+    assert (await http.post("/api/v1/credentials/issue-waiting", headers=read)).status_code == 403
+    item = {
+        "achievement_id": "00000000-0000-4000-8000-000000000001",
+        "learner_id": "00000000-0000-4000-8000-000000000002",
+    }
+    batch = await http.post("/api/v1/credentials/batch", json={"items": [item] * 2}, headers=write)
+    assert batch.status_code == 202 and batch.json()["kind"] == "badges.issue_batch"
+    empty = await http.post("/api/v1/credentials/batch", json={"items": []}, headers=write)
+    assert empty.status_code == 422 and "body.items" in empty.text
+    too_many = await http.post("/api/v1/credentials/batch", json={"items": [item] * 10_001}, headers=write)
+    assert too_many.status_code == 422 and "body.items" in too_many.text
