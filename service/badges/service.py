@@ -53,6 +53,9 @@ from service.credentials import (
     Signer,
     build_did_document,
     build_status_list_credential,
+    check_credential,
+    did_key,
+    did_key_verification_method,
     did_web_for_issuer,
     generate_private_key,
     issue,
@@ -62,6 +65,8 @@ from service.credentials import (
     sign_data_integrity,
 )
 from service.credentials import IssuerKey as DidKey
+from service.credentials.contexts import OB_V3P0, VC_V2
+from service.credentials.errors import SafeModeError, SchemaValidationError
 from service.credentials.keys import PrivateKey, private_key_from_pem, private_key_to_pem
 from service.credentials.timeutil import parse_datetime
 from service.crypto import secret_box
@@ -134,7 +139,9 @@ class IssuerService:
     async def did(self) -> str:
         return self.did_for((await self.tenant()).slug)
 
-    def _decrypt(self, key: IssuerKey) -> PrivateKey:
+    def private_key(self, key: IssuerKey) -> PrivateKey:
+        """The decrypted private key of ``key`` (kept in a small in-process cache: decrypting and
+        parsing an RSA key on every signature would cost more than the signature)."""
         cache_key = (key.id, key.private_key_encrypted[-24:])
         cached = _private_keys.get(cache_key)
         if cached is not None:
@@ -182,7 +189,7 @@ class IssuerService:
     async def signer(self, kind: str) -> Signer:
         did = await self.did()
         key = await self.active_key(kind)
-        return Signer(verification_method=f"{did}#{key.fragment}", private_key=self._decrypt(key))
+        return Signer(verification_method=f"{did}#{key.fragment}", private_key=self.private_key(key))
 
     async def context(self) -> IssuerContext:
         if self._context is None:
@@ -254,8 +261,6 @@ class IssuerService:
         """The issuer's OB 3.0 Profile (``id`` = the did:web)."""
         tenant = await self.tenant()
         did = self.did_for(tenant.slug)
-        from service.credentials.contexts import OB_V3P0, VC_V2
-
         return {
             "@context": [VC_V2, OB_V3P0],
             **documents.issuer_profile(self.settings.public_url, did, tenant.slug, tenant.name).to_json(),
@@ -777,13 +782,9 @@ class VcApiIssuer:
     async def issue(
         self, credential: dict[str, Any], *, method: str, created: datetime | None
     ) -> dict[str, Any]:
-        from service.credentials import check_credential, did_key, did_key_verification_method
-        from service.credentials.contexts import VC_V2
-        from service.credentials.errors import SafeModeError, SchemaValidationError
-
         if method == "did:key":
             key = await self.issuers.active_key("Ed25519")
-            private = self.issuers._decrypt(key)
+            private = self.issuers.private_key(key)
             public = private.public_key()
             assert isinstance(public, ed25519.Ed25519PublicKey)
             signer = Signer(verification_method=did_key_verification_method(public), private_key=private)
