@@ -214,3 +214,38 @@ async def test_issue_waiting_recovers_awards_whose_jobs_never_ran(
     async with db.session() as session:
         awards = (await session.exec(select(Award).where(col(Award.id).in_(earned.award_ids)))).all()
     assert [a.issuance_status for a in awards] == ["issued"] * 3
+
+
+@pytest.mark.postgres_only
+async def test_first_issuances_race_to_create_keys_and_the_list(
+    committed_db: Database, settings: Settings
+) -> None:
+    """A district's first credentials, issued concurrently: one key per kind and one list come out."""
+    from service.badges.models import IssuerKey, StatusList
+
+    db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
+    async with transaction(db) as session:
+        tenant = await make_tenant(session, settings)
+        earned = await earn(session, tenant.id, learners=6)
+        tenant_id = tenant.id
+
+    async def issue(learner_id: uuid.UUID) -> None:
+        async with db.session() as session:
+            await declare_write_intent(session)
+            await CredentialService(session, tenant_id, env).issue_direct(
+                CredentialIssue(achievement_id=earned.achievement_id, learner_id=learner_id), issued_by="t"
+            )
+            await session.commit()
+
+    await asyncio.gather(*(issue(learner) for learner in earned.portrait.learner_ids))
+    async with db.session() as session:
+        keys = (await session.exec(select(IssuerKey).where(col(IssuerKey.tenant_id) == tenant_id))).all()
+        lists = (await session.exec(select(StatusList).where(col(StatusList.tenant_id) == tenant_id))).all()
+        rows = (
+            await session.exec(select(IssuedCredential).where(col(IssuedCredential.tenant_id) == tenant_id))
+        ).all()
+    assert sorted(k.fragment for k in keys) == ["ed25519-1", "rsa-1"]
+    assert len(lists) == 1 and lists[0].signed is not None
+    assert len(rows) == 6 and len({r.status_index for r in rows}) == 6
+    signing_methods = {json.loads(r.document)["proof"][0]["verificationMethod"].split("#")[1] for r in rows}
+    assert signing_methods == {"ed25519-1"}
