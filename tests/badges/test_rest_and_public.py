@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 import httpx
+import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.badges.service import CredentialService
@@ -263,3 +264,40 @@ async def test_issue_waiting_and_batch_queue_jobs(http: httpx.AsyncClient, actor
     assert empty.status_code == 422 and "body.items" in empty.text
     too_many = await http.post("/api/v1/credentials/batch", json={"items": [item] * 10_001}, headers=write)
     assert too_many.status_code == 422 and "body.items" in too_many.text
+
+
+async def test_issuance_and_revocation_emit_webhook_events(
+    http: httpx.AsyncClient,
+    actors: Actors,
+    session: AsyncSession,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlmodel import col, select
+
+    from service.config import OutboundSettings
+    from service.webhooks.models import WebhookDelivery
+
+    monkeypatch.setattr(settings, "outbound", OutboundSettings(allowed_hosts=["hooks.example.test"]))
+    hook = await http.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example.test/in", "events": ["credential.issued", "credential.revoked"]},
+        headers=await actors.a.headers("webhooks:write"),
+    )
+    assert hook.status_code == 201, hook.text
+    row = (await _issued(session, actors, settings, learners=1))[0]
+    await http.post(
+        f"/api/v1/credentials/{row.id}/revoke",
+        json={"reason": "typo"},
+        headers=await actors.a.headers("credentials:write"),
+    )
+    deliveries = (
+        await session.exec(
+            select(WebhookDelivery).where(col(WebhookDelivery.tenant_id) == actors.a.tenant.id)
+        )
+    ).all()
+    bodies = {d.event_type: d.body for d in deliveries}
+    assert set(bodies) == {"credential.issued", "credential.revoked"}
+    text = json.dumps(bodies["credential.revoked"])
+    assert str(row.id) in text and "typo" in text
+    assert f"{settings.public_url}/credentials/{row.id}" in json.dumps(bodies["credential.issued"])
