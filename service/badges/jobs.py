@@ -1,8 +1,9 @@
 """Issuance jobs: the credentials of new awards, batch issuance requested through the API, and the
 revocation of a revoked award's credential.
 
-Both are resumable and idempotent as the job framework requires. Awards: each award is issued in its
-own short transaction and an award already issued is skipped (unique credential per award). Batches:
+All are resumable and idempotent as the job framework requires. Awards: 50 awards per transaction,
+each in a savepoint (a failing award is reported in the job's report, the others go on); an award
+already issued is skipped (unique credential per award, and only ``waiting`` awards are read). Batches:
 item ``i`` of job ``J`` carries the idempotency key ``J:i`` (unique per tenant), so a resumed job never
 issues an item twice; the resume point is the next item index.
 """
@@ -22,15 +23,12 @@ CHUNK = 50
 
 
 async def _issue_each(ctx: JobContext, award_ids: list[uuid.UUID], failed: list[dict[str, str]]) -> int:
+    """``CHUNK`` awards per transaction, each in a savepoint: a failing award is reported, not fatal."""
     issued = 0
-    for award_id in award_ids:
-        try:
-            async with ctx.transaction() as session:
-                service = CredentialService(session, ctx.tenant_id, ctx.settings)
-                issued += await service.issue_awards([award_id])
-        except ServiceError as exc:  # one bad award must not block the others
-            if len(failed) < 1000:
-                failed.append({"award_id": str(award_id), "error": exc.detail})
+    for start in range(0, len(award_ids), CHUNK):
+        async with ctx.transaction() as session:
+            service = CredentialService(session, ctx.tenant_id, ctx.settings)
+            issued += await service.issue_awards(award_ids[start : start + CHUNK], failures=failed)
     return issued
 
 

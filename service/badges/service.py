@@ -15,7 +15,8 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,11 +71,12 @@ from service.credentials.errors import SafeModeError, SchemaValidationError
 from service.credentials.keys import PrivateKey, private_key_from_pem, private_key_to_pem
 from service.credentials.timeutil import parse_datetime
 from service.crypto import secret_box
-from service.errors import FieldError
+from service.errors import FieldError, ServiceError
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency, Framework, RubricLevel
 from service.jobs.models import Job
 from service.jobs.service import JobService
+from service.roster.models import Person
 from service.schemas import PageParams
 from service.tenancy.models import Tenant
 from service.webhooks.service import WebhookService
@@ -96,6 +98,11 @@ IndexChooser = Callable[[int], int]
 """Draws a status list index in ``[0, size)``; tests may pass a biased one to force collisions."""
 
 _private_keys: dict[tuple[uuid.UUID, str], PrivateKey] = {}
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
 
 
 def _key_context(tenant_id: uuid.UUID, fragment: str) -> str:
@@ -505,9 +512,11 @@ class CredentialService:
         award_id: uuid.UUID | None,
         source_key: str | None,
         issued_by: str | None,
+        learner: Person | None = None,
     ) -> tuple[IssuedCredential, bool]:
         """Build, validate, sign (both formats) and store; ``(credential, created)``."""
-        learner = await self.repo.learner(learner_id)
+        if learner is None:
+            learner = await self.repo.learner(learner_id)
         if learner is None:
             raise InvalidCredential(
                 "unknown learner",
@@ -622,13 +631,42 @@ class CredentialService:
         await self.repo.mark_award_issued(award_id, row.id, datetime.now(UTC))
         return row
 
-    async def issue_awards(self, award_ids: Sequence[uuid.UUID]) -> int:
-        """Issue every award of ``award_ids`` still waiting; returns how many were issued now."""
+    async def issue_awards(
+        self, award_ids: Sequence[uuid.UUID], *, failures: list[dict[str, str]] | None = None
+    ) -> int:
+        """Issue every award of ``award_ids`` still waiting; returns how many were issued now.
+
+        Awards, their evidence and learners are read in three statements for the whole list. With
+        ``failures`` given, each award is issued in a savepoint and a failing one is recorded there
+        instead of failing the others.
+        """
+        awards = await self.repo.waiting_award_rows(award_ids)
+        if not awards:
+            return 0
+        evidence = await self.repo.evidence_of_awards([a.id for a in awards])
+        learners = await self.repo.learners({a.learner_id for a in awards})
         done = 0
-        for award_id in await self.repo.waiting_awards(award_ids):
-            before = len(self.issued)
-            await self.issue_award(award_id, issued_by="awards")
-            done += len(self.issued) - before
+        for award in awards:
+            try:
+                async with self.session.begin_nested() if failures is not None else _nothing():
+                    row, created = await self._issue(
+                        achievement_id=award.achievement_id,
+                        learner_id=award.learner_id,
+                        evidence=evidence.get(award.id, []),
+                        awarded_at=award.awarded_at,
+                        award_id=award.id,
+                        source_key=None,
+                        issued_by="awards",
+                        learner=learners.get(award.learner_id),
+                    )
+                    await self.repo.mark_award_issued(award.id, row.id, datetime.now(UTC))
+            except ServiceError as exc:
+                if failures is None:
+                    raise
+                if len(failures) < 1000:
+                    failures.append({"award_id": str(award.id), "error": exc.detail})
+                continue
+            done += int(created)
         return done
 
     async def issue_direct(
