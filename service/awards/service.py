@@ -498,6 +498,10 @@ class AwardService:
         award.updated_at = now
         await self.repo.add(award)
         await self._emit("award.updated", [self._event(award)])
+        if data.decision == "revoke":
+            from service.badges.service import queue_award_revocation
+
+            await queue_award_revocation(self.session, self.tenant_id, award.id, data.reason)
         if award.status == "awarded" and data.decision == "approve":
             await self._queue_issuance([award.id])
             await self.evaluate_composites_for(award.learner_id, award.achievement_id)

@@ -235,19 +235,53 @@ class BadgeRepository:
     async def award(self, award_id: uuid.UUID) -> Award | None:
         return await self.session.get(Award, (self.tenant_id, award_id))
 
-    async def waiting_awards(self, award_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    async def waiting_award_rows(self, award_ids: Iterable[uuid.UUID]) -> list[Award]:
         wanted = list(set(award_ids))
         if not wanted:
             return []
         rows = await self.session.exec(
-            select(Award.id).where(
+            select(Award)
+            .where(
                 col(Award.tenant_id) == self.tenant_id,
                 col(Award.id).in_(wanted),
                 col(Award.status) == "awarded",
                 col(Award.issuance_status) == "waiting",
             )
+            .order_by(col(Award.id))
         )
-        return sorted(rows.all())
+        return list(rows.all())
+
+    async def evidence_of_awards(self, award_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Evidence]]:
+        wanted = list(set(award_ids))
+        if not wanted:
+            return {}
+        rows = await self.session.exec(
+            select(AwardEvidence.award_id, Evidence)
+            .join(
+                Evidence,
+                (col(AwardEvidence.tenant_id) == col(Evidence.tenant_id))
+                & (col(AwardEvidence.evidence_id) == col(Evidence.id)),
+            )
+            .where(col(AwardEvidence.tenant_id) == self.tenant_id, col(AwardEvidence.award_id).in_(wanted))
+            .order_by(col(Evidence.observed_at), col(Evidence.id))
+        )
+        out: dict[uuid.UUID, list[Evidence]] = {}
+        for award_id, evidence in rows.all():
+            out.setdefault(award_id, []).append(evidence)
+        return out
+
+    async def learners(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Person]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        rows = await self.session.exec(
+            select(Person).where(
+                col(Person.tenant_id) == self.tenant_id,
+                col(Person.id).in_(wanted),
+                col(Person.role) == "student",
+            )
+        )
+        return {p.id: p for p in rows.all()}
 
     async def awarded_waiting_page(self, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
         query = select(Award.id).where(

@@ -15,7 +15,8 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +54,9 @@ from service.credentials import (
     Signer,
     build_did_document,
     build_status_list_credential,
+    check_credential,
+    did_key,
+    did_key_verification_method,
     did_web_for_issuer,
     generate_private_key,
     issue,
@@ -62,14 +66,17 @@ from service.credentials import (
     sign_data_integrity,
 )
 from service.credentials import IssuerKey as DidKey
+from service.credentials.contexts import OB_V3P0, VC_V2
+from service.credentials.errors import SafeModeError, SchemaValidationError
 from service.credentials.keys import PrivateKey, private_key_from_pem, private_key_to_pem
 from service.credentials.timeutil import parse_datetime
 from service.crypto import secret_box
-from service.errors import FieldError
+from service.errors import FieldError, ServiceError
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency, Framework, RubricLevel
 from service.jobs.models import Job
 from service.jobs.service import JobService
+from service.roster.models import Person
 from service.schemas import PageParams
 from service.tenancy.models import Tenant
 from service.webhooks.service import WebhookService
@@ -80,6 +87,7 @@ KIND_PREFIX = {"Ed25519": "ed25519", "P-256": "p256", "RSA": "rsa"}
 KIND_ORDER = ("Ed25519", "P-256", "RSA")
 ISSUE_AWARDS_KIND = "badges.issue_awards"
 ISSUE_BATCH_KIND = "badges.issue_batch"
+REVOKE_AWARD_KIND = "badges.revoke_award"
 AREA = "credentials"
 #: A list takes new credentials until half of its indexes are used; random draws then rarely collide.
 FILL_LIMIT = 0.5
@@ -90,6 +98,11 @@ IndexChooser = Callable[[int], int]
 """Draws a status list index in ``[0, size)``; tests may pass a biased one to force collisions."""
 
 _private_keys: dict[tuple[uuid.UUID, str], PrivateKey] = {}
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
 
 
 def _key_context(tenant_id: uuid.UUID, fragment: str) -> str:
@@ -133,7 +146,9 @@ class IssuerService:
     async def did(self) -> str:
         return self.did_for((await self.tenant()).slug)
 
-    def _decrypt(self, key: IssuerKey) -> PrivateKey:
+    def private_key(self, key: IssuerKey) -> PrivateKey:
+        """The decrypted private key of ``key`` (kept in a small in-process cache: decrypting and
+        parsing an RSA key on every signature would cost more than the signature)."""
         cache_key = (key.id, key.private_key_encrypted[-24:])
         cached = _private_keys.get(cache_key)
         if cached is not None:
@@ -181,7 +196,7 @@ class IssuerService:
     async def signer(self, kind: str) -> Signer:
         did = await self.did()
         key = await self.active_key(kind)
-        return Signer(verification_method=f"{did}#{key.fragment}", private_key=self._decrypt(key))
+        return Signer(verification_method=f"{did}#{key.fragment}", private_key=self.private_key(key))
 
     async def context(self) -> IssuerContext:
         if self._context is None:
@@ -253,8 +268,6 @@ class IssuerService:
         """The issuer's OB 3.0 Profile (``id`` = the did:web)."""
         tenant = await self.tenant()
         did = self.did_for(tenant.slug)
-        from service.credentials.contexts import OB_V3P0, VC_V2
-
         return {
             "@context": [VC_V2, OB_V3P0],
             **documents.issuer_profile(self.settings.public_url, did, tenant.slug, tenant.name).to_json(),
@@ -499,9 +512,11 @@ class CredentialService:
         award_id: uuid.UUID | None,
         source_key: str | None,
         issued_by: str | None,
+        learner: Person | None = None,
     ) -> tuple[IssuedCredential, bool]:
         """Build, validate, sign (both formats) and store; ``(credential, created)``."""
-        learner = await self.repo.learner(learner_id)
+        if learner is None:
+            learner = await self.repo.learner(learner_id)
         if learner is None:
             raise InvalidCredential(
                 "unknown learner",
@@ -616,13 +631,42 @@ class CredentialService:
         await self.repo.mark_award_issued(award_id, row.id, datetime.now(UTC))
         return row
 
-    async def issue_awards(self, award_ids: Sequence[uuid.UUID]) -> int:
-        """Issue every award of ``award_ids`` still waiting; returns how many were issued now."""
+    async def issue_awards(
+        self, award_ids: Sequence[uuid.UUID], *, failures: list[dict[str, str]] | None = None
+    ) -> int:
+        """Issue every award of ``award_ids`` still waiting; returns how many were issued now.
+
+        Awards, their evidence and learners are read in three statements for the whole list. With
+        ``failures`` given, each award is issued in a savepoint and a failing one is recorded there
+        instead of failing the others.
+        """
+        awards = await self.repo.waiting_award_rows(award_ids)
+        if not awards:
+            return 0
+        evidence = await self.repo.evidence_of_awards([a.id for a in awards])
+        learners = await self.repo.learners({a.learner_id for a in awards})
         done = 0
-        for award_id in await self.repo.waiting_awards(award_ids):
-            before = len(self.issued)
-            await self.issue_award(award_id, issued_by="awards")
-            done += len(self.issued) - before
+        for award in awards:
+            try:
+                async with self.session.begin_nested() if failures is not None else _nothing():
+                    row, created = await self._issue(
+                        achievement_id=award.achievement_id,
+                        learner_id=award.learner_id,
+                        evidence=evidence.get(award.id, []),
+                        awarded_at=award.awarded_at,
+                        award_id=award.id,
+                        source_key=None,
+                        issued_by="awards",
+                        learner=learners.get(award.learner_id),
+                    )
+                    await self.repo.mark_award_issued(award.id, row.id, datetime.now(UTC))
+            except ServiceError as exc:
+                if failures is None:
+                    raise
+                if len(failures) < 1000:
+                    failures.append({"award_id": str(award.id), "error": exc.detail})
+                continue
+            done += int(created)
         return done
 
     async def issue_direct(
@@ -665,12 +709,25 @@ class CredentialService:
             issued_by=issued_by,
         )
 
+    async def enqueue_waiting(self) -> Job:
+        """Queue the issuance of every awarded award still waiting for its credential (recovery after
+        a failure, e.g. a key that could not be decrypted)."""
+        jobs = JobService(self.session, self.tenant_id)
+        return await jobs.enqueue(ISSUE_AWARDS_KIND, AREA, {"all_waiting": True})
+
     async def enqueue_batch(self, data: CredentialBatch) -> Job:
         return await JobService(self.session, self.tenant_id).enqueue(
             ISSUE_BATCH_KIND, AREA, {"items": [item.model_dump(mode="json") for item in data.items]}
         )
 
     # -- revocation --------------------------------------------------------------------------------
+
+    async def revoke_award(self, award_id: uuid.UUID, reason: str) -> IssuedCredential | None:
+        """Revoke the credential of a revoked award (none yet, or already revoked: nothing to do)."""
+        row = await self.repo.credential_for_award(award_id)
+        if row is None or row.revoked_at is not None:
+            return None
+        return await self.revoke(row.id, reason, revoked_by="awards")
 
     async def revoke(
         self, credential_id: uuid.UUID, reason: str, *, revoked_by: str | None
@@ -743,6 +800,16 @@ class PublicBadgeService:
         return row
 
 
+async def queue_award_revocation(
+    session: AsyncSession, tenant_id: uuid.UUID, award_id: uuid.UUID, reason: str | None
+) -> None:
+    """A revoked award revokes its credential: a job queued in the caller's transaction (revocation
+    re-signs a status list, which needs the issuer's key and settings the awards service has not)."""
+    await JobService(session, tenant_id).enqueue(
+        REVOKE_AWARD_KIND, AREA, {"award_id": str(award_id), "reason": reason or "the award was revoked"}
+    )
+
+
 class VcApiIssuer:
     """W3C VC-API ``/credentials/issue`` for a district: signs a caller's credential (eddsa-rdfc-2022)
     as the district's did:web or as the did:key of its current Ed25519 key. Nothing is stored."""
@@ -753,13 +820,9 @@ class VcApiIssuer:
     async def issue(
         self, credential: dict[str, Any], *, method: str, created: datetime | None
     ) -> dict[str, Any]:
-        from service.credentials import check_credential, did_key, did_key_verification_method
-        from service.credentials.contexts import VC_V2
-        from service.credentials.errors import SafeModeError, SchemaValidationError
-
         if method == "did:key":
             key = await self.issuers.active_key("Ed25519")
-            private = self.issuers._decrypt(key)
+            private = self.issuers.private_key(key)
             public = private.public_key()
             assert isinstance(public, ed25519.Ed25519PublicKey)
             signer = Signer(verification_method=did_key_verification_method(public), private_key=private)
@@ -820,3 +883,48 @@ class VcApiIssuer:
             raise InvalidCredential(
                 f"the credential cannot be signed: {exc}", [FieldError("body.credential", str(exc))]
             ) from exc
+
+
+class LocalDocuments:
+    """Documents this service publishes itself, read from the database instead of fetched over HTTP
+    (for verification: a verifier running here must not call its own public URL, which may not even
+    be reachable from inside, nor count as an outbound request)."""
+
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.public = PublicBadgeService(session, settings)
+        self.settings = settings
+
+    def _slug(self, did: str) -> str | None:
+        prefix = did_web_for_issuer(self.settings.public_url, "x")[: -len("x")]
+        rest = did.split("#", 1)[0]
+        if not rest.startswith(prefix):
+            return None
+        slug = rest[len(prefix) :]
+        return slug if slug and ":" not in slug else None
+
+    async def did_document(self, did: str) -> dict[str, Any] | None:
+        """The DID document of one of this service's issuers, or None (not ours, or unknown)."""
+        slug = self._slug(did)
+        if slug is None:
+            return None
+        try:
+            return await (await self.public.issuer(slug)).did_document()
+        except IssuerNotFound:
+            return None
+
+    async def status_list(self, url: str) -> dict[str, Any] | None:
+        """A status list credential this service serves (``<public_url>/status-lists/<uuid>``), or None."""
+        prefix = f"{self.settings.public_url}/status-lists/"
+        if not url.startswith(prefix):
+            return None
+        try:
+            list_id = uuid.UUID(url[len(prefix) :])
+        except ValueError:
+            return None
+        try:
+            row = await self.public.status_list(list_id)
+        except StatusListNotFound:
+            return None
+        assert row.signed is not None
+        document: dict[str, Any] = json.loads(row.signed)
+        return document

@@ -12,6 +12,8 @@ import pytest
 from sqlmodel import col, func, select
 
 from service.awards.models import Award
+from service.awards.schemas import AwardDecision
+from service.awards.service import AwardService
 from service.badges.models import IssuedCredential
 from service.badges.schemas import CredentialBatch, CredentialBatchItem, CredentialIssue
 from service.badges.service import CredentialService
@@ -151,9 +153,99 @@ async def test_awards_are_issued_by_the_job_queued_with_them_and_batches_run_as_
         await wait_for(all_awards_issued, what="award issuance")
         assert await count(awards=True) == 3
         assert await count() == 6
+
+        # Revoking an award revokes its credential (a job queued with the decision).
+        async with transaction(db) as session:
+            await AwardService(session, tenant_id).decide(
+                earned.award_ids[0],
+                AwardDecision(decision="revoke", reason="evidence withdrawn"),
+                decided_by="t",
+            )
+
+        async def credential_revoked() -> IssuedCredential | None:
+            async with db.session() as session:
+                row = (
+                    await session.exec(
+                        select(IssuedCredential).where(col(IssuedCredential.award_id) == earned.award_ids[0])
+                    )
+                ).one()
+            return row if row.revoked_at is not None else None
+
+        revoked = await wait_for(credential_revoked, what="credential revocation")
+        assert revoked.revocation_reason == "evidence withdrawn"
     finally:
         deactivate(backend)
         await backend.stop()
     async with db.session() as session:
         for row in (await session.exec(select(IssuedCredential))).all():
             assert official_schema_errors(json.loads(row.document)) == []
+
+
+async def test_issue_waiting_recovers_awards_whose_jobs_never_ran(
+    committed_db: Database, settings: Settings
+) -> None:
+    from service.jobs.models import Job
+    from service.jobs.service import JobService
+
+    db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
+    async with transaction(db) as session:
+        tenant = await make_tenant(session, settings)
+        earned = await earn(session, tenant.id, learners=3)
+        tenant_id = tenant.id
+    async with transaction(db) as session:
+        jobs = JobService(session, tenant_id)
+        queued = (await session.exec(select(Job).where(col(Job.tenant_id) == tenant_id))).all()
+        assert {j.kind for j in queued} == {"badges.issue_awards"}
+        for job in queued:  # the awards' own jobs are lost
+            await jobs.cancel(job.id)
+        recovery = await CredentialService(session, tenant_id, env).enqueue_waiting()
+        recovery_id = recovery.id
+    backend = InProcessBackend(db, env, concurrency=1, tick_interval=3600)
+    await backend.start()
+    activate(backend)
+    try:
+        await backend.resume()
+        done = await wait_for_state(db, recovery_id, "succeeded", "failed")
+        assert done.state == "succeeded", done.error
+        assert done.report == {"issued": 3, "failed": []}
+    finally:
+        deactivate(backend)
+        await backend.stop()
+    async with db.session() as session:
+        awards = (await session.exec(select(Award).where(col(Award.id).in_(earned.award_ids)))).all()
+    assert [a.issuance_status for a in awards] == ["issued"] * 3
+
+
+@pytest.mark.postgres_only
+async def test_first_issuances_race_to_create_keys_and_the_list(
+    committed_db: Database, settings: Settings
+) -> None:
+    """A district's first credentials, issued concurrently: one key per kind and one list come out."""
+    from service.badges.models import IssuerKey, StatusList
+
+    db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
+    async with transaction(db) as session:
+        tenant = await make_tenant(session, settings)
+        earned = await earn(session, tenant.id, learners=6)
+        tenant_id = tenant.id
+
+    async def issue(learner_id: uuid.UUID) -> None:
+        async with db.session() as session:
+            await declare_write_intent(session)
+            await CredentialService(session, tenant_id, env).issue_direct(
+                CredentialIssue(achievement_id=earned.achievement_id, learner_id=learner_id), issued_by="t"
+            )
+            await session.commit()
+
+    await asyncio.gather(*(issue(learner) for learner in earned.portrait.learner_ids))
+    async with db.session() as session:
+        keys = (await session.exec(select(IssuerKey).where(col(IssuerKey.tenant_id) == tenant_id))).all()
+        lists = (await session.exec(select(StatusList).where(col(StatusList.tenant_id) == tenant_id))).all()
+        rows = (
+            await session.exec(select(IssuedCredential).where(col(IssuedCredential.tenant_id) == tenant_id))
+        ).all()
+    assert sorted(k.fragment for k in keys) == ["ed25519-1", "rsa-1"]
+    assert len(lists) == 1 and lists[0].signed is not None
+    assert len(rows) == 6 and len({r.status_index for r in rows}) == 6
+    signing_methods = {json.loads(r.document)["proof"][0]["verificationMethod"].split("#")[1] for r in rows}
+    assert signing_methods == {"ed25519-1"}

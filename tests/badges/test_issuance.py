@@ -98,3 +98,21 @@ async def test_direct_issuance_over_rest_with_idempotency_and_bad_input(
         headers=await actors.b.headers("credentials:write"),
     )
     assert foreign.status_code == 422
+
+
+async def test_one_failing_award_does_not_block_the_others(
+    actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    from service.roster.models import Person
+
+    earned = await earn(session, actors.a.tenant.id, learners=2)
+    broken = await session.get(Person, earned.portrait.learner_ids[0])
+    assert broken is not None
+    broken.role = "teacher"  # no longer a learner: its award cannot be issued
+    session.add(broken)
+    await session.flush()
+    failures: list[dict[str, str]] = []
+    service = CredentialService(session, actors.a.tenant.id, settings)
+    assert await service.issue_awards(earned.award_ids, failures=failures) == 1
+    assert len(failures) == 1 and "unknown learner" in failures[0]["error"]
+    assert [row.learner_id for row in service.issued] == [earned.portrait.learner_ids[1]]

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 import httpx
+import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.badges.service import CredentialService
@@ -222,3 +223,81 @@ async def test_private_keys_are_encrypted_at_rest(
     assert {r.kind for r in rows} == {"Ed25519", "RSA"}
     for r in rows:
         assert r.private_key_encrypted.startswith("v1:") and "PRIVATE KEY" not in r.private_key_encrypted
+
+
+async def test_local_documents_resolve_only_this_services_own(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    from service.badges.service import LocalDocuments
+
+    row = (await _issued(session, actors, settings, learners=1))[0]
+    document = json.loads(row.document)
+    local = LocalDocuments(session, settings)
+    did = document["issuer"]["id"]
+    assert (
+        await local.did_document(did) == (await http.get(f"/issuers/{actors.a.tenant.slug}/did.json")).json()
+    )
+    assert await local.did_document(did + "#ed25519-1") is not None
+    assert await local.did_document("did:web:elsewhere.example:issuers:x") is None
+    assert await local.did_document("did:web:portrait.test:issuers:nobody") is None
+    list_url = document["credentialStatus"]["statusListCredential"]
+    listed = await local.status_list(list_url)
+    assert listed is not None and listed["id"] == list_url
+    assert await local.status_list("https://elsewhere.example/status-lists/1") is None
+    assert await local.status_list(f"{settings.public_url}/status-lists/not-a-uuid") is None
+
+
+async def test_issue_waiting_and_batch_queue_jobs(http: httpx.AsyncClient, actors: Actors) -> None:
+    write = await actors.a.headers("credentials:write")
+    queued = await http.post("/api/v1/credentials/issue-waiting", headers=write)
+    assert queued.status_code == 202 and queued.json()["kind"] == "badges.issue_awards"
+    assert queued.json()["area"] == "credentials"
+    read = await actors.a.headers("credentials:read")
+    assert (await http.post("/api/v1/credentials/issue-waiting", headers=read)).status_code == 403
+    item = {
+        "achievement_id": "00000000-0000-4000-8000-000000000001",
+        "learner_id": "00000000-0000-4000-8000-000000000002",
+    }
+    batch = await http.post("/api/v1/credentials/batch", json={"items": [item] * 2}, headers=write)
+    assert batch.status_code == 202 and batch.json()["kind"] == "badges.issue_batch"
+    empty = await http.post("/api/v1/credentials/batch", json={"items": []}, headers=write)
+    assert empty.status_code == 422 and "body.items" in empty.text
+    too_many = await http.post("/api/v1/credentials/batch", json={"items": [item] * 10_001}, headers=write)
+    assert too_many.status_code == 422 and "body.items" in too_many.text
+
+
+async def test_issuance_and_revocation_emit_webhook_events(
+    http: httpx.AsyncClient,
+    actors: Actors,
+    session: AsyncSession,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlmodel import col, select
+
+    from service.config import OutboundSettings
+    from service.webhooks.models import WebhookDelivery
+
+    monkeypatch.setattr(settings, "outbound", OutboundSettings(allowed_hosts=["hooks.example.test"]))
+    hook = await http.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example.test/in", "events": ["credential.issued", "credential.revoked"]},
+        headers=await actors.a.headers("webhooks:write"),
+    )
+    assert hook.status_code == 201, hook.text
+    row = (await _issued(session, actors, settings, learners=1))[0]
+    await http.post(
+        f"/api/v1/credentials/{row.id}/revoke",
+        json={"reason": "typo"},
+        headers=await actors.a.headers("credentials:write"),
+    )
+    deliveries = (
+        await session.exec(
+            select(WebhookDelivery).where(col(WebhookDelivery.tenant_id) == actors.a.tenant.id)
+        )
+    ).all()
+    bodies = {d.event_type: d.body for d in deliveries}
+    assert set(bodies) == {"credential.issued", "credential.revoked"}
+    text = json.dumps(bodies["credential.revoked"])
+    assert str(row.id) in text and "typo" in text
+    assert f"{settings.public_url}/credentials/{row.id}" in json.dumps(bodies["credential.issued"])

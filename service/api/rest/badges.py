@@ -89,6 +89,17 @@ async def issue_batch(
     return JobRead.model_validate(job)
 
 
+@router.post(
+    "/credentials/issue-waiting",
+    status_code=202,
+    summary="Issue, as a job, every awarded award still waiting for its credential",
+    responses=WRITE_ERRORS,
+)
+async def issue_waiting(principal: CredentialsWrite, session: SessionDep, settings: SettingsDep) -> JobRead:
+    job = await CredentialService(session, principal.tenant_id, settings).enqueue_waiting()
+    return JobRead.model_validate(job)
+
+
 @router.get("/credentials/{credential_id}", summary="Get an issued credential", responses=GET_ERRORS)
 async def get_credential(
     credential_id: uuid.UUID, principal: CredentialsRead, session: SessionDep, settings: SettingsDep
