@@ -29,6 +29,28 @@ _TYPED = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "ref
 SUPPORTED_CRYPTOSUITES = ("eddsa-rdfc-2022", "eddsa-2022")
 
 
+MAX_DEPTH = 64
+"""Deepest nesting of objects/arrays accepted in a credential or presentation (real ones stay under 12);
+deeper documents would exhaust recursion in JSON-LD processing and JSON encoding."""
+
+
+def exceeds_depth(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests objects/arrays deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, Mapping | list))
+    return False
+
+
 @dataclass(frozen=True)
 class Violation:
     """One broken rule: ``rule`` names the property, ``path`` where (``verifiableCredential.validFrom``)."""
