@@ -38,8 +38,8 @@ from service.credentials.verify import (
     Check,
     ProofMemo,
     VerificationResult,
+    methods_of,
     parse_input,
-    verification_methods,
     verify_credential,
 )
 
@@ -244,8 +244,8 @@ async def _verify(
     memo: ProofMemo | None = None,
 ) -> VerificationResult:
     try:
-        credential, _, _ = parse_input(doc_or_jws)
-        methods = verification_methods(doc_or_jws)
+        credential, parsed, _ = parse_input(doc_or_jws)
+        methods = methods_of(credential, parsed)
     except CredentialError:
         # Unreadable input: the pure verifier reports it check by check.
         return verify_credential(doc_or_jws, resolve_key=_no_key, now=now, registry=registry)

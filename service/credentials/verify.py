@@ -205,6 +205,11 @@ def _shallow_enough(credential: dict[str, Any]) -> dict[str, Any]:
 def verification_methods(doc_or_jws: Mapping[str, Any] | str | bytes) -> list[str]:
     """The verification method URLs a verification will ask ``resolve_key`` for (to pre-fetch them)."""
     credential, parsed, _ = parse_input(doc_or_jws)
+    return methods_of(credential, parsed)
+
+
+def methods_of(credential: Mapping[str, Any], parsed: ParsedJwt | None) -> list[str]:
+    """:func:`verification_methods` of an input :func:`parse_input` has already read."""
     if parsed is not None:
         kid = parsed.kid or parsed.payload.get("iss")
         return [kid] if isinstance(kid, str) else []

@@ -39,7 +39,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def get_verification_service(request: Request) -> VerificationService:
+async def get_verification_service(request: Request) -> VerificationService:
     """One service per app: it holds the fetch cache."""
     state = request.app.state
     service: VerificationService | None = getattr(state, "verification_service", None)
@@ -50,7 +50,7 @@ def get_verification_service(request: Request) -> VerificationService:
     return service
 
 
-def enforce_rate_limit(request: Request) -> None:
+async def enforce_rate_limit(request: Request) -> None:
     """Per client IP token bucket; raises 429 with ``Retry-After`` when exhausted."""
     state = request.app.state
     limiter: RateLimiter | None = getattr(state, "verify_rate_limiter", None)
