@@ -103,6 +103,9 @@ async def verify_credential_vc_api(
     service: VerificationServiceDep,
 ) -> JSONResponse:
     await service.require_issuer(session, slug)
+    # End the transaction now: verification may wait seconds on other issuers' servers, and a POST's
+    # transaction is a writer (on SQLite it would hold the database's write lock all that time).
+    await session.commit()
     body = await _json(request)
     violations = vc_api.credential_request_problems(body)
     if violations:
@@ -126,6 +129,9 @@ async def verify_presentation_vc_api(
     service: VerificationServiceDep,
 ) -> JSONResponse:
     await service.require_issuer(session, slug)
+    # End the transaction now: verification may wait seconds on other issuers' servers, and a POST's
+    # transaction is a writer (on SQLite it would hold the database's write lock all that time).
+    await session.commit()
     body = await _json(request)
     violations = vc_api.presentation_request_problems(body)
     if violations:
