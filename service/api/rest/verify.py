@@ -11,7 +11,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -146,14 +146,16 @@ class VerifyRead(BaseModel):
     source: str = Field(description="json, jws, png or svg: how the credential was submitted")
 
 
-def verify_read(result: VerificationResult, source: str) -> VerifyRead:
-    return VerifyRead(
-        verified=result.verified,
-        checks=[CheckRead(check=c.check, ok=c.ok, message=c.message) for c in result.checks],
-        credential=result.credential,
-        proof_format=result.proof_format,
-        source=source,
-    )
+def verify_body(result: VerificationResult, source: str) -> dict[str, Any]:
+    """The :class:`VerifyRead` document, built directly: the credential is echoed as read, and
+    re-validating it through the model would only copy it."""
+    return {
+        "verified": result.verified,
+        "checks": [check.to_json() for check in result.checks],
+        "credential": result.credential,
+        "proof_format": result.proof_format,
+        "source": source,
+    }
 
 
 _FORM_SCHEMA: dict[str, Any] = {
@@ -194,10 +196,10 @@ _BODY_DOC: dict[str, Any] = {
 )
 async def verify_credential_api(
     request: Request, _limit: RateLimitDep, service: VerificationServiceDep
-) -> VerifyRead:
+) -> JSONResponse:
     submitted = await read_verify_request(request)
     result = await service.verify(submitted.credential)
-    return verify_read(result, submitted.source)
+    return JSONResponse(verify_body(result, submitted.source))
 
 
 # --- web page ---------------------------------------------------------------------------------------
