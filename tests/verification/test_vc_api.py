@@ -181,8 +181,12 @@ async def test_error_fixtures_are_rejected(vc_http: httpx.AsyncClient, slug: str
     assert body["errors"][0]["detail"] and body["errors"][0]["type"].startswith("https://")
 
 
-async def test_fixture_with_unreachable_revocation_list(vc_http: httpx.AsyncClient, slug: str) -> None:
+async def test_fixture_with_unreachable_revocation_list(
+    vc_http: httpx.AsyncClient, slug: str, doc_server: DocServer
+) -> None:
     """complete.json is well-formed and signed, but its 1EdTech revocation list cannot be fetched."""
+    credential = load(FIXTURES / "ob30" / "complete.json")
+    doc_server.documents.pop(ext_path(credential["credentialStatus"]["id"]), None)  # another test serves it
     response = await vc_http.post(
         credentials_url(slug), json={"verifiableCredential": load(FIXTURES / "ob30" / "complete.json")}
     )
