@@ -29,6 +29,36 @@ _TYPED = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "ref
 SUPPORTED_CRYPTOSUITES = ("eddsa-rdfc-2022", "eddsa-2022")
 
 
+MAX_DEPTH = 64
+"""Deepest nesting of objects/arrays accepted in a credential or presentation (real ones stay under 12);
+deeper documents would exhaust recursion in JSON-LD processing and JSON encoding."""
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def exceeds_depth(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests objects/arrays deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    push, pop = stack.append, stack.pop
+    while stack:
+        item, depth = pop()
+        if isinstance(item, dict):  # concrete types first: ABC checks are slow on the hot path
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        elif isinstance(item, Mapping):
+            children = item.values()
+        else:
+            continue
+        if depth > limit:
+            return True
+        for child in children:
+            if not isinstance(child, _SCALARS):
+                push((child, depth + 1))
+    return False
+
+
 @dataclass(frozen=True)
 class Violation:
     """One broken rule: ``rule`` names the property, ``path`` where (``verifiableCredential.validFrom``)."""

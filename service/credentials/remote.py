@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 from service.credentials.contexts import ContextRegistry
 from service.credentials.data_integrity import proof_suite, verify_proof
+from service.credentials.data_model import MAX_DEPTH, exceeds_depth
 from service.credentials.did import did_web_document_url, resolve_did_key_method
 from service.credentials.errors import CredentialError, FetchError, KeyFormatError, KeyResolutionError
 from service.credentials.keys import VerificationKey, verification_key_from_document
@@ -37,8 +38,8 @@ from service.credentials.verify import (
     Check,
     ProofMemo,
     VerificationResult,
+    methods_of,
     parse_input,
-    verification_methods,
     verify_credential,
 )
 
@@ -72,8 +73,10 @@ class _Session:
         text = await self.text(url)
         try:
             value = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise FetchError(f"{url} did not return JSON") from exc
+        if exceeds_depth(value):
+            raise FetchError(f"{url}: the document nests deeper than {MAX_DEPTH} levels")
         self.cache[url] = value
         return value
 
@@ -241,8 +244,8 @@ async def _verify(
     memo: ProofMemo | None = None,
 ) -> VerificationResult:
     try:
-        credential, _, _ = parse_input(doc_or_jws)
-        methods = verification_methods(doc_or_jws)
+        credential, parsed, _ = parse_input(doc_or_jws)
+        methods = methods_of(credential, parsed)
     except CredentialError:
         # Unreadable input: the pure verifier reports it check by check.
         return verify_credential(doc_or_jws, resolve_key=_no_key, now=now, registry=registry)
@@ -391,6 +394,8 @@ async def verify_presentation_with_fetcher(
 ) -> PresentationResult:
     """Verify a presentation's proof (``authentication`` purpose, ``challenge`` / ``domain`` when
     given, key controlled by the holder) and each embedded credential (JSON or compact JWS)."""
+    if exceeds_depth(presentation):
+        raise CredentialError(f"the presentation nests deeper than {MAX_DEPTH} levels")
     credentials = _presented(presentation)
     if len(credentials) > MAX_PRESENTED_CREDENTIALS:
         raise CredentialError(f"a presentation may carry at most {MAX_PRESENTED_CREDENTIALS} credentials")

@@ -107,7 +107,7 @@ def parse_vc_jwt(token: str) -> ParsedJwt:
     try:
         header = json.loads(b64url_decode(head))
         payload = json.loads(b64url_decode(body))
-    except (KeyFormatError, ValueError) as exc:
+    except (KeyFormatError, ValueError, RecursionError) as exc:
         raise ProofError(f"the JWT header or payload is not base64url JSON: {exc}") from exc
     if not isinstance(header, dict) or not isinstance(payload, dict):
         raise ProofError("the JWT header and payload must be JSON objects")

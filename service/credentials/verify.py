@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from service.credentials.contexts import VC_V1, VC_V2, ContextRegistry
 from service.credentials.data_integrity import proof_suite, verify_proof
-from service.credentials.data_model import credential_problems
+from service.credentials.data_model import MAX_DEPTH, credential_problems, exceeds_depth
 from service.credentials.errors import (
     CredentialError,
     KeyResolutionError,
@@ -181,22 +181,35 @@ def parse_input(
         text = doc_or_jws.strip()
         if looks_like_jwt(text):
             parsed = parse_vc_jwt(text)
+            if exceeds_depth(parsed.payload):
+                raise ProofError(f"the JWT payload nests objects or arrays deeper than {MAX_DEPTH} levels")
             return parsed.credential, parsed, text
         try:
             value = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise CredentialError("the credential is neither JSON nor a compact JWS") from exc
         if not isinstance(value, dict):
             raise CredentialError("the credential must be a JSON object")
-        return value, None, None
+        return _shallow_enough(value), None, None
     if not isinstance(doc_or_jws, Mapping):
         raise CredentialError("the credential must be a JSON object or a compact JWS")
-    return dict(doc_or_jws), None, None
+    return _shallow_enough(dict(doc_or_jws)), None, None
+
+
+def _shallow_enough(credential: dict[str, Any]) -> dict[str, Any]:
+    if exceeds_depth(credential):
+        raise CredentialError(f"the credential nests objects or arrays deeper than {MAX_DEPTH} levels")
+    return credential
 
 
 def verification_methods(doc_or_jws: Mapping[str, Any] | str | bytes) -> list[str]:
     """The verification method URLs a verification will ask ``resolve_key`` for (to pre-fetch them)."""
     credential, parsed, _ = parse_input(doc_or_jws)
+    return methods_of(credential, parsed)
+
+
+def methods_of(credential: Mapping[str, Any], parsed: ParsedJwt | None) -> list[str]:
+    """:func:`verification_methods` of an input :func:`parse_input` has already read."""
     if parsed is not None:
         kid = parsed.kid or parsed.payload.get("iss")
         return [kid] if isinstance(kid, str) else []

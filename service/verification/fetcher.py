@@ -118,6 +118,8 @@ class RemoteFetcher:
             response = await client.get(url, headers={"accept": ACCEPT})
         if response.status_code != 200:
             raise FetchError(f"{url} answered HTTP {response.status_code}")
+        if len(response.content) > self.policy.max_response_bytes:
+            raise FetchError(f"{url}: the document is larger than {self.policy.max_response_bytes} bytes")
         return self._decode(url, response.content)
 
     async def _remote(self, url: str) -> str:

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
 from service.credentials.baking import extract_png, extract_svg
+from service.credentials.data_model import MAX_DEPTH, exceeds_depth
 from service.credentials.errors import BakingError
 from service.credentials.remote import (
     PresentationResult,
@@ -47,7 +48,7 @@ def _from_text(text: str, loc: str) -> Submitted:
         return Submitted(stripped, "jws")
     try:
         value = json.loads(stripped)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise UnreadableCredential(
             f"the credential is neither JSON nor a compact JWS: {exc}",
             [FieldError(loc, "neither JSON nor a compact JWS", "malformed")],
@@ -56,6 +57,11 @@ def _from_text(text: str, loc: str) -> Submitted:
 
 
 def _from_json(value: Any, loc: str) -> Submitted:
+    if exceeds_depth(value, MAX_DEPTH + 2):
+        raise NoCredentialFound(
+            f"the credential nests objects or arrays deeper than {MAX_DEPTH} levels",
+            [FieldError(loc, f"nested deeper than {MAX_DEPTH} levels", "too_deep")],
+        )
     if isinstance(value, str):
         return _from_text(value, loc)
     if isinstance(value, dict) and "@context" not in value and "verifiableCredential" in value:
@@ -115,7 +121,7 @@ def read_submission(media: str, body: bytes, *, loc: str = "body") -> Submitted:
             raise UnreadableCredential("the body is empty", [FieldError(loc, "empty", "missing")])
         try:
             value = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise UnreadableCredential(
                 f"the body is not valid JSON: {exc}", [FieldError(loc, str(exc), "json_invalid")]
             ) from exc

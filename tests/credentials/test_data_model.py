@@ -123,3 +123,15 @@ def test_presentations() -> None:
 )
 def test_is_url(value: Any, ok: bool) -> None:
     assert is_url(value) is ok
+
+
+def test_exceeds_depth() -> None:
+    from service.credentials.data_model import exceeds_depth
+
+    value: Any = 1
+    for _ in range(10):
+        value = [value]
+    assert not exceeds_depth(value, 10) and exceeds_depth(value, 9)
+    assert not exceeds_depth({"a": [{"b": "c"}]}, 3) and exceeds_depth({"a": [{"b": {}}]}, 3)
+    wide = {str(i): {"x": [i]} for i in range(10_000)}
+    assert not exceeds_depth(wide, 3)

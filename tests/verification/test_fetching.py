@@ -121,3 +121,19 @@ def test_rate_limiter_refills_and_forgets_old_clients() -> None:
     slow = RateLimiter(per_minute=1, burst=1, max_clients=10, clock=lambda: now[0])
     assert slow.acquire("x") is None
     assert slow.acquire("x") == 60
+
+
+async def test_own_urls_without_a_document_fail_cleanly(
+    app: FastAPI, http: httpx.AsyncClient, settings: Settings, doc_server: DocServer
+) -> None:
+    """A key claimed under our public URL where nothing (or a protected API) answers: a failed check."""
+    app.state.settings = verify_settings(settings, doc_server)
+    key = generate_private_key("Ed25519")
+    for controller, expected in (
+        (f"{settings.public_url}/nowhere", "answered HTTP 404"),
+        (f"{settings.public_url}/api/v1/learners", "answered HTTP 401"),
+    ):
+        signed = issue(sample_credential(controller, credential_status=None), Signer(f"{controller}#k", key))
+        body = (await http.post("/api/v1/verify", json=signed)).json()
+        proof = next(c for c in body["checks"] if c["check"] == "proof")
+        assert body["verified"] is False and expected in proof["message"], proof

@@ -24,6 +24,8 @@ async def test_form_is_served(vhttp: httpx.AsyncClient) -> None:
     assert '<form method="post" action="/verify" enctype="multipart/form-data">' in page
     assert 'name="credential"' in page and 'name="file"' in page
     assert 'id="result"' not in page
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_pasted_credential_is_verified(vhttp: httpx.AsyncClient, remote_issuer: RemoteIssuer) -> None:
@@ -66,6 +68,7 @@ async def test_everything_is_escaped(vhttp: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     page = response.text
     assert "<script>" not in page and "<img src=x" not in page
+    assert "script-src" not in response.headers["content-security-policy"]  # no script may run at all
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     # the pasted text is echoed back in the textarea, escaped too
     assert "</textarea><script>" not in page

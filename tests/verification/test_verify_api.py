@@ -360,3 +360,32 @@ async def test_rate_limit(
     assert refused.json()["code"] == "too_many_requests"
     page = await http.post("/verify", files={"credential": (None, "{}")})
     assert page.status_code == 429
+
+
+def nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": True}
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+async def test_deeply_nested_input_is_a_4xx_not_a_crash(vhttp: httpx.AsyncClient) -> None:
+    response = await vhttp.post(
+        "/api/v1/verify", content=b"[" * 50_000 + b"]" * 50_000, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400 and response.json()["code"] == "unreadable_credential"
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": "did:example:x",
+        "credentialSubject": nested(900),
+    }
+    response = await vhttp.post("/api/v1/verify", json=credential)
+    assert response.status_code == 422 and "deeper than 64 levels" in response.json()["detail"]
+    page = await vhttp.post("/verify", files={"credential": (None, json.dumps(credential))})
+    assert page.status_code == 422 and "deeper than 64 levels" in page.text
+    # the same inside a JWS: read by the library, reported as a failed verification
+    payload = b64url_encode(json.dumps(credential).encode())
+    token = f"eyJhbGciOiJFZERTQSJ9.{payload}.c2ln"
+    body = (await vhttp.post("/api/v1/verify", content=token, headers={"content-type": "text/plain"})).json()
+    assert body["verified"] is False and "deeper than 64 levels" in body["checks"][1]["message"]

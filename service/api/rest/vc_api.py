@@ -16,9 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import SessionDep
 from service.api.problems import PROBLEM_JSON
-from service.api.rest.bodies import read_json_body
+from service.api.rest.bodies import MalformedJson, read_json_body
 from service.api.rest.errors import problems
 from service.api.rest.verify import RateLimitDep, VerificationServiceDep, read_bounded_body
+from service.credentials.data_model import MAX_DEPTH, exceeds_depth
+from service.errors import FieldError, ValidationFailedError
 from service.verification import vc_api
 from service.verification.vc_api import Outcome
 
@@ -74,7 +76,16 @@ def _body_doc(member: str) -> dict[str, Any]:
 
 async def _json(request: Request) -> Any:
     await read_bounded_body(request)
-    return await read_json_body(request)
+    try:
+        body = await read_json_body(request)
+    except RecursionError as exc:
+        raise MalformedJson("the request body nests too deeply to be read") from exc
+    if exceeds_depth(body, MAX_DEPTH + 4):
+        raise ValidationFailedError(
+            f"the request body nests objects or arrays deeper than {MAX_DEPTH} levels",
+            [FieldError("body", f"nested deeper than {MAX_DEPTH} levels", "too_deep")],
+        )
+    return body
 
 
 @router.post(
@@ -92,6 +103,9 @@ async def verify_credential_vc_api(
     service: VerificationServiceDep,
 ) -> JSONResponse:
     await service.require_issuer(session, slug)
+    # End the transaction now: verification may wait seconds on other issuers' servers, and a POST's
+    # transaction is a writer (on SQLite it would hold the database's write lock all that time).
+    await session.commit()
     body = await _json(request)
     violations = vc_api.credential_request_problems(body)
     if violations:
@@ -115,6 +129,9 @@ async def verify_presentation_vc_api(
     service: VerificationServiceDep,
 ) -> JSONResponse:
     await service.require_issuer(session, slug)
+    # End the transaction now: verification may wait seconds on other issuers' servers, and a POST's
+    # transaction is a writer (on SQLite it would hold the database's write lock all that time).
+    await session.commit()
     body = await _json(request)
     violations = vc_api.presentation_request_problems(body)
     if violations:

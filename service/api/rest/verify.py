@@ -11,7 +11,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -39,7 +39,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def get_verification_service(request: Request) -> VerificationService:
+async def get_verification_service(request: Request) -> VerificationService:
     """One service per app: it holds the fetch cache."""
     state = request.app.state
     service: VerificationService | None = getattr(state, "verification_service", None)
@@ -50,7 +50,7 @@ def get_verification_service(request: Request) -> VerificationService:
     return service
 
 
-def enforce_rate_limit(request: Request) -> None:
+async def enforce_rate_limit(request: Request) -> None:
     """Per client IP token bucket; raises 429 with ``Retry-After`` when exhausted."""
     state = request.app.state
     limiter: RateLimiter | None = getattr(state, "verify_rate_limiter", None)
@@ -146,14 +146,16 @@ class VerifyRead(BaseModel):
     source: str = Field(description="json, jws, png or svg: how the credential was submitted")
 
 
-def verify_read(result: VerificationResult, source: str) -> VerifyRead:
-    return VerifyRead(
-        verified=result.verified,
-        checks=[CheckRead(check=c.check, ok=c.ok, message=c.message) for c in result.checks],
-        credential=result.credential,
-        proof_format=result.proof_format,
-        source=source,
-    )
+def verify_body(result: VerificationResult, source: str) -> dict[str, Any]:
+    """The :class:`VerifyRead` document, built directly: the credential is echoed as read, and
+    re-validating it through the model would only copy it."""
+    return {
+        "verified": result.verified,
+        "checks": [check.to_json() for check in result.checks],
+        "credential": result.credential,
+        "proof_format": result.proof_format,
+        "source": source,
+    }
 
 
 _FORM_SCHEMA: dict[str, Any] = {
@@ -194,10 +196,10 @@ _BODY_DOC: dict[str, Any] = {
 )
 async def verify_credential_api(
     request: Request, _limit: RateLimitDep, service: VerificationServiceDep
-) -> VerifyRead:
+) -> JSONResponse:
     submitted = await read_verify_request(request)
     result = await service.verify(submitted.credential)
-    return verify_read(result, submitted.source)
+    return JSONResponse(verify_body(result, submitted.source))
 
 
 # --- web page ---------------------------------------------------------------------------------------
@@ -295,13 +297,27 @@ def _page(result: str = "", pasted: str = "") -> str:
     return _PAGE.format(result=result, pasted=_e(pasted))
 
 
+#: The page needs no script, no frame, no remote resource: say so to the browser.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def _html(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
+
+
 @router.get(
     "/verify",
     summary="Verification web page (HTML form)",
     response_class=HTMLResponse,
 )
 async def verify_page() -> HTMLResponse:
-    return HTMLResponse(_page())
+    return _html(_page())
 
 
 @router.post(
@@ -333,5 +349,5 @@ async def verify_page_submit(
             '<section id="result"><h2>Result</h2><p class="verdict fail">Cannot verify</p>'
             f"<p>{_e(exc.detail)}</p></section>"
         )
-        return HTMLResponse(_page(message, pasted), status_code=exc.status)
-    return HTMLResponse(_page(_render_result(result, submitted.source), pasted))
+        return _html(_page(message, pasted), exc.status)
+    return _html(_page(_render_result(result, submitted.source), pasted))
