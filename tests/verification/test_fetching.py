@@ -15,6 +15,8 @@ from service.badges.service import CredentialService
 from service.config import Settings
 from service.credentials import (
     BitstringStatusListEntry,
+    Signer,
+    generate_private_key,
     issue,
 )
 from service.verification.fetcher import TtlCache
