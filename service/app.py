@@ -26,6 +26,7 @@ from service.api.rest import (
     tenants,
 )
 from service.api.rest import jobs as jobs_rest
+from service.api.rest import oneroster as oneroster_rest
 from service.api.rest import webhooks as webhooks_rest
 from service.config import Settings, get_settings
 from service.db import Database
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(awards.router)
     app.include_router(jobs_rest.router)
     app.include_router(webhooks_rest.router)
+    app.include_router(oneroster_rest.router)
     app.include_router(ims_case.router)
     app.include_router(graphql_router())
     return app

@@ -1,0 +1,97 @@
+"""OneRoster connection and sync request/response schemas (not the provider's wire format: wire.py)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator
+
+from service.schemas import InputSchema, ReadSchema
+
+Version = Literal["1.1", "1.2"]
+SyncMode = Literal["full", "delta"]
+
+Url = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=2048,
+        description="http(s) URL; private and loopback addresses are refused unless configured",
+    ),
+]
+Scope = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S+$")]
+Scopes = Annotated[list[Scope], Field(max_length=20)]
+
+
+def _split_scopes(value: Any) -> Any:
+    """Scopes as a list, or as the space-separated string OAuth uses."""
+    if isinstance(value, str):
+        return [s for s in value.split() if s]
+    if isinstance(value, list):
+        return list(dict.fromkeys(value))
+    return value
+
+
+class ConnectionCreate(InputSchema):
+    base_url: Url = Field(
+        description="the provider root; /ims/oneroster/rostering/v1p2/... (1.2) or "
+        "/ims/oneroster/v1p1/... (1.1) lives under it",
+        examples=["https://sis.example.org"],
+    )
+    version: Version = "1.2"
+    token_url: Url = Field(description="OAuth 2.0 token endpoint (client credentials grant)")
+    client_id: Annotated[str, Field(min_length=1, max_length=255)]
+    client_secret: Annotated[str, Field(min_length=1, max_length=1024)] = Field(
+        description="stored encrypted, never returned"
+    )
+    scopes: Scopes = Field(default_factory=list)
+    name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+
+    _scopes = field_validator("scopes", mode="before")(_split_scopes)
+
+
+class ConnectionUpdate(InputSchema):
+    """Only the fields sent change; none of them may be null except ``name``."""
+
+    base_url: Url | None = None
+    version: Version | None = None
+    token_url: Url | None = None
+    client_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    client_secret: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    scopes: Scopes | None = None
+    name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+
+    _scopes = field_validator("scopes", mode="before")(_split_scopes)
+
+
+class ConnectionRead(ReadSchema):
+    id: uuid.UUID
+    name: str | None
+    base_url: str
+    version: Version
+    token_url: str
+    client_id: str
+    scopes: list[str]
+    high_water_mark: str | None = Field(description="where the next delta sync starts (dateLastModified)")
+    last_sync_at: datetime | None
+    last_sync_job_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConnectionTestResult(ReadSchema):
+    ok: bool
+    token: bool = Field(description="the token endpoint granted a token")
+    rostering: bool = Field(description="the orgs endpoint answered")
+    detail: str
+    error: dict[str, Any] | None = None
+
+
+class SyncRequest(InputSchema):
+    mode: SyncMode = "delta"
+    override: bool = Field(
+        default=False,
+        description="apply the sync even if it deactivates more than the configured share of learners",
+    )

@@ -1,0 +1,473 @@
+"""The OneRoster sync job: provider collections -> roster and gradebook tables, page by page.
+
+Each page is written in one transaction together with the job's progress (the resume point: the
+collection and the URL of the next page), so a sync killed at any moment resumes exactly where its
+last committed page ended, and a page replayed after a crash changes nothing (upserts keyed by
+sourcedId, skipped when the record's digest is unchanged).
+
+Per collection, after its last page: parents are linked (orgs, academic sessions), then records the
+provider marked ``tobedeleted`` and, on a full sync, records it no longer sends are deactivated (never
+deleted). Before deactivating users, a guard refuses to deactivate more than
+``oneroster.max_deactivation_share`` of the tenant's active learners unless the sync was queued with
+``override``. A collection that failed to download is never treated as "everything was deleted".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.adapters.oneroster.client import OneRosterClient
+from service.adapters.oneroster.errors import OneRosterError
+from service.adapters.oneroster.mapping import Mapped, MappingFailed, Problem, map_record
+from service.adapters.oneroster.repository import ConnectionRepository, SyncRepository
+from service.adapters.oneroster.service import SYNC_KIND, client_for
+from service.adapters.oneroster.wire import COLLECTIONS
+from service.db import utcnow
+from service.jobs.errors import JobCancelled
+from service.jobs.registry import JobContext, register
+from service.jobs.repository import JobRunRepository
+from service.webhooks.service import WebhookService
+
+ORDER: tuple[str, ...] = tuple(COLLECTIONS)
+#: Collections whose rows point at a parent of the same collection.
+PARENTED = {"orgs", "academicSessions"}
+#: Errors kept verbatim in the report (the rest are counted by kind).
+MAX_SAMPLES = 25
+#: Collections a provider may legitimately not offer (404/501): reported, not fatal.
+OPTIONAL = {"courses", "categories", "lineItems", "results"}
+
+
+class GuardRefused(Exception):
+    """The sync would deactivate too many learners; queue it again with ``override``."""
+
+
+def _empty_counts() -> dict[str, int]:
+    return {"fetched": 0, "created": 0, "updated": 0, "unchanged": 0, "deactivated": 0, "skipped": 0}
+
+
+@dataclass
+class SyncState:
+    """Everything a resumed attempt needs; stored as the job's progress."""
+
+    mode: str
+    since: str | None
+    collection: str | None = None
+    next_url: str | None = None
+    fetched_all: bool = False
+    done: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    high_water_mark: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "since": self.since,
+            "collection": self.collection,
+            "next_url": self.next_url,
+            "fetched_all": self.fetched_all,
+            "done": self.done,
+            "failed": self.failed,
+            "counts": self.counts,
+            "errors": self.errors,
+            "error_samples": self.samples,
+            "high_water_mark": self.high_water_mark,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SyncState:
+        return cls(
+            mode=str(data["mode"]),
+            since=data.get("since"),
+            collection=data.get("collection"),
+            next_url=data.get("next_url"),
+            fetched_all=bool(data.get("fetched_all")),
+            done=list(data.get("done", [])),
+            failed=list(data.get("failed", [])),
+            counts={k: dict(v) for k, v in data.get("counts", {}).items()},
+            errors=dict(data.get("errors", {})),
+            samples=list(data.get("error_samples", [])),
+            high_water_mark=data.get("high_water_mark"),
+        )
+
+    def count(self, collection: str, key: str, n: int = 1) -> None:
+        self.counts.setdefault(collection, _empty_counts())[key] += n
+
+    def error(self, kind: str, sample: dict[str, Any]) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+        if len(self.samples) < MAX_SAMPLES:
+            self.samples.append({"kind": kind, **sample})
+
+    def saw_modified(self, value: str | None) -> None:
+        if value and (self.high_water_mark is None or _ts(value) > _ts(self.high_water_mark)):
+            self.high_water_mark = value
+
+    def report(self) -> dict[str, Any]:
+        totals = _empty_counts()
+        for counts in self.counts.values():
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0) + value
+        return {
+            "mode": self.mode,
+            "since": self.since,
+            "collections": self.counts,
+            "totals": totals,
+            "errors": self.errors,
+            "error_samples": self.samples,
+            "failed_collections": self.failed,
+            "high_water_mark": self.high_water_mark,
+        }
+
+
+def _ts(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass
+class SyncTarget:
+    """Where a sync writes and how it commits: the job's database, or a test's session."""
+
+    tenant_id: uuid.UUID
+    connection_id: uuid.UUID
+    job_id: uuid.UUID
+    transaction: Callable[[], Any]
+    save_progress: Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+    cancelled: Callable[[], Awaitable[bool]]
+    max_deactivation_share: float
+    override: bool = False
+
+
+class PageWriter:
+    """Maps and writes one page of one collection in the caller's transaction."""
+
+    def __init__(self, repo: SyncRepository, state: SyncState, job_id: uuid.UUID) -> None:
+        self.repo = repo
+        self.state = state
+        self.job_id = job_id
+
+    async def write(self, collection: str, raw_records: list[dict[str, Any]], *, where: str) -> None:
+        state = self.state
+        state.count(collection, "fetched", len(raw_records))
+        mapped: dict[str, Mapped] = {}
+        for position, raw in enumerate(raw_records):
+            state.saw_modified(
+                raw.get("dateLastModified") if isinstance(raw.get("dateLastModified"), str) else None
+            )
+            try:
+                record = map_record(collection, raw)
+            except MappingFailed as exc:
+                sid = raw.get("sourcedId")
+                for problem in exc.problems[:3]:
+                    state.error(problem.kind, self._sample(collection, sid, problem, where, position))
+                state.count(collection, "skipped")
+                continue
+            mapped[record.sourced_id] = record  # a repeated sourcedId: the later copy wins
+        if not mapped:
+            return
+        by_target: dict[str, set[str]] = {}
+        for record in mapped.values():
+            for ref in record.refs.values():
+                by_target.setdefault(ref.collection, set()).add(ref.sourced_id)
+            for org_sid, _, _ in record.orgs:
+                by_target.setdefault("orgs", set()).add(org_sid)
+        resolved_ids = {
+            target: await self.repo.ids_by_sourced_id(target, sids) for target, sids in by_target.items()
+        }
+        existing = await self.repo.ids_by_sourced_id(collection, mapped)
+        index = await self.repo.records(collection, mapped)
+        now = utcnow()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        index_rows: list[dict[str, Any]] = []
+        memberships: dict[uuid.UUID, list[tuple[uuid.UUID, str, str]]] = {}
+        ready: list[tuple[Mapped, dict[str, Any]]] = []
+        for sid, record in mapped.items():
+            local = existing.get(sid)
+            if record.deleted:
+                if local is None:
+                    state.count(collection, "skipped")
+                    continue
+                previous = index.get(sid)
+                index_rows.append(
+                    self._index_row(collection, record, local, previous[0] if previous else "", "tobedeleted")
+                )
+                continue
+            resolved: dict[str, Any] = {}
+            missing: list[Problem] = []
+            for column, ref in record.refs.items():
+                target_id = resolved_ids.get(ref.collection, {}).get(ref.sourced_id)
+                if target_id is None and ref.required:
+                    missing.append(
+                        Problem(
+                            "unknown_reference", column, f"{ref.collection} '{ref.sourced_id}' is not known"
+                        )
+                    )
+                resolved[column] = target_id
+            if missing:
+                for problem in missing:
+                    state.error(problem.kind, self._sample(collection, sid, problem, where, None))
+                state.count(collection, "skipped")
+                continue
+            ready.append((record, resolved))
+        if collection == "enrollments" and ready:
+            ready = await self._drop_duplicate_enrollments(ready, where)
+        for record, resolved in ready:
+            sid = record.sourced_id
+            local = existing.get(sid)
+            digest = record.digest(resolved)
+            previous = index.get(sid)
+            if local is not None and previous is not None and previous == (digest, "active"):
+                state.count(collection, "unchanged")
+            else:
+                row = {**record.values, **resolved, "updated_at": now}
+                if local is None:
+                    local = uuid.uuid4()
+                    inserts.append(
+                        {
+                            **row,
+                            "id": local,
+                            "tenant_id": self.repo.tenant_id,
+                            "sourced_id": sid,
+                            "created_at": now,
+                        }
+                    )
+                    state.count(collection, "created")
+                else:
+                    updates.append({**row, "id": local})
+                    state.count(collection, "updated")
+                if collection == "users":
+                    memberships[local] = [
+                        (org_id, role, kind)
+                        for org_sid, role, kind in record.orgs
+                        if (org_id := resolved_ids.get("orgs", {}).get(org_sid)) is not None
+                    ]
+            index_rows.append(self._index_row(collection, record, local, digest, "active"))
+        await self.repo.insert_rows(collection, inserts)
+        await self.repo.update_rows(collection, updates)
+        if memberships:
+            await self.repo.replace_memberships(memberships)
+        await self.repo.upsert_records(index_rows)
+
+    async def _drop_duplicate_enrollments(
+        self, ready: list[tuple[Mapped, dict[str, Any]]], where: str
+    ) -> list[tuple[Mapped, dict[str, Any]]]:
+        """One enrollment per (class, person, role): a second sourcedId for the same triple is skipped."""
+        triples = await self.repo.enrollment_triples(
+            (r["class_id"] for _, r in ready), (r["person_id"] for _, r in ready)
+        )
+        kept = []
+        for record, resolved in ready:
+            key = (resolved["class_id"], resolved["person_id"], record.values["role"])
+            owner = triples.get(key, record.sourced_id)
+            if owner != record.sourced_id:
+                problem = Problem(
+                    "duplicate_enrollment",
+                    "sourcedId",
+                    f"the same person, class and role as enrollment '{owner}'",
+                )
+                self.state.error(
+                    problem.kind, self._sample("enrollments", record.sourced_id, problem, where, None)
+                )
+                self.state.count("enrollments", "skipped")
+                continue
+            triples[key] = record.sourced_id
+            kept.append((record, resolved))
+        return kept
+
+    def _index_row(
+        self, collection: str, record: Mapped, local: uuid.UUID, digest: str, state: str
+    ) -> dict[str, Any]:
+        return {
+            "connection_id": self.repo.connection_id,
+            "collection": collection,
+            "sourced_id": record.sourced_id,
+            "tenant_id": self.repo.tenant_id,
+            "local_id": local,
+            "digest": digest,
+            "state": state,
+            "parent_ref": record.parent_ref,
+            "seen_job_id": self.job_id,
+            "date_last_modified": record.date_last_modified[:64] if record.date_last_modified else None,
+        }
+
+    @staticmethod
+    def _sample(
+        collection: str, sid: Any, problem: Problem, where: str, position: int | None
+    ) -> dict[str, Any]:
+        sample: dict[str, Any] = {
+            "collection": collection,
+            "sourced_id": str(sid)[:255] if sid is not None else None,
+            "field": problem.field,
+            "message": problem.message,
+            "where": where,
+        }
+        if position is not None:
+            sample["position"] = position
+        return sample
+
+
+async def finish_collection(
+    repo: SyncRepository,
+    state: SyncState,
+    collection: str,
+    *,
+    job_id: uuid.UUID,
+    override: bool,
+    share: float,
+) -> None:
+    """Link parents, then apply deactivations (tobedeleted; on a full sync, records not seen)."""
+    now = utcnow()
+    if collection in PARENTED:
+        links = await repo.parent_links(collection)
+        refs = {ref for _, ref in links if ref}
+        ids = await repo.ids_by_sourced_id(collection, refs)
+        current = await repo.current_parents(collection, [local for local, _ in links])
+        changes = []
+        for local, ref in links:
+            wanted = ids.get(ref) if ref else None
+            if wanted == local:
+                wanted = None
+            if local in current and current[local] != wanted:
+                changes.append({"id": local, "parent_id": wanted, "updated_at": now})
+        await repo.set_parents(collection, changes)
+    missing_too = state.mode == "full" and collection not in state.failed
+    candidates = await repo.deactivation_candidates(collection, job_id=job_id, missing_too=missing_too)
+    if not candidates:
+        return
+    local_ids = [local for _, local in candidates]
+    if collection == "users" and not override:
+        learners = await repo.active_learners()
+        leaving = await repo.active_learners(local_ids)
+        if learners and leaving / learners > share:
+            raise GuardRefused(
+                f"this sync would deactivate {leaving} of {learners} active learners "
+                f"({leaving / learners:.0%}), more than the allowed {share:.0%}; nothing was deactivated. "
+                'Check the provider, then queue the sync again with {"override": true}.'
+            )
+    state.count(collection, "deactivated", await repo.deactivate(collection, local_ids, now))
+    await repo.mark_inactive(collection, [sid for sid, _ in candidates])
+
+
+async def run_sync(
+    client: OneRosterClient,
+    target: SyncTarget,
+    state: SyncState,
+    *,
+    on_progress: Callable[[SyncState], Awaitable[None]] | None = None,
+) -> SyncState:
+    """Sync every collection in order from where ``state`` says; returns the final state."""
+    for collection in ORDER:
+        if collection in state.done:
+            continue
+        if state.collection != collection:
+            state.collection, state.next_url, state.fetched_all = collection, None, False
+        state.counts.setdefault(collection, _empty_counts())
+        if not state.fetched_all:
+            try:
+                pages = client.pages(collection, since=state.since, start_url=state.next_url)
+                async for page in pages:
+                    async with target.transaction() as session:
+                        repo = SyncRepository(session, target.tenant_id, target.connection_id)
+                        where = f"{collection} offset {page.url.rsplit('offset=', 1)[-1].split('&', 1)[0]}"
+                        await PageWriter(repo, state, target.job_id).write(
+                            collection, page.records, where=where
+                        )
+                        state.next_url = page.next_url
+                        await target.save_progress(session, state.to_json())
+                    if on_progress is not None:
+                        await on_progress(state)
+                    if await target.cancelled():
+                        await pages.aclose()
+                        raise JobCancelled(f"job {target.job_id} was cancelled")
+            except OneRosterError as exc:
+                if exc.kind in ("auth", "blocked"):
+                    raise
+                state.failed.append(collection)
+                state.error(f"provider_{exc.kind}", {"collection": collection, **exc.as_dict()})
+                if collection not in OPTIONAL and exc.kind not in ("http_404", "http_501"):
+                    # Without its prerequisites the rest would only produce unknown references.
+                    raise
+            state.fetched_all = True
+        async with target.transaction() as session:
+            repo = SyncRepository(session, target.tenant_id, target.connection_id)
+            await finish_collection(
+                repo,
+                state,
+                collection,
+                job_id=target.job_id,
+                override=target.override,
+                share=target.max_deactivation_share,
+            )
+            state.done.append(collection)
+            state.collection, state.next_url, state.fetched_all = None, None, False
+            await target.save_progress(session, state.to_json())
+        if on_progress is not None:
+            await on_progress(state)
+    return state
+
+
+async def _job_progress(session: AsyncSession, job_id: uuid.UUID, data: dict[str, Any]) -> None:
+    await JobRunRepository(session).set_progress(job_id, data, utcnow())
+
+
+@register(SYNC_KIND)
+async def sync_job(ctx: JobContext) -> dict[str, Any]:
+    connection_id = uuid.UUID(str(ctx.params["connection_id"]))
+    async with ctx.session() as session:
+        connection = await ConnectionRepository(session, ctx.tenant_id).get(connection_id)
+        if connection is None:
+            raise LookupError(f"OneRoster connection {connection_id} no longer exists")
+        client = client_for(connection, ctx.settings)
+        mark = connection.high_water_mark
+    if ctx.last_progress.get("mode"):
+        state = SyncState.from_json(ctx.last_progress)
+    else:
+        mode = str(ctx.params.get("mode", "delta"))
+        since = mark if mode == "delta" else None
+        state = SyncState(mode="full" if mode == "full" or since is None else "delta", since=since)
+
+    async def save(session: AsyncSession, data: dict[str, Any]) -> None:
+        await _job_progress(session, ctx.job_id, data)
+
+    target = SyncTarget(
+        tenant_id=ctx.tenant_id,
+        connection_id=connection_id,
+        job_id=ctx.job_id,
+        transaction=ctx.transaction,
+        save_progress=save,
+        cancelled=ctx.cancelled,
+        max_deactivation_share=ctx.settings.oneroster.max_deactivation_share,
+        override=bool(ctx.params.get("override", False)),
+    )
+    async with client:
+        state = await run_sync(client, target, state)
+        stats = client.stats
+    report = state.report()
+    report["requests"] = {
+        "total": stats.requests,
+        "retries": stats.retries,
+        "token_fetches": stats.token_fetches,
+    }
+    async with ctx.transaction() as session:
+        values: dict[str, Any] = {"last_sync_at": utcnow(), "last_sync_job_id": ctx.job_id}
+        if not state.failed and state.high_water_mark is not None:
+            if mark is None or _ts(state.high_water_mark) > _ts(mark):
+                values["high_water_mark"] = state.high_water_mark
+        await ConnectionRepository(session, ctx.tenant_id).mark_synced(connection_id, values)
+        await WebhookService(session, ctx.tenant_id).emit(
+            "sync.finished",
+            {"connection_id": str(connection_id), "job_id": str(ctx.job_id), "totals": report["totals"]},
+        )
+    return report
