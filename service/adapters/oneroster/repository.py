@@ -201,18 +201,24 @@ class SyncRepository:
 
     async def enrollment_triples(
         self, class_ids: Iterable[uuid.UUID], person_ids: Iterable[uuid.UUID]
-    ) -> dict[tuple[uuid.UUID, uuid.UUID, str], str | None]:
+    ) -> dict[tuple[uuid.UUID, uuid.UUID, str], tuple[str | None, uuid.UUID, str]]:
+        """(class, person, role) -> (sourcedId, id, status) of the enrollments among these."""
         classes, people = list(set(class_ids)), list(set(person_ids))
         if not classes or not people:
             return {}
         query = select(
-            Enrollment.class_id, Enrollment.person_id, Enrollment.role, Enrollment.sourced_id
+            Enrollment.class_id,
+            Enrollment.person_id,
+            Enrollment.role,
+            Enrollment.sourced_id,
+            Enrollment.id,
+            Enrollment.status,
         ).where(
             col(Enrollment.tenant_id) == self.tenant_id,
             col(Enrollment.class_id).in_(classes),
             col(Enrollment.person_id).in_(people),
         )
-        return {(c, p, r): sid for c, p, r, sid in (await self.session.execute(query)).all()}
+        return {(c, p, r): (sid, i, st) for c, p, r, sid, i, st in (await self.session.execute(query)).all()}
 
     async def deactivation_candidates(
         self, collection: str, *, job_id: uuid.UUID, missing_too: bool

@@ -193,6 +193,7 @@ class PageWriter:
         index_rows: list[dict[str, Any]] = []
         memberships: dict[uuid.UUID, list[tuple[uuid.UUID, str, str]]] = {}
         ready: list[tuple[Mapped, dict[str, Any]]] = []
+        rekeys: dict[str, tuple[str, uuid.UUID]] = {}
         for sid, record in mapped.items():
             local = existing.get(sid)
             if record.deleted:
@@ -222,10 +223,22 @@ class PageWriter:
                 continue
             ready.append((record, resolved))
         if collection == "enrollments" and ready:
-            ready = await self._drop_duplicate_enrollments(ready, where)
+            leaving = {sid for sid, record in mapped.items() if record.deleted}
+            ready, rekeys = await self._drop_duplicate_enrollments(ready, where, leaving)
         for record, resolved in ready:
             sid = record.sourced_id
             local = existing.get(sid)
+            rekey = rekeys.get(sid)
+            if rekey is not None and local is None:
+                # The row of the departing enrollment now carries the new sourcedId; its old index entry
+                # is closed so that the deactivation pass leaves the row alone.
+                owner_sid, local = rekey
+                index_rows = [r for r in index_rows if r["sourced_id"] != owner_sid]
+                if owner_sid:
+                    index_rows.append(
+                        self._index_row(collection, record, local, "", "inactive") | {"sourced_id": owner_sid}
+                    )
+                index[sid] = ("", "rekeyed")
             digest = record.digest(resolved)
             previous = index.get(sid)
             if local is not None and previous is not None and previous == (digest, "active"):
@@ -245,7 +258,7 @@ class PageWriter:
                     )
                     state.count(collection, "created")
                 else:
-                    updates.append({**row, "id": local})
+                    updates.append({**row, "id": local, "sourced_id": sid})
                     state.count(collection, "updated")
                 if collection == "users":
                     memberships[local] = [
@@ -261,30 +274,42 @@ class PageWriter:
         await self.repo.upsert_records(index_rows)
 
     async def _drop_duplicate_enrollments(
-        self, ready: list[tuple[Mapped, dict[str, Any]]], where: str
-    ) -> list[tuple[Mapped, dict[str, Any]]]:
-        """One enrollment per (class, person, role): a second sourcedId for the same triple is skipped."""
+        self, ready: list[tuple[Mapped, dict[str, Any]]], where: str, leaving: set[str]
+    ) -> tuple[list[tuple[Mapped, dict[str, Any]]], dict[str, tuple[str, uuid.UUID]]]:
+        """One enrollment per (class, person, role). A new sourcedId for a triple whose current owner is
+        leaving (tombstoned now or before, or inactive) takes the row over; otherwise it is skipped."""
         triples = await self.repo.enrollment_triples(
             (r["class_id"] for _, r in ready), (r["person_id"] for _, r in ready)
         )
+        owners = await self.repo.records("enrollments", [o[0] for o in triples.values() if o[0]])
         kept = []
+        rekeys: dict[str, tuple[str, uuid.UUID]] = {}
         for record, resolved in ready:
             key = (resolved["class_id"], resolved["person_id"], record.values["role"])
-            owner = triples.get(key, record.sourced_id)
-            if owner != record.sourced_id:
-                problem = Problem(
-                    "duplicate_enrollment",
-                    "sourcedId",
-                    f"the same person, class and role as enrollment '{owner}'",
+            owner = triples.get(key)
+            if owner is not None and owner[0] != record.sourced_id:
+                owner_sid, owner_local, owner_status = owner
+                gone = (
+                    owner_sid is None
+                    or owner_sid in leaving
+                    or owner_status == "inactive"
+                    or owners.get(owner_sid, ("", "active"))[1] in ("tobedeleted", "inactive")
                 )
-                self.state.error(
-                    problem.kind, self._sample("enrollments", record.sourced_id, problem, where, None)
-                )
-                self.state.count("enrollments", "skipped")
-                continue
-            triples[key] = record.sourced_id
+                if not gone:
+                    problem = Problem(
+                        "duplicate_enrollment",
+                        "sourcedId",
+                        f"the same person, class and role as enrollment '{owner_sid}'",
+                    )
+                    self.state.error(
+                        problem.kind, self._sample("enrollments", record.sourced_id, problem, where, None)
+                    )
+                    self.state.count("enrollments", "skipped")
+                    continue
+                rekeys[record.sourced_id] = (owner_sid or "", owner_local)
+            triples[key] = (record.sourced_id, owner[1] if owner else uuid.uuid4(), "active")
             kept.append((record, resolved))
-        return kept
+        return kept, rekeys
 
     def _index_row(
         self, collection: str, record: Mapped, local: uuid.UUID, digest: str, state: str

@@ -41,3 +41,116 @@ async def test_full_sync_then_rerun_changes_nothing(env: SyncEnv) -> None:
     assert totals["unchanged"] == totals["fetched"] > 0
     assert await snapshot(env.db, env.tenant_id) == snap
     assert await timestamps(env.db, env.tenant_id) == before
+
+
+async def test_delta_applies_renames_enrollment_changes_tombstones_and_grades(env: SyncEnv) -> None:
+    small_district(env.fake, students=12)  # one learner of 12 leaves: under the guard's 10%
+    first = await env.run("full")
+    assert first.state == "succeeded", first.error
+    fake = env.fake
+    fake.update("users", "student-1", givenName="Renamed")
+    fake.tombstone("enrollments", "enr-0-2")
+    fake.put(
+        "enrollments",
+        {
+            "sourcedId": "enr-new",
+            "user": {"sourcedId": "student-2"},
+            "class": {"sourcedId": "class-1"},
+            "role": "student",
+        },
+    )
+    # that student already had enr-1-2 in class-1: the provider replaces it
+    fake.tombstone("enrollments", "enr-1-2")
+    fake.update("results", "res-0-0", score=99)
+    fake.tombstone("users", "student-5")
+    fake.update("orgs", "school-1", name="Renamed High")
+
+    delta = await env.run("delta")
+    assert delta.state == "succeeded", delta.error
+    assert delta.report is not None
+    assert delta.report["mode"] == "delta" and delta.report["since"] is not None
+    # only what changed was asked for and fetched
+    users_calls = fake.requests_to("users")
+    assert users_calls[-1]["filter"].startswith("dateLastModified>'")
+    assert delta.report["collections"]["users"]["fetched"] == 2
+    assert delta.report["collections"]["results"]["fetched"] == 1
+    snap = await snapshot(env.db, env.tenant_id)
+    assert snap["users"]["student-1"][1] == "Renamed"
+    assert snap["users"]["student-5"][3] == "inactive"
+    assert snap["orgs"]["school-1"][0] == "Renamed High"
+    assert snap["enrollments"]["enr-0-2"][3] == "inactive"
+    assert snap["enrollments"]["enr-new"][3] == "active"
+    assert snap["results"]["res-0-0"][2] == 99.0
+    # the new sourcedId for the same (class, person, role) took over the departing enrollment's row
+    assert snap["enrollments"]["enr-new"] == ("class-1", "student-2", "student", "active", False)
+    assert "enr-1-2" not in snap["enrollments"]
+    assert delta.report["collections"]["enrollments"]["deactivated"] == 1
+    assert active_sids(snap, "enrollments", 3) == set(env.fake.active("enrollments"))
+    assert active_sids(snap, "users", 3) == set(env.fake.active("users"))
+    # nothing is ever hard-deleted
+    assert "enr-0-2" in snap["enrollments"] and "student-5" in snap["users"]
+
+
+async def test_full_sync_deactivates_hard_deleted_records_and_reactivates_returns(env: SyncEnv) -> None:
+    small_district(env.fake)
+    assert (await env.run("full")).state == "succeeded"
+    gone = env.fake.data["enrollments"]["enr-1-3"]
+    env.fake.hard_delete("enrollments", "enr-1-3")
+    env.fake.hard_delete("results", "res-1-3")
+    delta = await env.run("delta")
+    assert delta.state == "succeeded"
+    # a delta cannot see hard deletes ...
+    snap = await snapshot(env.db, env.tenant_id)
+    assert snap["enrollments"]["enr-1-3"][3] == "active"
+    # ... a full sync does
+    full = await env.run("full")
+    assert full.state == "succeeded", full.error
+    assert full.report is not None
+    assert full.report["collections"]["enrollments"]["deactivated"] == 1
+    assert full.report["collections"]["results"]["deactivated"] == 1
+    snap = await snapshot(env.db, env.tenant_id)
+    assert snap["enrollments"]["enr-1-3"][3] == "inactive"
+    assert snap["results"]["res-1-3"][3] == "inactive"
+    assert active_sids(snap, "enrollments", 3) == set(env.fake.active("enrollments"))
+    env.fake.put("enrollments", gone)
+    back = await env.run("delta")
+    assert back.state == "succeeded"
+    assert (await snapshot(env.db, env.tenant_id))["enrollments"]["enr-1-3"][3] == "active"
+
+
+async def test_guard_refuses_mass_deactivation_without_override(env: SyncEnv) -> None:
+    small_district(env.fake, students=10)
+    assert (await env.run("full")).state == "succeeded"
+    for i in range(4):  # 4 of 10 learners vanish: more than the 10% allowed
+        env.fake.hard_delete("users", f"student-{i}")
+    refused = await env.run("full")
+    assert refused.state == "failed"
+    assert refused.error is not None and "would deactivate 4 of 10 active learners" in refused.error
+    snap = await snapshot(env.db, env.tenant_id)
+    assert active_sids(snap, "users", 3) >= {f"student-{i}" for i in range(10)}
+    allowed = await env.run("full", override=True)
+    assert allowed.state == "succeeded", allowed.error
+    snap = await snapshot(env.db, env.tenant_id)
+    assert {f"student-{i}" for i in range(4)}.isdisjoint(active_sids(snap, "users", 3))
+
+
+async def test_records_with_problems_are_skipped_and_reported(env: SyncEnv) -> None:
+    small_district(env.fake)
+    env.fake.put("users", {"sourcedId": "no-role", "givenName": "A", "familyName": "B", "roles": []})
+    env.fake.put("classes", {"sourcedId": "orphan", "title": "Orphan", "school": {"sourcedId": "nowhere"}})
+    env.fake.put("orgs", {"sourcedId": "bad-type", "name": "X", "type": "galaxy"})
+    env.fake.put("results", {"sourcedId": "r-bad", "lineItem": {"sourcedId": "li-0"}})
+    job = await env.run("full")
+    assert job.state == "succeeded", job.error
+    assert job.report is not None
+    assert job.report["errors"] == {"missing_field": 2, "unknown_reference": 1, "invalid_value": 1}
+    samples = {(s["collection"], s["sourced_id"], s["field"]) for s in job.report["error_samples"]}
+    assert {
+        ("users", "no-role", "roles"),
+        ("classes", "orphan", "school_id"),
+        ("orgs", "bad-type", "type"),
+        ("results", "r-bad", "student"),
+    } <= samples
+    assert job.report["collections"]["users"]["skipped"] == 1
+    snap = await snapshot(env.db, env.tenant_id)
+    assert "no-role" not in snap["users"] and "orphan" not in snap["classes"]
