@@ -83,6 +83,8 @@ class FakeOneRoster:
         self.injected: list[Injected] = []
         self.log: list[tuple[str, str, dict[str, str]]] = []
         self.token_requests = 0
+        #: seconds to wait before answering a page of a collection (lets a test act mid-sync)
+        self.delay: dict[str, float] = {}
         self.lock = threading.Lock()
         self._clock = 0
         self._server: ThreadingHTTPServer | None = None
@@ -270,6 +272,8 @@ class FakeOneRoster:
                 )
                 return
             since = match.group(1)
+        if collection in self.delay:
+            time.sleep(self.delay[collection])  # the server's thread, not the test's event loop
         generated = self.generated.get(collection)
         if generated is not None and since is None:
             total = generated.count
