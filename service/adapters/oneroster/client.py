@@ -185,11 +185,13 @@ class OneRosterClient:
         policy: OutboundPolicy,
         *,
         sleep: Any = None,
+        clock: Any = None,
     ) -> None:
         self.config = config
         self.policy = policy
         self.stats = ClientStats()
         self._sleep = sleep or asyncio.sleep
+        self._clock = clock or time.monotonic
         self._http: httpx.AsyncClient | None = None
         self._token: str | None = None
         self._token_expires = 0.0
@@ -222,7 +224,7 @@ class OneRosterClient:
 
     async def token(self, *, force: bool = False) -> str:
         async with self._token_lock:
-            if not force and self._token is not None and time.monotonic() < self._token_expires:
+            if not force and self._token is not None and self._clock() < self._token_expires:
                 return self._token
             data = {"grant_type": "client_credentials"}
             if self.config.scopes:
@@ -253,7 +255,7 @@ class OneRosterClient:
             except (TypeError, ValueError):
                 ttl = DEFAULT_TOKEN_TTL
             self._token = str(body["access_token"])
-            self._token_expires = time.monotonic() + max(0.0, ttl - min(TOKEN_SKEW_SECONDS, ttl / 2))
+            self._token_expires = self._clock() + max(0.0, ttl - min(TOKEN_SKEW_SECONDS, ttl / 2))
             return self._token
 
     # -- requests ----------------------------------------------------------------------------------
