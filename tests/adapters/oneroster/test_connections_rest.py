@@ -47,15 +47,24 @@ async def test_crud_keeps_the_secret_encrypted_and_never_returns_it(
     assert created.status_code == 201, created.text
     conn = created.json()
     assert conn["base_url"] == "https://8.8.8.8" and conn["version"] == "1.2"
-    assert conn["scopes"] == ["https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly", "roster.readonly"]
+    assert conn["scopes"] == [
+        "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly",
+        "roster.readonly",
+    ]
     assert "sup3r-s3cret-value" not in created.text and "client_secret" not in conn
-    row = (await session.exec(select(OneRosterConnection).where(col(OneRosterConnection.id) == uuid.UUID(conn["id"])))).one()
+    row = (
+        await session.exec(
+            select(OneRosterConnection).where(col(OneRosterConnection.id) == uuid.UUID(conn["id"]))
+        )
+    ).one()
     assert row.client_secret_encrypted.startswith("v1:") and "sup3r" not in row.client_secret_encrypted
     old_cipher = row.client_secret_encrypted
 
     listed = await http.get(BASE, headers=await actors.a.headers("sync:read"))
     assert listed.status_code == 200 and [c["id"] for c in listed.json()["items"]] == [conn["id"]]
-    patched = await http.patch(f"{BASE}/{conn['id']}", json={"client_secret": "another-secret", "name": "SIS"}, headers=h)
+    patched = await http.patch(
+        f"{BASE}/{conn['id']}", json={"client_secret": "another-secret", "name": "SIS"}, headers=h
+    )
     assert patched.status_code == 200 and patched.json()["name"] == "SIS"
     await session.refresh(row)
     assert row.client_secret_encrypted != old_cipher and "another" not in row.client_secret_encrypted
@@ -65,7 +74,9 @@ async def test_crud_keeps_the_secret_encrypted_and_never_returns_it(
     other = await actors.b.headers("sync:write")
     assert (await http.get(f"{BASE}/{conn['id']}", headers=other)).status_code == 404
     assert (await http.patch(f"{BASE}/{conn['id']}", json={"name": "x"}, headers=other)).status_code == 404
-    assert (await http.post(f"{BASE}/{conn['id']}/sync", json={"mode": "full"}, headers=other)).status_code == 404
+    assert (
+        await http.post(f"{BASE}/{conn['id']}/sync", json={"mode": "full"}, headers=other)
+    ).status_code == 404
     assert (await http.delete(f"{BASE}/{conn['id']}", headers=other)).status_code == 404
     assert (await http.get(BASE, headers=other)).json()["items"] == []
 

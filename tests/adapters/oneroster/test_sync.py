@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from tests.adapters.oneroster.fake_server import small_district
-from tests.adapters.oneroster.helpers import SyncEnv, active_sids, snapshot, timestamps
+import asyncio
+
+from service.adapters.oneroster.models import OneRosterConnection
+from service.adapters.oneroster.schemas import SyncRequest
+from service.adapters.oneroster.service import ConnectionService
+from service.config import Settings
+from service.jobs.backends import JobRunner
+from service.jobs.service import JobService, transaction
+from tests.adapters.oneroster.fake_server import FakeOneRoster, small_district
+from tests.adapters.oneroster.helpers import SyncEnv, active_sids, snapshot, sync_env, timestamps
+from tests.jobs.helpers import wait_for
 
 
 async def test_full_sync_then_rerun_changes_nothing(env: SyncEnv) -> None:
@@ -154,3 +163,66 @@ async def test_records_with_problems_are_skipped_and_reported(env: SyncEnv) -> N
     assert job.report["collections"]["users"]["skipped"] == 1
     snap = await snapshot(env.db, env.tenant_id)
     assert "no-role" not in snap["users"] and "orphan" not in snap["classes"]
+
+
+async def test_cancelling_a_running_sync_stops_it_with_committed_pages_kept(env: SyncEnv) -> None:
+    small_district(env.fake, students=12, classes=3)
+    env.fake.delay["results"] = 0.1
+    async with transaction(env.db) as session:
+        job = await ConnectionService(session, env.tenant_id, env.settings).enqueue_sync(
+            env.connection_id, SyncRequest(mode="full")
+        )
+        job_id = job.id
+    running = asyncio.create_task(JobRunner(env.db, env.settings).run(job_id))
+
+    async def in_results() -> bool:
+        progress = (await env.job(job_id)).progress or {}
+        return progress.get("counts", {}).get("results", {}).get("fetched", 0) >= 4
+
+    await wait_for(in_results, what="results to be syncing")
+    async with transaction(env.db) as session:
+        await JobService(session, env.tenant_id).cancel(job_id)
+    assert await running == "cancelled"
+    snap = await snapshot(env.db, env.tenant_id)
+    assert set(snap["users"]) == set(env.fake.active("users"))  # finished collections stay
+    assert 4 <= len(snap["results"]) < 36
+
+
+async def test_version_1_1_provider(scratch_url: str, or_settings: Settings) -> None:
+    fake = FakeOneRoster(version="1.1").start()
+    try:
+        small_district(fake)
+        async with sync_env(scratch_url, or_settings, fake, version="1.1") as env11:
+            job = await env11.run("full")
+            assert job.state == "succeeded", job.error
+            assert job.report is not None and job.report["errors"] == {}
+            assert any(p.startswith("/ims/oneroster/v1p1/users") for _, p, _ in fake.log)
+            snap = await snapshot(env11.db, env11.tenant_id)
+            assert snap["users"]["teacher-1"] == (
+                "teacher",
+                "Tina",
+                "Tester",
+                "active",
+                [("school-1", "teacher", "primary")],
+            )
+            assert set(snap["results"]) == set(fake.active("results"))
+    finally:
+        fake.stop()
+
+
+async def test_optional_gradebook_missing_is_reported_not_fatal_and_keeps_the_mark(env: SyncEnv) -> None:
+    small_district(env.fake)
+    env.fake.inject("/results", 404, times=1)
+    job = await env.run("full")
+    assert job.state == "succeeded", job.error
+    assert job.report is not None
+    assert job.report["failed_collections"] == ["results"]
+    assert job.report["errors"] == {"provider_http_404": 1}
+    sample = job.report["error_samples"][0]
+    assert sample["collection"] == "results" and sample["code_major"] == "failure"
+    async with env.db.session() as session:
+        connection = await session.get(OneRosterConnection, env.connection_id)
+        assert connection is not None and connection.high_water_mark is None  # incomplete: no delta mark
+    env.fake.inject("/users", 500, times=50)
+    failed = await env.run("delta")
+    assert failed.state == "failed" and failed.error is not None and "HTTP 500" in failed.error
