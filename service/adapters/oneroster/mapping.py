@@ -337,9 +337,12 @@ def _map_user(record: wire.WireUser, mapped: Mapped, problems: list[Problem], st
         problems.append(
             Problem("missing_field", "roles", "the user has no role (roles[] and role are empty)")
         )
-    if record.primary_org is not None and primary is not None:
-        if all(m[0] != record.primary_org.sourced_id for m in memberships):
-            memberships.insert(0, (record.primary_org.sourced_id, primary, "primary"))
+    if (
+        record.primary_org is not None
+        and primary is not None
+        and all(m[0] != record.primary_org.sourced_id for m in memberships)
+    ):
+        memberships.insert(0, (record.primary_org.sourced_id, primary, "primary"))
     email = _text(problems, "email", record.email)
     if email is not None and ("@" not in email or len(email) > 320):
         email = None  # a malformed address is dropped, not fatal: the person is still rostered

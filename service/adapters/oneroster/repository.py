@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -189,7 +190,7 @@ class SyncRepository:
             for person_id, entries in memberships.items()
             for org_id, role, role_type in dict.fromkeys(entries)
         ]
-        seen: set[tuple[uuid.UUID, uuid.UUID, str]] = set()
+        seen: set[tuple[Any, Any, Any]] = set()
         unique = []
         for row in rows:
             key = (row["person_id"], row["org_id"], row["role"])
@@ -206,13 +207,13 @@ class SyncRepository:
         classes, people = list(set(class_ids)), list(set(person_ids))
         if not classes or not people:
             return {}
-        query = select(
-            Enrollment.class_id,
-            Enrollment.person_id,
-            Enrollment.role,
-            Enrollment.sourced_id,
-            Enrollment.id,
-            Enrollment.status,
+        query = sa_select(
+            col(Enrollment.class_id),
+            col(Enrollment.person_id),
+            col(Enrollment.role),
+            col(Enrollment.sourced_id),
+            col(Enrollment.id),
+            col(Enrollment.status),
         ).where(
             col(Enrollment.tenant_id) == self.tenant_id,
             col(Enrollment.class_id).in_(classes),

@@ -414,7 +414,7 @@ async def run_sync(
                     if on_progress is not None:
                         await on_progress(state)
                     if await target.cancelled():
-                        await pages.aclose()
+                        await pages.aclose()  # type: ignore[attr-defined]
                         raise JobCancelled(f"job {target.job_id} was cancelled")
             except OneRosterError as exc:
                 if exc.kind in ("auth", "blocked"):
@@ -487,9 +487,12 @@ async def sync_job(ctx: JobContext) -> dict[str, Any]:
     }
     async with ctx.transaction() as session:
         values: dict[str, Any] = {"last_sync_at": utcnow(), "last_sync_job_id": ctx.job_id}
-        if not state.failed and state.high_water_mark is not None:
-            if mark is None or _ts(state.high_water_mark) > _ts(mark):
-                values["high_water_mark"] = state.high_water_mark
+        if (
+            not state.failed
+            and state.high_water_mark is not None
+            and (mark is None or _ts(state.high_water_mark) > _ts(mark))
+        ):
+            values["high_water_mark"] = state.high_water_mark
         await ConnectionRepository(session, ctx.tenant_id).mark_synced(connection_id, values)
         await WebhookService(session, ctx.tenant_id).emit(
             "sync.finished",

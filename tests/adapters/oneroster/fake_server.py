@@ -65,7 +65,7 @@ class FakeOneRoster:
         self,
         *,
         client_id: str = "fake-client",
-        client_secret: str = "fake-secret",
+        client_secret: str = "fake-secret",  # noqa: S107 - a test server's
         token_ttl: int = 3600,
         version: str = "1.2",
         max_limit: int = 10_000,
@@ -98,13 +98,13 @@ class FakeOneRoster:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
-            def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+            def do_POST(self) -> None:
                 fake._handle(self, "POST")
 
-            def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+            def do_GET(self) -> None:
                 fake._handle(self, "GET")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
