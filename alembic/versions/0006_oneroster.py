@@ -40,9 +40,6 @@ def upgrade() -> None:
             "tenant_id", "sourced_id", name=op.f("uq_oneroster_categories_tenant_id_sourced_id")
         ),
     )
-    with op.batch_alter_table("oneroster_categories", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_oneroster_categories_tenant_id"), ["tenant_id"], unique=False)
-
     op.create_table(
         "oneroster_connections",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -101,9 +98,6 @@ def upgrade() -> None:
             "tenant_id", "sourced_id", name=op.f("uq_oneroster_courses_tenant_id_sourced_id")
         ),
     )
-    with op.batch_alter_table("oneroster_courses", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_oneroster_courses_tenant_id"), ["tenant_id"], unique=False)
-
     op.create_table(
         "oneroster_records",
         sa.Column("connection_id", sa.Uuid(), nullable=False),
@@ -133,11 +127,6 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("oneroster_records", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_oneroster_records_connection_id_collection_seen_job_id",
-            ["connection_id", "collection", "seen_job_id"],
-            unique=False,
-        )
         batch_op.create_index(batch_op.f("ix_oneroster_records_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
@@ -190,9 +179,6 @@ def upgrade() -> None:
             "tenant_id", "sourced_id", name=op.f("uq_oneroster_line_items_tenant_id_sourced_id")
         ),
     )
-    with op.batch_alter_table("oneroster_line_items", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_oneroster_line_items_tenant_id"), ["tenant_id"], unique=False)
-
     op.create_table(
         "oneroster_results",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -233,34 +219,23 @@ def upgrade() -> None:
     with op.batch_alter_table("oneroster_results", schema=None) as batch_op:
         batch_op.create_index("ix_oneroster_results_learner_id", ["learner_id"], unique=False)
         batch_op.create_index("ix_oneroster_results_line_item_id", ["line_item_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_oneroster_results_tenant_id"), ["tenant_id"], unique=False)
+
 
 
 def downgrade() -> None:
     with op.batch_alter_table("oneroster_results", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_oneroster_results_tenant_id"))
         batch_op.drop_index("ix_oneroster_results_line_item_id")
         batch_op.drop_index("ix_oneroster_results_learner_id")
 
     op.drop_table("oneroster_results")
-    with op.batch_alter_table("oneroster_line_items", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_oneroster_line_items_tenant_id"))
-
     op.drop_table("oneroster_line_items")
     with op.batch_alter_table("oneroster_records", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_oneroster_records_tenant_id"))
-        batch_op.drop_index("ix_oneroster_records_connection_id_collection_seen_job_id")
 
     op.drop_table("oneroster_records")
-    with op.batch_alter_table("oneroster_courses", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_oneroster_courses_tenant_id"))
-
     op.drop_table("oneroster_courses")
     with op.batch_alter_table("oneroster_connections", schema=None) as batch_op:
         batch_op.drop_index("ix_oneroster_connections_tenant_id_created_at")
 
     op.drop_table("oneroster_connections")
-    with op.batch_alter_table("oneroster_categories", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_oneroster_categories_tenant_id"))
-
     op.drop_table("oneroster_categories")
