@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import String, Uuid, and_, any_, delete, func, insert, literal, or_, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 

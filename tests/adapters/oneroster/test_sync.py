@@ -226,3 +226,33 @@ async def test_optional_gradebook_missing_is_reported_not_fatal_and_keeps_the_ma
     env.fake.inject("/users", 500, times=50)
     failed = await env.run("delta")
     assert failed.state == "failed" and failed.error is not None and "HTTP 500" in failed.error
+
+
+async def test_cli_sync_runs_the_job_and_draws_progress(env: SyncEnv) -> None:
+    import io
+
+    from service.adapters.oneroster.cli import render, run_sync_command
+    from service.tenancy.models import Tenant
+
+    small_district(env.fake)
+    async with env.db.session() as session:
+        tenant = await session.get(Tenant, env.tenant_id)
+        assert tenant is not None
+        slug = tenant.slug
+    out = io.StringIO()
+    job = await run_sync_command(
+        env.db,
+        env.settings,
+        slug,
+        env.connection_id,
+        mode="full",
+        override=False,
+        show_progress=True,
+        out=out,
+    )
+    assert job["state"] == "succeeded" and job["kind"] == "oneroster.sync"
+    drawn = out.getvalue()
+    assert "[" + "#" * 30 + "] 9/9 collections" in drawn and "\r" in drawn
+    assert render({"done": ["orgs"], "collection": "users", "counts": {"users": {"fetched": 8}}}).startswith(
+        "[###---------------------------] 1/9 collections | users 8 |"
+    )
