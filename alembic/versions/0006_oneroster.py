@@ -1,4 +1,4 @@
-"""oneroster connections, gradebook records and the sync record index
+"""oneroster connections, gradebook records, grade maps and the sync record index
 
 Revision ID: 0006
 Revises: 0004
@@ -72,6 +72,40 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_oneroster_connections_tenant_id_created_at", ["tenant_id", "created_at"], unique=False
         )
+
+    op.create_table(
+        "oneroster_grade_maps",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("line_item_sourced_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+        sa.Column("category_sourced_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+        sa.Column("competency_id", sa.Uuid(), nullable=True),
+        sa.Column(
+            "cut_scores",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_oneroster_grade_maps_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oneroster_grade_maps")),
+        sa.UniqueConstraint(
+            "tenant_id",
+            "category_sourced_id",
+            name=op.f("uq_oneroster_grade_maps_tenant_id_category_sourced_id"),
+        ),
+        sa.UniqueConstraint(
+            "tenant_id",
+            "line_item_sourced_id",
+            name=op.f("uq_oneroster_grade_maps_tenant_id_line_item_sourced_id"),
+        ),
+    )
+    with op.batch_alter_table("oneroster_grade_maps", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_oneroster_grade_maps_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
         "oneroster_courses",
@@ -234,6 +268,10 @@ def downgrade() -> None:
 
     op.drop_table("oneroster_records")
     op.drop_table("oneroster_courses")
+    with op.batch_alter_table("oneroster_grade_maps", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oneroster_grade_maps_tenant_id"))
+
+    op.drop_table("oneroster_grade_maps")
     with op.batch_alter_table("oneroster_connections", schema=None) as batch_op:
         batch_op.drop_index("ix_oneroster_connections_tenant_id_created_at")
 

@@ -19,6 +19,14 @@ class SyncAlreadyRunning(ConflictError):
     code = "oneroster_sync_running"
 
 
+class GradeMapNotFound(NotFoundError):
+    code = "oneroster_grade_map_not_found"
+
+
+class GradeMapExists(ConflictError):
+    code = "oneroster_grade_map_exists"
+
+
 class InvalidBundle(ValidationFailedError):
     code = "oneroster_invalid_bundle"
 

@@ -121,3 +121,25 @@ class SyncRecord(SQLModel, table=True):
     parent_ref: str | None = Field(default=None, max_length=255)
     seen_job_id: uuid.UUID | None = None
     date_last_modified: str | None = Field(default=None, max_length=64)
+
+
+class GradeMap(SQLModel, table=True):
+    """How results become evidence: a line item (or every line item of a category) -> a competency,
+    with cut scores (percent of the line item's score range -> rubric level position). A row with
+    neither a line item nor a category holds the cut scores for line items whose
+    ``learningObjectiveSet`` names competencies by their CASE identifiers."""
+
+    __tablename__ = "oneroster_grade_maps"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "line_item_sourced_id"),
+        UniqueConstraint("tenant_id", "category_sourced_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE", index=True)
+    line_item_sourced_id: str | None = Field(default=None, max_length=255)
+    category_sourced_id: str | None = Field(default=None, max_length=255)
+    competency_id: uuid.UUID | None = None
+    #: [{"min_percent": 0, "level": 0}, {"min_percent": 60, "level": 1}, ...] ascending
+    cut_scores: list[dict[str, float]] = Field(default_factory=list, sa_type=JSONType)
+    created_at: datetime = created_at_field()

@@ -12,7 +12,15 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.adapters.oneroster.models import OneRosterConnection, SyncRecord
+from service.adapters.oneroster.models import (
+    Category,
+    GradeMap,
+    LineItem,
+    OneRosterConnection,
+    SyncRecord,
+)
+from service.evidence.models import Evidence
+from service.frameworks.models import Competency
 from service.jobs.models import QUEUED, RUNNING, Job
 from service.roster.models import Enrollment, Person, PersonOrg
 from service.schemas import PageParams
@@ -333,3 +341,77 @@ class SyncRepository:
     async def set_parents(self, collection: str, rows: list[dict[str, Any]]) -> None:
         if rows:
             await self.session.execute(update(model_for(collection)), rows)
+
+
+class GradeRepository:
+    """Grade maps (scoped by tenant) and the lookups that turn results into evidence."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def add(self, obj: GradeMap) -> None:
+        self.session.add(obj)
+        await self.session.flush()
+
+    async def delete(self, obj: GradeMap) -> None:
+        await self.session.delete(obj)
+        await self.session.flush()
+
+    async def get(self, map_id: uuid.UUID) -> GradeMap | None:
+        query = select(GradeMap).where(col(GradeMap.tenant_id) == self.tenant_id, col(GradeMap.id) == map_id)
+        return (await self.session.exec(query)).first()
+
+    async def all(self) -> Sequence[GradeMap]:
+        query = select(GradeMap).where(col(GradeMap.tenant_id) == self.tenant_id)
+        return (await self.session.exec(query.order_by(col(GradeMap.created_at), col(GradeMap.id)))).all()
+
+    async def conflicting(self, line_item: str | None, category: str | None) -> GradeMap | None:
+        query = select(GradeMap).where(col(GradeMap.tenant_id) == self.tenant_id)
+        if line_item is not None:
+            query = query.where(col(GradeMap.line_item_sourced_id) == line_item)
+        elif category is not None:
+            query = query.where(col(GradeMap.category_sourced_id) == category)
+        else:
+            query = query.where(
+                col(GradeMap.line_item_sourced_id).is_(None), col(GradeMap.category_sourced_id).is_(None)
+            )
+        return (await self.session.exec(query)).first()
+
+    async def competency_ids(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        wanted = list(set(ids))
+        if not wanted:
+            return set()
+        query = select(Competency.id).where(
+            col(Competency.tenant_id) == self.tenant_id, col(Competency.id).in_(wanted)
+        )
+        return set((await self.session.exec(query)).all())
+
+    async def line_items(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LineItem]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        query = select(LineItem).where(
+            col(LineItem.tenant_id) == self.tenant_id, col(LineItem.id).in_(wanted)
+        )
+        return {row.id: row for row in (await self.session.exec(query)).all()}
+
+    async def category_sourced_ids(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        query = select(Category.id, Category.sourced_id).where(
+            col(Category.tenant_id) == self.tenant_id, col(Category.id).in_(wanted)
+        )
+        return {i: sid for i, sid in (await self.session.exec(query)).all()}
+
+    async def active_evidence(self, refs: Iterable[str]) -> dict[str, uuid.UUID]:
+        wanted = list(set(refs))
+        if not wanted:
+            return {}
+        query = select(Evidence.external_ref, Evidence.id).where(
+            col(Evidence.tenant_id) == self.tenant_id,
+            col(Evidence.external_ref).in_(wanted),
+            col(Evidence.status) == "active",
+        )
+        return {ref: i for ref, i in (await self.session.exec(query)).all() if ref is not None}

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from service.schemas import InputSchema, ReadSchema
 
@@ -95,3 +95,43 @@ class SyncRequest(InputSchema):
         default=False,
         description="apply the sync even if it deactivates more than the configured share of learners",
     )
+
+
+class CutScore(InputSchema):
+    min_percent: Annotated[float, Field(ge=0, le=100)] = Field(
+        description="lowest score, in percent of the line item's range, that earns this level"
+    )
+    level: Annotated[int, Field(ge=0, le=100)] = Field(description="rubric level position (0 = lowest)")
+
+
+class GradeMapCreate(InputSchema):
+    """Give a line item or a category (by sourcedId) and a competency; or neither and no competency
+    for the cut scores of line items that name competencies in their learningObjectiveSet."""
+
+    line_item_sourced_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    category_sourced_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    competency_id: uuid.UUID | None = None
+    cut_scores: Annotated[list[CutScore], Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GradeMapCreate:
+        if self.line_item_sourced_id is not None and self.category_sourced_id is not None:
+            raise ValueError("give line_item_sourced_id or category_sourced_id, not both")
+        targeted = self.line_item_sourced_id is not None or self.category_sourced_id is not None
+        if targeted and self.competency_id is None:
+            raise ValueError("competency_id is required with a line item or a category")
+        if not targeted and self.competency_id is not None:
+            raise ValueError("competency_id needs line_item_sourced_id or category_sourced_id")
+        mins = [c.min_percent for c in self.cut_scores]
+        if mins != sorted(mins) or len(set(mins)) != len(mins):
+            raise ValueError("cut_scores must be in strictly ascending min_percent order")
+        return self
+
+
+class GradeMapRead(ReadSchema):
+    id: uuid.UUID
+    line_item_sourced_id: str | None
+    category_sourced_id: str | None
+    competency_id: uuid.UUID | None
+    cut_scores: list[dict[str, float]]
+    created_at: datetime

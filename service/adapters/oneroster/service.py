@@ -14,15 +14,18 @@ from service.adapters.oneroster.client import ClientConfig, OneRosterClient, wit
 from service.adapters.oneroster.errors import (
     ConnectionNotFound,
     ConnectionUrlRejected,
+    GradeMapExists,
+    GradeMapNotFound,
     OneRosterError,
     SyncAlreadyRunning,
 )
-from service.adapters.oneroster.models import OneRosterConnection
-from service.adapters.oneroster.repository import ConnectionRepository
+from service.adapters.oneroster.models import GradeMap, OneRosterConnection
+from service.adapters.oneroster.repository import ConnectionRepository, GradeRepository
 from service.adapters.oneroster.schemas import (
     ConnectionCreate,
     ConnectionTestResult,
     ConnectionUpdate,
+    GradeMapCreate,
     SyncRequest,
 )
 from service.config import Settings
@@ -167,3 +170,40 @@ class ConnectionService:
             AREA,
             {"connection_id": str(connection.id), "mode": request.mode, "override": request.override},
         )
+
+
+class GradeMapService:
+    """Which line items (or categories) count as evidence of which competency, and at what level."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.repo = GradeRepository(session, tenant_id)
+
+    async def create(self, data: GradeMapCreate) -> GradeMap:
+        if data.competency_id is not None and not await self.repo.competency_ids([data.competency_id]):
+            raise ValidationFailedError(
+                f"competency {data.competency_id} does not exist",
+                [FieldError("body.competency_id", "unknown competency", "invalid_reference")],
+            )
+        if await self.repo.conflicting(data.line_item_sourced_id, data.category_sourced_id) is not None:
+            target = data.line_item_sourced_id or data.category_sourced_id or "learning objectives"
+            raise GradeMapExists(f"a grade map for {target} already exists; delete it first")
+        row = GradeMap(
+            tenant_id=self.tenant_id,
+            line_item_sourced_id=data.line_item_sourced_id,
+            category_sourced_id=data.category_sourced_id,
+            competency_id=data.competency_id,
+            cut_scores=[c.model_dump() for c in data.cut_scores],
+        )
+        await self.repo.add(row)
+        return row
+
+    async def list(self) -> Sequence[GradeMap]:
+        return await self.repo.all()
+
+    async def delete(self, map_id: uuid.UUID) -> None:
+        row = await self.repo.get(map_id)
+        if row is None:
+            raise GradeMapNotFound(f"grade map {map_id} not found")
+        await self.repo.delete(row)

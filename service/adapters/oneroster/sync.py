@@ -17,18 +17,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.adapters.oneroster.client import OneRosterClient
 from service.adapters.oneroster.errors import OneRosterError
+from service.adapters.oneroster.grades import Rule, external_ref, level_for, rules_for
 from service.adapters.oneroster.mapping import Mapped, MappingFailed, Problem, map_record
-from service.adapters.oneroster.repository import ConnectionRepository, SyncRepository
+from service.adapters.oneroster.repository import ConnectionRepository, GradeRepository, SyncRepository
 from service.adapters.oneroster.service import SYNC_KIND, client_for
 from service.adapters.oneroster.wire import COLLECTIONS
 from service.db import utcnow
+from service.evidence.service import EvidenceService
 from service.jobs.errors import JobCancelled
 from service.jobs.registry import JobContext, register
 from service.jobs.repository import JobRunRepository
@@ -67,6 +69,8 @@ class SyncState:
     samples: list[dict[str, Any]] = field(default_factory=list)
     high_water_mark: str | None = None
     analyzed: dict[str, int] = field(default_factory=dict)
+    #: results turned into evidence: created, superseded, rejected, awards_created
+    evidence: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +86,7 @@ class SyncState:
             "error_samples": self.samples,
             "high_water_mark": self.high_water_mark,
             "analyzed": self.analyzed,
+            "evidence": self.evidence,
         }
 
     @classmethod
@@ -99,6 +104,7 @@ class SyncState:
             samples=list(data.get("error_samples", [])),
             high_water_mark=data.get("high_water_mark"),
             analyzed=dict(data.get("analyzed", {})),
+            evidence=dict(data.get("evidence", {})),
         )
 
     def count(self, collection: str, key: str, n: int = 1) -> None:
@@ -127,6 +133,7 @@ class SyncState:
             "error_samples": self.samples,
             "failed_collections": self.failed,
             "high_water_mark": self.high_water_mark,
+            "evidence": self.evidence,
         }
 
 
@@ -275,12 +282,101 @@ class PageWriter:
         if memberships:
             await self.repo.replace_memberships(memberships)
         await self.repo.upsert_records(index_rows)
+        if collection == "results":
+            changed = [
+                r for r in inserts + updates if r.get("status") == "active" and r.get("score") is not None
+            ]
+            if changed:
+                await self._evidence(changed, where)
         # A bulk load outgrows the planner's statistics of the empty table; refreshing them each time
         # the collection doubles keeps the sourcedId lookups on the index (log2(n) ANALYZEs in all).
         created = state.counts[collection]["created"]
         if created >= max(500, 2 * state.analyzed.get(collection, 0)):
             state.analyzed[collection] = created
             await self.repo.analyze(collection)
+
+    async def _evidence(self, results: list[dict[str, Any]], where: str) -> None:
+        """New and changed scores become evidence (superseding what the result gave before), through
+        the evidence service, so that award rules run as for any other evidence."""
+        grades = GradeRepository(self.repo.session, self.repo.tenant_id)
+        maps: dict[str, Any] = {"line_items": {}, "categories": {}, "objectives": None}
+        for row in await grades.all():
+            cuts = tuple(sorted((float(c["min_percent"]), int(c["level"])) for c in row.cut_scores))
+            if row.line_item_sourced_id is not None and row.competency_id is not None:
+                maps["line_items"][row.line_item_sourced_id] = Rule(row.competency_id, cuts)
+            elif row.category_sourced_id is not None and row.competency_id is not None:
+                maps["categories"][row.category_sourced_id] = Rule(row.competency_id, cuts)
+            else:
+                maps["objectives"] = cuts
+        if not maps["line_items"] and not maps["categories"] and maps["objectives"] is None:
+            return
+        items = await grades.line_items(r["line_item_id"] for r in results)
+        categories = await grades.category_sourced_ids(i.category_id for i in items.values() if i.category_id)
+        candidates: set[uuid.UUID] = set()
+        for item in items.values():
+            for raw in item.learning_objective_ids:
+                try:
+                    candidates.add(uuid.UUID(str(raw)))
+                except ValueError:
+                    continue
+        known = await grades.competency_ids(candidates)
+        now = utcnow()
+        records: list[dict[str, Any]] = []
+        for row in results:
+            item = items.get(row["line_item_id"])
+            if item is None:
+                continue
+            category = categories.get(item.category_id) if item.category_id else None
+            for rule in rules_for(item.sourced_id, category, item.learning_objective_ids, maps, known):
+                level = level_for(row["score"], item.result_value_min, item.result_value_max, rule.cut_scores)
+                if level is None:
+                    continue
+                low = item.result_value_min or 0.0
+                high = item.result_value_max if item.result_value_max is not None else 100.0
+                percent = max(0.0, min(100.0, (row["score"] - low) / (high - low) * 100))
+                observed = now
+                if row.get("score_date") is not None:
+                    observed = min(now, datetime.combine(row["score_date"], time(12), tzinfo=UTC))
+                records.append(
+                    {
+                        "learner_id": row["learner_id"],
+                        "competency_id": rule.competency_id,
+                        "source": "oneroster_result",
+                        "level": level,
+                        "score": round(percent, 4),
+                        "score_max": 100.0,
+                        "class_id": item.class_id,
+                        "academic_session_id": item.academic_session_id,
+                        "observed_at": observed,
+                        "external_ref": external_ref(row["sourced_id"], rule.competency_id),
+                    }
+                )
+        if not records:
+            return
+        previous = await grades.active_evidence(r["external_ref"] for r in records)
+        for record in records:
+            record["supersedes_id"] = previous.get(record["external_ref"])
+        outcome = await EvidenceService(self.repo.session, self.repo.tenant_id).create_many(
+            records, created_by="oneroster"
+        )
+        tally = self.state.evidence
+        tally["created"] = tally.get("created", 0) + len(outcome.accepted)
+        superseded = sum(1 for a in outcome.accepted if records[a.index]["supersedes_id"] is not None)
+        tally["superseded"] = tally.get("superseded", 0) + superseded
+        tally["awards_created"] = tally.get("awards_created", 0) + outcome.awards_created
+        for rejected in outcome.errors:
+            tally["rejected"] = tally.get("rejected", 0) + 1
+            first = rejected.errors[0] if rejected.errors else {"loc": "record", "message": "rejected"}
+            self.state.error(
+                "evidence_rejected",
+                {
+                    "collection": "results",
+                    "sourced_id": records[rejected.index]["external_ref"].split(":", 2)[1],
+                    "field": first.get("loc"),
+                    "message": first.get("message"),
+                    "where": where,
+                },
+            )
 
     async def _drop_duplicate_enrollments(
         self, ready: list[tuple[Mapped, dict[str, Any]]], where: str, leaving: set[str]

@@ -13,9 +13,11 @@ from service.adapters.oneroster.schemas import (
     ConnectionRead,
     ConnectionTestResult,
     ConnectionUpdate,
+    GradeMapCreate,
+    GradeMapRead,
     SyncRequest,
 )
-from service.adapters.oneroster.service import ConnectionService
+from service.adapters.oneroster.service import ConnectionService, GradeMapService
 from service.api.deps import AuthenticatedDep, PageDep, SessionDep, SettingsDep, check_scopes
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.jobs.schemas import JobRead
@@ -120,3 +122,26 @@ async def sync_connection(
     service = ConnectionService(session, principal.tenant_id, settings)
     job = await service.enqueue_sync(connection_id, body or SyncRequest())
     return JobRead.model_validate(job)
+
+
+@router.post("/grade-maps", status_code=201, summary="Map line items to a competency", responses=WRITE_ERRORS)
+async def create_grade_map(body: GradeMapCreate, principal: SyncWrite, session: SessionDep) -> GradeMapRead:
+    """From the next sync on, each new or changed result of the line item (or of any line item of the
+    category) becomes evidence of the competency at the level its score reaches (cut scores in percent
+    of the line item's range). Without a line item or category: the cut scores for line items whose
+    ``learningObjectiveSet`` names competencies by CASE identifier. 409 when one exists already."""
+    return GradeMapRead.model_validate(await GradeMapService(session, principal.tenant_id).create(body))
+
+
+@router.get("/grade-maps", summary="List grade maps", responses=READ_ERRORS)
+async def list_grade_maps(principal: SyncRead, session: SessionDep) -> list[GradeMapRead]:
+    return [
+        GradeMapRead.model_validate(m) for m in await GradeMapService(session, principal.tenant_id).list()
+    ]
+
+
+@router.delete("/grade-maps/{map_id}", status_code=204, summary="Delete a grade map", responses=GET_ERRORS)
+async def delete_grade_map(map_id: uuid.UUID, principal: SyncWrite, session: SessionDep) -> Response:
+    """Evidence already made stays; later results of the line item make none."""
+    await GradeMapService(session, principal.tenant_id).delete(map_id)
+    return Response(status_code=204)
