@@ -300,12 +300,12 @@ class PageWriter:
         the evidence service, so that award rules run as for any other evidence."""
         grades = GradeRepository(self.repo.session, self.repo.tenant_id)
         maps: dict[str, Any] = {"line_items": {}, "categories": {}, "objectives": None}
-        for row in await grades.all():
-            cuts = tuple(sorted((float(c["min_percent"]), int(c["level"])) for c in row.cut_scores))
-            if row.line_item_sourced_id is not None and row.competency_id is not None:
-                maps["line_items"][row.line_item_sourced_id] = Rule(row.competency_id, cuts)
-            elif row.category_sourced_id is not None and row.competency_id is not None:
-                maps["categories"][row.category_sourced_id] = Rule(row.competency_id, cuts)
+        for grade_map in await grades.all():
+            cuts = tuple(sorted((float(c["min_percent"]), int(c["level"])) for c in grade_map.cut_scores))
+            if grade_map.line_item_sourced_id is not None and grade_map.competency_id is not None:
+                maps["line_items"][grade_map.line_item_sourced_id] = Rule(grade_map.competency_id, cuts)
+            elif grade_map.category_sourced_id is not None and grade_map.competency_id is not None:
+                maps["categories"][grade_map.category_sourced_id] = Rule(grade_map.competency_id, cuts)
             else:
                 maps["objectives"] = cuts
         if not maps["line_items"] and not maps["categories"] and maps["objectives"] is None:
@@ -313,8 +313,8 @@ class PageWriter:
         items = await grades.line_items(r["line_item_id"] for r in results)
         categories = await grades.category_sourced_ids(i.category_id for i in items.values() if i.category_id)
         candidates: set[uuid.UUID] = set()
-        for item in items.values():
-            for raw in item.learning_objective_ids:
+        for line_item in items.values():
+            for raw in line_item.learning_objective_ids:
                 try:
                     candidates.add(uuid.UUID(str(raw)))
                 except ValueError:
