@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 #: Paths whose bodies may use the bulk limit instead of the default one.
 BULK_PATH_PREFIXES: tuple[str, ...] = ("/api/v1/frameworks/import", "/api/v1/evidence")
+#: OneRoster CSV bundles (zip) have a limit of their own: settings.oneroster.max_csv_bytes.
+CSV_UPLOAD_PATH = "/api/v1/oneroster/csv"
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     limits = settings.limits
 
     def limit_for(path: str) -> int:
+        if path.startswith(CSV_UPLOAD_PATH):
+            return settings.oneroster.max_csv_bytes
         if BULK_PATH_PREFIXES and path.startswith(BULK_PATH_PREFIXES):
             return limits.max_bulk_body_bytes
         return limits.max_body_bytes

@@ -27,6 +27,12 @@ class GradeMapExists(ConflictError):
     code = "oneroster_grade_map_exists"
 
 
+class DeactivationGuard(ConflictError):
+    """Applying the data would deactivate more learners than allowed without an override."""
+
+    code = "oneroster_deactivation_guard"
+
+
 class InvalidBundle(ValidationFailedError):
     code = "oneroster_invalid_bundle"
 

@@ -55,6 +55,13 @@ class ConnectionRepository:
         )
         return rows.all(), int(total or 0)
 
+    async def by_base_url(self, base_url: str) -> OneRosterConnection | None:
+        query = select(OneRosterConnection).where(
+            col(OneRosterConnection.tenant_id) == self.tenant_id,
+            col(OneRosterConnection.base_url) == base_url,
+        )
+        return (await self.session.exec(query.order_by(col(OneRosterConnection.created_at)))).first()
+
     async def unfinished_sync_jobs(self, kind: str) -> Sequence[Job]:
         query = select(Job).where(
             col(Job.tenant_id) == self.tenant_id,

@@ -71,6 +71,7 @@ class SyncState:
     analyzed: dict[str, int] = field(default_factory=dict)
     #: results turned into evidence: created, superseded, rejected, awards_created
     evidence: dict[str, int] = field(default_factory=dict)
+    max_samples: int = MAX_SAMPLES
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,7 +113,7 @@ class SyncState:
 
     def error(self, kind: str, sample: dict[str, Any]) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
-        if len(self.samples) < MAX_SAMPLES:
+        if len(self.samples) < self.max_samples:
             self.samples.append({"kind": kind, **sample})
 
     def saw_modified(self, value: str | None) -> None:
@@ -162,10 +163,19 @@ class SyncTarget:
 class PageWriter:
     """Maps and writes one page of one collection in the caller's transaction."""
 
-    def __init__(self, repo: SyncRepository, state: SyncState, job_id: uuid.UUID) -> None:
+    def __init__(
+        self,
+        repo: SyncRepository,
+        state: SyncState,
+        job_id: uuid.UUID,
+        *,
+        locate: Callable[[str | None, int | None, str], dict[str, Any]] | None = None,
+    ) -> None:
         self.repo = repo
         self.state = state
         self.job_id = job_id
+        #: (sourcedId, position in the page, field) -> extra keys of an error sample (CSV file/line/column)
+        self.locate = locate
 
     async def write(self, collection: str, raw_records: list[dict[str, Any]], *, where: str) -> None:
         state = self.state
@@ -432,9 +442,8 @@ class PageWriter:
             "date_last_modified": record.date_last_modified[:64] if record.date_last_modified else None,
         }
 
-    @staticmethod
     def _sample(
-        collection: str, sid: Any, problem: Problem, where: str, position: int | None
+        self, collection: str, sid: Any, problem: Problem, where: str, position: int | None
     ) -> dict[str, Any]:
         sample: dict[str, Any] = {
             "collection": collection,
@@ -445,6 +454,8 @@ class PageWriter:
         }
         if position is not None:
             sample["position"] = position
+        if self.locate is not None:
+            sample.update(self.locate(str(sid) if sid is not None else None, position, problem.field))
         return sample
 
 
@@ -485,7 +496,7 @@ async def finish_collection(
             raise GuardRefused(
                 f"this sync would deactivate {leaving} of {learners} active learners "
                 f"({leaving / learners:.0%}), more than the allowed {share:.0%}; nothing was deactivated. "
-                'Check the provider, then queue the sync again with {"override": true}.'
+                "Check the source, then retry with override set to true."
             )
     state.count(collection, "deactivated", await repo.deactivate(collection, local_ids, now))
     await repo.mark_inactive(collection, [sid for sid, _ in candidates])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, Security
+from fastapi import APIRouter, Query, Request, Response, Security
 from fastapi.security import SecurityScopes
 
+from service.adapters.oneroster.csv_import import import_bundle
+from service.adapters.oneroster.errors import DeactivationGuard
 from service.adapters.oneroster.schemas import (
     ConnectionCreate,
     ConnectionRead,
@@ -18,8 +20,10 @@ from service.adapters.oneroster.schemas import (
     SyncRequest,
 )
 from service.adapters.oneroster.service import ConnectionService, GradeMapService
+from service.adapters.oneroster.sync import GuardRefused
 from service.api.deps import AuthenticatedDep, PageDep, SessionDep, SettingsDep, check_scopes
-from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
+from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS, problems
+from service.errors import UnsupportedMediaTypeError
 from service.jobs.schemas import JobRead
 from service.schemas import Page
 from service.tenancy.tokens import Principal
@@ -145,3 +149,40 @@ async def delete_grade_map(map_id: uuid.UUID, principal: SyncWrite, session: Ses
     """Evidence already made stays; later results of the line item make none."""
     await GradeMapService(session, principal.tenant_id).delete(map_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/csv",
+    summary="Import a OneRoster CSV bundle (zip with manifest.csv)",
+    responses={**WRITE_ERRORS, **problems(415)},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def import_csv(
+    request: Request,
+    principal: SyncWrite,
+    session: SessionDep,
+    settings: SettingsDep,
+    override: Annotated[
+        bool, Query(description="allow deactivating more learners than the guard permits")
+    ] = False,
+) -> dict[str, Any]:
+    """Send the zip as the request body (``Content-Type: application/zip``). OneRoster 1.1 and 1.2,
+    bulk and delta files; rows with problems are skipped and listed with file, line and column, the
+    rest is imported in one transaction. 422 when the archive itself is unusable (not a zip, no
+    manifest, a listed file missing, too large unpacked); 409 when a bulk users file would deactivate
+    more learners than allowed and ``override`` is not set (nothing is written then)."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media not in ("application/zip", "application/x-zip-compressed", "application/octet-stream"):
+        raise UnsupportedMediaTypeError(
+            f"send the bundle as application/zip, not {media or 'no content type'}"
+        )
+    data = await request.body()
+    try:
+        return await import_bundle(session, principal.tenant_id, settings, data, override=override)
+    except GuardRefused as exc:
+        raise DeactivationGuard(str(exc)) from exc
