@@ -112,6 +112,10 @@ def _models() -> dict[str, Any]:
     return MODELS
 
 
+#: Collections whose tables take PostgreSQL COPY as is (no JSON columns).
+COPYABLE = frozenset({"enrollments", "results"})
+
+
 def model_for(collection: str) -> Any:
     return _models()[collection]
 
@@ -161,16 +165,40 @@ class SyncRepository:
         return {sid: (digest, state) for sid, digest, state in (await self.session.execute(query)).all()}
 
     async def insert_rows(self, collection: str, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(model_for(collection)), rows)
+        if not rows:
+            return
+        if self.dialect == "postgresql" and collection in COPYABLE:
+            await self._copy(model_for(collection).__tablename__, rows)
+            return
+        await self.session.execute(insert(model_for(collection)), rows)
+
+    async def _copy(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """PostgreSQL COPY into ``table`` in the session's transaction: several times faster than a
+        multi-row INSERT for new rows (used where no column needs SQLAlchemy's own conversions)."""
+        columns = list(rows[0])
+        connection = await self.session.connection()
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        await driver.copy_records_to_table(
+            table, records=[tuple(row.get(c) for c in columns) for row in rows], columns=columns
+        )
 
     async def update_rows(self, collection: str, rows: list[dict[str, Any]]) -> None:
         if rows:
             await self.session.execute(update(model_for(collection)), rows)
 
-    async def upsert_records(self, rows: list[dict[str, Any]]) -> None:
+    async def upsert_records(self, rows: list[dict[str, Any]], *, new: set[str] | None = None) -> None:
+        """Write index rows; those whose sourcedId is in ``new`` (known not to exist) are copied on
+        PostgreSQL, the rest upserted."""
         if not rows:
             return
+        if new and self.dialect == "postgresql":
+            fresh = [r for r in rows if r["sourced_id"] in new]
+            if fresh:
+                await self._copy(SyncRecord.__tablename__, fresh)
+            rows = [r for r in rows if r["sourced_id"] not in new]
+            if not rows:
+                return
         if self.dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:

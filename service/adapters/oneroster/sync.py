@@ -291,7 +291,10 @@ class PageWriter:
         await self.repo.update_rows(collection, updates)
         if memberships:
             await self.repo.replace_memberships(memberships)
-        await self.repo.upsert_records(index_rows)
+        # Index rows that cannot exist yet (not in the index, not a re-keyed owner) may be copied.
+        touched = {r["sourced_id"] for r in index_rows}
+        owners = {owner for owner, _ in rekeys.values()}
+        await self.repo.upsert_records(index_rows, new=touched - set(index) - owners)
         if collection == "results":
             changed = [
                 r for r in inserts + updates if r.get("status") == "active" and r.get("score") is not None
