@@ -255,7 +255,6 @@ def upgrade() -> None:
         batch_op.create_index("ix_oneroster_results_line_item_id", ["line_item_id"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("oneroster_results", schema=None) as batch_op:
         batch_op.drop_index("ix_oneroster_results_line_item_id")

@@ -5,6 +5,7 @@ Services flush, never commit. The sync itself runs as a job (sync.py).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 
@@ -46,7 +47,9 @@ def secret_context(connection_id: uuid.UUID) -> str:
     return f"oneroster:{connection_id}"
 
 
-def client_for(connection: OneRosterConnection, settings: Settings) -> OneRosterClient:
+def client_for(
+    connection: OneRosterConnection, settings: Settings, *, interactive: bool = False
+) -> OneRosterClient:
     secret = secret_box(settings).decrypt(
         connection.client_secret_encrypted, context=secret_context(connection.id)
     )
@@ -59,6 +62,11 @@ def client_for(connection: OneRosterConnection, settings: Settings) -> OneRoster
         client_secret=secret,
         scopes=list(connection.scopes),
     )
+    if interactive:
+        # A person is waiting: one retry at most, and the outbound timeout instead of the sync's.
+        config = dataclasses.replace(
+            config, max_retries=min(1, config.max_retries), timeout_seconds=settings.outbound.timeout_seconds
+        )
     return OneRosterClient(config, OutboundPolicy.from_settings(settings.outbound))
 
 
@@ -147,7 +155,7 @@ class ConnectionService:
         connection = await self.get(connection_id)
         token = False
         try:
-            async with client_for(connection, self.settings) as client:
+            async with client_for(connection, self.settings, interactive=True) as client:
                 await client.token()
                 token = True
                 url = client.collection_url("orgs")
