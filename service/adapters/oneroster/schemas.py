@@ -29,7 +29,7 @@ def _split_scopes(value: Any) -> Any:
     """Scopes as a list, or as the space-separated string OAuth uses."""
     if isinstance(value, str):
         return [s for s in value.split() if s]
-    if isinstance(value, list):
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return list(dict.fromkeys(value))
     return value
 

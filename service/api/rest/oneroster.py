@@ -158,7 +158,9 @@ async def delete_grade_map(map_id: uuid.UUID, principal: SyncWrite, session: Ses
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            # application/zip is accepted as well; the document names the generic binary type only,
+            # which every client generator (and the fuzzer) can produce.
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
         }
     },
 )
