@@ -281,11 +281,18 @@ class PageWriter:
                     updates.append({**row, "id": local, "sourced_id": sid})
                     state.count(collection, "updated")
                 if collection == "users":
+                    known_orgs = resolved_ids.get("orgs", {})
                     memberships[local] = [
-                        (org_id, role, kind)
+                        (known_orgs[org_sid], role, kind)
                         for org_sid, role, kind in record.orgs
-                        if (org_id := resolved_ids.get("orgs", {}).get(org_sid)) is not None
+                        if org_sid in known_orgs
                     ]
+                    for org_sid in {o for o, _, _ in record.orgs if o not in known_orgs}:
+                        # reported, the user kept: only this membership is left out
+                        problem = Problem(
+                            "unknown_org", "orgs", f"orgs '{org_sid}' is not known; membership left out"
+                        )
+                        state.error(problem.kind, self._sample(collection, sid, problem, where, None))
             index_rows.append(self._index_row(collection, record, local, digest, "active"))
         await self.repo.insert_rows(collection, inserts)
         await self.repo.update_rows(collection, updates)
@@ -479,6 +486,17 @@ async def finish_collection(
         ids = await repo.ids_by_sourced_id(collection, refs)
         current = await repo.current_parents(collection, [local for local, _ in links])
         changes = []
+        unknown = sorted({ref for _, ref in links if ref is not None and ref not in ids})
+        for missing in unknown:
+            state.error(
+                "unknown_parent",
+                {
+                    "collection": collection,
+                    "sourced_id": None,
+                    "field": "parent",
+                    "message": f"parent '{missing}' is not known; left unlinked",
+                },
+            )
         for local, ref in links:
             wanted = ids.get(ref) if ref else None
             if wanted == local:

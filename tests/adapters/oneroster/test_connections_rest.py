@@ -93,6 +93,7 @@ async def test_scopes_and_bad_input(http: httpx.AsyncClient, actors: Actors) -> 
         "token_url": body(token_url="ftp://8.8.8.8/token"),
         "client_secret": body(client_secret=""),
         "scopes": body(scopes=[f"s{i}" for i in range(21)]),
+        "base_url": body(base_url="http://user:pw@8.8.8.8/"),
     }
     for field, payload in cases.items():
         response = await http.post(BASE, json=payload, headers=h)
@@ -103,6 +104,8 @@ async def test_scopes_and_bad_input(http: httpx.AsyncClient, actors: Actors) -> 
     assert "loopback" in private.json()["errors"][0]["message"]
     unknown = await http.post(BASE, json={**body(), "password": "x"}, headers=h)
     assert unknown.status_code == 422
+    nested = await http.post(BASE, json=body(scopes=[["a"], {"b": 1}]), headers=h)  # found by the fuzzer
+    assert nested.status_code == 422 and nested.json()["errors"][0]["loc"].startswith("body.scopes")
 
 
 async def test_test_connection_and_sync_queueing(

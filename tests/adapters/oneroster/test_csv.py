@@ -60,8 +60,17 @@ async def test_dirty_1_2_bundle_imports_with_a_precise_report(
     assert report["mode"] == {
         "orgs": "bulk", "academicSessions": "bulk", "users": "bulk", "classes": "bulk", "enrollments": "bulk",
     }  # fmt: skip
-    assert report["errors"] == {"unknown_reference": 3}
-    located = [(e["file"], e["line"], e["column"], e["message"]) for e in report["error_samples"]]
+    assert report["errors"] == {"unknown_reference": 3, "unknown_parent": 2}
+    parents = [e["message"] for e in report["error_samples"] if e["kind"] == "unknown_parent"]
+    assert parents == [
+        "parent 'org-sch-222-3456' is not known; left unlinked",
+        "parent 'as-syr-222-2023' is not known; left unlinked",
+    ]  # reported; the org and the session themselves are imported
+    located = [
+        (e["file"], e["line"], e["column"], e["message"])
+        for e in report["error_samples"]
+        if e["kind"] == "unknown_reference"
+    ]
     assert located == [
         ("enrollments.csv", line, "classSourcedId", "classes 'cls-222-123478' is not known")
         for line in (5, 6, 7)
@@ -91,7 +100,7 @@ async def test_dirty_1_2_bundle_imports_with_a_precise_report(
 async def test_1_1_samples_and_the_1_2_delta_sample(http: httpx.AsyncClient, actors: Actors) -> None:
     h = await actors.a.headers("sync:write", "roster:read")
     full = (await upload(http, h, sample("Test_full_data_set"))).json()
-    assert full["version"] == "1.1" and full["errors"] == {"unknown_reference": 3}
+    assert full["version"] == "1.1" and full["errors"] == {"unknown_reference": 3, "unknown_parent": 2}
     assert full["collections"]["users"]["created"] == 6
     minimal = (await upload(http, h, sample("Test_minimal_data_set"))).json()
     assert minimal["errors"] == {} and minimal["totals"]["created"] + minimal["totals"]["updated"] > 0
