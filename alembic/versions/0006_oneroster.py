@@ -58,6 +58,8 @@ def upgrade() -> None:
         sa.Column("high_water_mark", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("last_sync_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_sync_job_id", sa.Uuid(), nullable=True),
+        sa.Column("schedule_minutes", sa.Integer(), nullable=True),
+        sa.Column("last_scheduled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

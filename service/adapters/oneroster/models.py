@@ -31,6 +31,9 @@ class OneRosterConnection(SQLModel, table=True):
     high_water_mark: str | None = Field(default=None, max_length=64)
     last_sync_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_sync_job_id: uuid.UUID | None = None
+    #: Queue a delta sync every so many minutes (None: only on request).
+    schedule_minutes: int | None = None
+    last_scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 

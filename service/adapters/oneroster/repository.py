@@ -120,6 +120,33 @@ def model_for(collection: str) -> Any:
     return _models()[collection]
 
 
+class ScheduleRepository:
+    """Across tenants: the connections with a schedule, and claiming a due one (compare-and-set)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def scheduled(self) -> Sequence[OneRosterConnection]:
+        query = select(OneRosterConnection).where(col(OneRosterConnection.schedule_minutes).is_not(None))
+        return (await self.session.exec(query.order_by(col(OneRosterConnection.id)))).all()
+
+    async def claim(self, connection: OneRosterConnection, now: Any) -> bool:
+        """Mark the connection scheduled at ``now`` unless another pass did since it was read."""
+        previous = connection.last_scheduled_at
+        condition = (
+            col(OneRosterConnection.last_scheduled_at).is_(None)
+            if previous is None
+            else col(OneRosterConnection.last_scheduled_at) == previous
+        )
+        result = await self.session.execute(
+            update(OneRosterConnection)
+            .where(col(OneRosterConnection.id) == connection.id, condition)
+            .values(last_scheduled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
 class SyncRepository:
     """The sync's bulk reads and writes: a handful of statements per page, whatever its size."""
 

@@ -21,6 +21,9 @@ Url = Annotated[
         description="http(s) URL; private and loopback addresses are refused unless configured",
     ),
 ]
+ScheduleMinutes = Annotated[
+    int, Field(ge=15, le=7 * 24 * 60, description="minutes between scheduled delta syncs (15 to 10080)")
+]
 Scope = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S+$")]
 Scopes = Annotated[list[Scope], Field(max_length=20)]
 
@@ -48,6 +51,7 @@ class ConnectionCreate(InputSchema):
     )
     scopes: Scopes = Field(default_factory=list)
     name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    schedule_minutes: ScheduleMinutes | None = None
 
     _scopes = field_validator("scopes", mode="before")(_split_scopes)
 
@@ -62,6 +66,7 @@ class ConnectionUpdate(InputSchema):
     client_secret: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
     scopes: Scopes | None = None
     name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    schedule_minutes: ScheduleMinutes | None = None
 
     _scopes = field_validator("scopes", mode="before")(_split_scopes)
 
@@ -77,6 +82,8 @@ class ConnectionRead(ReadSchema):
     high_water_mark: str | None = Field(description="where the next delta sync starts (dateLastModified)")
     last_sync_at: datetime | None
     last_sync_job_id: uuid.UUID | None
+    schedule_minutes: int | None = Field(description="a delta sync is queued this often (null: on request)")
+    last_scheduled_at: datetime | None
     created_at: datetime
     updated_at: datetime
 

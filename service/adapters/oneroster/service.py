@@ -111,6 +111,7 @@ class ConnectionService:
                 data.client_secret, context=secret_context(connection_id)
             ),
             scopes=list(data.scopes),
+            schedule_minutes=data.schedule_minutes,
         )
         await self.repo.add(connection)
         return connection
@@ -118,7 +119,7 @@ class ConnectionService:
     async def update(self, connection_id: uuid.UUID, data: ConnectionUpdate) -> OneRosterConnection:
         connection = await self.get(connection_id)
         changes = data.model_dump(exclude_unset=True)
-        nulls = [k for k, v in changes.items() if v is None and k != "name"]
+        nulls = [k for k, v in changes.items() if v is None and k not in ("name", "schedule_minutes")]
         if nulls:
             raise ValidationFailedError(
                 "invalid input: " + ", ".join(f"body.{n}" for n in nulls),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,14 +26,21 @@ from service.adapters.oneroster.client import OneRosterClient
 from service.adapters.oneroster.errors import OneRosterError
 from service.adapters.oneroster.grades import Rule, external_ref, level_for, rules_for
 from service.adapters.oneroster.mapping import Mapped, MappingFailed, Problem, map_record
-from service.adapters.oneroster.repository import ConnectionRepository, GradeRepository, SyncRepository
-from service.adapters.oneroster.service import SYNC_KIND, client_for
+from service.adapters.oneroster.repository import (
+    ConnectionRepository,
+    GradeRepository,
+    ScheduleRepository,
+    SyncRepository,
+)
+from service.adapters.oneroster.service import AREA, SYNC_KIND, client_for
 from service.adapters.oneroster.wire import COLLECTIONS
-from service.db import utcnow
+from service.config import Settings
+from service.db import Database, utcnow
 from service.evidence.service import EvidenceService
 from service.jobs.errors import JobCancelled
-from service.jobs.registry import JobContext, register
+from service.jobs.registry import JobContext, register, register_periodic
 from service.jobs.repository import JobRunRepository
+from service.jobs.service import JobService, transaction
 from service.webhooks.service import WebhookService
 
 ORDER: tuple[str, ...] = tuple(COLLECTIONS)
@@ -583,6 +590,35 @@ async def run_sync(
 
 async def _job_progress(session: AsyncSession, job_id: uuid.UUID, data: dict[str, Any]) -> None:
     await JobRunRepository(session).set_progress(job_id, data, utcnow())
+
+
+@register_periodic("oneroster.schedule")
+async def queue_scheduled_syncs(db: Database, settings: Settings) -> int:
+    """Queue a delta sync for every connection whose schedule is due and that has none queued or
+    running; the number queued. Safe to run concurrently with itself (a compare-and-set claims)."""
+    queued = 0
+    now = utcnow()
+    async with transaction(db) as session:
+        for connection in await ScheduleRepository(session).scheduled():
+            every = timedelta(minutes=connection.schedule_minutes or 0)
+            last = connection.last_scheduled_at
+            if last is not None and now - last < every:
+                continue
+            repo = ConnectionRepository(session, connection.tenant_id)
+            busy = [
+                j
+                for j in await repo.unfinished_sync_jobs(SYNC_KIND)
+                if j.params.get("connection_id") == str(connection.id)
+            ]
+            if busy or not await ScheduleRepository(session).claim(connection, now):
+                continue
+            await JobService(session, connection.tenant_id).enqueue(
+                SYNC_KIND,
+                AREA,
+                {"connection_id": str(connection.id), "mode": "delta", "override": False, "scheduled": True},
+            )
+            queued += 1
+    return queued
 
 
 @register(SYNC_KIND)

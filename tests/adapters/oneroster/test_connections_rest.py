@@ -47,6 +47,7 @@ async def test_crud_keeps_the_secret_encrypted_and_never_returns_it(
     assert created.status_code == 201, created.text
     conn = created.json()
     assert conn["base_url"] == "https://8.8.8.8" and conn["version"] == "1.2"
+    assert conn["schedule_minutes"] is None and conn["last_scheduled_at"] is None
     assert conn["scopes"] == [
         "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly",
         "roster.readonly",
@@ -94,6 +95,7 @@ async def test_scopes_and_bad_input(http: httpx.AsyncClient, actors: Actors) -> 
         "client_secret": body(client_secret=""),
         "scopes": body(scopes=[f"s{i}" for i in range(21)]),
         "base_url": body(base_url="http://user:pw@8.8.8.8/"),
+        "schedule_minutes": body(schedule_minutes=5),
     }
     for field, payload in cases.items():
         response = await http.post(BASE, json=payload, headers=h)

@@ -256,3 +256,42 @@ async def test_cli_sync_runs_the_job_and_draws_progress(env: SyncEnv) -> None:
     assert render({"done": ["orgs"], "collection": "users", "counts": {"users": {"fetched": 8}}}).startswith(
         "[###---------------------------] 1/9 collections | users 8 |"
     )
+
+
+async def test_schedules_queue_delta_syncs_when_due_and_never_twice(env: SyncEnv) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+    from sqlmodel import col, select
+
+    from service.adapters.oneroster.schemas import ConnectionUpdate
+    from service.adapters.oneroster.sync import queue_scheduled_syncs
+    from service.db import utcnow
+    from service.jobs.models import Job
+
+    async def sync_jobs() -> list[Job]:
+        async with env.db.session() as session:
+            return list((await session.exec(select(Job).where(col(Job.kind) == "oneroster.sync"))).all())
+
+    assert await queue_scheduled_syncs(env.db, env.settings) == 0  # no schedule: manual only
+    async with transaction(env.db) as session:
+        await ConnectionService(session, env.tenant_id, env.settings).update(
+            env.connection_id, ConnectionUpdate(schedule_minutes=60)
+        )
+    assert await queue_scheduled_syncs(env.db, env.settings) == 1
+    queued = await sync_jobs()
+    assert [(j.params["mode"], j.params["scheduled"], j.state) for j in queued] == [("delta", True, "queued")]
+    assert await queue_scheduled_syncs(env.db, env.settings) == 0  # not due again for an hour
+    async with env.db.session() as session:  # an hour passes, but the first one has not run yet
+        await session.execute(
+            update(OneRosterConnection)
+            .where(col(OneRosterConnection.id) == env.connection_id)
+            .values(last_scheduled_at=utcnow() - timedelta(minutes=61))
+        )
+        await session.commit()
+    assert await queue_scheduled_syncs(env.db, env.settings) == 0
+    small_district(env.fake)
+    await JobRunner(env.db, env.settings).run(queued[0].id)
+    assert (await env.job(queued[0].id)).state == "succeeded"
+    assert await queue_scheduled_syncs(env.db, env.settings) == 1
+    assert len(await sync_jobs()) == 2
