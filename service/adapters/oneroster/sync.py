@@ -48,6 +48,8 @@ ORDER: tuple[str, ...] = tuple(COLLECTIONS)
 PARENTED = {"orgs", "academicSessions"}
 #: Errors kept verbatim in the report (the rest are counted by kind).
 MAX_SAMPLES = 25
+#: The most references remembered per collection during a run (memory stays bounded).
+REF_CACHE_LIMIT = 100_000
 #: Collections a provider may legitimately not offer (404/501): reported, not fatal.
 OPTIONAL = {"courses", "categories", "lineItems", "results"}
 
@@ -165,6 +167,8 @@ class SyncTarget:
     cancelled: Callable[[], Awaitable[bool]]
     max_deactivation_share: float
     override: bool = False
+    #: referenced sourcedId -> local id, per collection, for the whole run (see PageWriter.write)
+    cache: dict[str, dict[str, uuid.UUID]] = field(default_factory=dict)
 
 
 class PageWriter:
@@ -177,7 +181,9 @@ class PageWriter:
         job_id: uuid.UUID,
         *,
         locate: Callable[[str | None, int | None, str], dict[str, Any]] | None = None,
+        cache: dict[str, dict[str, uuid.UUID]] | None = None,
     ) -> None:
+        self.cache = cache if cache is not None else {}
         self.repo = repo
         self.state = state
         self.job_id = job_id
@@ -209,9 +215,18 @@ class PageWriter:
                 by_target.setdefault(ref.collection, set()).add(ref.sourced_id)
             for org_sid, _, _ in record.orgs:
                 by_target.setdefault("orgs", set()).add(org_sid)
-        resolved_ids = {
-            target: await self.repo.ids_by_sourced_id(target, sids) for target, sids in by_target.items()
-        }
+        resolved_ids: dict[str, dict[str, uuid.UUID]] = {}
+        for target, sids in by_target.items():
+            # Ids never change once a row exists (rows are deactivated, not deleted), so references
+            # found once are remembered for the rest of the run, up to a bounded number.
+            known = self.cache.setdefault(target, {})
+            unseen = [s for s in sids if s not in known]
+            if unseen:
+                found = await self.repo.ids_by_sourced_id(target, unseen)
+                if len(known) + len(found) > REF_CACHE_LIMIT:
+                    known.clear()
+                known.update(found)
+            resolved_ids[target] = {s: known[s] for s in sids if s in known}
         existing = await self.repo.ids_by_sourced_id(collection, mapped)
         index = await self.repo.records(collection, mapped)
         now = utcnow()
@@ -551,7 +566,7 @@ async def run_sync(
                     async with target.transaction() as session:
                         repo = SyncRepository(session, target.tenant_id, target.connection_id)
                         where = f"{collection} offset {page.url.rsplit('offset=', 1)[-1].split('&', 1)[0]}"
-                        await PageWriter(repo, state, target.job_id).write(
+                        await PageWriter(repo, state, target.job_id, cache=target.cache).write(
                             collection, page.records, where=where
                         )
                         state.next_url = page.next_url
