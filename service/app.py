@@ -31,6 +31,7 @@ from service.api.rest import (
 )
 from service.api.rest import badges as badges_rest
 from service.api.rest import jobs as jobs_rest
+from service.api.rest import oneroster as oneroster_rest
 from service.api.rest import webhooks as webhooks_rest
 from service.config import Settings, get_settings
 from service.db import Database
@@ -41,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 #: Paths whose bodies may use the bulk limit instead of the default one.
 BULK_PATH_PREFIXES: tuple[str, ...] = ("/api/v1/frameworks/import", "/api/v1/evidence")
+#: OneRoster CSV bundles (zip) have a limit of their own: settings.oneroster.max_csv_bytes.
+CSV_UPLOAD_PATH = "/api/v1/oneroster/csv"
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -92,6 +95,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     limits = settings.limits
 
     def limit_for(path: str) -> int:
+        if path.startswith(CSV_UPLOAD_PATH):
+            return settings.oneroster.max_csv_bytes
         if BULK_PATH_PREFIXES and path.startswith(BULK_PATH_PREFIXES):
             return limits.max_bulk_body_bytes
         return limits.max_body_bytes
@@ -112,6 +117,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(awards.router)
     app.include_router(jobs_rest.router)
     app.include_router(webhooks_rest.router)
+    app.include_router(oneroster_rest.router)
     app.include_router(ims_case.router)
     app.include_router(badges_rest.router)
     app.include_router(vc_api_issue.router)

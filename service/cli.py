@@ -178,6 +178,43 @@ def create_client(
     typer.echo(json.dumps(_run_checked(settings, run), indent=2))
 
 
+@app.command("sync")
+def sync(
+    tenant: Annotated[str, typer.Option(help="tenant slug")],
+    connection: Annotated[str, typer.Option(help="OneRoster connection id")],
+    mode: Annotated[str, typer.Option(help="full or delta")] = "delta",
+    override: Annotated[
+        bool, typer.Option("--override", help="allow deactivating more learners than the guard permits")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="show a progress bar on stderr")] = True,
+) -> None:
+    """Sync a OneRoster connection now, in this process, with a progress bar; prints the job as JSON.
+
+    The sync is an ordinary job (it shows in GET /api/v1/jobs); if a worker claims it first, this
+    command follows it to its end instead."""
+    import uuid as uuid_module
+
+    from service.adapters.oneroster.cli import run_sync_command
+
+    if mode not in ("full", "delta"):
+        raise typer.BadParameter("mode must be full or delta")
+    try:
+        connection_id = uuid_module.UUID(connection)
+    except ValueError as exc:
+        raise typer.BadParameter("connection must be a UUID") from exc
+    settings = _settings()
+
+    async def run(db: Database) -> dict[str, object]:
+        return await run_sync_command(
+            db, settings, tenant, connection_id, mode=mode, override=override, show_progress=progress
+        )
+
+    job = _run_checked(settings, run)
+    typer.echo(json.dumps(job, indent=2))
+    if job.get("state") != "succeeded":
+        raise typer.Exit(code=1)
+
+
 DbTask = Callable[[Database], Awaitable[dict[str, object]]]
 
 

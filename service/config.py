@@ -88,6 +88,22 @@ class VerifySettings(BaseModel):
     did_web_http_hosts: list[str] = []
 
 
+class OneRosterSettings(BaseModel):
+    """The OneRoster adapter: paging, retries, concurrency and the deactivation guard."""
+
+    page_size: int = Field(default=1000, ge=1, le=10_000, description="limit= asked of providers")
+    max_concurrency: int = Field(default=4, ge=1, le=32, description="requests in flight per sync")
+    max_retries: int = Field(default=5, ge=0, le=20)
+    backoff_base_seconds: float = Field(default=0.5, ge=0, le=60)
+    max_retry_after_seconds: float = Field(default=60.0, ge=0, le=3600)
+    request_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_page_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="largest provider response")
+    #: A sync that would deactivate more than this share of a tenant's active learners needs an override.
+    max_deactivation_share: float = Field(default=0.1, ge=0, le=1)
+    max_csv_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, description="largest CSV bundle upload")
+    max_csv_uncompressed_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
+
+
 class Settings(BaseSettings):
     """All configuration of the service."""
 
@@ -113,8 +129,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     outbound: OutboundSettings = OutboundSettings()
     badges: BadgeSettings = BadgeSettings()
-
     verify: VerifySettings = VerifySettings()
+    oneroster: OneRosterSettings = OneRosterSettings()
     #: auto: procrastinate on PostgreSQL, in-process on SQLite.
     jobs_backend: Literal["auto", "inprocess", "procrastinate"] = "auto"
 

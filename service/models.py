@@ -1,5 +1,6 @@
 """Imports every table module so that the metadata is complete (Alembic, tests)."""
 
+from service.adapters.oneroster import models as oneroster_models
 from service.awards import models as awards_models
 from service.badges import models as badges_models
 from service.evidence import models as evidence_models
@@ -15,6 +16,7 @@ __all__ = [
     "evidence_models",
     "frameworks_models",
     "jobs_models",
+    "oneroster_models",
     "roster_models",
     "tenancy_models",
     "webhooks_models",

@@ -95,7 +95,12 @@ H = TypeVar("H", bound=Handler)
 P = TypeVar("P", bound=Periodic)
 
 #: Modules whose import registers handlers and periodic passes; every backend imports them all.
-HANDLER_MODULES: tuple[str, ...] = ("service.webhooks.delivery", "service.awards.jobs", "service.badges.jobs")
+HANDLER_MODULES: tuple[str, ...] = (
+    "service.webhooks.delivery",
+    "service.awards.jobs",
+    "service.badges.jobs",
+    "service.adapters.oneroster.sync",
+)
 
 _handlers: dict[str, Handler] = {}
 _periodic: dict[str, Periodic] = {}

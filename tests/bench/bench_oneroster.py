@@ -1,0 +1,298 @@
+"""Benchmark: a full OneRoster sync of a 10,000-student district from a local provider into PostgreSQL.
+
+    .venv/bin/python tests/bench/bench_oneroster.py [--database-url URL] [--scale 1.0] [--page-size 1000]
+
+A script that prints figures (nothing asserted; pytest does not collect it). It resets the schema of the
+PostgreSQL database (default postgresql+asyncpg://postgres@127.0.0.1:5432/test_oneroster), migrates it,
+starts the test suite's fake OneRoster 1.2 provider in a separate process (so that serving JSON does not
+compete with the sync for this process's CPU and memory) with generated data: 1 district, 20 schools,
+1 school year, 500 classes, 10,000 students and 600 teachers, 15,000 enrollments, 3,000 line items and
+300,000 results (``--scale`` multiplies the counts). Then it runs the sync job exactly as a worker does
+(JobRunner, real PostgreSQL, outbound guard, OAuth, paging) and prints records/s per collection, the
+total, and this process's peak RSS; then a second full sync that finds nothing changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from service.adapters.oneroster.schemas import ConnectionCreate, SyncRequest
+from service.adapters.oneroster.service import ConnectionService
+from service.config import Settings
+from service.db import Database, create_engine
+from service.jobs.backends import JobRunner
+from service.jobs.models import Job
+from service.jobs.service import transaction
+from service.migrations import upgrade
+from tests.factories import make_tenant
+
+DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test_oneroster"
+
+
+def sizes(scale: float) -> dict[str, int]:
+    return {
+        "schools": max(1, int(20 * scale)),
+        "students": int(10_000 * scale),
+        "teachers": max(1, int(600 * scale)),
+        "classes": max(1, int(500 * scale)),
+        "enrollments": int(15_000 * scale),
+        "lineItems": int(3_000 * scale),
+        "results": int(300_000 * scale),
+    }
+
+
+def serve(scale: float) -> None:
+    """Child process: run the fake provider with generated collections until stdin closes."""
+    from tests.adapters.oneroster.fake_server import FakeOneRoster, Generated
+
+    n = sizes(scale)
+    stamp = "2026-09-01T00:00:00.000Z"
+    fake = FakeOneRoster(max_limit=10_000)
+
+    def org(i: int) -> dict[str, Any]:
+        if i == 0:
+            return {
+                "sourcedId": "district",
+                "status": "active",
+                "dateLastModified": stamp,
+                "name": "District",
+                "type": "district",
+            }
+        return {
+            "sourcedId": f"school-{i}",
+            "status": "active",
+            "dateLastModified": stamp,
+            "name": f"School {i}",
+            "type": "school",
+            "parent": {"sourcedId": "district", "type": "org"},
+        }
+
+    def user(i: int) -> dict[str, Any]:
+        teacher = i >= n["students"]
+        school = f"school-{1 + i % n['schools']}"
+        return {
+            "sourcedId": f"user-{i}",
+            "status": "active",
+            "dateLastModified": stamp,
+            "givenName": f"Given{i}",
+            "familyName": f"Family{i % 977}",
+            "username": f"user{i}",
+            "email": f"user{i}@district.example",
+            "enabledUser": "true",
+            "roles": [
+                {
+                    "roleType": "primary",
+                    "role": "teacher" if teacher else "student",
+                    "org": {"sourcedId": school},
+                }
+            ],
+            "grades": [] if teacher else [f"{9 + i % 4:02d}"],
+        }
+
+    def klass(i: int) -> dict[str, Any]:
+        return {
+            "sourcedId": f"class-{i}",
+            "status": "active",
+            "dateLastModified": stamp,
+            "title": f"Class {i}",
+            "classType": "scheduled",
+            "school": {"sourcedId": f"school-{1 + i % n['schools']}"},
+            "terms": [{"sourcedId": "year"}],
+        }
+
+    def enrollment(i: int) -> dict[str, Any]:
+        # students: 1.5 enrollments each on average; one teacher per class first
+        if i < n["classes"]:
+            user_id, class_id, role = n["students"] + i % n["teachers"], i, "teacher"
+        else:
+            k = i - n["classes"]
+            user_id, class_id, role = (
+                k % n["students"],
+                (k // n["students"] * 7 + k) % n["classes"],
+                "student",
+            )
+        return {
+            "sourcedId": f"enr-{i}",
+            "status": "active",
+            "dateLastModified": stamp,
+            "user": {"sourcedId": f"user-{user_id}"},
+            "class": {"sourcedId": f"class-{class_id}"},
+            "role": role,
+            "primary": "false",
+        }
+
+    def line_item(i: int) -> dict[str, Any]:
+        return {
+            "sourcedId": f"li-{i}",
+            "status": "active",
+            "dateLastModified": stamp,
+            "title": f"Assessment {i}",
+            "class": {"sourcedId": f"class-{i % n['classes']}"},
+            "category": {"sourcedId": "cat"},
+            "resultValueMin": 0,
+            "resultValueMax": 100,
+        }
+
+    def result(i: int) -> dict[str, Any]:
+        return {
+            "sourcedId": f"res-{i}",
+            "status": "active",
+            "dateLastModified": stamp,
+            "lineItem": {"sourcedId": f"li-{i % n['lineItems']}"},
+            "student": {"sourcedId": f"user-{(i * 7919) % n['students']}"},
+            "score": float(i % 101),
+            "scoreStatus": "fully graded",
+            "scoreDate": "2026-10-01",
+        }
+
+    year = {
+        "sourcedId": "year",
+        "status": "active",
+        "dateLastModified": stamp,
+        "title": "2026-27",
+        "type": "schoolYear",
+        "startDate": "2026-08-01",
+        "endDate": "2027-06-30",
+        "schoolYear": "2027",
+    }
+    category = {"sourcedId": "cat", "status": "active", "dateLastModified": stamp, "title": "Assessments"}
+    fake.generated = {
+        "orgs": Generated(n["schools"] + 1, org),
+        "academicSessions": Generated(1, lambda i: year),
+        "courses": Generated(0, lambda i: {}),
+        "users": Generated(n["students"] + n["teachers"], user),
+        "classes": Generated(n["classes"], klass),
+        "enrollments": Generated(n["enrollments"] + n["classes"], enrollment),
+        "categories": Generated(1, lambda i: category),
+        "lineItems": Generated(n["lineItems"], line_item),
+        "results": Generated(n["results"], result),
+    }
+    fake.start()
+    print(
+        json.dumps({"url": fake.url, "client_id": fake.client_id, "client_secret": fake.client_secret}),
+        flush=True,
+    )
+    sys.stdin.read()
+    fake.stop()
+
+
+async def reset(url: str) -> None:
+    engine = create_engine(url, pool_size=1)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def run_sync(db: Database, settings: Settings, tenant_id: Any, connection_id: Any) -> tuple[Job, float]:
+    async with transaction(db) as session:
+        job = await ConnectionService(session, tenant_id, settings).enqueue_sync(
+            connection_id, SyncRequest(mode="full")
+        )
+        job_id = job.id
+    started = time.perf_counter()
+    await JobRunner(db, settings).run(job_id)
+    elapsed = time.perf_counter() - started
+    async with db.session() as session:
+        row = await session.get(Job, job_id)
+        assert row is not None
+        return row, elapsed
+
+
+def print_report(title: str, job: Job, elapsed: float) -> None:
+    report = job.report or {}
+    print(f"\n{title}: {job.state} in {elapsed:.1f} s" + (f" ({job.error})" if job.error else ""))
+    print(f"  {'collection':<18}{'fetched':>10}{'created':>10}{'updated':>10}{'unchanged':>10}{'skipped':>9}")
+    for name, c in report.get("collections", {}).items():
+        figures = "".join(f"{c[k]:>10}" for k in ("fetched", "created", "updated", "unchanged"))
+        print(f"  {name:<18}{figures}{c['skipped']:>9}")
+    totals = report.get("totals", {})
+    fetched = totals.get("fetched", 0)
+    print(f"  total {fetched} records, {fetched / elapsed:,.0f} records/s; errors {report.get('errors')}")
+    print(f"  requests {report.get('requests')}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.scale)
+        return
+    server = subprocess.Popen(  # noqa: S603 - this very script, with our own arguments
+        [sys.executable, __file__, "--serve", "--scale", str(args.scale)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        provider = json.loads(server.stdout.readline())
+        asyncio.run(bench(args, provider))
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=10)
+
+
+async def bench(args: argparse.Namespace, provider: dict[str, str]) -> None:
+    await reset(args.database_url)
+    await upgrade(args.database_url)
+    settings = Settings(
+        database_url=args.database_url,
+        token_secret=SecretStr("t" * 48),
+        key_encryption_key=SecretStr("k" * 48),
+        auto_migrate=False,
+    )
+    settings = settings.model_copy(
+        update={
+            "outbound": settings.outbound.model_copy(update={"allow_private": True}),
+            "oneroster": settings.oneroster.model_copy(
+                update={"page_size": args.page_size, "max_concurrency": args.concurrency}
+            ),
+        }
+    )
+    db = Database(args.database_url, pool_size=4)
+    async with transaction(db) as session:
+        tenant = await make_tenant(session, settings)
+        connection = await ConnectionService(session, tenant.id, settings).create(
+            ConnectionCreate(
+                base_url=provider["url"],
+                token_url=provider["url"] + "/oauth/token",
+                client_id=provider["client_id"],
+                client_secret=provider["client_secret"],
+            )
+        )
+        tenant_id, connection_id = tenant.id, connection.id
+    n = sizes(args.scale)
+    print(f"district: {json.dumps(n)}; page size {args.page_size}, {args.concurrency} requests in flight")
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    job, elapsed = await run_sync(db, settings, tenant_id, connection_id)
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print_report("full sync into an empty database", job, elapsed)
+    print(f"  peak RSS of the syncing process: {rss_after:.0f} MiB (before the sync: {rss_before:.0f} MiB)")
+    job, elapsed = await run_sync(db, settings, tenant_id, connection_id)
+    print_report("second full sync, nothing changed", job, elapsed)
+    print(f"  peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    await db.dispose()
+
+
+if __name__ == "__main__":
+    main()
