@@ -755,6 +755,7 @@ class VcApiIssuer:
     ) -> dict[str, Any]:
         from service.credentials import check_credential, did_key, did_key_verification_method
         from service.credentials.contexts import VC_V2
+        from service.credentials.data_model import credential_problems
         from service.credentials.errors import SafeModeError, SchemaValidationError
 
         if method == "did:key":
@@ -771,6 +772,8 @@ class VcApiIssuer:
         def fail(loc: str, message: str, kind: str = "invalid") -> InvalidCredential:
             return InvalidCredential(message, [FieldError(f"body.credential{loc}", message, kind)])
 
+        if "issuer" in credential and credential["issuer"] is None:
+            raise fail(".issuer", "issuer must be a URL or an object with a URL id, not null")
         contexts = credential.get("@context")
         if not isinstance(contexts, list) or not contexts or contexts[0] != VC_V2:
             raise fail(".@context", f"@context must be an array whose first item is {VC_V2}")
@@ -802,6 +805,15 @@ class VcApiIssuer:
                     raise fail(f".{name}", f"{name} must be an XML Schema dateTime") from None
         if isinstance(credential.get("id"), str) and ":" not in credential["id"]:
             raise fail(".id", "id must be an absolute URL")
+        # The VC Data Model rules the verifier enforces (typed credentialStatus / credentialSchema /
+        # evidence / termsOfUse / refreshService, URL ids, relatedResource digests...): never sign
+        # what our own verifier would refuse.
+        violations = credential_problems(credential, "credential", include_proof=False)
+        if violations:
+            raise InvalidCredential(
+                "; ".join(v.message for v in violations[:5]),
+                [FieldError(f"body.{v.path}", v.message, "data_model") for v in violations[:50]],
+            )
         try:
             if "OpenBadgeCredential" in types or "AchievementCredential" in types:
                 check_credential(credential)
