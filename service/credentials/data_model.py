@@ -221,7 +221,7 @@ def _related_resource_problems(resources: Any, path: str) -> list[Violation]:
                 Violation("relatedResource", f"{where}.id", f"relatedResource id {resource_id!r} is repeated")
             )
         else:
-            seen.add(resource_id)
+            seen.add(str(resource_id))
         digests = [item.get(name) for name in ("digestSRI", "digestMultibase") if name in item]
         if not digests or not all(isinstance(value, str) and value for value in digests):
             problems.append(

@@ -33,21 +33,46 @@ def _plain(**extra: Any) -> dict[str, Any]:
 # (case, credential, field named in the 422)
 REFUSED: list[tuple[str, dict[str, Any], str]] = [
     ("null issuer", _plain(issuer=None), "body.credential.issuer"),
-    ("credentialStatus without type", _plain(credentialStatus={"id": "https://x.example/s#1"}), "credentialStatus"),
-    ("credentialSchema without type", _plain(credentialSchema={"id": "https://x.example/schema"}), "credentialSchema"),
+    (
+        "credentialStatus without type",
+        _plain(credentialStatus={"id": "https://x.example/s#1"}),
+        "credentialStatus",
+    ),
+    (
+        "credentialSchema without type",
+        _plain(credentialSchema={"id": "https://x.example/schema"}),
+        "credentialSchema",
+    ),
     ("evidence without type", _plain(evidence={"id": "https://x.example/evidence"}), "evidence"),
     ("termsOfUse without type", _plain(termsOfUse={"id": "https://x.example/tou"}), "termsOfUse"),
-    ("refreshService without type", _plain(refreshService={"id": "https://x.example/refresh"}), "refreshService"),
-    ("credentialStatus id not a URL", _plain(credentialStatus={"id": "nope", "type": "X"}), "credentialStatus"),
+    (
+        "refreshService without type",
+        _plain(refreshService={"id": "https://x.example/refresh"}),
+        "refreshService",
+    ),
+    (
+        "credentialStatus id not a URL",
+        _plain(credentialStatus={"id": "nope", "type": "X"}),
+        "credentialStatus",
+    ),
     ("relatedResource as strings", _plain(relatedResource=[RESOURCE]), "relatedResource"),
     ("relatedResource without id", _plain(relatedResource=[{"digestSRI": SRI}]), "relatedResource"),
     ("relatedResource without digest", _plain(relatedResource=[{"id": RESOURCE}]), "relatedResource"),
     (
         "relatedResource id repeated",
-        _plain(relatedResource=[{"id": RESOURCE, "digestSRI": SRI}, {"id": RESOURCE, "digestMultibase": MULTIBASE}]),
+        _plain(
+            relatedResource=[
+                {"id": RESOURCE, "digestSRI": SRI},
+                {"id": RESOURCE, "digestMultibase": MULTIBASE},
+            ]
+        ),
         "relatedResource",
     ),
-    ("multiple subjects, one empty", _plain(credentialSubject=[{"id": "did:example:a"}, {}]), "credentialSubject"),
+    (
+        "multiple subjects, one empty",
+        _plain(credentialSubject=[{"id": "did:example:a"}, {}]),
+        "credentialSubject",
+    ),
 ]
 
 
@@ -72,7 +97,10 @@ async def test_issuer_signs_the_well_formed_counterparts(http: httpx.AsyncClient
     slug = actors.a.tenant.slug
     h = await actors.a.headers("credentials:write")
     credential = _plain(
-        relatedResource=[{"id": RESOURCE, "digestSRI": SRI}, {"id": "https://x.example/r", "digestMultibase": MULTIBASE}],
+        relatedResource=[
+            {"id": RESOURCE, "digestSRI": SRI},
+            {"id": "https://x.example/r", "digestMultibase": MULTIBASE},
+        ],
         credentialSubject=[{"id": "did:example:a"}, {"id": "did:example:b"}],
     )
     response = await http.post(
@@ -83,7 +111,9 @@ async def test_issuer_signs_the_well_formed_counterparts(http: httpx.AsyncClient
     assert response.status_code == 201, response.text
     vc = response.json()["verifiableCredential"]
     assert vc["relatedResource"] == credential["relatedResource"]
-    verified = await http.post(f"/vc-api/issuers/{slug}/credentials/verify", json={"verifiableCredential": vc})
+    verified = await http.post(
+        f"/vc-api/issuers/{slug}/credentials/verify", json={"verifiableCredential": vc}
+    )
     assert verified.status_code == 200, verified.text
     assert verified.json()["verified"] is True
 
@@ -122,6 +152,45 @@ async def test_verifier_refuses_a_malformed_related_resource(http: httpx.AsyncCl
     assert issued.status_code == 201, issued.text
     vc = issued.json()["verifiableCredential"]
     vc["relatedResource"] = [{"id": RESOURCE}]
-    response = await http.post(f"/vc-api/issuers/{slug}/credentials/verify", json={"verifiableCredential": vc})
+    response = await http.post(
+        f"/vc-api/issuers/{slug}/credentials/verify", json={"verifiableCredential": vc}
+    )
     assert response.status_code == 422, response.text
     assert "relatedResource" in {e["rule"] for e in response.json()["errors"]}
+
+
+async def test_null_vocab_context_is_a_422_not_a_500(http: httpx.AsyncClient, actors: Actors) -> None:
+    """``{"@vocab": null}`` with no vocabulary set made pyld raise a KeyError (a 500): it is a no-op, and
+    the undefined type it leaves is refused by safe mode, naming the term."""
+    slug = actors.a.tenant.slug
+    h = await actors.a.headers("credentials:write")
+    url = f"/vc-api/issuers/{slug}/credentials/issue"
+    unmapped = _plain(type=["VerifiableCredential", "ExampleTestCredential"])
+    unmapped["@context"] = [VC_V2, {"@vocab": None}]
+    response = await http.post(
+        url, json={"credential": unmapped, "options": {"issuerMethod": "did:key"}}, headers=h
+    )
+    assert response.status_code == 422, response.text
+    assert "ExampleTestCredential" in response.text
+    mapped = _plain()
+    mapped["@context"] = [VC_V2, {"@vocab": None}]
+    response = await http.post(
+        url, json={"credential": mapped, "options": {"issuerMethod": "did:key"}}, headers=h
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_null_vocab_clears_a_vocabulary_set_before_it() -> None:
+    from service.credentials.errors import SafeModeError
+    from service.credentials.linked_data import expand
+
+    term = {"id": "did:example:subject", "undefinedTerm": "x"}
+    with_vocab = {
+        "@context": [VC_V2, {"@vocab": "https://example.org/vocab#"}],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": term,
+    }
+    assert "https://example.org/vocab#undefinedTerm" in str(expand(with_vocab))
+    cleared = {**with_vocab, "@context": [*with_vocab["@context"], {"@vocab": None}]}
+    with pytest.raises(SafeModeError, match="undefinedTerm"):
+        expand(cleared)
