@@ -754,7 +754,7 @@ class VcApiIssuer:
         self, credential: dict[str, Any], *, method: str, created: datetime | None
     ) -> dict[str, Any]:
         from service.credentials import check_credential, did_key, did_key_verification_method
-        from service.credentials.contexts import VC_V2
+        from service.credentials.contexts import DATA_INTEGRITY_V2, VC_V1, VC_V2
         from service.credentials.data_model import credential_problems
         from service.credentials.errors import SafeModeError, SchemaValidationError
 
@@ -775,8 +775,18 @@ class VcApiIssuer:
         if "issuer" in credential and credential["issuer"] is None:
             raise fail(".issuer", "issuer must be a URL or an object with a URL id, not null")
         contexts = credential.get("@context")
-        if not isinstance(contexts, list) or not contexts or contexts[0] != VC_V2:
-            raise fail(".@context", f"@context must be an array whose first item is {VC_V2}")
+        if not isinstance(contexts, list) or not contexts or contexts[0] not in (VC_V2, VC_V1):
+            raise fail(
+                ".@context", f"@context must be an array whose first item is {VC_V2} (VC 1.1: {VC_V1})"
+            )
+        if contexts[0] == VC_V1:
+            # VC 1.1 (still sent by the W3C Data Integrity suites): issuanceDate is required, and the
+            # 2018 context does not define DataIntegrityProof, so its context is added, as other
+            # Data Integrity issuers do.
+            if "issuanceDate" not in credential:
+                raise fail(".issuanceDate", "a VC 1.1 credential needs issuanceDate")
+            if DATA_INTEGRITY_V2 not in contexts:
+                credential = {**credential, "@context": [*contexts, DATA_INTEGRITY_V2]}
         types = credential.get("type")
         if not isinstance(types, list) or "VerifiableCredential" not in types:
             raise fail(".type", "type must be an array that contains VerifiableCredential")

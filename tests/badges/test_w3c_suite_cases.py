@@ -194,3 +194,37 @@ def test_null_vocab_clears_a_vocabulary_set_before_it() -> None:
     cleared = {**with_vocab, "@context": [*with_vocab["@context"], {"@vocab": None}]}
     with pytest.raises(SafeModeError, match="undefinedTerm"):
         expand(cleared)
+
+
+async def test_vc_1_1_credentials_are_signed_with_the_data_integrity_context(
+    http: httpx.AsyncClient, actors: Actors
+) -> None:
+    """The vc-di-eddsa suite asks issuers to sign a VC 1.1 credential: the Data Integrity v2 context is
+    added (the 2018 context does not define DataIntegrityProof) and the result verifies."""
+    slug = actors.a.tenant.slug
+    h = await actors.a.headers("credentials:write")
+    url = f"/vc-api/issuers/{slug}/credentials/issue"
+    v1 = {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "id": "urn:uuid:86294362-4254-4f36-854f-3952fe42555d",
+        "type": ["VerifiableCredential"],
+        "issuanceDate": "2020-03-16T22:37:26.544Z",
+        "credentialSubject": {"id": "did:example:subject"},
+    }
+    response = await http.post(
+        url, json={"credential": v1, "options": {"issuerMethod": "did:key"}}, headers=h
+    )
+    assert response.status_code == 201, response.text
+    vc = response.json()["verifiableCredential"]
+    assert vc["@context"] == [*v1["@context"], "https://w3id.org/security/data-integrity/v2"]
+    assert vc["issuanceDate"] == v1["issuanceDate"]
+    verified = await http.post(
+        f"/vc-api/issuers/{slug}/credentials/verify", json={"verifiableCredential": vc}
+    )
+    assert verified.status_code == 200, verified.text
+    no_date = {key: value for key, value in v1.items() if key != "issuanceDate"}
+    response = await http.post(
+        url, json={"credential": no_date, "options": {"issuerMethod": "did:key"}}, headers=h
+    )
+    assert response.status_code == 422, response.text
+    assert [e["loc"] for e in response.json()["errors"]] == ["body.credential.issuanceDate"]
