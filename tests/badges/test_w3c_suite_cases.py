@@ -228,3 +228,84 @@ async def test_vc_1_1_credentials_are_signed_with_the_data_integrity_context(
     )
     assert response.status_code == 422, response.text
     assert [e["loc"] for e in response.json()["errors"]] == ["body.credential.issuanceDate"]
+
+
+async def test_credential_status_option_adds_a_revocable_bitstring_entry(
+    http: httpx.AsyncClient, actors: Actors
+) -> None:
+    """The Bitstring Status List suite needs issuers that add a status entry: options.credentialStatus
+    does, stores the credential, and a revocation through our API shows when it is verified."""
+    slug = actors.a.tenant.slug
+    h = await actors.a.headers("credentials:write", "credentials:read")
+    url = f"/vc-api/issuers/{slug}/credentials/issue"
+    options = {"issuerMethod": "did:key", "credentialStatus": {"type": "BitstringStatusListEntry"}}
+    response = await http.post(url, json={"credential": _plain(), "options": options}, headers=h)
+    assert response.status_code == 201, response.text
+    vc = response.json()["verifiableCredential"]
+    status = vc["credentialStatus"]
+    assert status["type"] == "BitstringStatusListEntry" and status["statusPurpose"] == "revocation"
+    assert status["statusListCredential"].startswith("https://portrait.test/status-lists/")
+    assert status["id"] == f"{status['statusListCredential']}#{status['statusListIndex']}"
+    verify_url = f"/vc-api/issuers/{slug}/credentials/verify"
+    verified = await http.post(verify_url, json={"verifiableCredential": vc})
+    assert verified.status_code == 200, verified.text
+
+    listed = (await http.get("/api/v1/credentials", params={"limit": 100}, headers=h)).json()["items"]
+    mine = [item for item in listed if item["status_list_index"] == int(status["statusListIndex"])]
+    assert len(mine) == 1, listed
+    uuid = mine[0]["uuid"]
+    page = await http.get(f"/credentials/{uuid}", headers={"accept": "text/html"})
+    assert page.status_code == 200
+
+    other = await actors.b.headers("credentials:write", "credentials:read")
+    assert (
+        await http.post(f"/api/v1/credentials/{uuid}/revoke", json={"reason": "x"}, headers=other)
+    ).status_code == 404
+    revoked = await http.post(
+        f"/api/v1/credentials/{uuid}/revoke", json={"reason": "issued in error"}, headers=h
+    )
+    assert revoked.status_code == 200, revoked.text
+    after = await http.post(verify_url, json={"verifiableCredential": vc})
+    assert after.status_code == 400, after.text
+    assert [e["rule"] for e in after.json()["errors"]] == ["status"]
+
+    # Without the option nothing is stored.
+    plain = await http.post(
+        url, json={"credential": _plain(), "options": {"issuerMethod": "did:key"}}, headers=h
+    )
+    assert plain.status_code == 201 and "credentialStatus" not in plain.json()["verifiableCredential"]
+    total = (await http.get("/api/v1/credentials", params={"limit": 100}, headers=h)).json()["items"]
+    assert len(total) == len(listed)
+
+
+@pytest.mark.parametrize(
+    ("credential", "options", "loc"),
+    [
+        (
+            _plain(),
+            {"credentialStatus": {"type": "StatusList2021Entry"}},
+            "body.options.credentialStatus.type",
+        ),
+        (
+            _plain(),
+            {"credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "suspension"}},
+            "body.options.credentialStatus.statusPurpose",
+        ),
+        (
+            _plain(credentialStatus={"type": "BitstringStatusListEntry", "id": "https://x.example/l#1"}),
+            {"credentialStatus": {"type": "BitstringStatusListEntry"}},
+            "body.credential.credentialStatus",
+        ),
+    ],
+)
+async def test_credential_status_option_refusals(
+    http: httpx.AsyncClient, actors: Actors, credential: dict[str, Any], options: dict[str, Any], loc: str
+) -> None:
+    h = await actors.a.headers("credentials:write")
+    response = await http.post(
+        f"/vc-api/issuers/{actors.a.tenant.slug}/credentials/issue",
+        json={"credential": credential, "options": options},
+        headers=h,
+    )
+    assert response.status_code == 422, response.text
+    assert loc in [e["loc"] for e in response.json()["errors"]], response.text
