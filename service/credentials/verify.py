@@ -460,15 +460,19 @@ def _check_issuer(state: _State, credential: Mapping[str, Any]) -> None:
     if not state.keys:
         state.put("issuer", False, "not checked: no verified proof key to compare with the issuer")
         return
-    for key in state.keys:
-        if key.controller != issuer:
-            state.put(
-                "issuer",
-                False,
-                f"key {key.id!r} is controlled by {key.controller!r}, not the issuer {issuer!r}",
-            )
-            return
-    state.put("issuer", True, f"the signing key is controlled by the issuer {issuer}")
+    # A proof set or chain may hold proofs of other parties too (witnesses, endorsers: every proof
+    # has verified by now); the issuer's own key must have signed at least one of them.
+    others = [key for key in state.keys if key.controller != issuer]
+    if len(others) == len(state.keys):
+        key = others[0]
+        state.put(
+            "issuer",
+            False,
+            f"key {key.id!r} is controlled by {key.controller!r}, not the issuer {issuer!r}",
+        )
+        return
+    also = f"; other proofs by {', '.join(sorted({str(k.controller) for k in others}))}" if others else ""
+    state.put("issuer", True, f"the signing key is controlled by the issuer {issuer}{also}")
 
 
 # --- validity ---------------------------------------------------------------------------------------

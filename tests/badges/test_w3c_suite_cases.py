@@ -360,3 +360,35 @@ async def test_proof_chains_verify(http: httpx.AsyncClient, actors: Actors) -> N
     assert response.status_code == 400, response.text
     errors = response.json()["errors"]
     assert [e["rule"] for e in errors] == ["proof"] and "urn:uuid:no-such-proof" in errors[0]["detail"]
+
+
+async def test_proof_set_with_a_witness_needs_one_issuer_proof(
+    http: httpx.AsyncClient, actors: Actors
+) -> None:
+    """A proof by another party (a witness) next to the issuer's own passes the issuer check; proofs
+    by other parties alone do not."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from service.credentials import (
+        Signer,
+        did_key_verification_method,
+        generate_private_key,
+        sign_data_integrity,
+    )
+
+    def signer() -> Signer:
+        key = generate_private_key("Ed25519")
+        assert isinstance(key, ed25519.Ed25519PrivateKey)
+        return Signer(did_key_verification_method(key.public_key()), key)
+
+    issuer, witness = signer(), signer()
+    document = _plain(issuer=issuer.controller)
+    url = f"/vc-api/issuers/{actors.a.tenant.slug}/credentials/verify"
+    both = sign_data_integrity(sign_data_integrity(document, witness), issuer)
+    assert len(both["proof"]) == 2
+    response = await http.post(url, json={"verifiableCredential": both})
+    assert response.status_code == 200, response.text
+    witness_only = sign_data_integrity(document, witness)
+    response = await http.post(url, json={"verifiableCredential": witness_only})
+    assert response.status_code == 400, response.text
+    assert [e["rule"] for e in response.json()["errors"]] == ["issuer"]
