@@ -19,7 +19,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SUITES_DIR="${W3C_SUITES_DIR:-$ROOT/var/w3c-suites}"
-GIT_URL="${W3C_GIT_URL:-https://github.com/{owner}/{name}.git}"
+DEFAULT_GIT_URL='https://github.com/{owner}/{name}.git'
+GIT_URL="${W3C_GIT_URL:-$DEFAULT_GIT_URL}"
 PORTRAIT="$ROOT/.venv/bin/portrait"
 PYTHON="$ROOT/.venv/bin/python"
 
