@@ -816,10 +816,28 @@ class VcApiIssuer:
 
     def __init__(self, session: AsyncSession, tenant_id: uuid.UUID, settings: Settings) -> None:
         self.issuers = IssuerService(session, tenant_id, settings)
+        self.status_lists = StatusListService(session, tenant_id, settings)
+        self.repo = BadgeRepository(session, tenant_id)
+        self.tenant_id = tenant_id
+        self.settings = settings
+        self.choose_index: IndexChooser = secrets.randbelow
 
     async def issue(
-        self, credential: dict[str, Any], *, method: str, created: datetime | None
+        self,
+        credential: dict[str, Any],
+        *,
+        method: str,
+        created: datetime | None,
+        status_purpose: str | None = None,
+        issued_by: str | None = None,
     ) -> dict[str, Any]:
+        """Sign ``credential``. With ``status_purpose`` (VC-API ``options.credentialStatus``) it also
+        gets a ``BitstringStatusListEntry`` at a random free index of the district's lists and is
+        stored like any issued credential, so that ``POST /api/v1/credentials/{uuid}/revoke`` can
+        revoke it; without, nothing is stored."""
+        from service.credentials.contexts import DATA_INTEGRITY_V2, VC_V1, VC_V2
+        from service.credentials.data_model import credential_problems
+
         if method == "did:key":
             key = await self.issuers.active_key("Ed25519")
             private = self.issuers.private_key(key)
@@ -834,9 +852,21 @@ class VcApiIssuer:
         def fail(loc: str, message: str, kind: str = "invalid") -> InvalidCredential:
             return InvalidCredential(message, [FieldError(f"body.credential{loc}", message, kind)])
 
+        if "issuer" in credential and credential["issuer"] is None:
+            raise fail(".issuer", "issuer must be a URL or an object with a URL id, not null")
         contexts = credential.get("@context")
-        if not isinstance(contexts, list) or not contexts or contexts[0] != VC_V2:
-            raise fail(".@context", f"@context must be an array whose first item is {VC_V2}")
+        if not isinstance(contexts, list) or not contexts or contexts[0] not in (VC_V2, VC_V1):
+            raise fail(
+                ".@context", f"@context must be an array whose first item is {VC_V2} (VC 1.1: {VC_V1})"
+            )
+        if contexts[0] == VC_V1:
+            # VC 1.1 (still sent by the W3C Data Integrity suites): issuanceDate is required, and the
+            # 2018 context does not define DataIntegrityProof, so its context is added, as other
+            # Data Integrity issuers do.
+            if "issuanceDate" not in credential:
+                raise fail(".issuanceDate", "a VC 1.1 credential needs issuanceDate")
+            if DATA_INTEGRITY_V2 not in contexts:
+                credential = {**credential, "@context": [*contexts, DATA_INTEGRITY_V2]}
         types = credential.get("type")
         if not isinstance(types, list) or "VerifiableCredential" not in types:
             raise fail(".type", "type must be an array that contains VerifiableCredential")
@@ -865,6 +895,31 @@ class VcApiIssuer:
                     raise fail(f".{name}", f"{name} must be an XML Schema dateTime") from None
         if isinstance(credential.get("id"), str) and ":" not in credential["id"]:
             raise fail(".id", "id must be an absolute URL")
+        # The VC Data Model rules the verifier enforces (typed credentialStatus / credentialSchema /
+        # evidence / termsOfUse / refreshService, URL ids, relatedResource digests...): never sign
+        # what our own verifier would refuse.
+        violations = credential_problems(credential, "credential", include_proof=False)
+        if violations:
+            raise InvalidCredential(
+                "; ".join(v.message for v in violations[:5]),
+                [FieldError(f"body.{v.path}", v.message, "data_model") for v in violations[:50]],
+            )
+        if status_purpose is not None:
+            if contexts[0] != VC_V2:
+                raise fail(".@context", "a credential status is added to VC 2.0 credentials only")
+            if "credentialStatus" in credential:
+                raise fail(
+                    ".credentialStatus",
+                    "the credential already has a credentialStatus: leave options.credentialStatus out",
+                )
+            return await self._issue_with_status(
+                credential, signer, issuer_id, created, status_purpose, issued_by
+            )
+        return self._sign(credential, signer, created)
+
+    def _sign(self, credential: dict[str, Any], signer: Signer, created: datetime | None) -> dict[str, Any]:
+
+        types = credential.get("type") or []
         try:
             if "OpenBadgeCredential" in types or "AchievementCredential" in types:
                 check_credential(credential)
@@ -883,6 +938,46 @@ class VcApiIssuer:
             raise InvalidCredential(
                 f"the credential cannot be signed: {exc}", [FieldError("body.credential", str(exc))]
             ) from exc
+
+    async def _issue_with_status(
+        self,
+        credential: dict[str, Any],
+        signer: Signer,
+        issuer_id: str,
+        created: datetime | None,
+        purpose: str,
+        issued_by: str | None,
+    ) -> dict[str, Any]:
+        public_url = self.settings.public_url
+        for _ in range(MAX_INDEX_DRAWS):
+            status_list = await self.status_lists.current(purpose)
+            index = self.choose_index(status_list.size)
+            entry = BitstringStatusListEntry(
+                status_list_credential=documents.status_list_url(public_url, status_list.id),
+                status_list_index=index,
+                status_purpose=purpose,
+            )
+            signed = self._sign({**credential, "credentialStatus": entry.to_json()}, signer, created)
+            subject = signed.get("credentialSubject")
+            first = subject[0] if isinstance(subject, list) and subject else subject
+            subject_id = first.get("id") if isinstance(first, dict) else None
+            name = signed.get("name")
+            row = {
+                "id": uuid.uuid4(),
+                "tenant_id": self.tenant_id,
+                "name": (name if isinstance(name, str) else "VC-API credential")[:500],
+                "issuer_id": issuer_id[:500],
+                "subject_id": subject_id[:500] if isinstance(subject_id, str) else None,
+                "status_list_id": status_list.id,
+                "status_index": index,
+                "document": json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+                "issued_at": datetime.now(UTC).replace(microsecond=0),
+                "issued_by": issued_by,
+            }
+            if await self.repo.insert_credential(row):
+                self.status_lists.taken(status_list.id)
+                return signed
+        raise IssuerKeyUnavailable("no free status list index found; try again")
 
 
 class LocalDocuments:

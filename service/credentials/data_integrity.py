@@ -16,7 +16,7 @@ context) versus ``type: Ed25519Signature2020`` (terms from the Ed25519 2020 suit
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -84,10 +84,19 @@ def proof_configuration(document: Mapping[str, Any], proof: Mapping[str, Any]) -
 
 
 def canonical_inputs(
-    document: Mapping[str, Any], proof: Mapping[str, Any], *, registry: ContextRegistry | None = None
+    document: Mapping[str, Any],
+    proof: Mapping[str, Any],
+    *,
+    registry: ContextRegistry | None = None,
+    previous: Sequence[Mapping[str, Any]] = (),
 ) -> CanonicalInputs:
-    """Canonicalize the unsecured document and the proof configuration (RDFC-1.0, safe mode)."""
+    """Canonicalize the unsecured document and the proof configuration (RDFC-1.0, safe mode).
+
+    ``previous``: the proofs a chained proof's ``previousProof`` names; they stay in the document it
+    signs (Data Integrity "proof chains")."""
     unsecured = unsecured_document(document)
+    if previous:
+        unsecured["proof"] = [dict(item) for item in previous]
     if "@context" in proof:
         _check_proof_context(document, proof)
         unsecured["@context"] = proof["@context"]
@@ -173,6 +182,7 @@ def verify_proof(
     public_key: Any,
     *,
     registry: ContextRegistry | None = None,
+    previous: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """Verify one proof of ``document`` with ``public_key``; raise :class:`ProofError` when it fails.
 
@@ -202,7 +212,7 @@ def verify_proof(
             parse_datetime(str(created))
         except ValueError as exc:
             raise ProofError(f"proof created {created!r} is not an XML Schema dateTime") from exc
-    inputs = canonical_inputs(document, proof, registry=registry)
+    inputs = canonical_inputs(document, proof, registry=registry, previous=previous)
     try:
         public_key.verify(signature, inputs.hash_data)
     except InvalidSignature:

@@ -221,6 +221,7 @@ def credential_problems(
                 problems.append(Violation(name, f"{where}.id", f"{name} id must be a URL"))
             if name == "credentialSchema" and not is_url(item.get("id")):
                 problems.append(Violation(name, f"{where}.id", "credentialSchema needs a URL id"))
+    problems += _related_resource_problems(credential.get("relatedResource"), f"{path}.relatedResource")
     for name in ("name", "description"):
         if name in credential and not all(_language_value(item) for item in _as_list(credential[name])):
             problems.append(
@@ -228,6 +229,36 @@ def credential_problems(
             )
     if include_proof:
         problems += proof_problems(credential.get("proof"), f"{path}.proof")
+    return problems
+
+
+def _related_resource_problems(resources: Any, path: str) -> list[Violation]:
+    """VC DM 2.0 5.3 "Integrity of Related Resources": objects with a unique URL ``id`` and a
+    ``digestSRI`` or ``digestMultibase``. (Whether a digest matches the resource is not checked: that
+    needs the resource fetched, which issuing and verifying here never do.)"""
+    problems: list[Violation] = []
+    seen: set[str] = set()
+    for index, item in enumerate(_as_list(resources)):
+        where = path + (f"[{index}]" if isinstance(resources, list) else "")
+        if not isinstance(item, Mapping):
+            problems.append(Violation("relatedResource", where, "each relatedResource must be an object"))
+            continue
+        resource_id = item.get("id")
+        if not is_url(resource_id):
+            problems.append(Violation("relatedResource", f"{where}.id", "relatedResource needs a URL id"))
+        elif resource_id in seen:
+            problems.append(
+                Violation("relatedResource", f"{where}.id", f"relatedResource id {resource_id!r} is repeated")
+            )
+        else:
+            seen.add(str(resource_id))
+        digests = [item.get(name) for name in ("digestSRI", "digestMultibase") if name in item]
+        if not digests or not all(isinstance(value, str) and value for value in digests):
+            problems.append(
+                Violation(
+                    "relatedResource", where, "relatedResource needs a digestSRI or digestMultibase string"
+                )
+            )
     return problems
 
 

@@ -146,6 +146,26 @@ class _SafeProcessor(_pyld.JsonLdProcessor):  # type: ignore[misc]
         validate_scoped: bool = True,
         cycles: Any = None,
     ) -> Any:
+        local_ctx = _drop_idle_null_vocab(active_ctx, local_ctx, self._registry)
+        try:
+            return self._process_context_cached(
+                active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+            )
+        except KeyError as exc:  # pyld's "@vocab": null when no vocabulary is set (a remote context's)
+            raise _pyld.JsonLdError(
+                f"cannot process the @context: {exc}", "jsonld.SyntaxError", code="invalid local context"
+            ) from None
+
+    def _process_context_cached(
+        self,
+        active_ctx: Any,
+        local_ctx: Any,
+        options: Any,
+        override_protected: bool,
+        propagate: bool,
+        validate_scoped: bool,
+        cycles: Any,
+    ) -> Any:
         parts = _context_key(local_ctx) if self._memoize and isinstance(active_ctx, frozendict) else None
         if parts is None:
             return super()._process_context(
@@ -176,6 +196,40 @@ class _SafeProcessor(_pyld.JsonLdProcessor):  # type: ignore[misc]
         if isinstance(result, frozendict):  # only immutable results may be shared
             cache[key] = (active_ctx, held, result)
         return result
+
+
+def _sets_vocab(url: str, registry: ContextRegistry) -> bool:
+    try:
+        context = registry.document_loader(url)["document"].get("@context")
+    except CredentialError:
+        return True  # not one of ours: it will be refused anyway; assume the worst meanwhile
+    return any(
+        isinstance(item, Mapping) and "@vocab" in item
+        for item in (context if isinstance(context, list) else [context])
+    )
+
+
+def _drop_idle_null_vocab(active_ctx: Any, local_ctx: Any, registry: ContextRegistry) -> Any:
+    """``"@vocab": null`` where no vocabulary can be in effect is a no-op; drop it, because pyld deletes
+    the active context's ``@vocab`` unconditionally and fails with a KeyError when there is none (the
+    W3C VC 2.0 suite sends ``[VC v2, {"@vocab": null}]``)."""
+    items = local_ctx if isinstance(local_ctx, list) else [local_ctx]
+    if not any(isinstance(item, Mapping) and item.get("@vocab", 0) is None for item in items):
+        return local_ctx
+    vocab_possible = isinstance(active_ctx, Mapping) and "@vocab" in active_ctx
+    kept: list[Any] = []
+    for item in items:
+        if item is None:
+            vocab_possible = False  # a context reset
+        elif not isinstance(item, Mapping):
+            vocab_possible = vocab_possible or not isinstance(item, str) or _sets_vocab(item, registry)
+        elif "@vocab" in item:
+            if item["@vocab"] is None and not vocab_possible:
+                item = {key: value for key, value in item.items() if key != "@vocab"}
+            else:
+                vocab_possible = item["@vocab"] is not None
+        kept.append(item)
+    return kept if isinstance(local_ctx, list) else kept[0]
 
 
 def _check_expanded(node: Any, path: str) -> None:

@@ -27,7 +27,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -393,10 +393,14 @@ def _check_data_integrity(
                 "proof", False, f"key {method!r} is not authorized for assertionMethod by its controller"
             )
             return
+        previous = _previous_proofs(proof, proofs)
+        if isinstance(previous, str):
+            state.put("proof", False, f"{suite}: {previous}")
+            return
         digest = ProofMemo.digest(credential, proof, key) if memo is not None else b""
         try:
             if memo is None or digest not in memo:
-                verify_proof(credential, proof, key.public_key, registry=registry)
+                verify_proof(credential, proof, key.public_key, registry=registry, previous=previous)
                 if memo is not None:
                     memo.add(digest)
         except SafeModeError as exc:
@@ -413,6 +417,24 @@ def _check_data_integrity(
     if unsupported:
         messages.append(f"ignored unsupported proof(s): {', '.join(unsupported)}")
     state.put("proof", True, "; ".join(messages))
+
+
+def _previous_proofs(
+    proof: Mapping[str, Any], proofs: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]] | str:
+    """The proofs ``proof.previousProof`` names (a proof chain), or why they cannot be found. Every
+    proof is verified on its own, so each proof of a chain is verified before the result counts."""
+    named = proof.get("previousProof")
+    if named is None:
+        return []
+    ids = [named] if isinstance(named, str) else named
+    if not isinstance(ids, list) or not ids or not all(isinstance(item, str) for item in ids):
+        return "previousProof must be a proof id or a non-empty array of proof ids"
+    by_id = {item.get("id"): item for item in proofs if isinstance(item.get("id"), str)}
+    missing = [item for item in ids if item not in by_id]
+    if missing:
+        return f"previousProof {missing[0]!r} names no proof of the document"
+    return [by_id[item] for item in dict.fromkeys(ids)]
 
 
 def _check_jwt_proof(state: _State, token: str, parsed: ParsedJwt, resolve_key: KeyResolver) -> None:
@@ -451,15 +473,19 @@ def _check_issuer(state: _State, credential: Mapping[str, Any]) -> None:
     if not state.keys:
         state.put("issuer", False, "not checked: no verified proof key to compare with the issuer")
         return
-    for key in state.keys:
-        if key.controller != issuer:
-            state.put(
-                "issuer",
-                False,
-                f"key {key.id!r} is controlled by {key.controller!r}, not the issuer {issuer!r}",
-            )
-            return
-    state.put("issuer", True, f"the signing key is controlled by the issuer {issuer}")
+    # A proof set or chain may hold proofs of other parties too (witnesses, endorsers: every proof
+    # has verified by now); the issuer's own key must have signed at least one of them.
+    others = [key for key in state.keys if key.controller != issuer]
+    if len(others) == len(state.keys):
+        key = others[0]
+        state.put(
+            "issuer",
+            False,
+            f"key {key.id!r} is controlled by {key.controller!r}, not the issuer {issuer!r}",
+        )
+        return
+    also = f"; other proofs by {', '.join(sorted({str(k.controller) for k in others}))}" if others else ""
+    state.put("issuer", True, f"the signing key is controlled by the issuer {issuer}{also}")
 
 
 # --- validity ---------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from service.credentials.data_model import (
     presentation_problems,
 )
 from service.credentials.remote import MAX_PRESENTED_CREDENTIALS, PresentationResult
+from service.credentials.vc_jwt import looks_like_jwt
 from service.credentials.verify import Check, VerificationResult
 
 STATUS_VERIFICATION_ERROR = "https://www.w3.org/TR/vc-bitstring-status-list/#STATUS_VERIFICATION_ERROR"
@@ -183,7 +184,18 @@ def credential_request_problems(body: Any) -> list[Violation]:
         return problems
     credential = body["verifiableCredential"]
     if isinstance(credential, str):
-        return []  # a VC-JWT: its payload is read by the verifier
+        # A VC-JWT: its payload is read by the verifier. Any other string (JSON text above all) is not
+        # a credential: VC-API and Data Integrity want a map (PARSING_ERROR), not a serialized one.
+        if looks_like_jwt(credential):
+            return []
+        return [
+            Violation(
+                "verifiableCredential",
+                "verifiableCredential",
+                "verifiableCredential must be a JSON object or a compact JWS (VC-JWT), not other text",
+                PARSING_ERROR,
+            )
+        ]
     return credential_problems(credential)
 
 

@@ -3,7 +3,9 @@
 The caller's token needs ``credentials:write`` and must belong to the issuer's district (another
 district's issuer answers 404, like one that does not exist). ``options.issuerMethod`` picks the
 identifier: ``did:web`` (default, the district's did:web) or ``did:key`` (the did:key of the
-district's current Ed25519 key). The response is ``{"verifiableCredential": ...}`` with an
+district's current Ed25519 key). ``options.credentialStatus`` ``{"type": "BitstringStatusListEntry"}``
+adds a revocation entry in the district's status lists and stores the credential (revocable through
+``POST /api/v1/credentials/{uuid}/revoke``). The response is ``{"verifiableCredential": ...}`` with an
 eddsa-rdfc-2022 DataIntegrityProof.
 """
 
@@ -34,12 +36,20 @@ async def _scoped(security_scopes: SecurityScopes, principal: AuthenticatedDep) 
 CredentialsWrite = Annotated[Principal, Security(_scoped, scopes=["credentials:write"])]
 
 
+class CredentialStatusOption(InputSchema):
+    """VC-API ``options.credentialStatus``: add a status entry (and store the credential to revoke it)."""
+
+    type: Literal["BitstringStatusListEntry"]
+    status_purpose: Literal["revocation"] = Field(default="revocation", alias="statusPurpose")
+
+
 class IssueOptions(InputSchema):
     # VC-API clients send options this service does not use (e.g. mandatoryPointers): ignore them.
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     issuer_method: Literal["did:web", "did:key"] = Field(default="did:web", alias="issuerMethod")
     created: datetime | None = None
+    credential_status: CredentialStatusOption | None = Field(default=None, alias="credentialStatus")
 
 
 class IssueRequest(InputSchema):
@@ -66,7 +76,12 @@ async def issue(
     issuer = await PublicBadgeService(session, settings).issuer(slug)
     if issuer.tenant_id != principal.tenant_id:
         raise IssuerNotFound(f"issuer {slug!r} not found")
+    status = body.options.credential_status
     signed = await VcApiIssuer(session, principal.tenant_id, settings).issue(
-        body.credential, method=body.options.issuer_method, created=body.options.created
+        body.credential,
+        method=body.options.issuer_method,
+        created=body.options.created,
+        status_purpose=status.status_purpose if status is not None else None,
+        issued_by=principal.client_id,
     )
     return IssueResponse.model_validate({"verifiableCredential": signed})
