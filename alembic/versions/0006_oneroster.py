@@ -47,7 +47,8 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("base_url", sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=False),
         sa.Column("version", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-        sa.Column("token_url", sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=False),
+        sa.Column("auth_method", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("token_url", sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True),
         sa.Column("client_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
         sa.Column("client_secret_encrypted", sa.Text(), nullable=False),
         sa.Column(

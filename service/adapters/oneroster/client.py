@@ -16,16 +16,20 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
+import hashlib
+import hmac
 import json
 import random
+import secrets
 import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -47,6 +51,7 @@ class ClientConfig:
     client_id: str
     client_secret: str
     scopes: tuple[str, ...] = ()
+    auth_method: str = "oauth2"
     page_size: int = 1000
     max_concurrency: int = 4
     max_retries: int = 5
@@ -66,6 +71,7 @@ class ClientConfig:
         client_id: str,
         client_secret: str,
         scopes: list[str] | tuple[str, ...] = (),
+        auth_method: str = "oauth2",
     ) -> ClientConfig:
         return cls(
             base_url=base_url.rstrip("/"),
@@ -74,6 +80,7 @@ class ClientConfig:
             client_id=client_id,
             client_secret=client_secret,
             scopes=tuple(scopes),
+            auth_method=auth_method,
             page_size=settings.page_size,
             max_concurrency=settings.max_concurrency,
             max_retries=settings.max_retries,
@@ -101,6 +108,44 @@ class ClientStats:
     retries: int = 0
     token_fetches: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+
+
+def _pct(value: str) -> str:
+    """RFC 5849 percent-encoding: everything but unreserved characters."""
+    return quote(value, safe="-._~")
+
+
+def oauth1_base_string(method: str, url: str, params: list[tuple[str, str]]) -> str:
+    """The signature base string of RFC 5849 section 3.4.1: ``params`` are the (decoded) query, body
+    and oauth_* parameters, without oauth_signature; the URL's own query is not part of the base URI."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    port = parts.port
+    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    base_url = urlunsplit((scheme, netloc, parts.path or "/", "", ""))
+    normalized = "&".join(f"{k}={v}" for k, v in sorted((_pct(k), _pct(v)) for k, v in params))
+    return "&".join((method.upper(), _pct(base_url), _pct(normalized)))
+
+
+def oauth1_signature(method: str, url: str, params: list[tuple[str, str]], secret: str) -> str:
+    """HMAC-SHA256 signature (as OneRoster 1.1 asks) of an OAuth 1.0a request without token."""
+    base = oauth1_base_string(method, url, params)
+    digest = hmac.new(f"{_pct(secret)}&".encode(), base.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def oauth1_header(method: str, url: str, key: str, secret: str) -> str:
+    """The ``Authorization: OAuth ...`` header of a signed OneRoster 1.1 request."""
+    oauth = {
+        "oauth_consumer_key": key,
+        "oauth_nonce": secrets.token_hex(16),
+        "oauth_signature_method": "HMAC-SHA256",
+        "oauth_timestamp": str(int(time.time())),
+        "oauth_version": "1.0",
+    }
+    query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    oauth["oauth_signature"] = oauth1_signature(method, url, [*query, *oauth.items()], secret)
+    return "OAuth " + ", ".join(f'{k}="{_pct(v)}"' for k, v in oauth.items())
 
 
 def find_imsx(body: Any) -> dict[str, str]:
@@ -283,7 +328,11 @@ class OneRosterClient:
         attempt = 0
         while True:
             headers = {"Accept": "application/json"}
-            if authenticated:
+            if authenticated and self.config.auth_method == "oauth1":
+                headers["Authorization"] = oauth1_header(
+                    method, url, self.config.client_id, self.config.client_secret
+                )
+            elif authenticated:
                 headers["Authorization"] = f"Bearer {await self.token()}"
             try:
                 async with self._slots:
@@ -311,7 +360,7 @@ class OneRosterClient:
                 continue
             key = str(status)
             self.stats.by_status[key] = self.stats.by_status.get(key, 0) + 1
-            if status == 401 and authenticated and not refreshed:
+            if status == 401 and authenticated and not refreshed and self.config.auth_method == "oauth2":
                 refreshed = True
                 await self.token(force=True)
                 continue

@@ -56,10 +56,14 @@ def rules_for(
     return out
 
 
+def ref_prefix(result_sourced_id: str) -> str:
+    """What every evidence ``external_ref`` of a result starts with (a digest for very long ids)."""
+    if len(result_sourced_id) <= 255 - len("oneroster::") - 36:
+        return f"oneroster:{result_sourced_id}:"
+    digest = hashlib.sha256(result_sourced_id.encode("utf-8")).hexdigest()
+    return f"oneroster:sha256-{digest}:"
+
+
 def external_ref(result_sourced_id: str, competency_id: uuid.UUID) -> str:
     """The evidence's stable link to (result, competency), within the 255-character column."""
-    ref = f"oneroster:{result_sourced_id}:{competency_id}"
-    if len(ref) <= 255:
-        return ref
-    digest = hashlib.sha256(result_sourced_id.encode("utf-8")).hexdigest()
-    return f"oneroster:sha256-{digest}:{competency_id}"
+    return f"{ref_prefix(result_sourced_id)}{competency_id}"

@@ -22,7 +22,9 @@ class OneRosterConnection(SQLModel, table=True):
     name: str | None = Field(default=None, max_length=255)
     base_url: str = Field(max_length=2048)
     version: str = Field(max_length=8)
-    token_url: str = Field(max_length=2048)
+    #: "oauth2" (client credentials at token_url) or "oauth1" (HMAC-SHA256 signed requests, 1.1 only)
+    auth_method: str = Field(default="oauth2", max_length=16)
+    token_url: str | None = Field(default=None, max_length=2048)
     client_id: str = Field(max_length=255)
     #: Encrypted with service.crypto.SecretBox (context "oneroster:<id>"); never returned.
     client_secret_encrypted: str = Field(sa_type=Text)

@@ -467,6 +467,18 @@ class GradeRepository:
         )
         return {i: sid for i, sid in (await self.session.exec(query)).all()}
 
+    async def active_evidence_with_prefixes(self, prefixes: Sequence[str]) -> list[uuid.UUID]:
+        """Active evidence whose ``external_ref`` starts with one of ``prefixes`` (results' evidence)."""
+        out: list[uuid.UUID] = []
+        for part in chunks(list(prefixes), 200):
+            query = select(Evidence.id).where(
+                col(Evidence.tenant_id) == self.tenant_id,
+                col(Evidence.status) == "active",
+                or_(*[col(Evidence.external_ref).startswith(p, autoescape=True) for p in part]),
+            )
+            out.extend((await self.session.exec(query)).all())
+        return out
+
     async def active_evidence(self, refs: Iterable[str]) -> dict[str, uuid.UUID]:
         wanted = list(set(refs))
         if not wanted:

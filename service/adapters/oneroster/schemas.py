@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from service.schemas import InputSchema, ReadSchema
 
 Version = Literal["1.1", "1.2"]
+AuthMethod = Literal["oauth2", "oauth1"]
 SyncMode = Literal["full", "delta"]
 
 Url = Annotated[
@@ -44,7 +45,14 @@ class ConnectionCreate(InputSchema):
         examples=["https://sis.example.org"],
     )
     version: Version = "1.2"
-    token_url: Url = Field(description="OAuth 2.0 token endpoint (client credentials grant)")
+    auth_method: AuthMethod = Field(
+        default="oauth2",
+        description="oauth2: client credentials at token_url; oauth1: OAuth 1.0a HMAC-SHA256 signed "
+        "requests with client_id and client_secret as consumer key and secret (OneRoster 1.1 only)",
+    )
+    token_url: Url | None = Field(
+        default=None, description="OAuth 2.0 token endpoint (client credentials grant); required for oauth2"
+    )
     client_id: Annotated[str, Field(min_length=1, max_length=255)]
     client_secret: Annotated[str, Field(min_length=1, max_length=1024)] = Field(
         description="stored encrypted, never returned"
@@ -55,12 +63,21 @@ class ConnectionCreate(InputSchema):
 
     _scopes = field_validator("scopes", mode="before")(_split_scopes)
 
+    @model_validator(mode="after")
+    def _auth(self) -> ConnectionCreate:
+        if self.auth_method == "oauth2" and self.token_url is None:
+            raise ValueError("token_url is required with auth_method oauth2")
+        if self.auth_method == "oauth1" and self.version != "1.1":
+            raise ValueError("auth_method oauth1 is only for OneRoster 1.1 providers")
+        return self
+
 
 class ConnectionUpdate(InputSchema):
     """Only the fields sent change; none of them may be null except ``name``."""
 
     base_url: Url | None = None
     version: Version | None = None
+    auth_method: AuthMethod | None = None
     token_url: Url | None = None
     client_id: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     client_secret: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
@@ -76,7 +93,8 @@ class ConnectionRead(ReadSchema):
     name: str | None
     base_url: str
     version: Version
-    token_url: str
+    auth_method: AuthMethod
+    token_url: str | None
     client_id: str
     scopes: list[str]
     high_water_mark: str | None = Field(description="where the next delta sync starts (dateLastModified)")

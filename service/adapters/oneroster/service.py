@@ -57,7 +57,8 @@ def client_for(
         settings.oneroster,
         base_url=connection.base_url,
         version=connection.version,
-        token_url=connection.token_url,
+        token_url=connection.token_url or "",
+        auth_method=connection.auth_method,
         client_id=connection.client_id,
         client_secret=secret,
         scopes=list(connection.scopes),
@@ -97,7 +98,8 @@ class ConnectionService:
 
     async def create(self, data: ConnectionCreate) -> OneRosterConnection:
         await self._check_url("base_url", data.base_url)
-        await self._check_url("token_url", data.token_url)
+        if data.token_url is not None:
+            await self._check_url("token_url", data.token_url)
         connection_id = uuid.uuid4()
         connection = OneRosterConnection(
             id=connection_id,
@@ -105,6 +107,7 @@ class ConnectionService:
             name=data.name,
             base_url=data.base_url.rstrip("/"),
             version=data.version,
+            auth_method=data.auth_method,
             token_url=data.token_url,
             client_id=data.client_id,
             client_secret_encrypted=secret_box(self.settings).encrypt(
@@ -119,14 +122,29 @@ class ConnectionService:
     async def update(self, connection_id: uuid.UUID, data: ConnectionUpdate) -> OneRosterConnection:
         connection = await self.get(connection_id)
         changes = data.model_dump(exclude_unset=True)
-        nulls = [k for k, v in changes.items() if v is None and k not in ("name", "schedule_minutes")]
+        nulls = [
+            k for k, v in changes.items() if v is None and k not in ("name", "schedule_minutes", "token_url")
+        ]
         if nulls:
             raise ValidationFailedError(
                 "invalid input: " + ", ".join(f"body.{n}" for n in nulls),
                 [FieldError(f"body.{n}", "may not be null", "null_not_allowed") for n in nulls],
             )
+        auth = changes.get("auth_method", connection.auth_method)
+        version = changes.get("version", connection.version)
+        token_url = changes.get("token_url", connection.token_url)
+        if auth == "oauth2" and token_url is None:
+            raise ValidationFailedError(
+                "token_url is required with auth_method oauth2",
+                [FieldError("body.token_url", "required with auth_method oauth2", "missing")],
+            )
+        if auth == "oauth1" and version != "1.1":
+            raise ValidationFailedError(
+                "auth_method oauth1 is only for OneRoster 1.1 providers",
+                [FieldError("body.auth_method", "oauth1 needs version 1.1", "invalid")],
+            )
         for field in ("base_url", "token_url"):
-            if field in changes:
+            if changes.get(field) is not None:
                 await self._check_url(field, changes[field])
         secret = changes.pop("client_secret", None)
         if secret is not None:
@@ -157,7 +175,8 @@ class ConnectionService:
         token = False
         try:
             async with client_for(connection, self.settings, interactive=True) as client:
-                await client.token()
+                if connection.auth_method == "oauth2":
+                    await client.token()
                 token = True
                 url = client.collection_url("orgs")
                 await client.get_json(with_params(url, {"limit": 1}))

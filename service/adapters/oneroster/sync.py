@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.adapters.oneroster.client import OneRosterClient
 from service.adapters.oneroster.errors import OneRosterError
-from service.adapters.oneroster.grades import Rule, external_ref, level_for, rules_for
+from service.adapters.oneroster.grades import Rule, external_ref, level_for, ref_prefix, rules_for
 from service.adapters.oneroster.mapping import Mapped, MappingFailed, Problem, map_record
 from service.adapters.oneroster.repository import (
     ConnectionRepository,
@@ -543,6 +543,16 @@ async def finish_collection(
             )
     state.count(collection, "deactivated", await repo.deactivate(collection, local_ids, now))
     await repo.mark_inactive(collection, [sid for sid, _ in candidates])
+    if collection == "results":
+        # A result the provider deleted no longer supports anything: its evidence is withdrawn (awards
+        # that relied on it are flagged for review by the evidence service, never revoked).
+        grades = GradeRepository(repo.session, repo.tenant_id)
+        evidence = EvidenceService(repo.session, repo.tenant_id)
+        for evidence_id in await grades.active_evidence_with_prefixes(
+            [ref_prefix(sid) for sid, _ in candidates]
+        ):
+            await evidence.withdraw(evidence_id, "the OneRoster result was deleted by the provider")
+            state.evidence["withdrawn"] = state.evidence.get("withdrawn", 0) + 1
 
 
 async def run_sync(

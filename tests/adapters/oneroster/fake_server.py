@@ -9,6 +9,7 @@ failures injected on demand (429 with Retry-After, 500, imsx error bodies). Ever
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import re
 import secrets
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 
 ROSTERING = ("orgs", "academicSessions", "courses", "classes", "users", "enrollments")
 GRADEBOOK = ("categories", "lineItems", "results")
@@ -85,6 +86,9 @@ class FakeOneRoster:
         self.token_requests = 0
         #: seconds to wait before answering a page of a collection (lets a test act mid-sync)
         self.delay: dict[str, float] = {}
+        #: a OneRoster 1.1 provider signing with OAuth 1.0a (HMAC-SHA256) instead of bearer tokens
+        self.oauth1 = False
+        self.nonces: set[str] = set()
         self.lock = threading.Lock()
         self._clock = 0
         self._server: ThreadingHTTPServer | None = None
@@ -213,9 +217,12 @@ class FakeOneRoster:
             self._send(h, 405, imsx("failure", "method not allowed"))
             return
         auth = h.headers.get("Authorization", "")
-        token = auth.removeprefix("Bearer ").strip()
-        with self.lock:
-            valid = token in self.tokens and self.tokens[token] > time.monotonic()
+        if self.oauth1:
+            valid = self._oauth1_valid(auth, method, h.path)
+        else:
+            token = auth.removeprefix("Bearer ").strip()
+            with self.lock:
+                valid = token in self.tokens and self.tokens[token] > time.monotonic()
         if not valid:
             self._send(
                 h,
@@ -233,6 +240,29 @@ class FakeOneRoster:
             self._send(h, 404, imsx("failure", f"unknown endpoint {parts.path}", "unknownobject"))
             return
         self._list(h, parts.path, collection, query)
+
+    def _oauth1_valid(self, header: str, method: str, path: str) -> bool:
+        from service.adapters.oneroster.client import oauth1_signature
+
+        if not header.startswith("OAuth "):
+            return False
+        fields = dict(re.findall(r'(\w+)="([^"]*)"', header))
+        oauth = {k: unquote(v) for k, v in fields.items()}
+        signature = oauth.pop("oauth_signature", "")
+        if (
+            oauth.get("oauth_consumer_key") != self.client_id
+            or oauth.get("oauth_signature_method") != "HMAC-SHA256"
+        ):
+            return False
+        if abs(time.time() - int(oauth.get("oauth_timestamp", "0"))) > 300:
+            return False
+        with self.lock:
+            if oauth.get("oauth_nonce", "") in self.nonces:
+                return False  # a replay
+            self.nonces.add(oauth.get("oauth_nonce", ""))
+        query = parse_qsl(urlsplit(path).query, keep_blank_values=True)
+        expected = oauth1_signature(method, self.url + path, [*query, *oauth.items()], self.client_secret)
+        return hmac.compare_digest(expected, signature)
 
     def _token(self, h: BaseHTTPRequestHandler, form: dict[str, list[str]]) -> None:
         auth = h.headers.get("Authorization", "")

@@ -189,3 +189,44 @@ def test_header_and_body_parsers() -> None:
     }
     assert find_imsx(nested) == {"code_major": "failure", "description": "bad", "code_minor": "unknownobject"}
     assert find_imsx("not json") == {}
+
+
+def test_oauth1_base_string_matches_rfc_5849() -> None:
+    """The example of RFC 5849 section 3.4.1.1 (the base string does not depend on the method)."""
+    from service.adapters.oneroster.client import oauth1_base_string
+
+    params = [
+        ("b5", "=%3D"), ("a3", "a"), ("c@", ""), ("a2", "r b"),  # the query
+        ("c2", ""), ("a3", "2 q"),  # the form body
+        ("oauth_consumer_key", "9djdj82h48djs9d2"), ("oauth_token", "kkk9d7dh3k39sjv7"),
+        ("oauth_signature_method", "HMAC-SHA1"), ("oauth_timestamp", "137131201"),
+        ("oauth_nonce", "7d8f3e4a"),
+    ]  # fmt: skip
+    assert oauth1_base_string(
+        "post", "http://EXAMPLE.COM:80/request?b5=%3D%253D&a3=a&c%40=&a2=r%20b", params
+    ) == (
+        "POST&http%3A%2F%2Fexample.com%2Frequest&a2%3Dr%2520b%26a3%3D2%2520q%26a3%3Da%26b5%3D%253D%25253D%26c%2540"
+        "%3D%26c2%3D%26oauth_consumer_key%3D9djdj82h48djs9d2%26oauth_nonce%3D7d8f3e4a%26oauth_signature_method%3D"
+        "HMAC-SHA1%26oauth_timestamp%3D137131201%26oauth_token%3Dkkk9d7dh3k39sjv7"
+    )
+
+
+async def test_oauth1_signed_requests_against_a_1_1_provider(users: list[str]) -> None:
+    fake = FakeOneRoster(version="1.1").start()
+    try:
+        fake.oauth1 = True
+        for i in range(5):
+            fake.put("users", {"sourcedId": f"u{i}", "givenName": "G", "familyName": "F", "role": "student"})
+        async with OneRosterClient(
+            config(fake, version="1.1", auth_method="oauth1", token_url=""), ALLOW
+        ) as client:
+            assert await collect(client) == [f"u{i}" for i in range(5)]
+        assert fake.token_requests == 0 and len(fake.nonces) == 2
+        async with OneRosterClient(
+            config(fake, version="1.1", auth_method="oauth1", client_secret="wrong"), ALLOW
+        ) as client:
+            with pytest.raises(OneRosterError) as caught:
+                await collect(client)
+        assert caught.value.kind == "auth" and caught.value.status == 401
+    finally:
+        fake.stop()

@@ -141,3 +141,19 @@ async def test_test_connection_and_sync_queueing(
     assert again.status_code == 409
     bad_mode = await http.post(f"{BASE}/{conn_id}/sync", json={"mode": "sometimes"}, headers=h)
     assert bad_mode.status_code == 422 and bad_mode.json()["errors"][0]["loc"] == "body.mode"
+
+
+async def test_oauth1_connections_are_for_1_1_only(http: httpx.AsyncClient, actors: Actors) -> None:
+    h = await actors.a.headers("sync:write")
+    no_token = {k: v for k, v in body(version="1.1", auth_method="oauth1").items() if k != "token_url"}
+    made = await http.post(BASE, json=no_token, headers=h)
+    assert made.status_code == 201, made.text
+    assert made.json()["auth_method"] == "oauth1" and made.json()["token_url"] is None
+    wrong = await http.post(BASE, json={**no_token, "version": "1.2"}, headers=h)
+    assert wrong.status_code == 422 and "only for OneRoster 1.1" in wrong.text
+    needs_token = {k: v for k, v in body().items() if k != "token_url"}
+    assert (await http.post(BASE, json=needs_token, headers=h)).status_code == 422
+    switch = await http.patch(f"{BASE}/{made.json()['id']}", json={"auth_method": "oauth2"}, headers=h)
+    assert switch.status_code == 422 and switch.json()["errors"][0]["loc"] == "body.token_url"
+    upgrade = await http.patch(f"{BASE}/{made.json()['id']}", json={"version": "1.2"}, headers=h)
+    assert upgrade.status_code == 422 and upgrade.json()["errors"][0]["loc"] == "body.auth_method"

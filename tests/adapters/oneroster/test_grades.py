@@ -94,6 +94,19 @@ async def test_results_become_evidence_and_changes_supersede(env: SyncEnv) -> No
     assert [(r.status, r.level_position) for r in mine] == [("withdrawn", 0), ("active", 3)]
     assert mine[1].supersedes_id == mine[0].id and mine[0].superseded_by_id == mine[1].id
 
+    # results the provider deletes (tombstone, or gone from a full sync) take their evidence with them
+    env.fake.tombstone("results", "res-0-1")
+    env.fake.hard_delete("results", "res-1-3")
+    full = await env.run("full")
+    assert full.state == "succeeded", full.error
+    assert full.report is not None and full.report["evidence"] == {"withdrawn": 2}
+    rows = list((await _evidence(env)).values())
+    for sid, competency in (("res-0-1", portrait.competency_ids[0]), ("res-1-3", portrait.competency_ids[1])):
+        states = {r.status for r in rows if r.external_ref == external_ref(sid, competency)}
+        assert states == {"withdrawn"}, sid
+    still = [r for r in rows if r.external_ref == external_ref("res-0-3", portrait.competency_ids[0])]
+    assert [r.status for r in still] == ["active"]
+
 
 async def test_grade_maps_rest(http: httpx.AsyncClient, actors: Actors, session: object) -> None:
     from sqlmodel.ext.asyncio.session import AsyncSession
