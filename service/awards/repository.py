@@ -31,26 +31,23 @@ from service.schemas import PageParams
 FACT_CHUNK = 5_000
 
 
-# Evidence facts read straight from the driver on PostgreSQL (see _active_facts_pg for why).
-_FACT_COLUMNS = """
-SELECT e.learner_id, e.id, e.competency_id, e.source, e.observed_at, e.level_position, e.score,
+# Evidence facts for (learner, competency) pairs, read straight from the driver on PostgreSQL (see
+# _active_facts_pg for why). $2 and $3 are parallel arrays. The LATERAL subquery with OFFSET 0 (which
+# keeps the planner from flattening it into a join) pins the plan to one probe per pair on
+# ix_evidence_learner_competency. As a plain join, the generic plan the driver's prepared statement
+# switches to after five runs was a nested loop whose inner index scan used only (tenant_id, status):
+# the tenant's whole evidence read once per pair (measured: 4 s instead of 0.05 s for 2,500 pairs).
+_FACTS_PG = """
+SELECT wanted.learner_id, e.id, e.competency_id, e.source, e.observed_at, e.level_position, e.score,
        e.score_max, e.class_id, e.academic_session_id
-FROM evidence AS e"""
-#: Exactly these (learner, competency) pairs: $2 and $3 are parallel arrays.
-_FACTS_PAIRS_PG = (
-    _FACT_COLUMNS
-    + """
-JOIN unnest($2::uuid[], $3::uuid[]) AS wanted(learner_id, competency_id)
-  ON e.learner_id = wanted.learner_id AND e.competency_id = wanted.competency_id
-WHERE e.tenant_id = $1 AND e.status = 'active'"""
-)
-#: Every learner of $2 times every competency of $3.
-_FACTS_ANY_PG = (
-    _FACT_COLUMNS
-    + """
-WHERE e.tenant_id = $1 AND e.learner_id = ANY($2::uuid[]) AND e.competency_id = ANY($3::uuid[])
-  AND e.status = 'active'"""
-)
+FROM unnest($2::uuid[], $3::uuid[]) AS wanted(learner_id, competency_id)
+CROSS JOIN LATERAL (
+    SELECT * FROM evidence AS ev
+    WHERE ev.tenant_id = $1 AND ev.learner_id = wanted.learner_id
+      AND ev.competency_id = wanted.competency_id AND ev.status = 'active'
+    OFFSET 0
+) AS e
+"""
 
 
 class AwardRepository:
@@ -252,7 +249,7 @@ class AwardRepository:
         competencies = [c for comps in needs.values() for c in comps]
         if not learners:
             return []
-        return await self._fetch_facts_pg(_FACTS_PAIRS_PG, learners, competencies)
+        return await self._fetch_facts_pg(_FACTS_PG, learners, competencies)
 
     async def _fetch_facts_pg(
         self, sql: str, learners: list[uuid.UUID], competencies: list[uuid.UUID]
@@ -273,7 +270,7 @@ class AwardRepository:
         if not learners or not comps:
             return []
         if self.dialect == "postgresql":
-            return await self._fetch_facts_pg(_FACTS_ANY_PG, learners, comps)
+            return await self._active_facts_pg({learner: set(comps) for learner in learners})
         columns: list[Any] = [
             Evidence.learner_id,
             Evidence.id,
