@@ -2,7 +2,7 @@
 revocation of a revoked award's credential.
 
 All are resumable and idempotent as the job framework requires. Awards: 50 awards per transaction,
-each in a savepoint (a failing award is reported in the job's report, the others go on); an award
+stored together (a failing award is reported in the job's report, the others go on); an award
 already issued is skipped (unique credential per award, and only ``waiting`` awards are read). Batches:
 item ``i`` of job ``J`` carries the idempotency key ``J:i`` (unique per tenant), so a resumed job never
 issues an item twice; the resume point is the next item index.
@@ -23,7 +23,7 @@ CHUNK = 50
 
 
 async def _issue_each(ctx: JobContext, award_ids: list[uuid.UUID], failed: list[dict[str, str]]) -> int:
-    """``CHUNK`` awards per transaction, each in a savepoint: a failing award is reported, not fatal."""
+    """``CHUNK`` awards per transaction, stored together: a failing award is reported, not fatal."""
     issued = 0
     for start in range(0, len(award_ids), CHUNK):
         async with ctx.transaction() as session:
@@ -66,19 +66,18 @@ async def issue_batch(ctx: JobContext) -> dict[str, Any]:
         chunk = items[position : position + CHUNK]
         async with ctx.transaction() as session:
             service = CredentialService(session, ctx.tenant_id, ctx.settings)
-            for offset, item in enumerate(chunk):
-                index = position + offset
-                try:
-                    async with session.begin_nested():
-                        _row, created = await service.issue_direct(
-                            CredentialIssue(**item.model_dump()),
-                            issued_by=f"job:{ctx.job_id}",
-                            source_key=f"{ctx.job_id}:{index}",
-                        )
-                    issued += int(created)
-                except ServiceError as exc:
-                    if len(errors) < 1000:
-                        errors.append({"index": index, "error": exc.detail})
+            failures: list[tuple[int, ServiceError]] = []
+            issued += await service.issue_direct_many(
+                [
+                    (CredentialIssue(**item.model_dump()), f"{ctx.job_id}:{position + offset}")
+                    for offset, item in enumerate(chunk)
+                ],
+                issued_by=f"job:{ctx.job_id}",
+                failures=failures,
+            )
+            for offset, exc in failures:
+                if len(errors) < 1000:
+                    errors.append({"index": position + offset, "error": exc.detail})
         position += len(chunk)
         await ctx.progress({"next": position, "issued": issued, "errors": errors, "total": len(items)})
         await ctx.raise_if_cancelled()

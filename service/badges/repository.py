@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Table, bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -180,6 +180,16 @@ class BadgeRepository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
+    async def insert_credentials(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        """Insert many credentials in one statement; the ids of those that did not collide (see
+        :meth:`insert_credential`)."""
+        if not rows:
+            return set()
+        stmt = self._insert(IssuedCredential).on_conflict_do_nothing().returning(col(IssuedCredential.id))
+        # executemany with RETURNING: SQLAlchemy batches it into multi-row statements (insertmanyvalues).
+        result = await self.session.execute(stmt, rows)
+        return set(result.scalars().all())
+
     async def get_credential(self, credential_id: uuid.UUID) -> IssuedCredential | None:
         row = await self.session.get(IssuedCredential, credential_id)
         return row if row is not None and row.tenant_id == self.tenant_id else None
@@ -294,11 +304,16 @@ class BadgeRepository:
         rows = await self.session.exec(query.order_by(col(Award.id)).limit(limit))
         return list(rows.all())
 
-    async def mark_award_issued(self, award_id: uuid.UUID, credential_id: uuid.UUID, now: datetime) -> None:
+    async def mark_awards_issued(self, credentials: dict[uuid.UUID, uuid.UUID], now: datetime) -> None:
+        """Award id -> its credential id: marked issued (one executemany UPDATE)."""
+        if not credentials:
+            return
+        table: Table = Award.__table__  # type: ignore[attr-defined]  # Core: an executemany, not ORM
         await self.session.execute(
-            update(Award)
-            .where(col(Award.tenant_id) == self.tenant_id, col(Award.id) == award_id)
-            .values(issuance_status="issued", credential_id=credential_id, updated_at=now)
+            update(table)
+            .where(table.c.tenant_id == self.tenant_id, table.c.id == bindparam("award"))
+            .values(issuance_status="issued", credential_id=bindparam("credential"), updated_at=now),
+            [{"award": award, "credential": credential} for award, credential in credentials.items()],
         )
 
     async def mark_award_revoked(self, award_id: uuid.UUID, now: datetime) -> None:

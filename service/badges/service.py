@@ -366,6 +366,22 @@ def credential_detail(row: IssuedCredential, public_url: str) -> CredentialDetai
     )
 
 
+@dataclass
+class IssueSpec:
+    """One credential to issue: for an award, or asked for directly (then with its source key)."""
+
+    achievement_id: uuid.UUID
+    learner_id: uuid.UUID
+    evidence: Sequence[Evidence]
+    awarded_at: datetime | None = None
+    award_id: uuid.UUID | None = None
+    source_key: str | None = None
+    issued_by: str | None = None
+    learner: Person | None = None
+    #: The item's position in a batch request (for its error report).
+    position: int = 0
+
+
 class CredentialService:
     """Issue, read, list and revoke the district's credentials."""
 
@@ -502,100 +518,150 @@ class CredentialService:
             for e in evidence
         ]
 
-    async def _issue(
-        self,
-        *,
-        achievement_id: uuid.UUID,
-        learner_id: uuid.UUID,
-        evidence: Sequence[Evidence],
-        awarded_at: datetime | None,
-        award_id: uuid.UUID | None,
-        source_key: str | None,
-        issued_by: str | None,
-        learner: Person | None = None,
-    ) -> tuple[IssuedCredential, bool]:
-        """Build, validate, sign (both formats) and store; ``(credential, created)``."""
+    async def _prepare(self, spec: IssueSpec, drawn: set[tuple[uuid.UUID, int]]) -> dict[str, Any]:
+        """Build, validate and sign (both formats) one credential at a fresh random status index not in
+        ``drawn``; the row to store. Nothing is written."""
+        learner = spec.learner
         if learner is None:
-            learner = await self.repo.learner(learner_id)
+            learner = spec.learner = await self.repo.learner(spec.learner_id)
         if learner is None:
             raise InvalidCredential(
                 "unknown learner",
-                [FieldError("body.learner_id", f"unknown learner {learner_id}", "invalid_reference")],
+                [FieldError("body.learner_id", f"unknown learner {spec.learner_id}", "invalid_reference")],
             )
-        badge = await self._badge(achievement_id, learner_id, evidence)
-        evidence_info = await self._evidence_info(evidence)
+        badge = await self._badge(spec.achievement_id, spec.learner_id, spec.evidence)
+        evidence_info = await self._evidence_info(spec.evidence)
         context = await self.issuers.context()
         public_url = self.settings.public_url
-        fallback_image = images.badge_svg_data_uri(badge.name)
+        status_list = await self.status_lists.current()
+        index = self.choose_index(status_list.size)
         for _ in range(MAX_INDEX_DRAWS):
-            status_list = await self.status_lists.current()
+            if (status_list.id, index) not in drawn:
+                break
             index = self.choose_index(status_list.size)
-            credential_id = uuid.uuid4()
-            now = datetime.now(UTC).replace(microsecond=0)
-            unsigned = documents.build_badge_credential(
-                public_url=public_url,
-                credential_id=credential_id,
-                tenant_id=self.tenant_id,
-                issuer=context.profile,
-                slug=context.tenant.slug,
-                badge=badge,
-                learner=documents.LearnerInfo(
-                    id=learner.id, email=learner.email, sourced_id=learner.sourced_id
-                ),
-                evidence=evidence_info,
-                status=BitstringStatusListEntry(
-                    status_list_credential=documents.status_list_url(public_url, status_list.id),
-                    status_list_index=index,
-                ),
-                valid_from=now,
-                awarded_at=awarded_at or now,
-                fallback_image=fallback_image,
-            )
-            try:
-                started = time.perf_counter()
-                signed = issue(unsigned, context.data_integrity, created=now)
-                middle = time.perf_counter()
-                token = issue(unsigned, context.vc_jwt, proof_format="vc-jwt", check_json_ld=False)
-                self.sign_seconds["data-integrity"] += middle - started
-                self.sign_seconds["vc-jwt"] += time.perf_counter() - middle
-            except CredentialError as exc:
-                raise InvalidCredential(f"the credential cannot be issued: {exc}") from exc
-            assert isinstance(signed, dict) and isinstance(token, str)
-            row = {
-                "id": credential_id,
-                "tenant_id": self.tenant_id,
-                "award_id": award_id,
-                "source_key": source_key,
-                "learner_id": learner_id,
-                "achievement_id": achievement_id,
-                "name": badge.name[:500],
-                "issuer_id": context.did,
-                "subject_id": signed["credentialSubject"].get("id"),
-                "status_list_id": status_list.id,
-                "status_index": index,
-                "document": json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
-                "jwt": token,
-                "issued_at": now,
-                "issued_by": issued_by,
-            }
+        drawn.add((status_list.id, index))
+        credential_id = uuid.uuid4()
+        now = datetime.now(UTC).replace(microsecond=0)
+        unsigned = documents.build_badge_credential(
+            public_url=public_url,
+            credential_id=credential_id,
+            tenant_id=self.tenant_id,
+            issuer=context.profile,
+            slug=context.tenant.slug,
+            badge=badge,
+            learner=documents.LearnerInfo(id=learner.id, email=learner.email, sourced_id=learner.sourced_id),
+            evidence=evidence_info,
+            status=BitstringStatusListEntry(
+                status_list_credential=documents.status_list_url(public_url, status_list.id),
+                status_list_index=index,
+            ),
+            valid_from=now,
+            awarded_at=spec.awarded_at or now,
+            fallback_image=images.badge_svg_data_uri(badge.name),
+        )
+        try:
+            started = time.perf_counter()
+            signed = issue(unsigned, context.data_integrity, created=now)
+            middle = time.perf_counter()
+            token = issue(unsigned, context.vc_jwt, proof_format="vc-jwt", check_json_ld=False)
+            self.sign_seconds["data-integrity"] += middle - started
+            self.sign_seconds["vc-jwt"] += time.perf_counter() - middle
+        except CredentialError as exc:
+            raise InvalidCredential(f"the credential cannot be issued: {exc}") from exc
+        assert isinstance(signed, dict) and isinstance(token, str)
+        return {
+            "id": credential_id,
+            "tenant_id": self.tenant_id,
+            "award_id": spec.award_id,
+            "source_key": spec.source_key,
+            "learner_id": spec.learner_id,
+            "achievement_id": spec.achievement_id,
+            "name": badge.name[:500],
+            "issuer_id": context.did,
+            "subject_id": signed["credentialSubject"].get("id"),
+            "status_list_id": status_list.id,
+            "status_index": index,
+            "document": json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+            "jwt": token,
+            "issued_at": now,
+            "issued_by": spec.issued_by,
+        }
+
+    def _stored(self, row: dict[str, Any]) -> IssuedCredential:
+        self.status_lists.taken(row["status_list_id"])
+        stored = IssuedCredential.model_validate(row)
+        self.issued.append(stored)
+        return stored
+
+    async def _issue(self, spec: IssueSpec) -> tuple[IssuedCredential, bool]:
+        """Build, validate, sign (both formats) and store one credential; ``(credential, created)``.
+        A collision on the status index draws again; on the award or source key, the credential
+        issued first is returned."""
+        for _ in range(MAX_INDEX_DRAWS):
+            row = await self._prepare(spec, set())
             if await self.repo.insert_credential(row):
-                self.status_lists.taken(status_list.id)
-                stored = IssuedCredential.model_validate(row)
-                self.issued.append(stored)
+                stored = self._stored(row)
                 await WebhookService(self.session, self.tenant_id).emit(
                     "credential.issued", self._event(stored)
                 )
                 return stored, True
-            # Which unique key did we hit? The award's or the key's: it was issued already.
-            existing = None
-            if award_id is not None:
-                existing = await self.repo.credential_for_award(award_id)
-            if existing is None and source_key is not None:
-                existing = await self.repo.credential_for_key(source_key)
+            existing = await self._existing(spec)
             if existing is not None:
                 return existing, False
             self.collisions += 1  # the status index was taken: draw again
         raise IssuerKeyUnavailable("no free status list index found; try again")
+
+    async def _existing(self, spec: IssueSpec) -> IssuedCredential | None:
+        """The credential already issued for this award or source key, if any."""
+        existing = None
+        if spec.award_id is not None:
+            existing = await self.repo.credential_for_award(spec.award_id)
+        if existing is None and spec.source_key is not None:
+            existing = await self.repo.credential_for_key(spec.source_key)
+        return existing
+
+    async def _issue_many(
+        self, specs: Sequence[IssueSpec], failures: list[tuple[IssueSpec, ServiceError]] | None
+    ) -> list[tuple[IssueSpec, IssuedCredential, bool]]:
+        """Issue many credentials with one INSERT for all of them (and one webhook write): per-row
+        round trips, not signing, dominated batch issuance. Rows that collide (index taken, award or
+        key issued meanwhile) go through the one-by-one path. With ``failures``, a credential that
+        cannot be issued is recorded there (each fallback in a savepoint) and the others go on."""
+        prepared: list[tuple[IssueSpec, dict[str, Any]]] = []
+        drawn: set[tuple[uuid.UUID, int]] = set()
+        for spec in specs:
+            try:
+                prepared.append((spec, await self._prepare(spec, drawn)))
+            except ServiceError as exc:
+                if failures is None:
+                    raise
+                failures.append((spec, exc))
+        inserted = await self.repo.insert_credentials([row for _, row in prepared])
+        results: list[tuple[IssueSpec, IssuedCredential, bool]] = []
+        fresh: list[IssuedCredential] = []
+        for spec, row in prepared:
+            if row["id"] in inserted:
+                stored = self._stored(row)
+                fresh.append(stored)
+                results.append((spec, stored, True))
+                continue
+            try:
+                async with self.session.begin_nested() if failures is not None else _nothing():
+                    existing = await self._existing(spec)
+                    if existing is not None:
+                        results.append((spec, existing, False))
+                        continue
+                    self.collisions += 1
+                    stored, created = await self._issue(spec)
+                    results.append((spec, stored, created))
+            except ServiceError as exc:
+                if failures is None:
+                    raise
+                failures.append((spec, exc))
+        await WebhookService(self.session, self.tenant_id).emit_many(
+            "credential.issued", [self._event(row) for row in fresh]
+        )
+        return results
 
     def _event(self, row: IssuedCredential) -> dict[str, Any]:
         return {
@@ -620,15 +686,16 @@ class CredentialService:
             raise AwardNotIssuable(f"award {award_id} is not awarded")
         evidence = await self.repo.award_evidence(award_id)
         row, _created = await self._issue(
-            achievement_id=award.achievement_id,
-            learner_id=award.learner_id,
-            evidence=evidence,
-            awarded_at=award.awarded_at,
-            award_id=award_id,
-            source_key=None,
-            issued_by=issued_by,
+            IssueSpec(
+                achievement_id=award.achievement_id,
+                learner_id=award.learner_id,
+                evidence=evidence,
+                awarded_at=award.awarded_at,
+                award_id=award_id,
+                issued_by=issued_by,
+            )
         )
-        await self.repo.mark_award_issued(award_id, row.id, datetime.now(UTC))
+        await self.repo.mark_awards_issued({award_id: row.id}, datetime.now(UTC))
         return row
 
     async def issue_awards(
@@ -636,47 +703,71 @@ class CredentialService:
     ) -> int:
         """Issue every award of ``award_ids`` still waiting; returns how many were issued now.
 
-        Awards, their evidence and learners are read in three statements for the whole list. With
-        ``failures`` given, each award is issued in a savepoint and a failing one is recorded there
-        instead of failing the others.
+        Awards, their evidence and learners are read in three statements for the whole list, the
+        credentials are stored with one INSERT and the awards marked with one UPDATE. With
+        ``failures`` given, an award that cannot be issued is recorded there instead of failing the
+        others.
         """
         awards = await self.repo.waiting_award_rows(award_ids)
         if not awards:
             return 0
         evidence = await self.repo.evidence_of_awards([a.id for a in awards])
         learners = await self.repo.learners({a.learner_id for a in awards})
-        done = 0
-        for award in awards:
-            try:
-                async with self.session.begin_nested() if failures is not None else _nothing():
-                    row, created = await self._issue(
-                        achievement_id=award.achievement_id,
-                        learner_id=award.learner_id,
-                        evidence=evidence.get(award.id, []),
-                        awarded_at=award.awarded_at,
-                        award_id=award.id,
-                        source_key=None,
-                        issued_by="awards",
-                        learner=learners.get(award.learner_id),
-                    )
-                    await self.repo.mark_award_issued(award.id, row.id, datetime.now(UTC))
-            except ServiceError as exc:
-                if failures is None:
-                    raise
+        specs = [
+            IssueSpec(
+                achievement_id=award.achievement_id,
+                learner_id=award.learner_id,
+                evidence=evidence.get(award.id, []),
+                awarded_at=award.awarded_at,
+                award_id=award.id,
+                issued_by="awards",
+                learner=learners.get(award.learner_id),
+            )
+            for award in awards
+        ]
+        failed: list[tuple[IssueSpec, ServiceError]] | None = [] if failures is not None else None
+        results = await self._issue_many(specs, failed)
+        await self.repo.mark_awards_issued(
+            {spec.award_id: row.id for spec, row, _ in results if spec.award_id is not None},
+            datetime.now(UTC),
+        )
+        if failures is not None and failed:
+            for spec, exc in failed:
                 if len(failures) < 1000:
-                    failures.append({"award_id": str(award.id), "error": exc.detail})
-                continue
-            done += int(created)
-        return done
+                    failures.append({"award_id": str(spec.award_id), "error": exc.detail})
+        return sum(1 for _, _, created in results if created)
 
-    async def issue_direct(
-        self, data: CredentialIssue, *, issued_by: str | None, source_key: str | None = None
-    ) -> tuple[IssuedCredential, bool]:
-        key = source_key or (f"client:{data.idempotency_key}" if data.idempotency_key else None)
-        if key is not None:
-            existing = await self.repo.credential_for_key(key)
-            if existing is not None:
-                return existing, False
+    async def issue_direct_many(
+        self,
+        items: Sequence[tuple[CredentialIssue, str]],
+        *,
+        issued_by: str | None,
+        failures: list[tuple[int, ServiceError]],
+    ) -> int:
+        """Batch issuance: ``(item, source key)`` pairs, stored together (see :meth:`_issue_many`); an
+        item that cannot be issued is reported in ``failures`` by its position. Returns how many were
+        issued now (an item whose key was issued before counts as done, not as new)."""
+        specs: list[IssueSpec] = []
+        for position, (data, key) in enumerate(items):
+            try:
+                spec = await self._direct_spec(data, issued_by=issued_by, source_key=key)
+            except ServiceError as exc:
+                failures.append((position, exc))
+                continue
+            if spec is not None:
+                spec.position = position
+                specs.append(spec)
+        failed: list[tuple[IssueSpec, ServiceError]] = []
+        results = await self._issue_many(specs, failed)
+        failures.extend((spec.position, exc) for spec, exc in failed)
+        return sum(1 for _, _, created in results if created)
+
+    async def _direct_spec(
+        self, data: CredentialIssue, *, issued_by: str | None, source_key: str | None
+    ) -> IssueSpec | None:
+        """The issuance a direct request asks for, checked; None when its key was issued already."""
+        if source_key is not None and await self.repo.credential_for_key(source_key) is not None:
+            return None
         evidence = await self.repo.evidence(data.learner_id, data.evidence_ids)
         found = {e.id for e in evidence}
         missing = [e for e in data.evidence_ids if e not in found]
@@ -699,15 +790,25 @@ class CredentialService:
                     )
                 ],
             )
-        return await self._issue(
+        return IssueSpec(
             achievement_id=data.achievement_id,
             learner_id=data.learner_id,
             evidence=evidence,
-            awarded_at=None,
-            award_id=None,
-            source_key=key,
+            source_key=source_key,
             issued_by=issued_by,
         )
+
+    async def issue_direct(
+        self, data: CredentialIssue, *, issued_by: str | None, source_key: str | None = None
+    ) -> tuple[IssuedCredential, bool]:
+        key = source_key or (f"client:{data.idempotency_key}" if data.idempotency_key else None)
+        if key is not None:
+            existing = await self.repo.credential_for_key(key)
+            if existing is not None:
+                return existing, False
+        spec = await self._direct_spec(data, issued_by=issued_by, source_key=key)
+        assert spec is not None  # the key was checked above, in this transaction
+        return await self._issue(spec)
 
     async def enqueue_waiting(self) -> Job:
         """Queue the issuance of every awarded award still waiting for its credential (recovery after

@@ -249,3 +249,49 @@ async def test_first_issuances_race_to_create_keys_and_the_list(
     assert len(rows) == 6 and len({r.status_index for r in rows}) == 6
     signing_methods = {json.loads(r.document)["proof"][0]["verificationMethod"].split("#")[1] for r in rows}
     assert signing_methods == {"ed25519-1"}
+
+
+@pytest.mark.postgres_only
+async def test_bulk_issuance_under_concurrency_issues_each_award_once(
+    committed_db: Database, settings: Settings
+) -> None:
+    """Three jobs issue the same eight awards at once through the bulk path (one INSERT per chunk),
+    each drawing the same first index: every award gets exactly one credential, no index is shared,
+    and the rows that collided went through the one-by-one path."""
+    db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
+    async with transaction(db) as session:
+        tenant = await make_tenant(session, settings)
+        earned = await earn(session, tenant.id, learners=8)
+        warm = CredentialService(session, tenant.id, env)
+        await warm.issue_direct(
+            CredentialIssue(achievement_id=earned.achievement_id, learner_id=earned.portrait.learner_ids[0]),
+            issued_by="test",
+        )
+        tenant_id = tenant.id
+
+    async def issue_all() -> tuple[int, int]:
+        async with db.session() as session:
+            await declare_write_intent(session)
+            service = CredentialService(session, tenant_id, env, choose_index=_same_first(777))
+            failures: list[dict[str, str]] = []
+            made = await service.issue_awards(earned.award_ids, failures=failures)
+            await session.commit()
+            assert failures == []
+            return made, service.collisions
+
+    outcomes = await asyncio.gather(issue_all(), issue_all(), issue_all())
+    assert sum(made for made, _ in outcomes) == 8  # each award issued by exactly one of the jobs
+
+    async with db.session() as session:
+        rows = (
+            await session.exec(select(IssuedCredential).where(col(IssuedCredential.tenant_id) == tenant_id))
+        ).all()
+        awards = (await session.exec(select(Award).where(col(Award.tenant_id) == tenant_id))).all()
+    issued = [r for r in rows if r.award_id is not None]
+    assert len(issued) == 8 and len({r.award_id for r in issued}) == 8
+    assert len({(r.status_list_id, r.status_index) for r in rows}) == len(rows) == 9
+    assert sum(1 for r in rows if r.status_index == 777) <= 1
+    by_award = {r.award_id: r.id for r in issued}
+    assert all(a.issuance_status == "issued" and a.credential_id == by_award[a.id] for a in awards)
+    for r in issued:
+        assert official_schema_errors(json.loads(r.document)) == []
