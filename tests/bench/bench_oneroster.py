@@ -3,7 +3,8 @@
     .venv/bin/python tests/bench/bench_oneroster.py [--database-url URL] [--scale 1.0] [--page-size 1000]
 
 A script that prints figures (nothing asserted; pytest does not collect it). It resets the schema of the
-PostgreSQL database (default postgresql+asyncpg://postgres@127.0.0.1:5432/test_oneroster), migrates it,
+PostgreSQL database (default postgresql+asyncpg://postgres@127.0.0.1:5432/portrait_bench_oneroster,
+created if missing), migrates it,
 starts the test suite's fake OneRoster 1.2 provider in a separate process (so that serving JSON does not
 compete with the sync for this process's CPU and memory) with generated data: 1 district, 20 schools,
 1 school year, 500 classes, 10,000 students and 600 teachers, 15,000 enrollments, 3,000 line items and
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pydantic import SecretStr
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from service.adapters.oneroster.schemas import ConnectionCreate, SyncRequest
 from service.adapters.oneroster.service import ConnectionService
@@ -39,7 +41,7 @@ from service.jobs.service import transaction
 from service.migrations import upgrade
 from tests.factories import make_tenant
 
-DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test_oneroster"
+DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/portrait_bench_oneroster"
 
 
 def sizes(scale: float) -> dict[str, int]:
@@ -190,6 +192,15 @@ def serve(scale: float) -> None:
 
 
 async def reset(url: str) -> None:
+    admin = create_engine(str(make_url(url).set(database="postgres")), pool_size=1)
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        name = make_url(url).database
+        if not (
+            await conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        ).first():
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
     engine = create_engine(url, pool_size=1)
     async with engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
