@@ -22,7 +22,7 @@ from service.db import Database, declare_write_intent
 from service.jobs.backends import InProcessBackend, activate, deactivate
 from service.jobs.service import transaction
 from service.migrations import upgrade_sync
-from tests.badges.helpers import earn, official_schema_errors
+from tests.badges.helpers import Earned, earn, official_schema_errors
 from tests.factories import make_tenant
 from tests.jobs.helpers import wait_for_state
 
@@ -50,21 +50,26 @@ def _same_first(index: int) -> Callable[[int], int]:
     return choose
 
 
-@pytest.mark.postgres_only
-async def test_concurrent_issuance_never_shares_an_index_and_issues_each_award_once(
-    committed_db: Database, settings: Settings
-) -> None:
-    db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
+async def _eight_awards_warm(db: Database, settings: Settings, env: Settings) -> tuple[uuid.UUID, Earned]:
+    """A district with eight awards waiting, whose keys and first status list already exist (their own
+    creation is race-safe too, tested below): what the races start from."""
     async with transaction(db) as session:
         tenant = await make_tenant(session, settings)
         earned = await earn(session, tenant.id, learners=8)
-        # Keys and the first list exist before the race (their own creation is race-safe too).
         warm = CredentialService(session, tenant.id, env)
         await warm.issue_direct(
             CredentialIssue(achievement_id=earned.achievement_id, learner_id=earned.portrait.learner_ids[0]),
             issued_by="test",
         )
-        tenant_id = tenant.id
+        return tenant.id, earned
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_issuance_never_shares_an_index_and_issues_each_award_once(
+    committed_db: Database, settings: Settings
+) -> None:
+    db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
+    tenant_id, earned = await _eight_awards_warm(db, settings, env)
     assert len(earned.award_ids) == 8
 
     async def issue(award_id: uuid.UUID) -> int:
@@ -259,15 +264,7 @@ async def test_bulk_issuance_under_concurrency_issues_each_award_once(
     each drawing the same first index: every award gets exactly one credential, no index is shared,
     and the rows that collided went through the one-by-one path."""
     db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
-    async with transaction(db) as session:
-        tenant = await make_tenant(session, settings)
-        earned = await earn(session, tenant.id, learners=8)
-        warm = CredentialService(session, tenant.id, env)
-        await warm.issue_direct(
-            CredentialIssue(achievement_id=earned.achievement_id, learner_id=earned.portrait.learner_ids[0]),
-            issued_by="test",
-        )
-        tenant_id = tenant.id
+    tenant_id, earned = await _eight_awards_warm(db, settings, env)
 
     async def issue_all() -> tuple[int, int]:
         async with db.session() as session:

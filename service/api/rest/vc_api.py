@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.api.deps import SessionDep
 from service.api.problems import PROBLEM_JSON
@@ -22,6 +23,7 @@ from service.api.rest.verify import RateLimitDep, VerificationServiceDep, read_b
 from service.credentials.data_model import MAX_DEPTH, exceeds_depth
 from service.errors import FieldError, ValidationFailedError
 from service.verification import vc_api
+from service.verification.service import VerificationService
 from service.verification.vc_api import Outcome
 
 router = APIRouter(prefix="/vc-api/issuers/{slug}", tags=["vc-api"])
@@ -88,6 +90,17 @@ async def _json(request: Request) -> Any:
     return body
 
 
+async def _issuer_and_body(
+    request: Request, slug: str, session: AsyncSession, service: VerificationService
+) -> Any:
+    """404 unless ``slug`` is a district, then the request's JSON body."""
+    await service.require_issuer(session, slug)
+    # End the transaction now: verification may wait seconds on other issuers' servers, and a POST's
+    # transaction is a writer (on SQLite it would hold the database's write lock all that time).
+    await session.commit()
+    return await _json(request)
+
+
 @router.post(
     "/credentials/verify",
     summary="VC-API: verify a credential",
@@ -102,11 +115,7 @@ async def verify_credential_vc_api(
     _limit: RateLimitDep,
     service: VerificationServiceDep,
 ) -> JSONResponse:
-    await service.require_issuer(session, slug)
-    # End the transaction now: verification may wait seconds on other issuers' servers, and a POST's
-    # transaction is a writer (on SQLite it would hold the database's write lock all that time).
-    await session.commit()
-    body = await _json(request)
+    body = await _issuer_and_body(request, slug, session, service)
     violations = vc_api.credential_request_problems(body)
     if violations:
         return _answer(vc_api.malformed(violations))
@@ -128,11 +137,7 @@ async def verify_presentation_vc_api(
     _limit: RateLimitDep,
     service: VerificationServiceDep,
 ) -> JSONResponse:
-    await service.require_issuer(session, slug)
-    # End the transaction now: verification may wait seconds on other issuers' servers, and a POST's
-    # transaction is a writer (on SQLite it would hold the database's write lock all that time).
-    await session.commit()
-    body = await _json(request)
+    body = await _issuer_and_body(request, slug, session, service)
     violations = vc_api.presentation_request_problems(body)
     if violations:
         return _answer(vc_api.malformed(violations))
