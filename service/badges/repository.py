@@ -190,6 +190,19 @@ class BadgeRepository:
         result = await self.session.execute(stmt, rows)
         return set(result.scalars().all())
 
+    async def issued_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of these source keys a credential was issued under already."""
+        wanted = list(set(keys))
+        if not wanted:
+            return set()
+        rows = await self.session.exec(
+            select(IssuedCredential.source_key).where(
+                col(IssuedCredential.tenant_id) == self.tenant_id,
+                col(IssuedCredential.source_key).in_(wanted),
+            )
+        )
+        return {key for key in rows.all() if key is not None}
+
     async def get_credential(self, credential_id: uuid.UUID) -> IssuedCredential | None:
         row = await self.session.get(IssuedCredential, credential_id)
         return row if row is not None and row.tenant_id == self.tenant_id else None

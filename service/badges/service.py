@@ -747,16 +747,22 @@ class CredentialService:
         """Batch issuance: ``(item, source key)`` pairs, stored together (see :meth:`_issue_many`); an
         item that cannot be issued is reported in ``failures`` by its position. Returns how many were
         issued now (an item whose key was issued before counts as done, not as new)."""
+        # Keys issued before and the learners, read once for the whole chunk.
+        done_keys = await self.repo.issued_keys([key for _, key in items])
+        learners = await self.repo.learners({data.learner_id for data, _ in items})
         specs: list[IssueSpec] = []
         for position, (data, key) in enumerate(items):
+            if key in done_keys:
+                continue
             try:
-                spec = await self._direct_spec(data, issued_by=issued_by, source_key=key)
+                spec = await self._direct_spec(data, issued_by=issued_by, source_key=None)
             except ServiceError as exc:
                 failures.append((position, exc))
                 continue
-            if spec is not None:
-                spec.position = position
-                specs.append(spec)
+            assert spec is not None  # no key to look up
+            spec.source_key, spec.position = key, position
+            spec.learner = learners.get(data.learner_id)
+            specs.append(spec)
         failed: list[tuple[IssueSpec, ServiceError]] = []
         results = await self._issue_many(specs, failed)
         failures.extend((spec.position, exc) for spec, exc in failed)
