@@ -102,8 +102,13 @@ async def test_committed_event_is_delivered_signed(env: Env) -> None:
     assert body["id"] == str(delivery.event_id) and body["created_at"].endswith("Z")
     assert body["data"] == {"award_id": "a-1", "learner": "L1"}
 
-    async with env.c.db.session() as session:
-        jobs = (await session.exec(select(Job).where(col(Job.kind) == "webhooks.deliver"))).all()
+    # The job records its own end in a transaction after the delivery's: wait for that, not a sleep.
+    async def finished() -> list[Job] | None:
+        async with env.c.db.session() as session:
+            jobs = (await session.exec(select(Job).where(col(Job.kind) == "webhooks.deliver"))).all()
+        return list(jobs) if jobs and all(j.state not in ("queued", "running") for j in jobs) else None
+
+    jobs = await wait_for(finished, what="the delivery job's end")
     assert [j.state for j in jobs] == ["succeeded"]
     assert jobs[0].report == {"deliveries": 1, "delivered": 1}
 
