@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import TypeAlias
+from collections.abc import Awaitable
+from typing import TypeAlias, TypeVar
 
 import strawberry
 from fastapi import Request
@@ -22,6 +23,8 @@ from service.logging import request_id_var
 from service.roster.service import RosterService
 from service.tenancy.service import TenancyService
 from service.tenancy.tokens import Principal
+
+T = TypeVar("T")
 
 
 class Context(BaseContext):
@@ -65,6 +68,13 @@ class Context(BaseContext):
             loaders = RosterLoaders(self.roster(principal), self.db_lock)
             self._loaders[principal.tenant_id] = loaders
         return loaders
+
+    async def write(self, call: Awaitable[T]) -> T:
+        """Run one service write under ``db_lock``, then forget the loaders' cached rows."""
+        async with self.db_lock:
+            result = await call
+        self.forget_loaders()
+        return result
 
     def forget_loaders(self) -> None:
         """After a write: later reads of the same request must not see rows cached before it."""

@@ -356,9 +356,7 @@ class EvidenceMutation:
     async def withdraw_evidence(self, info: Info, id: uuid.UUID, reason: str) -> Evidence:
         principal = info.context.require(WRITE)
         data = validate_values(EvidenceWithdraw, {"reason": reason}, arg="")
-        async with info.context.db_lock:
-            row = await info.context.evidence(principal).withdraw(id, data.reason)
-        info.context.forget_loaders()
+        row = await info.context.write(info.context.evidence(principal).withdraw(id, data.reason))
         return Evidence.from_model(row)
 
     @mutation(
@@ -370,7 +368,7 @@ class EvidenceMutation:
     async def correct_evidence(self, info: Info, id: uuid.UUID, input: RecordEvidenceInput) -> Evidence:
         principal = info.context.require(WRITE)
         record = _record(input, "input", supersedes_id=id)
-        async with info.context.db_lock:
-            row = await info.context.evidence(principal).create_one(record, created_by=principal.client_id)
-        info.context.forget_loaders()
+        row = await info.context.write(
+            info.context.evidence(principal).create_one(record, created_by=principal.client_id)
+        )
         return Evidence.from_model(row)

@@ -509,33 +509,25 @@ class FrameworksMutation:
     async def update_framework(self, info: Info, id: uuid.UUID, input: UpdateFrameworkInput) -> Framework:
         principal = info.context.require(WRITE)
         data = validate_input(FrameworkUpdate, input)
-        async with info.context.db_lock:
-            row = await info.context.frameworks(principal).update_framework(id, data)
-        info.context.forget_loaders()
+        row = await info.context.write(info.context.frameworks(principal).update_framework(id, data))
         return Framework.from_model(row)
 
     @mutation(description="Delete a draft framework (frameworks:write); answers its id.")
     async def delete_framework(self, info: Info, id: uuid.UUID) -> uuid.UUID:
         principal = info.context.require(WRITE)
-        async with info.context.db_lock:
-            await info.context.frameworks(principal).delete_framework(id)
-        info.context.forget_loaders()
+        await info.context.write(info.context.frameworks(principal).delete_framework(id))
         return id
 
     @mutation(description="Publish a draft, which freezes it (frameworks:write).")
     async def publish_framework(self, info: Info, id: uuid.UUID) -> Framework:
         principal = info.context.require(WRITE)
-        async with info.context.db_lock:
-            row = await info.context.frameworks(principal).publish(id)
-        info.context.forget_loaders()
+        row = await info.context.write(info.context.frameworks(principal).publish(id))
         return Framework.from_model(row)
 
     @mutation(description="Retire a published version; it stays readable (frameworks:write).")
     async def retire_framework(self, info: Info, id: uuid.UUID) -> Framework:
         principal = info.context.require(WRITE)
-        async with info.context.db_lock:
-            row = await info.context.frameworks(principal).retire(id)
-        info.context.forget_loaders()
+        row = await info.context.write(info.context.frameworks(principal).retire(id))
         return Framework.from_model(row)
 
     @mutation(description="Draft a new version from a published or retired one (frameworks:write).")
@@ -544,9 +536,7 @@ class FrameworksMutation:
     ) -> Framework:
         principal = info.context.require(WRITE)
         data = NewVersion(version=check_text(version, "version", max_length=50))
-        async with info.context.db_lock:
-            row = await info.context.frameworks(principal).new_version(id, data)
-        info.context.forget_loaders()
+        row = await info.context.write(info.context.frameworks(principal).new_version(id, data))
         return Framework.from_model(row)
 
     @mutation(description="Import a CASE 1.1 CFPackage (JSON) as a framework (frameworks:write).")
@@ -575,9 +565,7 @@ class FrameworksMutation:
     ) -> Attribute:
         principal = info.context.require(WRITE)
         data = validate_input(AttributeCreate, input)
-        async with info.context.db_lock:
-            row = await info.context.frameworks(principal).add_attribute(framework_id, data)
-        info.context.forget_loaders()
+        row = await info.context.write(info.context.frameworks(principal).add_attribute(framework_id, data))
         return Attribute.from_model(row)
 
     @mutation(description="Update an attribute of a draft (frameworks:write).")
@@ -586,17 +574,15 @@ class FrameworksMutation:
     ) -> Attribute:
         principal = info.context.require(WRITE)
         data = validate_input(AttributeUpdate, input)
-        async with info.context.db_lock:
-            row = await info.context.frameworks(principal).update_attribute(framework_id, id, data)
-        info.context.forget_loaders()
+        row = await info.context.write(
+            info.context.frameworks(principal).update_attribute(framework_id, id, data)
+        )
         return Attribute.from_model(row)
 
     @mutation(description="Delete an attribute that groups no competency (frameworks:write); answers its id.")
     async def delete_attribute(self, info: Info, framework_id: uuid.UUID, id: uuid.UUID) -> uuid.UUID:
         principal = info.context.require(WRITE)
-        async with info.context.db_lock:
-            await info.context.frameworks(principal).delete_attribute(framework_id, id)
-        info.context.forget_loaders()
+        await info.context.write(info.context.frameworks(principal).delete_attribute(framework_id, id))
         return id
 
     # -- competencies --------------------------------------------------------------------------
@@ -607,9 +593,7 @@ class FrameworksMutation:
     ) -> Competency:
         principal = info.context.require(WRITE)
         data = validate_input(CompetencyCreate, input)
-        async with info.context.db_lock:
-            row = await info.context.frameworks(principal).add_competency(framework_id, data)
-        info.context.forget_loaders()
+        row = await info.context.write(info.context.frameworks(principal).add_competency(framework_id, data))
         return Competency.from_model(row)
 
     @mutation(description="Update a competency of a draft (frameworks:write).")
@@ -618,17 +602,15 @@ class FrameworksMutation:
     ) -> Competency:
         principal = info.context.require(WRITE)
         data = validate_input(CompetencyUpdate, input)
-        async with info.context.db_lock:
-            row = await info.context.frameworks(principal).update_competency(framework_id, id, data)
-        info.context.forget_loaders()
+        row = await info.context.write(
+            info.context.frameworks(principal).update_competency(framework_id, id, data)
+        )
         return Competency.from_model(row)
 
     @mutation(description="Delete a competency with no nested ones (frameworks:write); answers its id.")
     async def delete_competency(self, info: Info, framework_id: uuid.UUID, id: uuid.UUID) -> uuid.UUID:
         principal = info.context.require(WRITE)
-        async with info.context.db_lock:
-            await info.context.frameworks(principal).delete_competency(framework_id, id)
-        info.context.forget_loaders()
+        await info.context.write(info.context.frameworks(principal).delete_competency(framework_id, id))
         return id
 
     @mutation(description="Replace a competency's descriptors, one per rubric level (frameworks:write).")
@@ -643,11 +625,9 @@ class FrameworksMutation:
         if len(input) > MAX_DESCRIPTORS:
             raise invalid("input", f"at most {MAX_DESCRIPTORS} descriptors", "too_long")
         items = [validate_input(DescriptorIn, d, arg=f"input.{i}") for i, d in enumerate(input)]
-        async with info.context.db_lock:
-            rows = await info.context.frameworks(principal).put_descriptors(
-                framework_id, competency_id, items
-            )
-        info.context.forget_loaders()
+        rows = await info.context.write(
+            info.context.frameworks(principal).put_descriptors(framework_id, competency_id, items)
+        )
         return [LevelDescriptor.from_model(d) for d in rows]
 
     # -- rubric levels -------------------------------------------------------------------------
@@ -658,9 +638,7 @@ class FrameworksMutation:
     ) -> RubricLevel:
         principal = info.context.require(WRITE)
         data = validate_input(LevelCreate, input)
-        async with info.context.db_lock:
-            row = await info.context.frameworks(principal).add_level(framework_id, data)
-        info.context.forget_loaders()
+        row = await info.context.write(info.context.frameworks(principal).add_level(framework_id, data))
         return RubricLevel.from_model(row)
 
     @mutation(description="Update a rubric level of a draft (frameworks:write).")
@@ -669,15 +647,13 @@ class FrameworksMutation:
     ) -> RubricLevel:
         principal = info.context.require(WRITE)
         data = validate_input(LevelUpdate, input)
-        async with info.context.db_lock:
-            row = await info.context.frameworks(principal).update_level(framework_id, id, data)
-        info.context.forget_loaders()
+        row = await info.context.write(
+            info.context.frameworks(principal).update_level(framework_id, id, data)
+        )
         return RubricLevel.from_model(row)
 
     @mutation(description="Delete a rubric level of a draft (frameworks:write); answers its id.")
     async def delete_rubric_level(self, info: Info, framework_id: uuid.UUID, id: uuid.UUID) -> uuid.UUID:
         principal = info.context.require(WRITE)
-        async with info.context.db_lock:
-            await info.context.frameworks(principal).delete_level(framework_id, id)
-        info.context.forget_loaders()
+        await info.context.write(info.context.frameworks(principal).delete_level(framework_id, id))
         return id
