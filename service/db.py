@@ -9,15 +9,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData, event, insert
+from sqlalchemy import JSON, DateTime, MetaData, event, func, insert
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from service.schemas import PageParams
+
+M = TypeVar("M")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -110,6 +115,15 @@ async def run_after_commit(session: AsyncSession) -> None:
 
 def discard_after_commit(session: AsyncSession) -> None:
     session.info.pop(AFTER_COMMIT, None)
+
+
+async def fetch_page(
+    session: AsyncSession, query: SelectOfScalar[M], page: PageParams, *order: Any
+) -> tuple[Sequence[M], int]:
+    """One page of ``query`` in ``order``, and the total number of rows it matches."""
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.exec(query.order_by(*order).limit(page.limit).offset(page.offset))
+    return rows.all(), int(total or 0)
 
 
 #: From this many rows on, a bulk insert on PostgreSQL goes through COPY instead of INSERT.

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -21,7 +21,7 @@ from service.awards.models import (
     Award,
     AwardEvidence,
 )
-from service.db import bulk_insert
+from service.db import bulk_insert, fetch_page
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency, Framework, RubricLevel
 from service.roster.models import Enrollment, Person
@@ -83,11 +83,7 @@ class AwardRepository:
             query = query.where(col(Achievement.framework_id) == framework_id)
         if status is not None:
             query = query.where(col(Achievement.status) == status)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(
-            query.order_by(col(Achievement.title), col(Achievement.id)).limit(page.limit).offset(page.offset)
-        )
-        return rows.all(), int(total or 0)
+        return await fetch_page(self.session, query, page, col(Achievement.title), col(Achievement.id))
 
     async def active_achievements(self) -> Sequence[Achievement]:
         rows = await self.session.exec(
@@ -456,8 +452,4 @@ class AwardRepository:
             query = query.where(col(Award.status) == status)
         if needs_review is not None:
             query = query.where(col(Award.needs_review) == needs_review)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(
-            query.order_by(col(Award.created_at).desc(), col(Award.id)).limit(page.limit).offset(page.offset)
-        )
-        return rows.all(), int(total or 0)
+        return await fetch_page(self.session, query, page, col(Award.created_at).desc(), col(Award.id))

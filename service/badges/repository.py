@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.awards.models import Achievement, Award, AwardEvidence
 from service.badges.models import IssuedCredential, IssuerKey, StatusList
+from service.db import fetch_page
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency, Framework, LevelDescriptor, RubricLevel
 from service.roster.models import Person
@@ -241,13 +242,9 @@ class BadgeRepository:
             query = query.where(col(IssuedCredential.revoked_at).is_not(None))
         elif status == "active":
             query = query.where(col(IssuedCredential.revoked_at).is_(None))
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(
-            query.order_by(col(IssuedCredential.issued_at).desc(), col(IssuedCredential.id))
-            .limit(page.limit)
-            .offset(page.offset)
+        return await fetch_page(
+            self.session, query, page, col(IssuedCredential.issued_at).desc(), col(IssuedCredential.id)
         )
-        return rows.all(), int(total or 0)
 
     async def add(self, *objs: Any) -> None:
         self.session.add_all(objs)

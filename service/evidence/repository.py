@@ -7,11 +7,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.db import bulk_insert
+from service.db import bulk_insert, fetch_page
 from service.evidence.models import Evidence, IdempotencyRecord
 from service.frameworks.models import Competency, Framework, RubricLevel
 from service.roster.models import AcademicSession, Class, Person
@@ -145,13 +145,7 @@ class EvidenceRepository:
             query = query.where(col(Evidence.source) == source)
         if class_id is not None:
             query = query.where(col(Evidence.class_id) == class_id)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(
-            query.order_by(col(Evidence.observed_at).desc(), col(Evidence.id))
-            .limit(page.limit)
-            .offset(page.offset)
-        )
-        return rows.all(), int(total or 0)
+        return await fetch_page(self.session, query, page, col(Evidence.observed_at).desc(), col(Evidence.id))
 
     async def active_for(
         self, learner_ids: Iterable[uuid.UUID], competency_ids: Iterable[uuid.UUID]

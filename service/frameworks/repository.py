@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.db import fetch_page
 from service.frameworks.models import Competency, Framework, FrameworkAttribute, LevelDescriptor, RubricLevel
 from service.schemas import PageParams
 
@@ -92,13 +93,9 @@ class FrameworkRepository:
             query = query.where(col(Framework.status) == status)
         if family_id is not None:
             query = query.where(col(Framework.family_id) == family_id)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(
-            query.order_by(col(Framework.title), col(Framework.created_at), col(Framework.id))
-            .limit(page.limit)
-            .offset(page.offset)
+        return await fetch_page(
+            self.session, query, page, col(Framework.title), col(Framework.created_at), col(Framework.id)
         )
-        return rows.all(), int(total or 0)
 
     async def attributes(self, framework_ids: Sequence[uuid.UUID]) -> Sequence[FrameworkAttribute]:
         query = (

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, text, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.db import fetch_page
 from service.jobs.models import CANCELLED, FINISHED, QUEUED, RUNNING, Job
 from service.schemas import PageParams
 
@@ -49,11 +50,7 @@ class JobRepository:
             query = query.where(col(Job.state) == state)
         if area is not None:
             query = query.where(col(Job.area) == area)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(
-            query.order_by(col(Job.created_at).desc(), col(Job.id)).limit(page.limit).offset(page.offset)
-        )
-        return rows.all(), int(total or 0)
+        return await fetch_page(self.session, query, page, col(Job.created_at).desc(), col(Job.id))
 
     async def request_cancel(self, job_id: uuid.UUID, *, now: datetime) -> None:
         """Flag an unfinished job; a still-queued one is cancelled outright."""

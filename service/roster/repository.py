@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
+from service.db import fetch_page
 from service.roster.models import AcademicSession, Class, Enrollment, Org, Person, PersonOrg
 from service.schemas import PageParams
 
@@ -79,13 +79,6 @@ class RosterRepository:
         self.session.add(obj)
         await self.session.flush()
 
-    async def _page(
-        self, query: SelectOfScalar[M], order: Sequence[Any], page: PageParams
-    ) -> tuple[Sequence[M], int]:
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(query.order_by(*order).limit(page.limit).offset(page.offset))
-        return rows.all(), int(total or 0)
-
     # -- people --------------------------------------------------------------------------------
 
     async def list_people(
@@ -129,7 +122,7 @@ class RosterRepository:
         if conditions:
             query = query.where(*conditions)
         order = [col(Person.family_name), col(Person.given_name), col(Person.id)]
-        return await self._page(query, order, page)
+        return await fetch_page(self.session, query, page, *order)
 
     async def org_ids_for(self, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
         ids = list(person_ids)
@@ -196,7 +189,7 @@ class RosterRepository:
             )
         if conditions:
             query = query.where(*conditions)
-        return await self._page(query, [col(Class.title), col(Class.id)], page)
+        return await fetch_page(self.session, query, page, col(Class.title), col(Class.id))
 
     # -- orgs, sessions, enrollments -----------------------------------------------------------
 
@@ -208,7 +201,7 @@ class RosterRepository:
             query = query.where(col(Org.type) == type_)
         if status is not None:
             query = query.where(col(Org.status) == status)
-        return await self._page(query, [col(Org.name), col(Org.id)], page)
+        return await fetch_page(self.session, query, page, col(Org.name), col(Org.id))
 
     async def orgs_by_ids(self, tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Org]:
         wanted = list(set(ids))
@@ -237,7 +230,7 @@ class RosterRepository:
         if school_year is not None:
             query = query.where(col(AcademicSession.school_year) == school_year)
         order = [col(AcademicSession.start_date), col(AcademicSession.title), col(AcademicSession.id)]
-        return await self._page(query, order, page)
+        return await fetch_page(self.session, query, page, *order)
 
     async def list_enrollments(
         self,
@@ -258,7 +251,7 @@ class RosterRepository:
             query = query.where(col(Enrollment.role) == role)
         if status is not None:
             query = query.where(col(Enrollment.status) == status)
-        return await self._page(query, [col(Enrollment.created_at), col(Enrollment.id)], page)
+        return await fetch_page(self.session, query, page, col(Enrollment.created_at), col(Enrollment.id))
 
     async def enrollments_of_classes(
         self, tenant_id: uuid.UUID, class_ids: Iterable[uuid.UUID], *, role: str | None, limit: int

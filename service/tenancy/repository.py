@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.db import fetch_page
 from service.schemas import PageParams
 from service.tenancy.models import ApiClient, Tenant
 
@@ -32,9 +32,7 @@ class TenantRepository:
             query = query.where(col(Tenant.id) == only_id)
         if status is not None:
             query = query.where(col(Tenant.status) == status)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(query.order_by(col(Tenant.slug)).limit(page.limit).offset(page.offset))
-        return rows.all(), int(total or 0)
+        return await fetch_page(self.session, query, page, col(Tenant.slug))
 
     async def add(self, tenant: Tenant) -> Tenant:
         self.session.add(tenant)
@@ -75,11 +73,7 @@ class ApiClientRepository:
         query = select(ApiClient)
         if tenant_id is not None:
             query = query.where(col(ApiClient.tenant_id) == tenant_id)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(
-            query.order_by(col(ApiClient.created_at), col(ApiClient.id)).limit(page.limit).offset(page.offset)
-        )
-        return rows.all(), int(total or 0)
+        return await fetch_page(self.session, query, page, col(ApiClient.created_at), col(ApiClient.id))
 
     async def add(self, client: ApiClient) -> ApiClient:
         self.session.add(client)

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.db import fetch_page
 from service.schemas import PageParams
 from service.webhooks.models import PENDING, WebhookDelivery, WebhookSubscription
 
@@ -50,13 +51,9 @@ class WebhookRepository:
         query = select(WebhookSubscription).where(col(WebhookSubscription.tenant_id) == self.tenant_id)
         if active is not None:
             query = query.where(col(WebhookSubscription.active) == active)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(
-            query.order_by(col(WebhookSubscription.created_at), col(WebhookSubscription.id))
-            .limit(page.limit)
-            .offset(page.offset)
+        return await fetch_page(
+            self.session, query, page, col(WebhookSubscription.created_at), col(WebhookSubscription.id)
         )
-        return rows.all(), int(total or 0)
 
     async def active_subscriptions(self) -> Sequence[WebhookSubscription]:
         query = select(WebhookSubscription).where(
@@ -73,13 +70,9 @@ class WebhookRepository:
         )
         if state is not None:
             query = query.where(col(WebhookDelivery.state) == state)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(
-            query.order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id))
-            .limit(page.limit)
-            .offset(page.offset)
+        return await fetch_page(
+            self.session, query, page, col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id)
         )
-        return rows.all(), int(total or 0)
 
 
 class DeliveryRunRepository:

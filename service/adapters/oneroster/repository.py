@@ -19,6 +19,7 @@ from service.adapters.oneroster.models import (
     OneRosterConnection,
     SyncRecord,
 )
+from service.db import fetch_page
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency
 from service.jobs.models import QUEUED, RUNNING, Job
@@ -47,13 +48,9 @@ class ConnectionRepository:
 
     async def list(self, page: PageParams) -> tuple[Sequence[OneRosterConnection], int]:
         query = select(OneRosterConnection).where(col(OneRosterConnection.tenant_id) == self.tenant_id)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.exec(
-            query.order_by(col(OneRosterConnection.created_at), col(OneRosterConnection.id))
-            .limit(page.limit)
-            .offset(page.offset)
+        return await fetch_page(
+            self.session, query, page, col(OneRosterConnection.created_at), col(OneRosterConnection.id)
         )
-        return rows.all(), int(total or 0)
 
     async def by_base_url(self, base_url: str) -> OneRosterConnection | None:
         query = select(OneRosterConnection).where(
