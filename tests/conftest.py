@@ -89,6 +89,17 @@ def scratch_url(backend: str, tmp_path: Path) -> Iterator[str]:
         asyncio.run(drop_scratch_postgres(url))
 
 
+@pytest.fixture
+async def committed_db(scratch_url: str) -> AsyncIterator[Database]:
+    """A migrated scratch database whose transactions really commit (concurrency, jobs, the demo)."""
+    await asyncio.to_thread(upgrade_sync, scratch_url)
+    db = Database(scratch_url, pool_size=12)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from sqlmodel import col, func, select
@@ -21,20 +21,9 @@ from service.config import Settings
 from service.db import Database, declare_write_intent
 from service.jobs.backends import InProcessBackend, activate, deactivate
 from service.jobs.service import transaction
-from service.migrations import upgrade_sync
 from tests.badges.helpers import Earned, earn, official_schema_errors
 from tests.factories import make_tenant
 from tests.jobs.helpers import wait_for_state
-
-
-@pytest.fixture
-async def committed_db(scratch_url: str) -> AsyncIterator[Database]:
-    await asyncio.to_thread(upgrade_sync, scratch_url)
-    db = Database(scratch_url, pool_size=12)
-    try:
-        yield db
-    finally:
-        await db.dispose()
 
 
 def _same_first(index: int) -> Callable[[int], int]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -15,18 +13,7 @@ from service.badges.models import IssuedCredential
 from service.config import Settings
 from service.db import Database
 from service.demo import load_demo
-from service.migrations import upgrade_sync
 from tests.badges.helpers import official_schema_errors, verify_via_http
-
-
-@pytest.fixture
-async def committed_db(scratch_url: str) -> AsyncIterator[Database]:
-    await asyncio.to_thread(upgrade_sync, scratch_url)
-    db = Database(scratch_url, pool_size=4)
-    try:
-        yield db
-    finally:
-        await db.dispose()
 
 
 async def test_demo_badges_are_issued_and_verify(

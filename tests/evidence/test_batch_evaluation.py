@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -20,7 +17,6 @@ from service.db import Database, declare_write_intent
 from service.evidence.schemas import EvidenceCreate
 from service.evidence.service import EvidenceService
 from service.jobs.backends import InProcessBackend, activate, deactivate
-from service.migrations import upgrade_sync
 from tests.factories import Actors, make_portrait, make_tenant
 from tests.jobs.helpers import wait_for_state
 
@@ -41,16 +37,6 @@ async def test_evaluate_endpoint_queues_a_job_and_rule_changes_do_too(
         "/api/v1/awards/evaluate", json={"achievement_id": str(uuid.uuid4())}, headers=h
     )
     assert unknown.status_code == 404
-
-
-@pytest.fixture
-async def committed_db(scratch_url: str) -> AsyncIterator[Database]:
-    await asyncio.to_thread(upgrade_sync, scratch_url)
-    db = Database(scratch_url, pool_size=4)
-    try:
-        yield db
-    finally:
-        await db.dispose()
 
 
 async def test_batch_job_awards_learners_who_already_meet_a_new_rule(
