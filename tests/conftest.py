@@ -29,7 +29,8 @@ from tests.factories import Actors
 
 POSTGRES_URL = os.environ.get("PORTRAIT_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+#: Conformance data (official schemas, contexts, test vectors, samples), vendored: see conformance/README.md.
+CONFORMANCE = Path(__file__).resolve().parent / "conformance"
 
 
 def postgres_admin_url() -> str:

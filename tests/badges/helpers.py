@@ -21,13 +21,13 @@ from service.evidence.schemas import EvidenceCreate
 from service.evidence.service import EvidenceService
 from tests.factories import PortraitFixture, make_portrait
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "openbadges" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[1] / "conformance" / "openbadges" / "schemas"
 _validator: jsonschema.protocols.Validator | None = None
 
 
 def official_schema_errors(document: dict[str, Any]) -> list[str]:
     """Errors of ``document`` against the official ob_v3p0_achievementcredential_schema.json (read from
-    the shared conformance folder, not the library's copy)."""
+    the vendored conformance folder tests/conformance, not the library's copy)."""
     global _validator
     if _validator is None:
         schema = json.loads((SCHEMAS / "ob_v3p0_achievementcredential_schema.json").read_text())

@@ -39,7 +39,7 @@ from service.credentials import (
 )
 from service.credentials.keys import KeyResolver, ed25519_private_from_multibase
 
-CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance"
+CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"
 OPENBADGES = CONFORMANCE / "openbadges"
 EXAMPLES = OPENBADGES / "examples"
 TESTVECTORS = OPENBADGES / "testvectors"

@@ -47,7 +47,7 @@ def test_required_contexts_are_pinned() -> None:
 
 @pytest.mark.parametrize("url", sorted(PINNED_CONTEXTS))
 def test_pinned_file_is_the_published_copy(url: str) -> None:
-    """Each shipped file is byte-identical to ../shared/conformance/contexts and matches its pin."""
+    """Each shipped file equals the published copy (tests/conformance/contexts) and matches its pin."""
     index = load(CONFORMANCE / "contexts" / "index.json")
     pin = PINNED_CONTEXTS[url]
     shipped = (CONTEXTS_DIR / pin.filename).read_bytes()

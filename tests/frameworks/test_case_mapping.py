@@ -1,6 +1,6 @@
 """CASE 1.1 import and export, pure: round trips, official-schema validation, leniency and strictness.
 
-Ground truth is the official CASE 1.1 JSON Schemas in ../shared/conformance/case, never our own output.
+Ground truth is the official CASE 1.1 JSON Schemas in tests/conformance/case, never our own output.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from service.frameworks.case import (
 )
 from service.frameworks.tree import AttributeNode, CompetencyNode, FrameworkTree
 
-CASE_DIR = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "case"
+CASE_DIR = Path(__file__).resolve().parents[1] / "conformance" / "case"
 SCHEMAS = CASE_DIR / "jsonschema-v1p1"
 BASE = "https://portrait.test"
 

@@ -17,9 +17,9 @@ from service.adapters.oneroster.mapping import MappingFailed, map_record
 from service.adapters.oneroster.wire import COLLECTIONS, collection_path
 from service.net import OutboundPolicy
 from tests.adapters.oneroster.fake_server import FakeOneRoster, imsx, small_district
-from tests.conftest import SHARED
+from tests.conftest import CONFORMANCE
 
-CONFORMANCE = SHARED / "conformance" / "oneroster"
+CONFORMANCE = CONFORMANCE / "oneroster"
 DOCS = {
     "/ims/oneroster/rostering/v1p2": CONFORMANCE
     / "openapi-v1p2"

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import SHARED
+from tests.conftest import CONFORMANCE
 from tests.factories import Actors
 
-SAMPLES = SHARED / "conformance" / "oneroster" / "samples-csv"
+SAMPLES = CONFORMANCE / "oneroster" / "samples-csv"
 URL = "/api/v1/oneroster/csv"
 
 
