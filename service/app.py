@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from service import __version__
 from service.api.graphql.router import graphql_router
 from service.api.middleware import BodyLimitMiddleware, NulGuardMiddleware, RequestIdMiddleware
+from service.api.openapi import install_openapi
 from service.api.problems import install_handlers
 from service.api.rest import (
     awards,
@@ -44,6 +46,13 @@ logger = logging.getLogger(__name__)
 BULK_PATH_PREFIXES: tuple[str, ...] = ("/api/v1/frameworks/import", "/api/v1/evidence")
 #: OneRoster CSV bundles (zip) have a limit of their own: settings.oneroster.max_csv_bytes.
 CSV_UPLOAD_PATH = "/api/v1/oneroster/csv"
+
+
+def openapi_extra_models() -> list[type[BaseModel]]:
+    """Models that routes reading their own bodies name in ``openapi_extra`` (see service.api.openapi)."""
+    from service.evidence.schemas import EvidenceCreate
+
+    return [EvidenceCreate]
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -88,6 +97,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         docs_url="/docs",
         redoc_url=None,
     )
+    install_openapi(app, openapi_extra_models)
     app.state.settings = settings
     if database is not None:
         app.state.db = database
