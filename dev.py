@@ -208,6 +208,20 @@ def task_serve(args: list[str]) -> int:
     return exec_tool([str(tool("portrait")), "serve", *args], venv_env())
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be served (checked before the demo load, not after it), or None."""
+    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if os.name != "nt":  # as uvicorn does: a port in TIME_WAIT is free, a listening one is not
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    finally:
+        probe.close()
+    return None
+
+
 def task_demo(args: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="dev.py demo")
     parser.add_argument("--host", default="127.0.0.1")
@@ -217,6 +231,10 @@ def task_demo(args: list[str]) -> int:
     base = f"http://{opts.host}:{opts.port}"
     env = venv_env()
     env.setdefault("PORTRAIT_PUBLIC_URL", base)
+    busy = port_in_use(opts.host, opts.port)
+    if busy:
+        say(f"port {opts.port} on {opts.host} is taken ({busy}); stop what runs there or pass --port N")
+        return 1
     ensure_env()
     demo_cmd = [tool("portrait"), "demo", *(["--reset"] if opts.reset else [])]
     if not step("portrait demo", lambda: must(demo_cmd, env=env)):

@@ -186,3 +186,16 @@ def test_ci_runs_the_readme_test_command() -> None:
     ]
     assert lines[0] == "set -euo pipefail" or "set -euo pipefail" in lines
     assert lines[-1] == "python3 dev.py test"
+
+
+def test_demo_refuses_a_taken_port_before_loading(dev_module: ModuleType) -> None:
+    """`dev.py demo` on a busy port stops at once with the reason, instead of after the whole demo load."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert dev_module.port_in_use("127.0.0.1", port)
+        assert dev_module.task_demo(["--port", str(port)]) == 1
+    assert dev_module.port_in_use("127.0.0.1", port) is None
