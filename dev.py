@@ -42,12 +42,17 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".portrait-install-stamp"
+DEV_STAMP = VENV / ".portrait-dev-install-stamp"
 LOCK_FILE = "requirements.lock"
-#: Run with the environment's python, from the repository root; the Dockerfile repeats them verbatim.
+DEV_LOCK_FILE = "requirements-dev.lock"
+#: The runtime: run with the environment's python, from the repository root; the Dockerfile repeats them
+#: verbatim. `demo` and `serve` install only these.
 INSTALL_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("-m", "pip", "install", "-r", LOCK_FILE),
     ("-m", "pip", "install", "--no-deps", "-e", "."),
 )
+#: The test and lint tools on top (test, lint, fuzz, contracts, bench).
+DEV_INSTALL_COMMANDS: tuple[tuple[str, ...], ...] = (("-m", "pip", "install", "-r", DEV_LOCK_FILE),)
 MIN_PYTHON = (3, 11)
 
 # Fuzzing: bounded so that the whole step stays within a few minutes on two cores.
@@ -150,16 +155,25 @@ def venv_env(**extra: str) -> dict[str, str]:
 # -- environment ---------------------------------------------------------------------------------
 
 
-def install_fingerprint() -> str:
+def install_fingerprint(files: Sequence[str], commands: Sequence[tuple[str, ...]]) -> str:
     digest = hashlib.sha256()
-    for name in (LOCK_FILE, "pyproject.toml"):
+    for name in files:
         digest.update(name.encode() + b"\0" + (ROOT / name).read_bytes() + b"\0")
-    digest.update(repr(INSTALL_COMMANDS).encode())
+    digest.update(repr(tuple(commands)).encode())
     return digest.hexdigest()
 
 
-def ensure_env() -> None:
-    """Create .venv if needed; install when requirements.lock or pyproject.toml changed."""
+def ensure_env(*, dev: bool = True) -> None:
+    """Create .venv if needed; install the runtime (and with ``dev`` the test and lint tools) when
+    requirements.lock, requirements-dev.lock or pyproject.toml changed since the last install."""
+    profiles = [
+        (STAMP, install_fingerprint((LOCK_FILE, "pyproject.toml"), INSTALL_COMMANDS), INSTALL_COMMANDS)
+    ]
+    if dev:
+        dev_files = (LOCK_FILE, DEV_LOCK_FILE, "pyproject.toml")
+        profiles.append(
+            (DEV_STAMP, install_fingerprint(dev_files, DEV_INSTALL_COMMANDS), DEV_INSTALL_COMMANDS)
+        )
 
     def action() -> None:
         if not PYTHON.exists():
@@ -168,17 +182,17 @@ def ensure_env() -> None:
                 shutil.rmtree(VENV)
             say(f"    creating {VENV} with {sys.executable}")
             must([sys.executable, "-m", "venv", VENV])
-        fingerprint = install_fingerprint()
-        if STAMP.exists() and STAMP.read_text().strip() == fingerprint:
-            say("    up to date (requirements.lock and pyproject.toml unchanged)")
-            return
-        STAMP.unlink(missing_ok=True)
         env = venv_env(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
-        for command in INSTALL_COMMANDS:
-            must([PYTHON, *command], env=env)
-        STAMP.write_text(fingerprint + "\n")
+        for stamp, fingerprint, commands in profiles:
+            if stamp.exists() and stamp.read_text().strip() == fingerprint:
+                say(f"    {stamp.name}: up to date")
+                continue
+            stamp.unlink(missing_ok=True)
+            for command in commands:
+                must([PYTHON, *command], env=env)
+            stamp.write_text(fingerprint + "\n")
 
-    if not step("install", action):
+    if not step("install" if dev else "install (runtime only)", action):
         sys.exit(summary())
 
 
@@ -204,7 +218,7 @@ def task_install(_args: list[str]) -> int:
 
 
 def task_serve(args: list[str]) -> int:
-    ensure_env()
+    ensure_env(dev=False)
     return exec_tool([str(tool("portrait")), "serve", *args], venv_env())
 
 
@@ -235,7 +249,7 @@ def task_demo(args: list[str]) -> int:
     if busy:
         say(f"port {opts.port} on {opts.host} is taken ({busy}); stop what runs there or pass --port N")
         return 1
-    ensure_env()
+    ensure_env(dev=False)
     demo_cmd = [tool("portrait"), "demo", *(["--reset"] if opts.reset else [])]
     if not step("portrait demo", lambda: must(demo_cmd, env=env)):
         return summary()

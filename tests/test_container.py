@@ -199,3 +199,30 @@ def test_demo_refuses_a_taken_port_before_loading(dev_module: ModuleType) -> Non
         assert dev_module.port_in_use("127.0.0.1", port)
         assert dev_module.task_demo(["--port", str(port)]) == 1
     assert dev_module.port_in_use("127.0.0.1", port) is None
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith(("#", "-r")):
+            name, version = line.split("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def test_locks_split_runtime_from_dev_tools() -> None:
+    """The demo and the image install requirements.lock only; every direct dependency is pinned in the
+    right lock, at the version pyproject.toml names, and no package is pinned twice."""
+    runtime, dev = _pins(ROOT / "requirements.lock"), _pins(ROOT / "requirements-dev.lock")
+    assert runtime.keys().isdisjoint(dev.keys())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    def direct(specs: list[str]) -> dict[str, str]:
+        pairs = (re.sub(r"\[.*\]", "", s).split("==") for s in specs)
+        return {re.sub(r"[-_.]+", "-", n).lower(): v for n, v in pairs}
+
+    for name, version in direct(project["dependencies"]).items():
+        assert runtime.get(name) == version, f"{name} belongs in requirements.lock at {version}"
+    for name, version in direct(project["optional-dependencies"]["dev"]).items():
+        assert dev.get(name) == version, f"{name} belongs in requirements-dev.lock at {version}"
+    assert (ROOT / "requirements-dev.lock").read_text().count("-r requirements.lock") == 1
