@@ -12,6 +12,17 @@ from service.schemas import InputSchema, ReadSchema
 
 AwardMode = Literal["automatic", "review", "manual"]
 AwardStatus = Literal["pending_review", "awarded", "rejected", "revoked"]
+#: What a write did to an award (see ``AwardChange``).
+AwardChangeKind = Literal["created", "flagged_for_review"]
+
+#: The award state machine, as documentation for both APIs.
+AWARD_STATUS_DESCRIPTION = (
+    "pending_review (the rule was met and the achievement's award_mode is review) -> awarded (approved) "
+    "or rejected; awarded (by a rule in automatic mode, by hand, or approved) -> revoked (by the "
+    "revoke decision, or when its credential is revoked directly). rejected and revoked are final: the "
+    "learner keeps one award per achievement, so it is never made again. Withdrawn or corrected evidence "
+    "never changes the status; it sets needs_review."
+)
 AchievementStatus = Literal["active", "archived"]
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
 
@@ -66,7 +77,7 @@ class AwardRead(ReadSchema):
     id: uuid.UUID
     learner_id: uuid.UUID
     achievement_id: uuid.UUID
-    status: AwardStatus
+    status: AwardStatus = Field(description=AWARD_STATUS_DESCRIPTION)
     method: Literal["rule", "manual"]
     rule_version: int | None
     evidence_ids: list[uuid.UUID] = Field(default_factory=list)
@@ -76,8 +87,26 @@ class AwardRead(ReadSchema):
     decided_at: datetime | None
     awarded_at: datetime | None
     credential_id: uuid.UUID | None
-    issuance_status: str
+    issuance_status: str = Field(
+        description="the Open Badges credential: waiting (not issued yet), issued, or revoked"
+    )
     created_at: datetime
+
+
+class AwardChange(ReadSchema):
+    """An award that a write created or changed, and what happened to it."""
+
+    award_id: uuid.UUID
+    learner_id: uuid.UUID
+    achievement_id: uuid.UUID
+    status: AwardStatus = Field(description="the award's status after the write")
+    change: AwardChangeKind = Field(
+        description=(
+            "created: the write earned it (status awarded, or pending_review when the achievement needs "
+            "review; composite achievements earned in turn are listed too); flagged_for_review: evidence "
+            "it relied on was withdrawn or corrected, so needs_review is now true (its status is kept)"
+        )
+    )
 
 
 class ManualAward(InputSchema):

@@ -43,7 +43,7 @@ class AchievementStatus(Enum):
     ARCHIVED = "archived"
 
 
-@strawberry.enum(description="pending review -> awarded | rejected; awarded -> revoked.")
+@strawberry.enum(description=schemas.AWARD_STATUS_DESCRIPTION)
 class AwardStatus(Enum):
     PENDING_REVIEW = "pending_review"
     AWARDED = "awarded"
@@ -132,6 +132,13 @@ async def _achievement(info: Info, achievement_id: uuid.UUID) -> Achievement | N
     return None if row is None else Achievement.from_model(row)
 
 
+async def award_by_id(info: Info, award_id: uuid.UUID) -> Award | None:
+    """One award through the per-request loader (None when it is not the caller's tenant's)."""
+    principal = info.context.require(READ)
+    read = await info.context.award_loaders(principal).award.load(award_id)
+    return None if read is None else Award.from_read(read)
+
+
 async def _learner(info: Info, learner_id: uuid.UUID) -> Person | None:
     principal = info.context.require("roster:read")
     read = await info.context.loaders(principal).person.load(learner_id)
@@ -153,7 +160,9 @@ class Award:
     decided_at: datetime | None
     awarded_at: datetime | None
     credential_id: uuid.UUID | None
-    issuance_status: str
+    issuance_status: str = strawberry.field(
+        description="the Open Badges credential: waiting (not issued yet), issued, or revoked"
+    )
     created_at: datetime
 
     @field(description="The learner (needs roster:read).")

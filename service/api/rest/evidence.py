@@ -21,6 +21,7 @@ from service.evidence.schemas import (
     EvidenceCreate,
     EvidenceRead,
     EvidenceStatus,
+    EvidenceWithAwards,
     EvidenceWithdraw,
     Source,
 )
@@ -109,10 +110,14 @@ class _Unparsable:
     summary="Record evidence (one object, a JSON array, or NDJSON)",
     openapi_extra=_BODY,
     status_code=201,
-    response_model=EvidenceRead,
+    response_model=EvidenceWithAwards,
     responses={
         **WRITE_ERRORS,
-        200: {"model": BulkResult, "description": "bulk: accepted ids and per-record errors"},
+        201: {"description": "one object: the evidence written, with the awards it created or flagged"},
+        200: {
+            "model": BulkResult,
+            "description": "bulk: accepted ids, per-record errors and the awards created or flagged",
+        },
     },
 )
 async def create_evidence(
@@ -140,7 +145,8 @@ async def create_evidence(
                     ],
                 ) from exc
             evidence = await service.create_one(record, created_by=principal.client_id)
-            return 201, EvidenceRead.model_validate(evidence).model_dump(mode="json")
+            written = EvidenceWithAwards.of(evidence, service.award_changes)
+            return 201, written.model_dump(mode="json")
         parsed_input = [
             r if not isinstance(r, _Unparsable) else {"__unparsable__": r.message} for _, r in records
         ]
@@ -206,6 +212,7 @@ async def get_evidence(
 )
 async def withdraw_evidence(
     evidence_id: uuid.UUID, body: EvidenceWithdraw, principal: EvidenceWriteScope, session: SessionDep
-) -> EvidenceRead:
-    evidence = await EvidenceService(session, principal.tenant_id).withdraw(evidence_id, body.reason)
-    return EvidenceRead.model_validate(evidence)
+) -> EvidenceWithAwards:
+    service = EvidenceService(session, principal.tenant_id)
+    evidence = await service.withdraw(evidence_id, body.reason)
+    return EvidenceWithAwards.of(evidence, service.award_changes)
