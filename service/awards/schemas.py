@@ -6,8 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import AnyHttpUrl, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from service.awards import rules
 from service.schemas import InputSchema, ReadSchema
 
 AwardMode = Literal["automatic", "review", "manual"]
@@ -27,6 +30,39 @@ AchievementStatus = Literal["active", "archived"]
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
 
 
+class _RuleDocument:
+    """A rule field holds JSON data that the award service validates with ``rules.parse_rule_input``
+    (errors named ``body.rule.<field>``); the contract shows its typed schema, ``RuleInput``."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return handler(rules.RULE_INPUT_ADAPTER.core_schema)
+
+
+class _StoredRuleDocument:
+    """A stored rule as reads return it: levels as positions, ``{}`` when there is no rule."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {
+            "anyOf": [
+                handler(rules.RULE_ADAPTER.core_schema),
+                {"type": "object", "maxProperties": 0, "description": "no rule: awarded by hand only"},
+            ]
+        }
+
+
+#: Rule data as clients send it (see ``rules.EvidenceRuleInput`` and ``rules.CompositeRule``).
+RuleDocument = Annotated[dict[str, Any], _RuleDocument]
+StoredRuleDocument = Annotated[dict[str, Any], _StoredRuleDocument]
+
+_RULE_DESCRIPTION = (
+    "the award rule, told apart by `type`: evidence (pieces of evidence about competencies meet "
+    "thresholds) or composite (other achievements are earned); none: awarded by hand only "
+    "(award_mode manual)"
+)
+
+
 class AchievementCreate(InputSchema):
     title: Annotated[str, Field(min_length=1, max_length=500)]
     description: Text
@@ -37,10 +73,12 @@ class AchievementCreate(InputSchema):
     tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=20)] = Field(
         default_factory=list
     )
-    rule: dict[str, Any] | None = Field(
-        default=None, description="the award rule (evidence or composite); none: manual awards only"
+    rule: RuleDocument | None = Field(default=None, description=_RULE_DESCRIPTION)
+    award_mode: AwardMode = Field(
+        default="automatic",
+        description="automatic: awarded when the rule is met; review: an educator approves each award "
+        "(pending_review first); manual: only by hand",
     )
-    award_mode: AwardMode = "automatic"
 
 
 class AchievementUpdate(InputSchema):
@@ -51,7 +89,11 @@ class AchievementUpdate(InputSchema):
     tags: (
         Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=20)] | None
     ) = None
-    rule: dict[str, Any] | None = None
+    rule: RuleDocument | None = Field(
+        default=None,
+        description="a new rule (a new rule_version; learners who already meet it are awarded by a batch "
+        "evaluation job); null removes the rule (needs award_mode manual)",
+    )
     award_mode: AwardMode | None = None
     status: AchievementStatus | None = None
 
@@ -65,7 +107,9 @@ class AchievementRead(ReadSchema):
     achievement_type: str
     image_url: str | None
     tags: list[str]
-    rule: dict[str, Any]
+    rule: StoredRuleDocument = Field(
+        description="the award rule as stored: min_level as a position on the rubric scale; {} for none"
+    )
     rule_version: int
     award_mode: AwardMode
     status: AchievementStatus

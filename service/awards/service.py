@@ -78,7 +78,7 @@ class AwardService:
 
     async def _parse_rule(self, data: dict[str, Any], *, self_id: uuid.UUID | None) -> rules.Rule:
         try:
-            rule = rules.parse_rule(data)
+            rule = rules.parse_rule_input(data)
         except ValidationError as exc:
             raise InvalidRule(
                 "the award rule is invalid",
@@ -122,7 +122,53 @@ class AwardService:
                         for m in missing
                     ],
                 )
+            return await self._resolve_levels(rule)
         return rule
+
+    async def _resolve_levels(self, rule: rules.EvidenceRuleInput) -> rules.EvidenceRule:
+        """Levels named by id or title become positions on the competencies' rubric scale."""
+        positions: dict[tuple[str, ...], int] = {}
+        named: dict[tuple[str, ...], uuid.UUID | str] = {}
+        for loc, ref in rule.level_refs().items():
+            if isinstance(ref, int):
+                positions[loc] = ref
+            else:
+                named[loc] = ref
+        if named:
+            scales = await self.repo.scales(rule.competency_ids)
+            levels = {lv.id: lv for c in rule.competency_ids for lv in scales.get(c, [])}.values()
+            titles = list(dict.fromkeys(lv.title for lv in sorted(levels, key=lambda lv: lv.position)))
+            errors: list[FieldError] = []
+            for loc, ref in named.items():
+                where = "body.rule." + ".".join(loc)
+                if isinstance(ref, uuid.UUID):
+                    found = {lv.position for lv in levels if lv.id == ref}
+                else:
+                    key = ref.strip().casefold()
+                    found = {lv.position for lv in levels if lv.title.strip().casefold() == key}
+                if not found:
+                    known = ", ".join(titles) or "no levels"
+                    errors.append(
+                        FieldError(
+                            where,
+                            f"no rubric level {ref} on the scale of the rule's competencies (it has {known})",
+                            "invalid_reference",
+                        )
+                    )
+                elif len(found) > 1:
+                    errors.append(
+                        FieldError(
+                            where,
+                            f"the competencies' frameworks place level {ref} at different positions; "
+                            "give the position",
+                            "ambiguous_level",
+                        )
+                    )
+                else:
+                    positions[loc] = found.pop()
+            if errors:
+                raise InvalidRule("the rule names a rubric level its competencies do not have", errors)
+        return rule.resolved(positions)
 
     async def _reaches(self, start: Sequence[uuid.UUID], target: uuid.UUID) -> bool:
         """Whether ``target`` is among the achievements that ``start`` depend on, transitively."""
