@@ -69,6 +69,11 @@ class BadgeRepository:
         )
         return rows.all()
 
+    async def keys_page(self, page: PageParams) -> tuple[Sequence[IssuerKey], int]:
+        query = select(IssuerKey).where(col(IssuerKey.tenant_id) == self.tenant_id)
+        order = (col(IssuerKey.created_at), col(IssuerKey.kind), col(IssuerKey.generation))
+        return await fetch_page(self.session, query, page, *order)
+
     async def active_key(self, kind: str) -> IssuerKey | None:
         rows = await self.session.exec(
             select(IssuerKey)

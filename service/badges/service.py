@@ -227,10 +227,18 @@ class IssuerService:
         return list(await self.repo.keys())
 
     async def keys(self) -> list[IssuerKeyRead]:
+        return await self._read_keys(await self.repo.keys())
+
+    async def keys_page(self, page: PageParams) -> tuple[list[IssuerKeyRead], int]:
+        """A page of the keys, oldest first."""
+        rows, total = await self.repo.keys_page(page)
+        return await self._read_keys(rows), total
+
+    async def _read_keys(self, keys: Iterable[IssuerKey]) -> list[IssuerKeyRead]:
         did = await self.did()
         return [
             IssuerKeyRead.model_validate({**key.model_dump(), "verification_method": f"{did}#{key.fragment}"})
-            for key in await self.repo.keys()
+            for key in keys
         ]
 
     async def _did_keys(self) -> list[DidKey]:

@@ -17,7 +17,6 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.utils.str_converters import to_camel_case
 
-from service.api.deps import DEFAULT_PAGE_SIZE
 from service.api.graphql.common import (
     Page,
     enum_value,
@@ -667,16 +666,18 @@ class AwardsQuery:
         info: Info,
         framework_id: uuid.UUID | None = None,
         status: AchievementStatus | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Achievement] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         async with info.context.db_lock:
             rows, total = await info.context.awards(principal).list_achievements(
                 page, framework_id=framework_id, status=enum_value(status)
             )
-        return Page(items=[Achievement.from_model(a) for a in rows], total=total, limit=limit, offset=offset)
+        return Page(
+            items=[Achievement.from_model(a) for a in rows], total=total, limit=page.limit, offset=offset
+        )
 
     @field(description="An achievement (awards:read); NOT_FOUND otherwise.")
     async def achievement(self, info: Info, id: uuid.UUID) -> Achievement | None:
@@ -689,11 +690,11 @@ class AwardsQuery:
         self,
         info: Info,
         filter: AwardFilter | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Award] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         flt = filter or AwardFilter()
         async with info.context.db_lock:
             items, total = await info.context.awards(principal).list_awards(
@@ -703,7 +704,7 @@ class AwardsQuery:
                 status=enum_value(flt.status),
                 needs_review=flt.needs_review,
             )
-        return Page(items=[Award.from_read(a) for a in items], total=total, limit=limit, offset=offset)
+        return Page(items=[Award.from_read(a) for a in items], total=total, limit=page.limit, offset=offset)
 
     @field(description="An award (awards:read); NOT_FOUND otherwise.")
     async def award(self, info: Info, id: uuid.UUID) -> Award | None:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated, Self
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from service.api.deps import DEFAULT_PAGE_SIZE
 from service.api.graphql.common import (
     Page,
     enum_value,
@@ -335,11 +334,11 @@ class EvidenceQuery:
         self,
         info: Info,
         filter: EvidenceFilter | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Evidence] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         flt = filter or EvidenceFilter()
         async with info.context.db_lock:
             rows, total = await info.context.evidence(principal).list_page(
@@ -350,7 +349,9 @@ class EvidenceQuery:
                 status=enum_value(flt.status),
                 source=enum_value(flt.source),
             )
-        return Page(items=[Evidence.from_model(e) for e in rows], total=total, limit=limit, offset=offset)
+        return Page(
+            items=[Evidence.from_model(e) for e in rows], total=total, limit=page.limit, offset=offset
+        )
 
     @field(description="One piece of evidence (evidence:read); NOT_FOUND otherwise.")
     async def evidence_item(self, info: Info, id: uuid.UUID) -> Evidence | None:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from service.api.deps import AwardsRead, AwardsWrite, PageDep, SessionDep
+from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.awards.schemas import (
     AchievementCreate,
@@ -36,10 +37,15 @@ Method = Literal["highest", "most_recent", "mean", "decaying_average", "mode"]
     status_code=201,
     summary="Create an achievement with its award rule",
     responses=WRITE_ERRORS,
+    openapi_extra=examples.CREATE_ACHIEVEMENT,
 )
 async def create_achievement(
     body: AchievementCreate, principal: AwardsWrite, session: SessionDep
 ) -> AchievementRead:
+    """A badge definition. Its ``rule`` (evidence or composite, see the schema) is checked at once: unknown
+    competencies, achievements or rubric levels, cycles of composites and rules that could never be met
+    are a 422 naming the field. From then on, evidence that meets the rule makes the award automatically
+    (``award_mode`` automatic), or one pending review (review)."""
     return AchievementRead.model_validate(
         await AwardService(session, principal.tenant_id).create_achievement(body)
     )
@@ -100,7 +106,7 @@ async def evaluate_awards(
     return JobRead.model_validate(job)
 
 
-@router.get("/awards", summary="List awards", responses=READ_ERRORS)
+@router.get("/awards", summary="List awards", responses=READ_ERRORS, openapi_extra=examples.AWARDS)
 async def list_awards(
     principal: AwardsRead,
     session: SessionDep,
@@ -110,6 +116,8 @@ async def list_awards(
     status: Annotated[AwardStatus | None, Query()] = None,
     needs_review: Annotated[bool | None, Query()] = None,
 ) -> Page[AwardRead]:
+    """Newest first. ``status`` follows the award state machine (see AwardRead.status);
+    ``needs_review=true`` lists awards whose evidence was withdrawn or corrected."""
     items, total = await AwardService(session, principal.tenant_id).list_awards(
         page, learner_id=learner_id, achievement_id=achievement_id, status=status, needs_review=needs_review
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, Security
 from fastapi.security import SecurityScopes
 
 from service.api.deps import AuthenticatedDep, PageDep, SessionDep, SettingsDep, check_scopes
+from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.badges.schemas import (
     CredentialBatch,
@@ -37,7 +38,12 @@ CredentialsRead = Annotated[Principal, Security(_scoped, scopes=["credentials:re
 CredentialsWrite = Annotated[Principal, Security(_scoped, scopes=["credentials:write"])]
 
 
-@router.get("/credentials", summary="List issued credentials", responses=READ_ERRORS)
+@router.get(
+    "/credentials",
+    summary="List issued credentials",
+    responses=READ_ERRORS,
+    openapi_extra=examples.CREDENTIALS,
+)
 async def list_credentials(
     principal: CredentialsRead,
     session: SessionDep,
@@ -47,7 +53,8 @@ async def list_credentials(
     achievement_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[CredentialStatus | None, Query()] = None,
 ) -> Page[CredentialRead]:
-    """Each item's ``id`` is the credential's public URL; ``uuid`` names it in this API."""
+    """The district's Open Badges credentials, newest first. Each item's ``id`` is the credential's
+    public URL (where partners verify it); ``uuid`` names it in this API's paths."""
     items, total = await CredentialService(session, principal.tenant_id, settings).list_credentials(
         page, learner_id=learner_id, achievement_id=achievement_id, status=status
     )
@@ -128,9 +135,11 @@ async def revoke_credential(
 
 @router.get("/issuer/keys", summary="The district issuer's keys (public halves)", responses=READ_ERRORS)
 async def list_keys(
-    principal: CredentialsRead, session: SessionDep, settings: SettingsDep
-) -> list[IssuerKeyRead]:
-    return await IssuerService(session, principal.tenant_id, settings).keys()
+    principal: CredentialsRead, session: SessionDep, settings: SettingsDep, page: PageDep
+) -> Page[IssuerKeyRead]:
+    """Active and retired keys, oldest first, paged like every list."""
+    items, total = await IssuerService(session, principal.tenant_id, settings).keys_page(page)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post(

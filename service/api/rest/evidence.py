@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from service.api.deps import EvidenceReadScope, EvidenceWriteScope, PageDep, SessionDep
+from service.api.rest import examples
 from service.api.rest.bodies import MalformedJson
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.api.rest.idempotency import idempotent
@@ -108,7 +109,7 @@ class _Unparsable:
 @router.post(
     "",
     summary="Record evidence (one object, a JSON array, or NDJSON)",
-    openapi_extra=_BODY,
+    openapi_extra=examples.merged(_BODY, examples.CREATE_EVIDENCE),
     status_code=201,
     response_model=EvidenceWithAwards,
     responses={
@@ -123,6 +124,11 @@ class _Unparsable:
 async def create_evidence(
     request: Request, principal: EvidenceWriteScope, session: SessionDep
 ) -> JSONResponse:
+    """One piece of evidence (201, the evidence written) or a batch of up to 10,000 as a JSON array or
+    NDJSON (200, per-record results: each record is written whole or refused with its problems). The
+    rules that depend on the evidence are evaluated at once; the answer lists in ``awards`` each award
+    created (and composites earned in turn) or flagged for review by a correction. With an
+    ``Idempotency-Key``, a retry returns the first answer."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
     single, records = _parse(media, raw)
