@@ -92,6 +92,8 @@ async def issue_credential(
 async def issue_batch(
     body: CredentialBatch, principal: CredentialsWrite, session: SessionDep, settings: SettingsDep
 ) -> JobRead:
+    """Queues a job (202) issuing each item as ``POST /api/v1/credentials`` would; follow it at
+    ``GET /api/v1/jobs/{id}``."""
     job = await CredentialService(session, principal.tenant_id, settings).enqueue_batch(body)
     return JobRead.model_validate(job)
 
@@ -103,6 +105,8 @@ async def issue_batch(
     responses=WRITE_ERRORS,
 )
 async def issue_waiting(principal: CredentialsWrite, session: SessionDep, settings: SettingsDep) -> JobRead:
+    """Queues a job (202) issuing the credential of every awarded award whose ``issuance_status`` is
+    still waiting (normally issuance follows each award by itself)."""
     job = await CredentialService(session, principal.tenant_id, settings).enqueue_waiting()
     return JobRead.model_validate(job)
 
@@ -111,6 +115,7 @@ async def issue_waiting(principal: CredentialsWrite, session: SessionDep, settin
 async def get_credential(
     credential_id: uuid.UUID, principal: CredentialsRead, session: SessionDep, settings: SettingsDep
 ) -> CredentialDetail:
+    """The stored credential with its signed document (eddsa-rdfc-2022) and its VC-JWT form (RS256)."""
     row = await CredentialService(session, principal.tenant_id, settings).get(credential_id)
     return credential_detail(row, settings.public_url)
 
@@ -127,6 +132,9 @@ async def revoke_credential(
     session: SessionDep,
     settings: SettingsDep,
 ) -> CredentialRead:
+    """Sets the credential's bit in its Bitstring Status List and re-signs the list, so verifiers see the
+    revocation at once; 409 when already revoked. The award it was issued for becomes revoked too
+    (``award.updated``)."""
     row = await CredentialService(session, principal.tenant_id, settings).revoke(
         credential_id, body.reason, revoked_by=principal.client_id
     )
@@ -150,6 +158,8 @@ async def list_keys(
 async def rotate_keys(
     principal: CredentialsWrite, session: SessionDep, settings: SettingsDep, body: KeyRotate | None = None
 ) -> list[IssuerKeyRead]:
+    """New keys of the kinds asked for (default: all); the previous ones are retired but stay in the DID
+    document, so everything they signed keeps verifying. Answers every key."""
     service = IssuerService(session, principal.tenant_id, settings)
     await service.rotate((body or KeyRotate()).kinds)
     return await service.keys()

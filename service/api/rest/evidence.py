@@ -188,6 +188,7 @@ async def list_evidence(
     status: Annotated[EvidenceStatus | None, Query()] = None,
     source: Annotated[Source | None, Query()] = None,
 ) -> Page[EvidenceRead]:
+    """The district's evidence, newest observation first; withdrawn pieces are listed too (``status``)."""
     rows, total = await EvidenceService(session, principal.tenant_id).list_page(
         page,
         learner_id=learner_id,
@@ -208,6 +209,7 @@ async def list_evidence(
 async def get_evidence(
     evidence_id: uuid.UUID, principal: EvidenceReadScope, session: SessionDep
 ) -> EvidenceRead:
+    """One piece of evidence of the caller's district; 404 for anyone else's."""
     return EvidenceRead.model_validate(await EvidenceService(session, principal.tenant_id).get(evidence_id))
 
 
@@ -219,6 +221,9 @@ async def get_evidence(
 async def withdraw_evidence(
     evidence_id: uuid.UUID, body: EvidenceWithdraw, principal: EvidenceWriteScope, session: SessionDep
 ) -> EvidenceWithAwards:
+    """Evidence is append-only: withdrawal keeps the piece, marked withdrawn with its reason (409 when it
+    already is). Awards that relied on it are flagged for review and listed in ``awards``; an educator
+    keeps or revokes them (``POST /api/v1/awards/{id}/decision``)."""
     service = EvidenceService(session, principal.tenant_id)
     evidence = await service.withdraw(evidence_id, body.reason)
     return EvidenceWithAwards.of(evidence, service.award_changes)

@@ -64,4 +64,5 @@ async def get_learner(learner_id: uuid.UUID, principal: RosterRead, session: Ses
 async def update_learner(
     learner_id: uuid.UUID, body: PersonUpdate, principal: RosterWrite, session: SessionDep
 ) -> PersonRead:
+    """Only the fields given change; 404 for a learner of another district."""
     return await RosterService(session, principal.tenant_id).update_person(learner_id, body, role="student")
