@@ -6,18 +6,28 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2, SecurityScopes
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
 from service.db import Database, declare_write_intent, discard_after_commit, run_after_commit
-from service.errors import ForbiddenError, UnauthorizedError
+from service.errors import (
+    BadRequestError,
+    FieldError,
+    ForbiddenError,
+    UnauthorizedError,
+    ValidationFailedError,
+)
 from service.schemas import PageParams
 from service.tenancy import scopes as scope_names
 from service.tenancy.service import TenancyService
 from service.tenancy.tokens import Principal
 
+#: Defaults of PORTRAIT_LIMITS__MAX_PAGE_SIZE / __DEFAULT_PAGE_SIZE (service.config.LimitSettings);
+#: requests are bounded by the settings in force, these only name the defaults.
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 
@@ -117,10 +127,75 @@ AwardsWrite = Annotated[Principal, Security(_scoped, scopes=["awards:write"])]
 AdminDep = Annotated[Principal, Security(_scoped, scopes=["admin"])]
 
 
+class UnknownQueryParameter(BadRequestError):
+    code = "unknown_query_parameter"
+
+
+_known_query: dict[int, tuple[APIRoute, frozenset[str]]] = {}
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    """Every query parameter the route declares, its dependencies' included."""
+    cached = _known_query.get(id(route))
+    if cached is not None and cached[0] is route:
+        return cached[1]
+    names: set[str] = set()
+    stack: list[Dependant] = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        names.update(param.alias for param in dependant.query_params)
+        stack.extend(dependant.dependencies)
+    known = frozenset(names)
+    _known_query[id(route)] = (route, known)
+    return known
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A misspelled filter (``?nme=garcia``) is a 400 naming it, never a silently unfiltered list."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route)
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        accepted = ", ".join(sorted(known))
+        raise UnknownQueryParameter(
+            f"unknown query parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"this endpoint accepts {accepted}",
+            [
+                FieldError(
+                    f"query.{name}", f"unknown query parameter (accepted: {accepted})", "unknown_parameter"
+                )
+                for name in unknown
+            ],
+        )
+
+
 def page_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="items per page")] = DEFAULT_PAGE_SIZE,
+    request: Request,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description=(
+                f"items per page: default PORTRAIT_LIMITS__DEFAULT_PAGE_SIZE ({DEFAULT_PAGE_SIZE} unless "
+                f"configured), at most PORTRAIT_LIMITS__MAX_PAGE_SIZE ({MAX_PAGE_SIZE} unless configured)"
+            ),
+        ),
+    ] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")] = 0,
 ) -> PageParams:
+    """The paging of every list endpoint, bounded by the settings; unknown query parameters are refused
+    here, so every list endpoint refuses them the same way."""
+    reject_unknown_query(request)
+    limits = get_settings(request).limits
+    if limit is None:
+        limit = min(limits.default_page_size, limits.max_page_size)
+    elif limit > limits.max_page_size:
+        raise ValidationFailedError(
+            f"limit must be at most {limits.max_page_size}",
+            [FieldError("query.limit", f"must be at most {limits.max_page_size}", "less_than_equal")],
+        )
     return PageParams(limit=limit, offset=offset)
 
 

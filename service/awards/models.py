@@ -95,7 +95,8 @@ class Award(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id)
     learner_id: uuid.UUID
     achievement_id: uuid.UUID
-    #: pending_review -> awarded | rejected; awarded -> revoked.
+    #: pending_review -> awarded | rejected; awarded -> revoked (a revoke decision, or its credential
+    #: revoked directly). rejected and revoked are final (see schemas.AWARD_STATUS_DESCRIPTION).
     status: str = Field(max_length=16)
     method: str = Field(max_length=16)  # rule | manual
     rule_version: int | None = None

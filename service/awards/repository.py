@@ -337,6 +337,15 @@ class AwardRepository:
     async def get_award(self, award_id: uuid.UUID) -> Award | None:
         return await self.session.get(Award, (self.tenant_id, award_id))
 
+    async def awards_by_ids(self, ids: Iterable[uuid.UUID]) -> list[Award]:
+        wanted = list(set(ids))
+        if not wanted:
+            return []
+        rows = await self.session.exec(
+            select(Award).where(col(Award.tenant_id) == self.tenant_id, col(Award.id).in_(wanted))
+        )
+        return list(rows.all())
+
     async def awards_for(
         self, learner_ids: Iterable[uuid.UUID], achievement_ids: Iterable[uuid.UUID] | None = None
     ) -> Sequence[Award]:
@@ -418,7 +427,10 @@ class AwardRepository:
             out.setdefault(award_id, []).append(evidence_id)
         return out
 
-    async def flag_awards_using(self, evidence_ids: Sequence[uuid.UUID], reason: str) -> int:
+    async def flag_awards_using(
+        self, evidence_ids: Sequence[uuid.UUID], reason: str
+    ) -> list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str]]:
+        """Flag the live awards that relied on this evidence; (id, learner, achievement, status) of each."""
         sub = select(AwardEvidence.award_id).where(
             col(AwardEvidence.tenant_id) == self.tenant_id,
             col(AwardEvidence.evidence_id).in_(list(evidence_ids)),
@@ -431,8 +443,9 @@ class AwardRepository:
                 col(Award.status).in_(["awarded", "pending_review"]),
             )
             .values(needs_review=True, review_reason=reason)
+            .returning(col(Award.id), col(Award.learner_id), col(Award.achievement_id), col(Award.status))
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return sorted((r[0], r[1], r[2], r[3]) for r in result.all())
 
     async def list_awards(
         self,

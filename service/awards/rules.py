@@ -57,18 +57,24 @@ __all__ = [
     "MAX_LEVEL",
     "MAX_WINDOW_DAYS",
     "RULE_ADAPTER",
+    "RULE_INPUT_ADAPTER",
     "CompositeRule",
     "EvidenceRule",
+    "EvidenceRuleInput",
+    "LevelRef",
     "Mastery",
+    "MasteryInput",
     "MasteryMethod",
     "Outcome",
     "RequiredSources",
     "Rule",
+    "RuleInput",
     "Source",
     "dump_rule",
     "evaluate",
     "mastery_level",
     "parse_rule",
+    "parse_rule_input",
     "rounded_level",
 ]
 
@@ -104,11 +110,26 @@ class _RuleModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _type_required(schema: dict[str, Any]) -> None:
+    """``type`` tells the kind of rule: the contract requires it (as ``parse_rule`` does)."""
+    required = schema.setdefault("required", [])
+    if "type" not in required:
+        required.insert(0, "type")
+
+
+class _KindModel(_RuleModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_type_required)
+
+
 class RequiredSources(_RuleModel):
     """At least ``min`` of the qualifying pieces must come from one of ``sources``."""
 
-    sources: Annotated[list[Source], Field(min_length=1, max_length=len(SOURCES))]
-    min: Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)] = 1
+    sources: Annotated[list[Source], Field(min_length=1, max_length=len(SOURCES))] = Field(
+        description="the evidence sources of this group"
+    )
+    min: Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)] = Field(
+        default=1, description="how many of the qualifying pieces must come from these sources"
+    )
 
     @field_validator("sources")
     @classmethod
@@ -117,42 +138,104 @@ class RequiredSources(_RuleModel):
         return value
 
 
-class Mastery(_RuleModel):
+#: A rubric level as a rule names it: its position (0 = lowest), its id, or its title. Tried in this
+#: order, so a UUID string is a level id and any other string a title.
+LevelRef: TypeAlias = Annotated[
+    _Level | uuid.UUID | Annotated[str, Field(min_length=1, max_length=255)],
+    Field(union_mode="left_to_right"),
+]
+
+_MIN_LEVEL_DESCRIPTION = (
+    "its position on the framework's scale (an integer, 0 = lowest; on a "
+    "four-level scale Beginning=0, Developing=1, Proficient=2, Extending=3), the level's id (a UUID), or "
+    'its title (e.g. "Proficient", case-insensitive). An id or title is looked up in the rubric of the '
+    "listed competencies' framework and stored as the position: reads return the position"
+)
+_STORED_LEVEL_DESCRIPTION = "the rubric level to reach, as its position on the scale (0 = lowest)"
+
+
+class _MasteryBase(_RuleModel):
+    method: MasteryMethod = Field(
+        description=(
+            "how the current level is computed from the competency's leveled evidence: highest, "
+            "most_recent, mean, decaying_average (newer pieces weigh more, see decay) or mode"
+        )
+    )
+    decay: Annotated[float, Field(strict=True, gt=0, le=1, allow_inf_nan=False)] = Field(
+        default=0.65,
+        description=(
+            "decaying_average only: the weight of the newest piece (the running value keeps 1 - decay)"
+        ),
+    )
+
+
+class Mastery(_MasteryBase):
     """A competency's current level, by ``method`` over its leveled evidence, must reach ``min_level``.
 
     ``decay`` is used by ``decaying_average`` only: the weight of the newest piece, the previous running
     value keeping ``1 - decay``.
     """
 
-    method: MasteryMethod
-    decay: Annotated[float, Field(strict=True, gt=0, le=1, allow_inf_nan=False)] = 0.65
-    min_level: _Level
+    min_level: _Level = Field(description=_STORED_LEVEL_DESCRIPTION)
 
 
-class EvidenceRule(_RuleModel):
-    """Evidence about the listed competencies meets thresholds (see the module documentation)."""
+class MasteryInput(_MasteryBase):
+    """A mastery condition as a client writes it: each listed competency's current level, computed by
+    ``method`` over all its in-scope leveled evidence, must reach ``min_level``."""
 
-    type: Literal["evidence"] = "evidence"
-    competency_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_COMPETENCIES)]
+    min_level: LevelRef = Field(description="the level to reach: " + _MIN_LEVEL_DESCRIPTION)
+
+
+class _EvidenceRuleBase(_KindModel):
+    type: Literal["evidence"] = Field(default="evidence", description="this kind of rule: evidence")
+    competency_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_COMPETENCIES)] = Field(
+        description="the competencies whose evidence counts (of one published framework, usually one)"
+    )
     #: True: every competency meets the thresholds on its own; False: on the pooled evidence.
-    per_competency: StrictBool = False
-    #: Rubric level position (0 = lowest) a piece must reach to qualify.
-    min_level: _Level | None = None
+    per_competency: StrictBool = Field(
+        default=False,
+        description="true: every listed competency must meet the thresholds on its own evidence; "
+        "false: the evidence of all listed competencies is pooled",
+    )
     #: Alternative bar for scored pieces: ``score / score_max`` must reach it.
-    min_score_ratio: Annotated[float, Field(strict=True, ge=0, le=1, allow_inf_nan=False)] | None = None
-    min_count: Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)] = 1
-    min_distinct_contexts: _Distinct = 0
-    min_distinct_sessions: _Distinct = 0
+    min_score_ratio: Annotated[float, Field(strict=True, ge=0, le=1, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="a scored piece qualifies when score / score_max reaches this (with min_level too, "
+        "either bar is enough; with neither, every in-scope piece qualifies)",
+    )
+    min_count: Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)] = Field(
+        default=1, description="qualifying pieces needed"
+    )
+    min_distinct_contexts: _Distinct = Field(
+        default=0, description="different classes the qualifying pieces must come from"
+    )
+    min_distinct_sessions: _Distinct = Field(
+        default=0, description="different academic sessions (terms) the qualifying pieces must come from"
+    )
     #: Only evidence observed in the last N days before ``LearnerFacts.now`` is in scope.
-    window_days: Annotated[int, Field(strict=True, ge=1, le=MAX_WINDOW_DAYS)] | None = None
-    observed_from: AwareDatetime | None = None
-    observed_until: AwareDatetime | None = None
+    window_days: Annotated[int, Field(strict=True, ge=1, le=MAX_WINDOW_DAYS)] | None = Field(
+        default=None, description="only evidence observed in the last N days counts"
+    )
+    observed_from: AwareDatetime | None = Field(
+        default=None, description="only evidence observed at or after this instant counts"
+    )
+    observed_until: AwareDatetime | None = Field(
+        default=None, description="only evidence observed at or before this instant counts"
+    )
     #: False: a set of qualifying pieces made only of self-assessments and peer assessments never meets it.
-    self_assessment_alone: StrictBool = False
+    self_assessment_alone: StrictBool = Field(
+        default=False,
+        description="false (default): self- and peer assessments alone never meet the rule; at least one "
+        "qualifying piece must come from another source",
+    )
     #: When set, pieces from other sources never qualify.
-    allowed_sources: Annotated[list[Source], Field(min_length=1, max_length=len(SOURCES))] | None = None
-    required_sources: Annotated[list[RequiredSources], Field(max_length=10)] = Field(default_factory=list)
-    mastery: Mastery | None = None
+    allowed_sources: Annotated[list[Source], Field(min_length=1, max_length=len(SOURCES))] | None = Field(
+        default=None, description="when set, pieces from other sources never qualify"
+    )
+    required_sources: Annotated[list[RequiredSources], Field(max_length=10)] = Field(
+        default_factory=list,
+        description="minimums per group of sources, e.g. at least one piece assessed by an educator",
+    )
 
     @field_validator("competency_ids")
     @classmethod
@@ -196,12 +279,63 @@ class EvidenceRule(_RuleModel):
         return value
 
 
-class CompositeRule(_RuleModel):
-    """Earned when at least ``min_earned`` (default: all) of ``achievement_ids`` are earned."""
+class EvidenceRule(_EvidenceRuleBase):
+    """Evidence about the listed competencies meets thresholds (see the module documentation); the form
+    stored and evaluated, levels as positions."""
 
-    type: Literal["composite"] = "composite"
-    achievement_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_ACHIEVEMENTS)]
-    min_earned: Annotated[int, Field(strict=True, ge=1, le=MAX_ACHIEVEMENTS)] | None = None
+    #: Rubric level position (0 = lowest) a piece must reach to qualify.
+    min_level: _Level | None = Field(default=None, description=_STORED_LEVEL_DESCRIPTION)
+    mastery: Mastery | None = Field(
+        default=None, description="each competency's current level must also reach a level"
+    )
+
+
+class EvidenceRuleInput(_EvidenceRuleBase):
+    """An evidence rule: evidence about the listed competencies meets thresholds. A piece is in scope
+    when it is about a listed competency and inside the time window; it qualifies when its source is
+    allowed and it reaches min_level (or min_score_ratio). The rule is met when the qualifying pieces
+    include min_count pieces from min_distinct_contexts classes and min_distinct_sessions sessions,
+    meeting every required_sources minimum (and the mastery condition, when given)."""
+
+    min_level: LevelRef | None = Field(
+        default=None, description="the level a piece must reach to qualify: " + _MIN_LEVEL_DESCRIPTION
+    )
+    mastery: MasteryInput | None = Field(
+        default=None,
+        description="each listed competency's current level (by a mastery method over all its in-scope "
+        "leveled evidence) must also reach a level",
+    )
+
+    def level_refs(self) -> dict[tuple[str, ...], int | uuid.UUID | str]:
+        """Where this rule names a level, by location: ``("min_level",)``, ``("mastery", "min_level")``."""
+        refs: dict[tuple[str, ...], int | uuid.UUID | str] = {}
+        if self.min_level is not None:
+            refs[("min_level",)] = self.min_level
+        if self.mastery is not None:
+            refs[("mastery", "min_level")] = self.mastery.min_level
+        return refs
+
+    def resolved(self, positions: Mapping[tuple[str, ...], int]) -> EvidenceRule:
+        """The stored form, each level named by ``level_refs`` replaced by its position."""
+        data = self.model_dump()
+        if ("min_level",) in positions:
+            data["min_level"] = positions[("min_level",)]
+        if data.get("mastery") is not None and ("mastery", "min_level") in positions:
+            data["mastery"]["min_level"] = positions[("mastery", "min_level")]
+        return EvidenceRule.model_validate(data)
+
+
+class CompositeRule(_KindModel):
+    """A composite rule: earned when at least ``min_earned`` (default: all) of ``achievement_ids`` are
+    earned (awarded; pending, rejected or revoked awards do not count)."""
+
+    type: Literal["composite"] = Field(default="composite", description="this kind of rule: composite")
+    achievement_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_ACHIEVEMENTS)] = Field(
+        description="the achievements to earn (no cycles of composites)"
+    )
+    min_earned: Annotated[int, Field(strict=True, ge=1, le=MAX_ACHIEVEMENTS)] | None = Field(
+        default=None, description="how many of them must be earned (N of M); default: all"
+    )
 
     @field_validator("achievement_ids")
     @classmethod
@@ -221,14 +355,42 @@ class CompositeRule(_RuleModel):
 #: An award rule; ``type`` tells the kind. Usable as a field type in request schemas (there the error
 #: location carries the kind as well, e.g. ``("rule", "evidence", "min_count")``).
 Rule: TypeAlias = Annotated[EvidenceRule | CompositeRule, Field(discriminator="type")]
+#: An award rule as clients write it: levels by position, id or title (resolved into a :data:`Rule`).
+RuleInput: TypeAlias = Annotated[EvidenceRuleInput | CompositeRule, Field(discriminator="type")]
 
 #: Validates and serialises :data:`Rule` values (e.g. ``RULE_ADAPTER.json_schema()``).
 RULE_ADAPTER: TypeAdapter[EvidenceRule | CompositeRule] = TypeAdapter(Rule)
+#: The same for :data:`RuleInput`; its JSON Schema documents rules in the API contract.
+RULE_INPUT_ADAPTER: TypeAdapter[EvidenceRuleInput | CompositeRule] = TypeAdapter(RuleInput)
 
 _RULE_MODELS: dict[str, type[EvidenceRule] | type[CompositeRule]] = {
     "evidence": EvidenceRule,
     "composite": CompositeRule,
 }
+_RULE_INPUT_MODELS: dict[str, type[EvidenceRuleInput] | type[CompositeRule]] = {
+    "evidence": EvidenceRuleInput,
+    "composite": CompositeRule,
+}
+
+
+def _parse_kind(data: object, models: Mapping[str, type[BaseModel]]) -> BaseModel:
+    if not isinstance(data, Mapping):
+        raise ValidationError.from_exception_data(
+            "Rule", [InitErrorDetails(type="dict_type", loc=(), input=data)]
+        )
+    kind = data.get("type")
+    if kind is None:
+        raise ValidationError.from_exception_data(
+            "Rule", [InitErrorDetails(type="missing", loc=("type",), input=dict(data))]
+        )
+    model = models.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        expected = " or ".join(repr(name) for name in models)
+        raise ValidationError.from_exception_data(
+            "Rule",
+            [InitErrorDetails(type="literal_error", loc=("type",), input=kind, ctx={"expected": expected})],
+        )
+    return model.model_validate(dict(data))
 
 
 def parse_rule(data: object) -> Rule:
@@ -239,23 +401,18 @@ def parse_rule(data: object) -> Rule:
     """
     if isinstance(data, EvidenceRule | CompositeRule):
         return data
-    if not isinstance(data, Mapping):
-        raise ValidationError.from_exception_data(
-            "Rule", [InitErrorDetails(type="dict_type", loc=(), input=data)]
-        )
-    kind = data.get("type")
-    if kind is None:
-        raise ValidationError.from_exception_data(
-            "Rule", [InitErrorDetails(type="missing", loc=("type",), input=dict(data))]
-        )
-    model = _RULE_MODELS.get(kind) if isinstance(kind, str) else None
-    if model is None:
-        expected = " or ".join(repr(name) for name in _RULE_MODELS)
-        raise ValidationError.from_exception_data(
-            "Rule",
-            [InitErrorDetails(type="literal_error", loc=("type",), input=kind, ctx={"expected": expected})],
-        )
-    return model.model_validate(dict(data))
+    parsed = _parse_kind(data, _RULE_MODELS)
+    assert isinstance(parsed, EvidenceRule | CompositeRule)
+    return parsed
+
+
+def parse_rule_input(data: object) -> RuleInput:
+    """Like :func:`parse_rule`, for a rule as a client writes it (levels by position, id or title)."""
+    if isinstance(data, EvidenceRuleInput | CompositeRule):
+        return data
+    parsed = _parse_kind(data, _RULE_INPUT_MODELS)
+    assert isinstance(parsed, EvidenceRuleInput | CompositeRule)
+    return parsed
 
 
 def dump_rule(rule: Rule) -> dict[str, Any]:

@@ -6,14 +6,61 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import AnyHttpUrl, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from service.awards import rules
 from service.schemas import InputSchema, ReadSchema
 
 AwardMode = Literal["automatic", "review", "manual"]
 AwardStatus = Literal["pending_review", "awarded", "rejected", "revoked"]
+#: What a write did to an award (see ``AwardChange``).
+AwardChangeKind = Literal["created", "flagged_for_review"]
+
+#: The award state machine, as documentation for both APIs.
+AWARD_STATUS_DESCRIPTION = (
+    "pending_review (the rule was met and the achievement's award_mode is review) -> awarded (approved) "
+    "or rejected; awarded (by a rule in automatic mode, by hand, or approved) -> revoked (by the "
+    "revoke decision, or when its credential is revoked directly). rejected and revoked are final: the "
+    "learner keeps one award per achievement, so it is never made again. Withdrawn or corrected evidence "
+    "never changes the status; it sets needs_review."
+)
 AchievementStatus = Literal["active", "archived"]
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+
+
+class _RuleDocument:
+    """A rule field holds JSON data that the award service validates with ``rules.parse_rule_input``
+    (errors named ``body.rule.<field>``); the contract shows its typed schema, ``RuleInput``."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return handler(rules.RULE_INPUT_ADAPTER.core_schema)
+
+
+class _StoredRuleDocument:
+    """A stored rule as reads return it: levels as positions, ``{}`` when there is no rule."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {
+            "anyOf": [
+                handler(rules.RULE_ADAPTER.core_schema),
+                {"type": "object", "maxProperties": 0, "description": "no rule: awarded by hand only"},
+            ]
+        }
+
+
+#: Rule data as clients send it (see ``rules.EvidenceRuleInput`` and ``rules.CompositeRule``).
+RuleDocument = Annotated[dict[str, Any], _RuleDocument]
+StoredRuleDocument = Annotated[dict[str, Any], _StoredRuleDocument]
+
+_RULE_DESCRIPTION = (
+    "the award rule, told apart by `type`: evidence (pieces of evidence about competencies meet "
+    "thresholds) or composite (other achievements are earned); none: awarded by hand only "
+    "(award_mode manual)"
+)
 
 
 class AchievementCreate(InputSchema):
@@ -26,10 +73,12 @@ class AchievementCreate(InputSchema):
     tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=20)] = Field(
         default_factory=list
     )
-    rule: dict[str, Any] | None = Field(
-        default=None, description="the award rule (evidence or composite); none: manual awards only"
+    rule: RuleDocument | None = Field(default=None, description=_RULE_DESCRIPTION)
+    award_mode: AwardMode = Field(
+        default="automatic",
+        description="automatic: awarded when the rule is met; review: an educator approves each award "
+        "(pending_review first); manual: only by hand",
     )
-    award_mode: AwardMode = "automatic"
 
 
 class AchievementUpdate(InputSchema):
@@ -40,7 +89,11 @@ class AchievementUpdate(InputSchema):
     tags: (
         Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=20)] | None
     ) = None
-    rule: dict[str, Any] | None = None
+    rule: RuleDocument | None = Field(
+        default=None,
+        description="a new rule (a new rule_version; learners who already meet it are awarded by a batch "
+        "evaluation job); null removes the rule (needs award_mode manual)",
+    )
     award_mode: AwardMode | None = None
     status: AchievementStatus | None = None
 
@@ -54,7 +107,9 @@ class AchievementRead(ReadSchema):
     achievement_type: str
     image_url: str | None
     tags: list[str]
-    rule: dict[str, Any]
+    rule: StoredRuleDocument = Field(
+        description="the award rule as stored: min_level as a position on the rubric scale; {} for none"
+    )
     rule_version: int
     award_mode: AwardMode
     status: AchievementStatus
@@ -66,7 +121,7 @@ class AwardRead(ReadSchema):
     id: uuid.UUID
     learner_id: uuid.UUID
     achievement_id: uuid.UUID
-    status: AwardStatus
+    status: AwardStatus = Field(description=AWARD_STATUS_DESCRIPTION)
     method: Literal["rule", "manual"]
     rule_version: int | None
     evidence_ids: list[uuid.UUID] = Field(default_factory=list)
@@ -76,8 +131,26 @@ class AwardRead(ReadSchema):
     decided_at: datetime | None
     awarded_at: datetime | None
     credential_id: uuid.UUID | None
-    issuance_status: str
+    issuance_status: str = Field(
+        description="the Open Badges credential: waiting (not issued yet), issued, or revoked"
+    )
     created_at: datetime
+
+
+class AwardChange(ReadSchema):
+    """An award that a write created or changed, and what happened to it."""
+
+    award_id: uuid.UUID
+    learner_id: uuid.UUID
+    achievement_id: uuid.UUID
+    status: AwardStatus = Field(description="the award's status after the write")
+    change: AwardChangeKind = Field(
+        description=(
+            "created: the write earned it (status awarded, or pending_review when the achievement needs "
+            "review; composite achievements earned in turn are listed too); flagged_for_review: evidence "
+            "it relied on was withdrawn or corrected, so needs_review is now true (its status is kept)"
+        )
+    )
 
 
 class ManualAward(InputSchema):

@@ -32,6 +32,7 @@ from service.awards.schemas import (
     AchievementCreate,
     AchievementProgress,
     AchievementUpdate,
+    AwardChange,
     AwardDecision,
     AwardRead,
     ClassProgress,
@@ -70,12 +71,14 @@ class AwardService:
         self.repo = AwardRepository(session, tenant_id)
         #: Awards created by this service instance (for events after commit).
         self.created: list[uuid.UUID] = []
+        #: Awards this instance created or flagged for review, in order (what a write reports back).
+        self.changes: list[AwardChange] = []
 
     # -- achievements --------------------------------------------------------------------------
 
     async def _parse_rule(self, data: dict[str, Any], *, self_id: uuid.UUID | None) -> rules.Rule:
         try:
-            rule = rules.parse_rule(data)
+            rule = rules.parse_rule_input(data)
         except ValidationError as exc:
             raise InvalidRule(
                 "the award rule is invalid",
@@ -119,7 +122,53 @@ class AwardService:
                         for m in missing
                     ],
                 )
+            return await self._resolve_levels(rule)
         return rule
+
+    async def _resolve_levels(self, rule: rules.EvidenceRuleInput) -> rules.EvidenceRule:
+        """Levels named by id or title become positions on the competencies' rubric scale."""
+        positions: dict[tuple[str, ...], int] = {}
+        named: dict[tuple[str, ...], uuid.UUID | str] = {}
+        for loc, ref in rule.level_refs().items():
+            if isinstance(ref, int):
+                positions[loc] = ref
+            else:
+                named[loc] = ref
+        if named:
+            scales = await self.repo.scales(rule.competency_ids)
+            levels = {lv.id: lv for c in rule.competency_ids for lv in scales.get(c, [])}.values()
+            titles = list(dict.fromkeys(lv.title for lv in sorted(levels, key=lambda lv: lv.position)))
+            errors: list[FieldError] = []
+            for loc, ref in named.items():
+                where = "body.rule." + ".".join(loc)
+                if isinstance(ref, uuid.UUID):
+                    found = {lv.position for lv in levels if lv.id == ref}
+                else:
+                    key = ref.strip().casefold()
+                    found = {lv.position for lv in levels if lv.title.strip().casefold() == key}
+                if not found:
+                    known = ", ".join(titles) or "no levels"
+                    errors.append(
+                        FieldError(
+                            where,
+                            f"no rubric level {ref} on the scale of the rule's competencies (it has {known})",
+                            "invalid_reference",
+                        )
+                    )
+                elif len(found) > 1:
+                    errors.append(
+                        FieldError(
+                            where,
+                            f"the competencies' frameworks place level {ref} at different positions; "
+                            "give the position",
+                            "ambiguous_level",
+                        )
+                    )
+                else:
+                    positions[loc] = found.pop()
+            if errors:
+                raise InvalidRule("the rule names a rubric level its competencies do not have", errors)
+        return rule.resolved(positions)
 
     async def _reaches(self, start: Sequence[uuid.UUID], target: uuid.UUID) -> bool:
         """Whether ``target`` is among the achievements that ``start`` depend on, transitively."""
@@ -353,7 +402,9 @@ class AwardService:
             # (the unique key on learner + achievement) are skipped and not reported as created.
             inserted = await self.repo.insert_awards(pending)
             await self.repo.link_evidence_many({a: links[a] for a in inserted if a in links})
-            await self._emit("award.created", [self._event(row) for row in pending if row["id"] in inserted])
+            await self._emit(
+                "award.created", [self.award_event(row) for row in pending if row["id"] in inserted]
+            )
             await self._queue_issuance(
                 [row["id"] for row in pending if row["id"] in inserted and row["status"] == "awarded"]
             )
@@ -362,6 +413,15 @@ class AwardService:
                     continue
                 created += 1
                 self.created.append(row["id"])
+                self.changes.append(
+                    AwardChange(
+                        award_id=row["id"],
+                        learner_id=row["learner_id"],
+                        achievement_id=row["achievement_id"],
+                        status=row["status"],
+                        change="created",
+                    )
+                )
                 if row["status"] == "awarded":
                     newly.setdefault(row["achievement_id"], set()).add(row["learner_id"])
                     earned.setdefault(row["learner_id"], set()).add(row["achievement_id"])
@@ -378,7 +438,8 @@ class AwardService:
         return created
 
     @staticmethod
-    def _event(row: dict[str, Any] | Award) -> dict[str, Any]:
+    def award_event(row: dict[str, Any] | Award) -> dict[str, Any]:
+        """The ``award.created`` / ``award.updated`` webhook payload."""
         values: dict[str, Any] = row if isinstance(row, dict) else row.model_dump()
         awarded_at = values.get("awarded_at")
         return {
@@ -403,8 +464,22 @@ class AwardService:
         if items:
             await WebhookService(self.session, self.tenant_id).emit_many(event_type, items)
 
-    async def flag_for_review(self, evidence_ids: Sequence[uuid.UUID], reason: str) -> int:
-        return await self.repo.flag_awards_using(evidence_ids, reason)
+    async def flag_for_review(self, evidence_ids: Sequence[uuid.UUID], reason: str) -> list[AwardChange]:
+        """Awards that relied on this evidence need an educator's look (never a silent revocation)."""
+        flagged = [
+            AwardChange(
+                award_id=award_id,
+                learner_id=learner_id,
+                achievement_id=achievement_id,
+                status=status,
+                change="flagged_for_review",
+            )
+            for award_id, learner_id, achievement_id, status in await self.repo.flag_awards_using(
+                evidence_ids, reason
+            )
+        ]
+        self.changes.extend(flagged)
+        return flagged
 
     # -- awards --------------------------------------------------------------------------------
 
@@ -413,6 +488,9 @@ class AwardService:
         return [
             AwardRead.model_validate({**a.model_dump(), "evidence_ids": links.get(a.id, [])}) for a in awards
         ]
+
+    async def awards_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, AwardRead]:
+        return {a.id: a for a in await self.read_awards(await self.repo.awards_by_ids(ids))}
 
     async def get_award(self, award_id: uuid.UUID) -> Award:
         award = await self.repo.get_award(award_id)
@@ -466,7 +544,7 @@ class AwardService:
         await self.repo.link_evidence(award_id, data.evidence_ids)
         self.created.append(award_id)
         award = await self.get_award(award_id)
-        await self._emit("award.created", [self._event(award)])
+        await self._emit("award.created", [self.award_event(award)])
         await self._queue_issuance([award_id])
         await self.evaluate_composites_for(data.learner_id, data.achievement_id)
         return await self.get_award(award_id)
@@ -497,7 +575,7 @@ class AwardService:
             award.reasons = [*award.reasons, data.reason]
         award.updated_at = now
         await self.repo.add(award)
-        await self._emit("award.updated", [self._event(award)])
+        await self._emit("award.updated", [self.award_event(award)])
         if data.decision == "revoke":
             from service.badges.service import queue_award_revocation
 

@@ -69,6 +69,11 @@ class BadgeRepository:
         )
         return rows.all()
 
+    async def keys_page(self, page: PageParams) -> tuple[Sequence[IssuerKey], int]:
+        query = select(IssuerKey).where(col(IssuerKey.tenant_id) == self.tenant_id)
+        order = (col(IssuerKey.created_at), col(IssuerKey.kind), col(IssuerKey.generation))
+        return await fetch_page(self.session, query, page, *order)
+
     async def active_key(self, kind: str) -> IssuerKey | None:
         rows = await self.session.exec(
             select(IssuerKey)
@@ -326,12 +331,26 @@ class BadgeRepository:
             [{"award": award, "credential": credential} for award, credential in credentials.items()],
         )
 
-    async def mark_award_revoked(self, award_id: uuid.UUID, now: datetime) -> None:
-        await self.session.execute(
-            update(Award)
-            .where(col(Award.tenant_id) == self.tenant_id, col(Award.id) == award_id)
-            .values(issuance_status="revoked", updated_at=now)
-        )
+    async def mark_award_revoked(
+        self, award_id: uuid.UUID, now: datetime, *, reason: str, revoked_by: str | None
+    ) -> Award | None:
+        """The award's credential is revoked: so is the award (``awarded`` -> ``revoked``). Returns the
+        award when its status changed (an award revoked first, by a decision, only records issuance)."""
+        award = await self.session.get(Award, (self.tenant_id, award_id))
+        if award is None:
+            return None
+        award.issuance_status = "revoked"
+        award.updated_at = now
+        changed = award.status == "awarded"
+        if changed:
+            award.status = "revoked"
+            award.needs_review = False
+            award.decided_by = revoked_by
+            award.decided_at = now
+            award.reasons = [*award.reasons, f"its credential was revoked: {reason}"]
+        self.session.add(award)
+        await self.session.flush()
+        return award if changed else None
 
     async def achievement(self, achievement_id: uuid.UUID) -> Achievement | None:
         return await self.session.get(Achievement, (self.tenant_id, achievement_id))

@@ -227,10 +227,18 @@ class IssuerService:
         return list(await self.repo.keys())
 
     async def keys(self) -> list[IssuerKeyRead]:
+        return await self._read_keys(await self.repo.keys())
+
+    async def keys_page(self, page: PageParams) -> tuple[list[IssuerKeyRead], int]:
+        """A page of the keys, oldest first."""
+        rows, total = await self.repo.keys_page(page)
+        return await self._read_keys(rows), total
+
+    async def _read_keys(self, keys: Iterable[IssuerKey]) -> list[IssuerKeyRead]:
         did = await self.did()
         return [
             IssuerKeyRead.model_validate({**key.model_dump(), "verification_method": f"{did}#{key.fragment}"})
-            for key in await self.repo.keys()
+            for key in keys
         ]
 
     async def _did_keys(self) -> list[DidKey]:
@@ -846,12 +854,20 @@ class CredentialService:
         now = datetime.now(UTC)
         row.revoked_at, row.revocation_reason, row.revoked_by = now, reason, revoked_by
         await self.repo.add(row)
+        award = None
         if row.award_id is not None:
-            await self.repo.mark_award_revoked(row.award_id, now)
+            award = await self.repo.mark_award_revoked(
+                row.award_id, now, reason=reason, revoked_by=revoked_by
+            )
         status_list = await self.repo.get_list(row.status_list_id)
         assert status_list is not None
         await self.status_lists.sign(status_list)
-        await WebhookService(self.session, self.tenant_id).emit("credential.revoked", self._event(row))
+        webhooks = WebhookService(self.session, self.tenant_id)
+        await webhooks.emit("credential.revoked", self._event(row))
+        if award is not None:
+            from service.awards.service import AwardService
+
+            await webhooks.emit("award.updated", AwardService.award_event(award))
         return row
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import AnyHttpUrl, AwareDatetime, Field, field_validator, model_validator
 
+from service.awards.schemas import AwardChange
 from service.schemas import InputSchema, ReadSchema
 
 Source = Literal["rubric", "oneroster_result", "artifact", "exhibition", "self_assessment", "peer"]
@@ -118,6 +120,23 @@ class EvidenceRead(ReadSchema):
     created_at: datetime
 
 
+class EvidenceWithAwards(EvidenceRead):
+    """A piece of evidence as written, with what the write did to awards."""
+
+    awards: list[AwardChange] = Field(
+        default_factory=list,
+        description="awards this write created (rule met) or flagged for review (evidence withdrawn or "
+        "corrected); empty when none changed",
+    )
+
+    @classmethod
+    def of(cls, evidence: object, awards: Sequence[AwardChange]) -> Self:
+        """``evidence`` (a row or a read schema) with the award changes of the write."""
+        return cls.model_validate(
+            {**EvidenceRead.model_validate(evidence).model_dump(), "awards": list(awards)}
+        )
+
+
 class RecordError(ReadSchema):
     index: int = Field(description="position of the record in the request (0-based; NDJSON: line - 1)")
     errors: list[dict[str, str]]
@@ -132,4 +151,12 @@ class BulkResult(ReadSchema):
     accepted: list[AcceptedRecord]
     errors: list[RecordError]
     received: int
-    awards_created: int = 0
+    awards_created: int = Field(
+        default=0,
+        description="how many awards the batch created (kept for clients "
+        "that read the count; ``awards`` lists them)",
+    )
+    awards: list[AwardChange] = Field(
+        default_factory=list,
+        description="awards the batch created or flagged for review, each with what happened to it",
+    )

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.awards.schemas import AwardChange
 from service.awards.service import AwardService
 from service.errors import FieldError
 from service.evidence.errors import AlreadyWithdrawn, EvidenceNotFound, InvalidEvidence
@@ -47,6 +48,8 @@ class EvidenceService:
         self.session = session
         self.tenant_id = tenant_id
         self.repo = EvidenceRepository(session, tenant_id)
+        #: What the latest write (create_one, create_many, withdraw) did to awards.
+        self.award_changes: list[AwardChange] = []
 
     async def get(self, evidence_id: uuid.UUID) -> Evidence:
         evidence = await self.repo.get(evidence_id)
@@ -266,7 +269,9 @@ class EvidenceService:
             ],
             received=len(parsed),
             awards_created=created,
+            awards=list(awards.changes),
         )
+        self.award_changes = list(awards.changes)
         fetched = await self.repo.get_many(a.id for a in accepted) if len(accepted) == 1 else {}
         return result, [fetched[a.id] for a in accepted if a.id in fetched]
 
@@ -277,7 +282,7 @@ class EvidenceService:
         now = datetime.now(UTC)
         await self.repo.withdraw([evidence_id], reason, now, {})
         # Never silently revoke: awards that relied on it are flagged for an educator to review.
-        await AwardService(self.session, self.tenant_id).flag_for_review(
+        self.award_changes = await AwardService(self.session, self.tenant_id).flag_for_review(
             [evidence_id], f"evidence withdrawn: {reason}"
         )
         await self.session.refresh(evidence)

@@ -425,6 +425,10 @@ class GradeRepository:
         query = select(GradeMap).where(col(GradeMap.tenant_id) == self.tenant_id)
         return (await self.session.exec(query.order_by(col(GradeMap.created_at), col(GradeMap.id)))).all()
 
+    async def list_page(self, page: PageParams) -> tuple[Sequence[GradeMap], int]:
+        query = select(GradeMap).where(col(GradeMap.tenant_id) == self.tenant_id)
+        return await fetch_page(self.session, query, page, col(GradeMap.created_at), col(GradeMap.id))
+
     async def conflicting(self, line_item: str | None, category: str | None) -> GradeMap | None:
         query = select(GradeMap).where(col(GradeMap.tenant_id) == self.tenant_id)
         if line_item is not None:

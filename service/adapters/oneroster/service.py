@@ -230,6 +230,9 @@ class GradeMapService:
     async def list(self) -> Sequence[GradeMap]:
         return await self.repo.all()
 
+    async def list_page(self, page: PageParams) -> tuple[Sequence[GradeMap], int]:
+        return await self.repo.list_page(page)
+
     async def delete(self, map_id: uuid.UUID) -> None:
         row = await self.repo.get(map_id)
         if row is None:

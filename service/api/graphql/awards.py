@@ -6,6 +6,8 @@ are computed by the service in a fixed number of statements, whatever the size o
 
 from __future__ import annotations
 
+import inspect
+import re
 import uuid
 from datetime import datetime
 from enum import Enum
@@ -13,16 +15,26 @@ from typing import Annotated, Any, Self, cast
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.utils.str_converters import to_camel_case
 
-from service.api.deps import DEFAULT_PAGE_SIZE
-from service.api.graphql.common import Page, enum_value, field, mutation, page_params, validate_input
+from service.api.graphql.common import (
+    Page,
+    enum_value,
+    field,
+    input_values,
+    invalid,
+    mutation,
+    page_params,
+    validate_input,
+    validate_values,
+)
 from service.api.graphql.context import Info
-from service.api.graphql.evidence import Evidence
+from service.api.graphql.evidence import Evidence, EvidenceSource
 from service.api.graphql.frameworks import Competency, Framework
 from service.api.graphql.idempotency import DESCRIPTION as KEY_DESCRIPTION
 from service.api.graphql.idempotency import Idempotency
 from service.api.graphql.roster import Class, Person
-from service.awards import models, schemas
+from service.awards import models, rules, schemas
 from service.awards.errors import InvalidRule
 from service.awards.schemas import AchievementCreate, AchievementUpdate, AwardDecision, AwardRead, ManualAward
 
@@ -43,7 +55,7 @@ class AchievementStatus(Enum):
     ARCHIVED = "archived"
 
 
-@strawberry.enum(description="pending review -> awarded | rejected; awarded -> revoked.")
+@strawberry.enum(description=schemas.AWARD_STATUS_DESCRIPTION)
 class AwardStatus(Enum):
     PENDING_REVIEW = "pending_review"
     AWARDED = "awarded"
@@ -78,7 +90,121 @@ def _json(value: Any) -> JSON:
     return cast(JSON, value)
 
 
+_RULE_FIELDS = sorted(
+    {
+        name
+        for model in (rules.EvidenceRuleInput, rules.CompositeRule, rules.MasteryInput, rules.RequiredSources)
+        for name in model.model_fields
+        if "_" in name
+    },
+    key=len,
+    reverse=True,
+)
+
+
+def _gql(text: str | None) -> str:
+    """Rule documentation in GraphQL's words: one paragraph, field names in camelCase."""
+    words = " ".join(inspect.cleandoc(text or "").split()).replace("``", "`")
+    for name in _RULE_FIELDS:
+        words = re.sub(rf"\b{name}\b", to_camel_case(name), words)
+    return words
+
+
+def _doc(model: type[Any], name: str) -> str:
+    """The description of a rule field, the same words as in the OpenAPI document."""
+    return _gql(model.model_fields[name].description)
+
+
 # -- types --------------------------------------------------------------------------------------
+
+
+@strawberry.type(description=_gql(rules.RequiredSources.__doc__))
+class RequiredSources:
+    sources: list[EvidenceSource]
+    min: int
+
+
+@strawberry.type(description="Each competency's current level, by a mastery method, must reach a level.")
+class MasteryCondition:
+    method: MasteryMethod
+    decay: float = strawberry.field(description=_doc(rules.Mastery, "decay"))
+    min_level: int = strawberry.field(description=_doc(rules.Mastery, "min_level"))
+
+
+@strawberry.type(
+    description="An evidence rule as stored (levels as positions): evidence about the competencies meets "
+    "thresholds."
+)
+class EvidenceAwardRule:
+    competency_ids: list[uuid.UUID]
+    per_competency: bool = strawberry.field(description=_doc(rules.EvidenceRule, "per_competency"))
+    min_level: int | None = strawberry.field(description=_doc(rules.EvidenceRule, "min_level"))
+    min_score_ratio: float | None = strawberry.field(description=_doc(rules.EvidenceRule, "min_score_ratio"))
+    min_count: int = strawberry.field(description=_doc(rules.EvidenceRule, "min_count"))
+    min_distinct_contexts: int = strawberry.field(
+        description=_doc(rules.EvidenceRule, "min_distinct_contexts")
+    )
+    min_distinct_sessions: int = strawberry.field(
+        description=_doc(rules.EvidenceRule, "min_distinct_sessions")
+    )
+    window_days: int | None = strawberry.field(description=_doc(rules.EvidenceRule, "window_days"))
+    observed_from: datetime | None
+    observed_until: datetime | None
+    self_assessment_alone: bool = strawberry.field(
+        description=_doc(rules.EvidenceRule, "self_assessment_alone")
+    )
+    allowed_sources: list[EvidenceSource] | None = strawberry.field(
+        description=_doc(rules.EvidenceRule, "allowed_sources")
+    )
+    required_sources: list[RequiredSources]
+    mastery: MasteryCondition | None
+
+
+@strawberry.type(description=_gql(rules.CompositeRule.__doc__))
+class CompositeAwardRule:
+    achievement_ids: list[uuid.UUID]
+    min_earned: int | None = strawberry.field(description=_doc(rules.CompositeRule, "min_earned"))
+
+
+AwardRule = Annotated[
+    EvidenceAwardRule | CompositeAwardRule,
+    strawberry.union("AwardRule", description="An award rule: evidence or composite."),
+]
+
+
+def award_rule(stored: dict[str, Any]) -> EvidenceAwardRule | CompositeAwardRule | None:
+    """The typed form of a stored rule (None: no rule, awarded by hand only)."""
+    if not stored:
+        return None
+    rule = rules.parse_rule(stored)
+    if isinstance(rule, rules.CompositeRule):
+        return CompositeAwardRule(achievement_ids=list(rule.achievement_ids), min_earned=rule.min_earned)
+    mastery = rule.mastery
+    return EvidenceAwardRule(
+        competency_ids=list(rule.competency_ids),
+        per_competency=rule.per_competency,
+        min_level=rule.min_level,
+        min_score_ratio=rule.min_score_ratio,
+        min_count=rule.min_count,
+        min_distinct_contexts=rule.min_distinct_contexts,
+        min_distinct_sessions=rule.min_distinct_sessions,
+        window_days=rule.window_days,
+        observed_from=rule.observed_from,
+        observed_until=rule.observed_until,
+        self_assessment_alone=rule.self_assessment_alone,
+        allowed_sources=None
+        if rule.allowed_sources is None
+        else [EvidenceSource(x) for x in rule.allowed_sources],
+        required_sources=[
+            RequiredSources(sources=[EvidenceSource(x) for x in g.sources], min=g.min)
+            for g in rule.required_sources
+        ],
+        mastery=None
+        if mastery is None
+        else MasteryCondition(
+            method=MasteryMethod(mastery.method), decay=mastery.decay, min_level=mastery.min_level
+        ),
+    )
 
 
 @strawberry.type(description="What a learner can earn, with the rule that awards it.")
@@ -91,12 +217,19 @@ class Achievement:
     achievement_type: str
     image_url: str | None
     tags: list[str]
-    rule: JSON = strawberry.field(description="the award rule (evidence or composite); {} for manual only")
+    rule: JSON = strawberry.field(
+        description="the award rule as a JSON document with snake_case keys; {} for manual only "
+        "(`awardRule` is the same rule, typed)"
+    )
     rule_version: int
     award_mode: AwardMode
     status: AchievementStatus
     created_at: datetime
     updated_at: datetime
+
+    @field(description="The award rule, typed (levels as positions); null when awarded by hand only.")
+    def award_rule(self) -> AwardRule | None:
+        return award_rule(cast(dict[str, Any], self.rule))
 
     @field(description="The framework the achievement belongs to, if any (needs frameworks:read).")
     async def framework(self, info: Info) -> Framework | None:
@@ -132,6 +265,13 @@ async def _achievement(info: Info, achievement_id: uuid.UUID) -> Achievement | N
     return None if row is None else Achievement.from_model(row)
 
 
+async def award_by_id(info: Info, award_id: uuid.UUID) -> Award | None:
+    """One award through the per-request loader (None when it is not the caller's tenant's)."""
+    principal = info.context.require(READ)
+    read = await info.context.award_loaders(principal).award.load(award_id)
+    return None if read is None else Award.from_read(read)
+
+
 async def _learner(info: Info, learner_id: uuid.UUID) -> Person | None:
     principal = info.context.require("roster:read")
     read = await info.context.loaders(principal).person.load(learner_id)
@@ -153,7 +293,9 @@ class Award:
     decided_at: datetime | None
     awarded_at: datetime | None
     credential_id: uuid.UUID | None
-    issuance_status: str
+    issuance_status: str = strawberry.field(
+        description="the Open Badges credential: waiting (not issued yet), issued, or revoked"
+    )
     created_at: datetime
 
     @field(description="The learner (needs roster:read).")
@@ -332,6 +474,81 @@ class ClassProgress:
 # -- inputs -------------------------------------------------------------------------------------
 
 
+@strawberry.input(
+    one_of=True,
+    description="A rubric level of the rule's competencies' framework, by exactly one of: its position "
+    "(0 = lowest), its id, or its title (case-insensitive). Stored as the position.",
+)
+class RubricLevelRef:
+    position: int | None = strawberry.UNSET
+    id: uuid.UUID | None = strawberry.UNSET
+    title: str | None = strawberry.UNSET
+
+
+@strawberry.input(description=_gql(rules.RequiredSources.__doc__))
+class RequiredSourcesInput:
+    sources: list[EvidenceSource]
+    min: int | None = strawberry.field(default=strawberry.UNSET, description="default 1")
+
+
+@strawberry.input(description=_gql(rules.MasteryInput.__doc__))
+class MasteryConditionInput:
+    method: MasteryMethod
+    min_level: RubricLevelRef
+    decay: float | None = strawberry.field(
+        default=strawberry.UNSET, description=_doc(rules.MasteryInput, "decay") + "; default 0.65"
+    )
+
+
+def _opt(name: str, default: str | None = None) -> Any:
+    """An optional rule input field described as in the OpenAPI document."""
+    text = _doc(rules.EvidenceRuleInput, name)
+    return strawberry.field(
+        default=strawberry.UNSET, description=text + (f"; default {default}" if default else "")
+    )
+
+
+@strawberry.input(description=_gql(rules.EvidenceRuleInput.__doc__))
+class EvidenceRuleInput:
+    competency_ids: list[uuid.UUID] = strawberry.field(
+        description=_doc(rules.EvidenceRuleInput, "competency_ids")
+    )
+    min_level: RubricLevelRef | None = strawberry.field(
+        default=strawberry.UNSET, description="the level a piece must reach to qualify"
+    )
+    min_score_ratio: float | None = _opt("min_score_ratio")
+    min_count: int | None = _opt("min_count", "1")
+    min_distinct_contexts: int | None = _opt("min_distinct_contexts", "0")
+    min_distinct_sessions: int | None = _opt("min_distinct_sessions", "0")
+    per_competency: bool | None = _opt("per_competency", "false")
+    window_days: int | None = _opt("window_days")
+    observed_from: datetime | None = _opt("observed_from")
+    observed_until: datetime | None = _opt("observed_until")
+    self_assessment_alone: bool | None = _opt("self_assessment_alone")
+    allowed_sources: list[EvidenceSource] | None = _opt("allowed_sources")
+    required_sources: list[RequiredSourcesInput] | None = _opt("required_sources")
+    mastery: MasteryConditionInput | None = _opt("mastery")
+
+
+@strawberry.input(description=_gql(rules.CompositeRule.__doc__))
+class CompositeRuleInput:
+    achievement_ids: list[uuid.UUID] = strawberry.field(
+        description=_doc(rules.CompositeRule, "achievement_ids")
+    )
+    min_earned: int | None = strawberry.field(
+        default=strawberry.UNSET, description=_doc(rules.CompositeRule, "min_earned")
+    )
+
+
+@strawberry.input(one_of=True, description="An award rule: exactly one of an evidence or a composite rule.")
+class AwardRuleInput:
+    evidence: EvidenceRuleInput | None = strawberry.UNSET
+    composite: CompositeRuleInput | None = strawberry.UNSET
+
+
+_RULE_JSON = "the award rule as a JSON document with snake_case keys (the REST form); prefer `awardRule`"
+
+
 @strawberry.input
 class CreateAchievementInput:
     title: str
@@ -341,8 +558,11 @@ class CreateAchievementInput:
     framework_id: uuid.UUID | None = strawberry.UNSET
     image_url: str | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
+    award_rule: AwardRuleInput | None = strawberry.field(
+        default=strawberry.UNSET, description="the award rule; none: awarded by hand only (awardMode MANUAL)"
+    )
     rule: JSON | None = strawberry.field(
-        default=strawberry.UNSET, description="the award rule (evidence or composite); none: manual only"
+        default=strawberry.UNSET, description=_RULE_JSON, deprecation_reason="use awardRule"
     )
     award_mode: AwardMode | None = strawberry.UNSET
 
@@ -354,8 +574,14 @@ class UpdateAchievementInput:
     criteria: str | None = strawberry.UNSET
     image_url: str | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
+    award_rule: AwardRuleInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="a new rule (a new ruleVersion); null removes the rule (needs awardMode MANUAL)",
+    )
     rule: JSON | None = strawberry.field(
-        default=strawberry.UNSET, description="null removes the rule (needs awardMode MANUAL)"
+        default=strawberry.UNSET,
+        description=_RULE_JSON + "; null removes the rule (needs awardMode MANUAL)",
+        deprecation_reason="use awardRule",
     )
     award_mode: AwardMode | None = strawberry.UNSET
     status: AchievementStatus | None = strawberry.UNSET
@@ -383,12 +609,50 @@ class AwardFilter:
     needs_review: bool | None = None
 
 
-def _rule_errors(exc: InvalidRule) -> InvalidRule:
-    """Rule errors keep the rule document's own (snake_case JSON) keys: ``input.rule.competency_ids``."""
+def _rule_errors(exc: InvalidRule, prefix: str = "input.rule") -> InvalidRule:
+    """Rule errors name the field the client wrote: under ``input.awardRule.evidence`` in camelCase
+    (``...minCount``) for the typed input; the JSON document's own snake_case keys under ``input.rule``
+    (``input.rule.competency_ids``)."""
     for i, err in enumerate(exc.errors):
-        if err.loc.startswith("body.rule"):
-            exc.errors[i] = type(err)("input" + err.loc.removeprefix("body"), err.message, err.type)
+        if not err.loc.startswith("body.rule"):
+            continue
+        rest = [p for p in err.loc.removeprefix("body.rule").split(".") if p]
+        if prefix != "input.rule":
+            rest = [to_camel_case(p) for p in rest]
+        exc.errors[i] = type(err)(".".join([prefix, *rest]), err.message, err.type)
     return exc
+
+
+def _level_ref(ref: dict[str, Any]) -> Any:
+    """``{position: 2}`` / ``{id: ...}`` / ``{title: ...}`` as the rule document's ``min_level``."""
+    return next(iter(v for v in ref.values() if v is not None), None)
+
+
+def _drop_nulls(values: dict[str, Any]) -> dict[str, Any]:
+    """An explicit null in the typed rule means "not given" (the default applies)."""
+    return {k: _drop_nulls(v) if isinstance(v, dict) else v for k, v in values.items() if v is not None}
+
+
+def _achievement_values(data: CreateAchievementInput | UpdateAchievementInput) -> tuple[dict[str, Any], str]:
+    """The REST body's values from the input, the rule taken from ``awardRule`` or ``rule``; and where
+    rule errors are named."""
+    values = input_values(data)
+    typed = values.pop("award_rule", strawberry.UNSET)
+    if typed is strawberry.UNSET:
+        return values, "input.rule"
+    if "rule" in values:
+        raise invalid("input.awardRule", "give awardRule or rule, not both", "conflict")
+    if typed is None:
+        values["rule"] = None
+        return values, "input.awardRule"
+    kind, given = next(iter((k, v) for k, v in typed.items() if v is not None))
+    document = _drop_nulls(given)
+    if "min_level" in document:
+        document["min_level"] = _level_ref(document["min_level"])
+    if isinstance(document.get("mastery"), dict) and "min_level" in document["mastery"]:
+        document["mastery"]["min_level"] = _level_ref(document["mastery"]["min_level"])
+    values["rule"] = {"type": kind, **document}
+    return values, f"input.awardRule.{kind}"
 
 
 # -- operations ---------------------------------------------------------------------------------
@@ -402,16 +666,18 @@ class AwardsQuery:
         info: Info,
         framework_id: uuid.UUID | None = None,
         status: AchievementStatus | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Achievement] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         async with info.context.db_lock:
             rows, total = await info.context.awards(principal).list_achievements(
                 page, framework_id=framework_id, status=enum_value(status)
             )
-        return Page(items=[Achievement.from_model(a) for a in rows], total=total, limit=limit, offset=offset)
+        return Page(
+            items=[Achievement.from_model(a) for a in rows], total=total, limit=page.limit, offset=offset
+        )
 
     @field(description="An achievement (awards:read); NOT_FOUND otherwise.")
     async def achievement(self, info: Info, id: uuid.UUID) -> Achievement | None:
@@ -424,11 +690,11 @@ class AwardsQuery:
         self,
         info: Info,
         filter: AwardFilter | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Award] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         flt = filter or AwardFilter()
         async with info.context.db_lock:
             items, total = await info.context.awards(principal).list_awards(
@@ -438,7 +704,7 @@ class AwardsQuery:
                 status=enum_value(flt.status),
                 needs_review=flt.needs_review,
             )
-        return Page(items=[Award.from_read(a) for a in items], total=total, limit=limit, offset=offset)
+        return Page(items=[Award.from_read(a) for a in items], total=total, limit=page.limit, offset=offset)
 
     @field(description="An award (awards:read); NOT_FOUND otherwise.")
     async def award(self, info: Info, id: uuid.UUID) -> Award | None:
@@ -489,12 +755,13 @@ class AwardsMutation:
     @mutation(description="Create an achievement with its award rule (awards:write).")
     async def create_achievement(self, info: Info, input: CreateAchievementInput) -> Achievement:
         principal = info.context.require(WRITE)
-        data = validate_input(AchievementCreate, input)
+        values, rule_loc = _achievement_values(input)
+        data = validate_values(AchievementCreate, values)
         try:
             async with info.context.db_lock:
                 row = await info.context.awards(principal).create_achievement(data)
         except InvalidRule as exc:
-            raise _rule_errors(exc) from None
+            raise _rule_errors(exc, rule_loc) from None
         info.context.forget_loaders()
         return Achievement.from_model(row)
 
@@ -503,12 +770,13 @@ class AwardsMutation:
         self, info: Info, id: uuid.UUID, input: UpdateAchievementInput
     ) -> Achievement:
         principal = info.context.require(WRITE)
-        data = validate_input(AchievementUpdate, input)
+        values, rule_loc = _achievement_values(input)
+        data = validate_values(AchievementUpdate, values)
         try:
             async with info.context.db_lock:
                 row = await info.context.awards(principal).update_achievement(id, data)
         except InvalidRule as exc:
-            raise _rule_errors(exc) from None
+            raise _rule_errors(exc, rule_loc) from None
         info.context.forget_loaders()
         return Achievement.from_model(row)
 

@@ -9,7 +9,6 @@ from uuid import UUID
 
 import strawberry
 
-from service.api.deps import DEFAULT_PAGE_SIZE
 from service.api.graphql.common import Page, enum_value, field, mutation, page_params, validate_input
 from service.api.graphql.context import Info
 from service.badges.schemas import CredentialRead, CredentialRevoke
@@ -73,17 +72,19 @@ class BadgesQuery:
         learner_id: UUID | None = None,
         achievement_id: UUID | None = None,
         status: CredentialStatus | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Credential] | None:
         principal = info.context.require("credentials:read")
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         service = CredentialService(info.context.session, principal.tenant_id, info.context.settings)
         async with info.context.db_lock:
             items, total = await service.list_credentials(
                 page, learner_id=learner_id, achievement_id=achievement_id, status=enum_value(status)
             )
-        return Page(items=[Credential.from_read(i) for i in items], total=total, limit=limit, offset=offset)
+        return Page(
+            items=[Credential.from_read(i) for i in items], total=total, limit=page.limit, offset=offset
+        )
 
     @field(description="One credential by its uuid (credentials:read); NOT_FOUND otherwise.")
     async def credential(self, info: Info, uuid: UUID) -> Credential | None:

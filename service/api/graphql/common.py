@@ -10,8 +10,9 @@ from typing import Any, Generic, TypeVar, cast
 import strawberry
 from pydantic import BaseModel, ValidationError
 
-from service.api.deps import MAX_PAGE_SIZE
+from service.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from service.api.graphql.errors import Atomic, graphql_loc
+from service.config import Settings
 from service.errors import FieldError, ValidationFailedError
 from service.schemas import PageParams
 
@@ -67,15 +68,20 @@ def invalid(loc: str, message: str, type_: str = "invalid") -> ValidationFailedE
     return ValidationFailedError(f"{loc}: {message}", [FieldError(loc, message, type_)])
 
 
-def check_limit(limit: int, loc: str = "limit") -> int:
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise invalid(loc, f"must be between 1 and {MAX_PAGE_SIZE}", "out_of_range")
+def check_limit(limit: int, loc: str = "limit", *, maximum: int = MAX_PAGE_SIZE) -> int:
+    if not 1 <= limit <= maximum:
+        raise invalid(loc, f"must be between 1 and {maximum}", "out_of_range")
     return limit
 
 
-def page_params(limit: int, offset: int) -> PageParams:
-    """REST's paging bounds; a value out of range is a BAD_USER_INPUT naming the argument."""
-    check_limit(limit)
+def page_params(limit: int | None, offset: int, settings: Settings | None = None) -> PageParams:
+    """REST's paging bounds: ``limit`` left out is PORTRAIT_LIMITS__DEFAULT_PAGE_SIZE, at most
+    PORTRAIT_LIMITS__MAX_PAGE_SIZE (the defaults without ``settings``); a value out of range is a
+    BAD_USER_INPUT naming the argument."""
+    maximum = settings.limits.max_page_size if settings else MAX_PAGE_SIZE
+    if limit is None:
+        limit = min(settings.limits.default_page_size if settings else DEFAULT_PAGE_SIZE, maximum)
+    check_limit(limit, maximum=maximum)
     if not 0 <= offset <= MAX_OFFSET:
         raise invalid("offset", f"must be between 0 and {MAX_OFFSET}", "out_of_range")
     return PageParams(limit=limit, offset=offset)

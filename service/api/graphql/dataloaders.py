@@ -15,6 +15,7 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 
 from service.awards.models import Achievement
+from service.awards.schemas import AwardRead
 from service.awards.service import AwardService
 from service.evidence.models import Evidence
 from service.evidence.service import EvidenceService
@@ -149,4 +150,7 @@ class AwardLoaders:
         )
         self.evidence: DataLoader[uuid.UUID, Evidence | None] = DataLoader(
             load_fn=by_ids(lock, evidence.evidence_by_ids)
+        )
+        self.award: DataLoader[uuid.UUID, AwardRead | None] = DataLoader(
+            load_fn=by_ids(lock, awards.awards_by_ids)
         )

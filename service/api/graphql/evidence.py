@@ -9,12 +9,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from service.api.deps import DEFAULT_PAGE_SIZE
 from service.api.graphql.common import (
     Page,
     enum_value,
@@ -30,8 +29,12 @@ from service.api.graphql.frameworks import Competency, RubricLevel
 from service.api.graphql.idempotency import DESCRIPTION as KEY_DESCRIPTION
 from service.api.graphql.idempotency import Idempotency
 from service.api.graphql.roster import Person
+from service.awards.schemas import AwardChange as AwardChangeRead
 from service.evidence import models
 from service.evidence.schemas import BulkResult, EvidenceCreate, EvidenceWithdraw
+
+if TYPE_CHECKING:
+    from service.api.graphql.awards import Award, AwardStatus
 
 READ = "evidence:read"
 WRITE = "evidence:write"
@@ -155,6 +158,64 @@ async def _evidence(info: Info, evidence_id: uuid.UUID | None) -> Evidence | Non
     return None if row is None else Evidence.from_model(row)
 
 
+@strawberry.enum(description="What a write did to an award.")
+class AwardChangeKind(Enum):
+    CREATED = "created"
+    FLAGGED_FOR_REVIEW = "flagged_for_review"
+
+
+_AWARDS = "service.api.graphql.awards"
+
+
+@strawberry.type(
+    description=(
+        "An award that a write created (the rule was met; composites earned in turn too) or flagged for "
+        "review (evidence it relied on was withdrawn or corrected: `needsReview` is now true, its status "
+        "kept)."
+    )
+)
+class AwardChange:
+    award_id: uuid.UUID
+    learner_id: uuid.UUID
+    achievement_id: uuid.UUID
+    status: Annotated[AwardStatus, strawberry.lazy(_AWARDS)] = strawberry.field(
+        description="the award's status after the write"
+    )
+    change: AwardChangeKind
+
+    @field(description="The award (needs awards:read).")
+    async def award(self, info: Info) -> Annotated[Award, strawberry.lazy(_AWARDS)] | None:
+        from service.api.graphql.awards import award_by_id
+
+        return await award_by_id(info, self.award_id)
+
+    @classmethod
+    def from_read(cls, read: AwardChangeRead) -> Self:
+        from service.api.graphql.awards import AwardStatus
+
+        return cls(
+            award_id=read.award_id,
+            learner_id=read.learner_id,
+            achievement_id=read.achievement_id,
+            status=AwardStatus(read.status),
+            change=AwardChangeKind(read.change),
+        )
+
+
+@strawberry.type(description="A piece of evidence as written, with what the write did to awards.")
+class EvidenceWithAwards(Evidence):
+    awards: list[AwardChange] = strawberry.field(
+        default_factory=list,
+        description="awards this write created or flagged for review; empty when none changed",
+    )
+
+    @classmethod
+    def of(cls, row: models.Evidence, changes: list[AwardChangeRead]) -> Self:
+        written = cls.from_model(row)
+        written.awards = [AwardChange.from_read(c) for c in changes]
+        return written
+
+
 @strawberry.type(description="One problem with one field of a record.")
 class RecordFieldError:
     loc: str
@@ -183,7 +244,10 @@ class EvidenceBatchResult:
     accepted: list[AcceptedEvidence]
     rejected: list[RejectedEvidence]
     received: int
-    awards_created: int = strawberry.field(description="awards the new evidence earned")
+    awards_created: int = strawberry.field(description="how many awards the batch created (see `awards`)")
+    awards: list[AwardChange] = strawberry.field(
+        description="awards the batch created or flagged for review, each with what happened to it"
+    )
 
     @classmethod
     def from_result(cls, result: BulkResult) -> Self:
@@ -201,6 +265,7 @@ class EvidenceBatchResult:
             ],
             received=result.received,
             awards_created=result.awards_created,
+            awards=[AwardChange.from_read(c) for c in result.awards],
         )
 
 
@@ -269,11 +334,11 @@ class EvidenceQuery:
         self,
         info: Info,
         filter: EvidenceFilter | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Evidence] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         flt = filter or EvidenceFilter()
         async with info.context.db_lock:
             rows, total = await info.context.evidence(principal).list_page(
@@ -284,7 +349,9 @@ class EvidenceQuery:
                 status=enum_value(flt.status),
                 source=enum_value(flt.source),
             )
-        return Page(items=[Evidence.from_model(e) for e in rows], total=total, limit=limit, offset=offset)
+        return Page(
+            items=[Evidence.from_model(e) for e in rows], total=total, limit=page.limit, offset=offset
+        )
 
     @field(description="One piece of evidence (evidence:read); NOT_FOUND otherwise.")
     async def evidence_item(self, info: Info, id: uuid.UUID) -> Evidence | None:
@@ -295,13 +362,18 @@ class EvidenceQuery:
 
 @strawberry.type
 class EvidenceMutation:
-    @mutation(description="Record one piece of evidence (evidence:write); awards it earns are made at once.")
+    @mutation(
+        description=(
+            "Record one piece of evidence (evidence:write); awards it earns are made at once and listed "
+            "in `awards`."
+        )
+    )
     async def record_evidence(
         self,
         info: Info,
         input: RecordEvidenceInput,
         idempotency_key: Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)] = None,
-    ) -> Evidence:
+    ) -> EvidenceWithAwards:
         principal = info.context.require(WRITE)
         record = _record(input, "input")
         once = Idempotency(info, principal, "recordEvidence", idempotency_key, record.model_dump(mode="json"))
@@ -310,11 +382,15 @@ class EvidenceMutation:
             first = await once.replay()
             if first is not None:
                 row = await service.get(uuid.UUID(first["id"]))
+                changes = [AwardChangeRead.model_validate(c) for c in first.get("awards", [])]
             else:
                 row = await service.create_one(record, created_by=principal.client_id)
-                await once.remember({"id": str(row.id)})
+                changes = service.award_changes
+                await once.remember(
+                    {"id": str(row.id), "awards": [c.model_dump(mode="json") for c in changes]}
+                )
         info.context.forget_loaders()
-        return Evidence.from_model(row)
+        return EvidenceWithAwards.of(row, changes)
 
     @mutation(
         description=(
@@ -353,11 +429,12 @@ class EvidenceMutation:
             "never revoked silently."
         )
     )
-    async def withdraw_evidence(self, info: Info, id: uuid.UUID, reason: str) -> Evidence:
+    async def withdraw_evidence(self, info: Info, id: uuid.UUID, reason: str) -> EvidenceWithAwards:
         principal = info.context.require(WRITE)
         data = validate_values(EvidenceWithdraw, {"reason": reason}, arg="")
-        row = await info.context.write(info.context.evidence(principal).withdraw(id, data.reason))
-        return Evidence.from_model(row)
+        service = info.context.evidence(principal)
+        row = await info.context.write(service.withdraw(id, data.reason))
+        return EvidenceWithAwards.of(row, service.award_changes)
 
     @mutation(
         description=(
@@ -365,10 +442,11 @@ class EvidenceMutation:
             "and competency) and the old one is withdrawn."
         )
     )
-    async def correct_evidence(self, info: Info, id: uuid.UUID, input: RecordEvidenceInput) -> Evidence:
+    async def correct_evidence(
+        self, info: Info, id: uuid.UUID, input: RecordEvidenceInput
+    ) -> EvidenceWithAwards:
         principal = info.context.require(WRITE)
         record = _record(input, "input", supersedes_id=id)
-        row = await info.context.write(
-            info.context.evidence(principal).create_one(record, created_by=principal.client_id)
-        )
-        return Evidence.from_model(row)
+        service = info.context.evidence(principal)
+        row = await info.context.write(service.create_one(record, created_by=principal.client_id))
+        return EvidenceWithAwards.of(row, service.award_changes)

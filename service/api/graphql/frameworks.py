@@ -15,7 +15,6 @@ from typing import Self
 import strawberry
 from strawberry.scalars import JSON
 
-from service.api.deps import DEFAULT_PAGE_SIZE
 from service.api.graphql.common import (
     Page,
     check_text,
@@ -477,16 +476,18 @@ class FrameworksQuery:
         kind: FrameworkKind | None = None,
         status: FrameworkStatus | None = None,
         family_id: uuid.UUID | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Framework] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         async with info.context.db_lock:
             rows, total = await info.context.frameworks(principal).list_frameworks(
                 page, kind=enum_value(kind), status=enum_value(status), family_id=family_id
             )
-        return Page(items=[Framework.from_model(f) for f in rows], total=total, limit=limit, offset=offset)
+        return Page(
+            items=[Framework.from_model(f) for f in rows], total=total, limit=page.limit, offset=offset
+        )
 
     @field(description="A framework with its whole tree (frameworks:read); NOT_FOUND otherwise.")
     async def framework(self, info: Info, id: uuid.UUID) -> Framework | None:

@@ -13,7 +13,6 @@ from typing import Self
 
 import strawberry
 
-from service.api.deps import DEFAULT_PAGE_SIZE
 from service.api.graphql.common import (
     Page,
     Status,
@@ -489,14 +488,14 @@ class RosterQuery:
         self,
         info: Info,
         filter: LearnerFilter | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Learner] | None:
         principal = info.context.require(READ)
-        page, flt = page_params(limit, offset), _person_filter(filter, role="student")
+        page, flt = page_params(limit, offset, info.context.settings), _person_filter(filter, role="student")
         async with info.context.db_lock:
             items, total = await info.context.roster(principal).list_people(flt, page)
-        return Page(items=[Learner.from_read(p) for p in items], total=total, limit=limit, offset=offset)
+        return Page(items=[Learner.from_read(p) for p in items], total=total, limit=page.limit, offset=offset)
 
     @field(description="A learner of the caller's district (roster:read); NOT_FOUND otherwise.")
     async def learner(self, info: Info, id: uuid.UUID) -> Learner | None:
@@ -509,14 +508,14 @@ class RosterQuery:
         self,
         info: Info,
         filter: PersonFilter | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Person] | None:
         principal = info.context.require(READ)
-        page, flt = page_params(limit, offset), _person_filter(filter)
+        page, flt = page_params(limit, offset, info.context.settings), _person_filter(filter)
         async with info.context.db_lock:
             items, total = await info.context.roster(principal).list_people(flt, page)
-        return Page(items=[Person.from_read(p) for p in items], total=total, limit=limit, offset=offset)
+        return Page(items=[Person.from_read(p) for p in items], total=total, limit=page.limit, offset=offset)
 
     @field(description="A person of any role (roster:read); NOT_FOUND otherwise.")
     async def person(self, info: Info, id: uuid.UUID) -> Person | None:
@@ -529,14 +528,14 @@ class RosterQuery:
         self,
         info: Info,
         filter: ClassFilter | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Class] | None:
         principal = info.context.require(READ)
-        page, flt = page_params(limit, offset), _class_filter(filter)
+        page, flt = page_params(limit, offset, info.context.settings), _class_filter(filter)
         async with info.context.db_lock:
             rows, total = await info.context.roster(principal).list_classes(flt, page)
-        return Page(items=[Class.from_model(c) for c in rows], total=total, limit=limit, offset=offset)
+        return Page(items=[Class.from_model(c) for c in rows], total=total, limit=page.limit, offset=offset)
 
     @field(name="class", description="A class (roster:read); NOT_FOUND otherwise.")
     async def class_(self, info: Info, id: uuid.UUID) -> Class | None:
@@ -550,16 +549,16 @@ class RosterQuery:
         info: Info,
         type: OrgType | None = None,
         status: Status | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Org] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         async with info.context.db_lock:
             rows, total = await info.context.roster(principal).list_orgs(
                 page, type_=enum_value(type), status=enum_value(status)
             )
-        return Page(items=[Org.from_model(o) for o in rows], total=total, limit=limit, offset=offset)
+        return Page(items=[Org.from_model(o) for o in rows], total=total, limit=page.limit, offset=offset)
 
     @field(description="An org (roster:read); NOT_FOUND otherwise.")
     async def org(self, info: Info, id: uuid.UUID) -> Org | None:
@@ -573,18 +572,18 @@ class RosterQuery:
         info: Info,
         type: SessionType | None = None,
         school_year: int | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[AcademicSession] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         year = check_range(school_year, "schoolYear", ge=1900, le=2200)
         async with info.context.db_lock:
             rows, total = await info.context.roster(principal).list_academic_sessions(
                 page, type_=enum_value(type), school_year=year
             )
         items = [AcademicSession.from_model(s) for s in rows]
-        return Page(items=items, total=total, limit=limit, offset=offset)
+        return Page(items=items, total=total, limit=page.limit, offset=offset)
 
     @field(description="An academic session (roster:read); NOT_FOUND otherwise.")
     async def academic_session(self, info: Info, id: uuid.UUID) -> AcademicSession | None:
@@ -601,16 +600,18 @@ class RosterQuery:
         person_id: uuid.UUID | None = None,
         role: EnrollmentRole | None = None,
         status: Status | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Enrollment] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         async with info.context.db_lock:
             rows, total = await info.context.roster(principal).list_enrollments(
                 page, class_id=class_id, person_id=person_id, role=enum_value(role), status=enum_value(status)
             )
-        return Page(items=[Enrollment.from_model(e) for e in rows], total=total, limit=limit, offset=offset)
+        return Page(
+            items=[Enrollment.from_model(e) for e in rows], total=total, limit=page.limit, offset=offset
+        )
 
 
 @strawberry.type

@@ -8,7 +8,6 @@ from typing import Self
 
 import strawberry
 
-from service.api.deps import DEFAULT_PAGE_SIZE
 from service.api.graphql.common import Page, Status, enum_value, field, mutation, page_params, validate_input
 from service.api.graphql.context import Info
 from service.tenancy import models
@@ -128,16 +127,16 @@ class TenancyQuery:
         self,
         info: Info,
         status: Status | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Tenant] | None:
         principal = info.context.require("tenants:read")
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         async with info.context.db_lock:
             rows, total = await info.context.tenancy().list_tenants(
                 principal, page, status=enum_value(status)
             )
-        return Page(items=[Tenant.from_model(t) for t in rows], total=total, limit=limit, offset=offset)
+        return Page(items=[Tenant.from_model(t) for t in rows], total=total, limit=page.limit, offset=offset)
 
     @field(description="A tenant the caller can see (tenants:read); NOT_FOUND otherwise.")
     async def tenant(self, info: Info, id: uuid.UUID) -> Tenant | None:
@@ -150,14 +149,16 @@ class TenancyQuery:
         self,
         info: Info,
         tenant_id: uuid.UUID | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[ApiClient] | None:
         principal = info.context.require("tenants:read")
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         async with info.context.db_lock:
             rows, total = await info.context.tenancy().list_clients(principal, page, tenant_id=tenant_id)
-        return Page(items=[ApiClient.from_model(c) for c in rows], total=total, limit=limit, offset=offset)
+        return Page(
+            items=[ApiClient.from_model(c) for c in rows], total=total, limit=page.limit, offset=offset
+        )
 
     @field(description="An API client the caller can see (tenants:read); NOT_FOUND otherwise.")
     async def api_client(self, info: Info, id: uuid.UUID) -> ApiClient | None:

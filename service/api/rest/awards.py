@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from service.api.deps import AwardsRead, AwardsWrite, PageDep, SessionDep
+from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.awards.schemas import (
     AchievementCreate,
@@ -36,10 +37,15 @@ Method = Literal["highest", "most_recent", "mean", "decaying_average", "mode"]
     status_code=201,
     summary="Create an achievement with its award rule",
     responses=WRITE_ERRORS,
+    openapi_extra=examples.CREATE_ACHIEVEMENT,
 )
 async def create_achievement(
     body: AchievementCreate, principal: AwardsWrite, session: SessionDep
 ) -> AchievementRead:
+    """A badge definition. Its ``rule`` (evidence or composite, see the schema) is checked at once: unknown
+    competencies, achievements or rubric levels, cycles of composites and rules that could never be met
+    are a 422 naming the field. From then on, evidence that meets the rule makes the award automatically
+    (``award_mode`` automatic), or one pending review (review)."""
     return AchievementRead.model_validate(
         await AwardService(session, principal.tenant_id).create_achievement(body)
     )
@@ -53,6 +59,7 @@ async def list_achievements(
     framework_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[AchievementStatus | None, Query()] = None,
 ) -> Page[AchievementRead]:
+    """The district's achievements by title."""
     rows, total = await AwardService(session, principal.tenant_id).list_achievements(
         page, framework_id=framework_id, status=status
     )
@@ -68,6 +75,7 @@ async def list_achievements(
 async def get_achievement(
     achievement_id: uuid.UUID, principal: AwardsRead, session: SessionDep
 ) -> AchievementRead:
+    """One achievement with its current rule (levels as positions) and ``rule_version``."""
     return AchievementRead.model_validate(
         await AwardService(session, principal.tenant_id).get_achievement(achievement_id)
     )
@@ -81,6 +89,8 @@ async def get_achievement(
 async def update_achievement(
     achievement_id: uuid.UUID, body: AchievementUpdate, principal: AwardsWrite, session: SessionDep
 ) -> AchievementRead:
+    """Only the fields given change. A changed rule gets a new ``rule_version`` and queues a batch
+    evaluation, so learners who already meet it are awarded without new evidence; existing awards stay."""
     achievement = await AwardService(session, principal.tenant_id).update_achievement(achievement_id, body)
     return AchievementRead.model_validate(achievement)
 
@@ -94,13 +104,15 @@ async def update_achievement(
 async def evaluate_awards(
     principal: AwardsWrite, session: SessionDep, body: EvaluateRequest | None = None
 ) -> JobRead:
+    """Queues a job (202) that evaluates every active rule, or one achievement's, for every learner; safe
+    to repeat, as an award is never made twice. Follow it at ``GET /api/v1/jobs/{id}``."""
     job = await AwardService(session, principal.tenant_id).enqueue_evaluation(
         body.achievement_id if body else None
     )
     return JobRead.model_validate(job)
 
 
-@router.get("/awards", summary="List awards", responses=READ_ERRORS)
+@router.get("/awards", summary="List awards", responses=READ_ERRORS, openapi_extra=examples.AWARDS)
 async def list_awards(
     principal: AwardsRead,
     session: SessionDep,
@@ -110,6 +122,8 @@ async def list_awards(
     status: Annotated[AwardStatus | None, Query()] = None,
     needs_review: Annotated[bool | None, Query()] = None,
 ) -> Page[AwardRead]:
+    """Newest first. ``status`` follows the award state machine (see AwardRead.status);
+    ``needs_review=true`` lists awards whose evidence was withdrawn or corrected."""
     items, total = await AwardService(session, principal.tenant_id).list_awards(
         page, learner_id=learner_id, achievement_id=achievement_id, status=status, needs_review=needs_review
     )
@@ -118,6 +132,8 @@ async def list_awards(
 
 @router.post("/awards", status_code=201, summary="Award an achievement by hand", responses=WRITE_ERRORS)
 async def manual_award(body: ManualAward, principal: AwardsWrite, session: SessionDep) -> AwardRead:
+    """Awards the achievement now (status awarded, method manual) and queues its credential; 409 when the
+    learner already has this achievement. Composite achievements it completes are evaluated at once."""
     service = AwardService(session, principal.tenant_id)
     award = await service.manual_award(body, decided_by=principal.client_id)
     return (await service.read_awards([award]))[0]
@@ -125,6 +141,7 @@ async def manual_award(body: ManualAward, principal: AwardsWrite, session: Sessi
 
 @router.get("/awards/{award_id}", summary="Get an award", responses=GET_ERRORS)
 async def get_award(award_id: uuid.UUID, principal: AwardsRead, session: SessionDep) -> AwardRead:
+    """One award of the caller's district, with the evidence that met the rule."""
     service = AwardService(session, principal.tenant_id)
     return (await service.read_awards([await service.get_award(award_id)]))[0]
 
@@ -137,6 +154,8 @@ async def get_award(award_id: uuid.UUID, principal: AwardsRead, session: Session
 async def decide_award(
     award_id: uuid.UUID, body: AwardDecision, principal: AwardsWrite, session: SessionDep
 ) -> AwardRead:
+    """approve / reject a pending_review award; keep / revoke an awarded one (revoke also revokes its
+    credential). Any other transition is a 409 (see AwardRead.status for the state machine)."""
     service = AwardService(session, principal.tenant_id)
     award = await service.decide(award_id, body, decided_by=principal.client_id)
     return (await service.read_awards([award]))[0]
@@ -154,6 +173,8 @@ async def learner_progress(
     session: SessionDep,
     method: Annotated[Method, Query(description="mastery calculation for current levels")] = "most_recent",
 ) -> LearnerProgress:
+    """Per competency, the current level by the mastery ``method``; per achievement, whether it is earned
+    and, if not, why, in words and in counts. 404 for a learner of another district."""
     return await AwardService(session, principal.tenant_id).learner_progress(learner_id, method=method)
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, Security
 from fastapi.security import SecurityScopes
 
 from service.api.deps import AuthenticatedDep, PageDep, SessionDep, SettingsDep, check_scopes
+from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.badges.schemas import (
     CredentialBatch,
@@ -37,7 +38,12 @@ CredentialsRead = Annotated[Principal, Security(_scoped, scopes=["credentials:re
 CredentialsWrite = Annotated[Principal, Security(_scoped, scopes=["credentials:write"])]
 
 
-@router.get("/credentials", summary="List issued credentials", responses=READ_ERRORS)
+@router.get(
+    "/credentials",
+    summary="List issued credentials",
+    responses=READ_ERRORS,
+    openapi_extra=examples.CREDENTIALS,
+)
 async def list_credentials(
     principal: CredentialsRead,
     session: SessionDep,
@@ -47,7 +53,8 @@ async def list_credentials(
     achievement_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[CredentialStatus | None, Query()] = None,
 ) -> Page[CredentialRead]:
-    """Each item's ``id`` is the credential's public URL; ``uuid`` names it in this API."""
+    """The district's Open Badges credentials, newest first. Each item's ``id`` is the credential's
+    public URL (where partners verify it); ``uuid`` names it in this API's paths."""
     items, total = await CredentialService(session, principal.tenant_id, settings).list_credentials(
         page, learner_id=learner_id, achievement_id=achievement_id, status=status
     )
@@ -85,6 +92,8 @@ async def issue_credential(
 async def issue_batch(
     body: CredentialBatch, principal: CredentialsWrite, session: SessionDep, settings: SettingsDep
 ) -> JobRead:
+    """Queues a job (202) issuing each item as ``POST /api/v1/credentials`` would; follow it at
+    ``GET /api/v1/jobs/{id}``."""
     job = await CredentialService(session, principal.tenant_id, settings).enqueue_batch(body)
     return JobRead.model_validate(job)
 
@@ -96,6 +105,8 @@ async def issue_batch(
     responses=WRITE_ERRORS,
 )
 async def issue_waiting(principal: CredentialsWrite, session: SessionDep, settings: SettingsDep) -> JobRead:
+    """Queues a job (202) issuing the credential of every awarded award whose ``issuance_status`` is
+    still waiting (normally issuance follows each award by itself)."""
     job = await CredentialService(session, principal.tenant_id, settings).enqueue_waiting()
     return JobRead.model_validate(job)
 
@@ -104,6 +115,7 @@ async def issue_waiting(principal: CredentialsWrite, session: SessionDep, settin
 async def get_credential(
     credential_id: uuid.UUID, principal: CredentialsRead, session: SessionDep, settings: SettingsDep
 ) -> CredentialDetail:
+    """The stored credential with its signed document (eddsa-rdfc-2022) and its VC-JWT form (RS256)."""
     row = await CredentialService(session, principal.tenant_id, settings).get(credential_id)
     return credential_detail(row, settings.public_url)
 
@@ -120,6 +132,9 @@ async def revoke_credential(
     session: SessionDep,
     settings: SettingsDep,
 ) -> CredentialRead:
+    """Sets the credential's bit in its Bitstring Status List and re-signs the list, so verifiers see the
+    revocation at once; 409 when already revoked. The award it was issued for becomes revoked too
+    (``award.updated``)."""
     row = await CredentialService(session, principal.tenant_id, settings).revoke(
         credential_id, body.reason, revoked_by=principal.client_id
     )
@@ -128,9 +143,11 @@ async def revoke_credential(
 
 @router.get("/issuer/keys", summary="The district issuer's keys (public halves)", responses=READ_ERRORS)
 async def list_keys(
-    principal: CredentialsRead, session: SessionDep, settings: SettingsDep
-) -> list[IssuerKeyRead]:
-    return await IssuerService(session, principal.tenant_id, settings).keys()
+    principal: CredentialsRead, session: SessionDep, settings: SettingsDep, page: PageDep
+) -> Page[IssuerKeyRead]:
+    """Active and retired keys, oldest first, paged like every list."""
+    items, total = await IssuerService(session, principal.tenant_id, settings).keys_page(page)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post(
@@ -141,6 +158,8 @@ async def list_keys(
 async def rotate_keys(
     principal: CredentialsWrite, session: SessionDep, settings: SettingsDep, body: KeyRotate | None = None
 ) -> list[IssuerKeyRead]:
+    """New keys of the kinds asked for (default: all); the previous ones are retired but stay in the DID
+    document, so everything they signed keeps verifying. Answers every key."""
     service = IssuerService(session, principal.tenant_id, settings)
     await service.rotate((body or KeyRotate()).kinds)
     return await service.keys()

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from service.api.deps import EvidenceReadScope, EvidenceWriteScope, PageDep, SessionDep
+from service.api.rest import examples
 from service.api.rest.bodies import MalformedJson
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.api.rest.idempotency import idempotent
@@ -21,6 +22,7 @@ from service.evidence.schemas import (
     EvidenceCreate,
     EvidenceRead,
     EvidenceStatus,
+    EvidenceWithAwards,
     EvidenceWithdraw,
     Source,
 )
@@ -107,17 +109,26 @@ class _Unparsable:
 @router.post(
     "",
     summary="Record evidence (one object, a JSON array, or NDJSON)",
-    openapi_extra=_BODY,
+    openapi_extra=examples.merged(_BODY, examples.CREATE_EVIDENCE),
     status_code=201,
-    response_model=EvidenceRead,
+    response_model=EvidenceWithAwards,
     responses={
         **WRITE_ERRORS,
-        200: {"model": BulkResult, "description": "bulk: accepted ids and per-record errors"},
+        201: {"description": "one object: the evidence written, with the awards it created or flagged"},
+        200: {
+            "model": BulkResult,
+            "description": "bulk: accepted ids, per-record errors and the awards created or flagged",
+        },
     },
 )
 async def create_evidence(
     request: Request, principal: EvidenceWriteScope, session: SessionDep
 ) -> JSONResponse:
+    """One piece of evidence (201, the evidence written) or a batch of up to 10,000 as a JSON array or
+    NDJSON (200, per-record results: each record is written whole or refused with its problems). The
+    rules that depend on the evidence are evaluated at once; the answer lists in ``awards`` each award
+    created (and composites earned in turn) or flagged for review by a correction. With an
+    ``Idempotency-Key``, a retry returns the first answer."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
     single, records = _parse(media, raw)
@@ -140,7 +151,8 @@ async def create_evidence(
                     ],
                 ) from exc
             evidence = await service.create_one(record, created_by=principal.client_id)
-            return 201, EvidenceRead.model_validate(evidence).model_dump(mode="json")
+            written = EvidenceWithAwards.of(evidence, service.award_changes)
+            return 201, written.model_dump(mode="json")
         parsed_input = [
             r if not isinstance(r, _Unparsable) else {"__unparsable__": r.message} for _, r in records
         ]
@@ -176,6 +188,7 @@ async def list_evidence(
     status: Annotated[EvidenceStatus | None, Query()] = None,
     source: Annotated[Source | None, Query()] = None,
 ) -> Page[EvidenceRead]:
+    """The district's evidence, newest observation first; withdrawn pieces are listed too (``status``)."""
     rows, total = await EvidenceService(session, principal.tenant_id).list_page(
         page,
         learner_id=learner_id,
@@ -196,6 +209,7 @@ async def list_evidence(
 async def get_evidence(
     evidence_id: uuid.UUID, principal: EvidenceReadScope, session: SessionDep
 ) -> EvidenceRead:
+    """One piece of evidence of the caller's district; 404 for anyone else's."""
     return EvidenceRead.model_validate(await EvidenceService(session, principal.tenant_id).get(evidence_id))
 
 
@@ -206,6 +220,10 @@ async def get_evidence(
 )
 async def withdraw_evidence(
     evidence_id: uuid.UUID, body: EvidenceWithdraw, principal: EvidenceWriteScope, session: SessionDep
-) -> EvidenceRead:
-    evidence = await EvidenceService(session, principal.tenant_id).withdraw(evidence_id, body.reason)
-    return EvidenceRead.model_validate(evidence)
+) -> EvidenceWithAwards:
+    """Evidence is append-only: withdrawal keeps the piece, marked withdrawn with its reason (409 when it
+    already is). Awards that relied on it are flagged for review and listed in ``awards``; an educator
+    keeps or revokes them (``POST /api/v1/awards/{id}/decision``)."""
+    service = EvidenceService(session, principal.tenant_id)
+    evidence = await service.withdraw(evidence_id, body.reason)
+    return EvidenceWithAwards.of(evidence, service.award_changes)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from service.api.deps import PageDep, RosterRead, RosterWrite, SessionDep
+from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.roster.repository import PersonFilter
 from service.roster.schemas import LearnerCreate, PersonCreate, PersonRead, PersonUpdate
@@ -17,7 +18,7 @@ from service.schemas import Page
 router = APIRouter(prefix="/api/v1/learners", tags=["roster"])
 
 
-@router.get("", summary="List learners", responses=READ_ERRORS)
+@router.get("", summary="List learners", responses=READ_ERRORS, openapi_extra=examples.LEARNERS)
 async def list_learners(
     principal: RosterRead,
     session: SessionDep,
@@ -30,6 +31,8 @@ async def list_learners(
         str | None, Query(min_length=1, max_length=100, description="name, email or identifier contains")
     ] = None,
 ) -> Page[PersonRead]:
+    """The district's learners (people with role student), by family and given name; filters combine
+    with AND, and an unknown query parameter is a 400."""
     flt = PersonFilter(
         role="student", status=status, sourced_id=sourced_id, org_id=school_id, class_id=class_id, q=q
     )
@@ -37,14 +40,23 @@ async def list_learners(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("", status_code=201, summary="Create a learner", responses=WRITE_ERRORS)
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a learner",
+    responses=WRITE_ERRORS,
+    openapi_extra=examples.CREATE_LEARNER,
+)
 async def create_learner(body: LearnerCreate, principal: RosterWrite, session: SessionDep) -> PersonRead:
+    """A learner of the caller's district; ``sourced_id`` (the SIS id) is unique in the district (409)
+    and lets evidence name the learner by ``learner_sourced_id``."""
     data = PersonCreate(role="student", **body.model_dump())
     return await RosterService(session, principal.tenant_id).create_person(data)
 
 
 @router.get("/{learner_id}", summary="Get a learner", responses=GET_ERRORS)
 async def get_learner(learner_id: uuid.UUID, principal: RosterRead, session: SessionDep) -> PersonRead:
+    """One learner of the caller's district; 404 for anyone else's."""
     return await RosterService(session, principal.tenant_id).get_person(learner_id, role="student")
 
 
@@ -52,4 +64,5 @@ async def get_learner(learner_id: uuid.UUID, principal: RosterRead, session: Ses
 async def update_learner(
     learner_id: uuid.UUID, body: PersonUpdate, principal: RosterWrite, session: SessionDep
 ) -> PersonRead:
+    """Only the fields given change; 404 for a learner of another district."""
     return await RosterService(session, principal.tenant_id).update_person(learner_id, body, role="student")

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from service.api.deps import SessionDep, SettingsDep
 from service.api.problems import problem_body
+from service.api.rest import examples
 from service.errors import ServiceError
 from service.tenancy.schemas import TokenResponse
 from service.tenancy.service import TenancyService
@@ -69,13 +70,16 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     "/oauth/token",
     summary="Get an access token (client credentials)",
     response_model=TokenResponse,
-    openapi_extra=_FORM_SCHEMA,
+    openapi_extra=examples.merged(_FORM_SCHEMA, examples.TOKEN),
     responses={
         400: {"description": "invalid_request, unsupported_grant_type or invalid_scope"},
         401: {"description": "invalid_client"},
     },
 )
 async def token(request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
+    """The OAuth 2.0 client-credentials grant: the client id and secret (HTTP Basic, or the
+    ``client_id``/``client_secret`` form fields) buy a short-lived bearer token for the client's district,
+    with its scopes or the subset asked for in ``scope``. Send it as ``Authorization: Bearer <token>``."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return _oauth_error(400, "invalid_request", "the body must be application/x-www-form-urlencoded")

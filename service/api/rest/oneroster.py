@@ -138,10 +138,15 @@ async def create_grade_map(body: GradeMapCreate, principal: SyncWrite, session: 
 
 
 @router.get("/grade-maps", summary="List grade maps", responses=READ_ERRORS)
-async def list_grade_maps(principal: SyncRead, session: SessionDep) -> list[GradeMapRead]:
-    return [
-        GradeMapRead.model_validate(m) for m in await GradeMapService(session, principal.tenant_id).list()
-    ]
+async def list_grade_maps(principal: SyncRead, session: SessionDep, page: PageDep) -> Page[GradeMapRead]:
+    """Oldest first, paged like every list."""
+    rows, total = await GradeMapService(session, principal.tenant_id).list_page(page)
+    return Page(
+        items=[GradeMapRead.model_validate(m) for m in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.delete("/grade-maps/{map_id}", status_code=204, summary="Delete a grade map", responses=GET_ERRORS)

@@ -162,12 +162,13 @@ async def test_grade_maps_rest(http: httpx.AsyncClient, actors: Actors, session:
         headers=other,
     )
     assert foreign.status_code == 422  # another district's competency does not exist for them
-    assert (await http.get("/api/v1/oneroster/grade-maps", headers=other)).json() == []
+    assert (await http.get("/api/v1/oneroster/grade-maps", headers=other)).json()["items"] == []
     assert (
         await http.delete(f"/api/v1/oneroster/grade-maps/{made.json()['id']}", headers=other)
     ).status_code == 404
     listed = (await http.get("/api/v1/oneroster/grade-maps", headers=h)).json()
-    assert [m["line_item_sourced_id"] for m in listed] == ["li-9"]
+    assert listed["total"] == 1 and listed["limit"] == 50 and listed["offset"] == 0
+    assert [m["line_item_sourced_id"] for m in listed["items"]] == ["li-9"]
     assert (
         await http.delete(f"/api/v1/oneroster/grade-maps/{made.json()['id']}", headers=h)
     ).status_code == 204

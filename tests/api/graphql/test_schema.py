@@ -36,5 +36,5 @@ def test_sdl_names() -> None:
     assert "  class: Class\n" in sdl  # Enrollment.class
     for page in ("TenantPage", "ApiClientPage", "LearnerPage", "ClassPage", "OrgPage", "EnrollmentPage"):
         assert f"type {page} {{" in sdl
-    assert "learners(filter: LearnerFilter = null, limit: Int! = 50, offset: Int! = 0): LearnerPage" in sdl
+    assert "learners(filter: LearnerFilter = null, limit: Int = null, offset: Int! = 0): LearnerPage" in sdl
     assert "createApiClient(input: CreateApiClientInput!): ApiClientCreated!" in sdl
