@@ -135,5 +135,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     app.include_router(verify.router)
     app.include_router(vc_api.router)
-    app.include_router(graphql_router())
+    app.include_router(graphql_router(settings.limits))
     return app

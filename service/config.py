@@ -28,6 +28,24 @@ class LimitSettings(BaseModel):
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     default_page_size: int = Field(default=50, ge=1, le=10_000)
     max_graphql_depth: int = Field(default=12, ge=2, le=64)
+    #: Every JSON body (REST, GraphQL and its variables, imports): nesting and number of values.
+    max_json_depth: int = Field(default=64, ge=8, le=512)
+    max_json_values: int = Field(default=1_000_000, ge=1000, le=100_000_000)
+    #: GraphQL budgets, checked before the document is parsed or any resolver runs
+    #: (service/api/graphql/limits.py). Anonymous requests can only introspect: smaller limits.
+    max_graphql_query_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_graphql_query_bytes_anonymous: int = Field(default=8 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_graphql_tokens: int = Field(default=5_000, ge=100, le=1_000_000)
+    max_graphql_tokens_anonymous: int = Field(default=1_000, ge=100, le=1_000_000)
+    max_graphql_aliases: int = Field(default=30, ge=0, le=10_000)
+    max_graphql_root_fields: int = Field(default=20, ge=1, le=10_000)
+    max_graphql_fragments: int = Field(default=50, ge=0, le=10_000)
+    max_graphql_fields: int = Field(default=1_000, ge=10, le=1_000_000)
+    max_graphql_repeated_fields: int = Field(default=20, ge=1, le=10_000)
+    max_graphql_cost: int = Field(default=100_000, ge=100, le=100_000_000)
+    #: Anonymous and introspection-only operations (CPU only, no database) run in worker threads, at
+    #: most this many at once per process, so that they never hold the event loop.
+    graphql_threaded_operations: int = Field(default=2, ge=1, le=64)
 
 
 class AuthSettings(BaseModel):

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.db import fetch_page
 from service.schemas import PageParams
 from service.tenancy.models import ApiClient, Tenant
+from service.tenancy.scopes import ADMIN
 
 
 class TenantRepository:
@@ -59,15 +60,24 @@ class ApiClientRepository:
         row = (await self.session.exec(query)).first()
         return None if row is None else (row[0], row[1])
 
-    async def statuses(self, api_client_id: uuid.UUID) -> tuple[str, str] | None:
-        """Statuses of a client and of its tenant: the per-request token check (one PK lookup)."""
+    async def token_state(self, api_client_id: uuid.UUID) -> tuple[str, str, uuid.UUID, list[str]] | None:
+        """A token's client as it is now: its status, its tenant's status, its tenant and its scopes.
+        The per-request token check: one primary-key lookup."""
         query = (
-            select(ApiClient.status, Tenant.status)
+            select(ApiClient.status, Tenant.status, ApiClient.tenant_id, ApiClient.scopes)
             .join(Tenant, col(Tenant.id) == col(ApiClient.tenant_id))
             .where(col(ApiClient.id) == api_client_id)
         )
         row = (await self.session.exec(query)).first()
-        return None if row is None else (str(row[0]), str(row[1]))
+        return None if row is None else (str(row[0]), str(row[1]), row[2], list(row[3] or []))
+
+    async def active_admin_ids(self) -> list[uuid.UUID]:
+        """Ids of the active clients holding ``admin``, locked for update (PostgreSQL)."""
+        query = (
+            select(ApiClient.id, ApiClient.scopes).where(col(ApiClient.status) == "active").with_for_update()
+        )
+        rows = (await self.session.exec(query)).all()
+        return [row[0] for row in rows if ADMIN in (row[1] or [])]
 
     async def list(self, tenant_id: uuid.UUID | None, page: PageParams) -> tuple[Sequence[ApiClient], int]:
         query = select(ApiClient)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
-from service.errors import ForbiddenError, UnauthorizedError
+from service.errors import ConflictError, ForbiddenError, UnauthorizedError
 from service.schemas import PageParams
 from service.tenancy import scopes as scope_names
 from service.tenancy import tokens
@@ -120,16 +121,40 @@ class TenancyService:
     async def update_client(
         self, principal: Principal, api_client_id: uuid.UUID, data: ApiClientUpdate
     ) -> ApiClient:
+        """Change a client's name, scopes or status.
+
+        Rules (REST and GraphQL alike): a caller may change another client only if it holds every
+        scope that client holds (write implies read); only an ``admin`` touches an ``admin`` client;
+        the last active admin client can be neither disabled nor demoted.
+        """
         client = await self.get_client(principal, api_client_id)
+        held = list(client.scopes)
         if not principal.is_admin:
             if not principal.has("tenants:write"):
                 raise ForbiddenError("changing API clients needs tenants:write or admin")
+            if scope_names.ADMIN in held:
+                raise ForbiddenError("only an admin client may change an admin client")
+            not_held = [s for s in held if not principal.has(s)]
+            if not_held:
+                raise ForbiddenError(
+                    "changing a client needs every scope it holds; the token lacks: " + ", ".join(not_held)
+                )
             if data.scopes is not None:
                 beyond = [s for s in data.scopes if not principal.has(s) or s == scope_names.ADMIN]
                 if beyond:
                     raise ForbiddenError(
                         "a client cannot grant scopes it does not hold: " + ", ".join(beyond)
                     )
+        disables = data.status is not None and data.status != "active"
+        demotes = data.scopes is not None and scope_names.ADMIN not in data.scopes
+        if client.status == "active" and scope_names.ADMIN in held and (disables or demotes):
+            # Locks the active admin clients (PostgreSQL) so two admins cannot disarm each other at once.
+            admins = await self.clients.active_admin_ids()
+            if set(admins) <= {client.id}:
+                raise LastAdminClient(
+                    "the last active admin client cannot be disabled or lose the admin scope; "
+                    "create another admin client first"
+                )
         for key, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
             setattr(client, key, value)
         client.updated_at = datetime.now(UTC)
@@ -153,7 +178,8 @@ class TenancyService:
         granted = list(client.scopes)
         if requested_scope:
             wanted = scope_names.parse(requested_scope)
-            not_held = [s for s in wanted if s not in granted]
+            # write implies read, here as everywhere (scope_names.grants)
+            not_held = [s for s in wanted if not scope_names.grants(granted, s)]
             if not_held:
                 raise InvalidScope("scopes not granted to this client: " + ", ".join(not_held))
             granted = wanted
@@ -182,11 +208,20 @@ class TenancyService:
             )
         except tokens.TokenInvalid as exc:
             raise UnauthorizedError(str(exc)) from exc
-        # Disabling a client or a tenant takes effect at once, not when its tokens expire.
-        statuses = await self.clients.statuses(principal.api_client_id)
-        if statuses is None or statuses != ("active", "active"):
+        # Re-read on every use: disabling a client or a tenant, or taking scopes away, takes effect at
+        # once, not when its tokens expire.
+        state = await self.clients.token_state(principal.api_client_id)
+        if state is None or state[:2] != ("active", "active"):
             raise UnauthorizedError("the access token's client or tenant is disabled")
-        return principal
+        _client_status, _tenant_status, tenant_id, current = state
+        if tenant_id != principal.tenant_id:
+            raise UnauthorizedError("the access token's tenant is not its client's tenant")
+        kept = frozenset(s for s in principal.scopes if scope_names.grants(current, s))
+        return principal if kept == principal.scopes else replace(principal, scopes=kept)
+
+
+class LastAdminClient(ConflictError):
+    code = "last_admin_client"
 
 
 class InvalidScope(ForbiddenError):

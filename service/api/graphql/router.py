@@ -1,15 +1,30 @@
-"""The ``/graphql`` endpoint: POST for operations, GET serves GraphiQL."""
+"""The ``/graphql`` endpoint: POST for operations, GET serves GraphiQL.
+
+Before strawberry sees a request: the body is read by the one JSON reader (:mod:`service.jsonio`),
+and the document is checked against the budgets of :mod:`service.api.graphql.limits` (size, nesting,
+tokens, fragments, aliases, root fields, fields, depth, cost). Operations that need no database
+(anonymous ones, which can only introspect, and introspection-only ones) run in a worker thread with
+a small per-process cap, so a costly introspection never holds the event loop.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from cross_web import HTTPException as TransportError
 from starlette.exceptions import HTTPException
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 
+from service import jsonio
 from service.api.graphql.context import Context, get_context
+from service.api.graphql.limits import check_request
 from service.api.graphql.schema import schema
+from service.config import LimitSettings
 
 PATH = "/graphql"
 
@@ -18,16 +33,56 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
     """Transport-level failures (body not JSON, no query, wrong media type) become RFC 9457 problem
     documents like every other 4xx of the API, instead of strawberry's plain-text answers."""
 
+    def __init__(self, *args: Any, limits: LimitSettings, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = limits
+        self._threads: anyio.CapacityLimiter | None = None
+
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return await super().run(*args, **kwargs)
         except TransportError as exc:
             raise HTTPException(exc.status_code, exc.reason) from exc
 
+    def decode_json(self, data: str | bytes) -> object:
+        return jsonio.loads(
+            data, max_depth=self.limits.max_json_depth, max_values=self.limits.max_json_values
+        )
 
-def graphql_router() -> GraphQLRouter[Context, None]:
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        parent = super().execute_single
+        call = (request, request_adapter, sub_response, context, root_value, request_data)
+        if not isinstance(request_data.query, str):
+            return await parent(*call)
+        limits = context.settings.limits
+        checked = check_request(
+            request_data.query,
+            schema._schema,
+            limits,
+            anonymous=context.principal is None,
+            variables=request_data.variables,
+        )
+        introspection_only = checked is not None and checked.introspection_only
+        if context.principal is not None and not introspection_only:
+            return await parent(*call)
+        if self._threads is None:
+            self._threads = anyio.CapacityLimiter(limits.graphql_threaded_operations)
+        # A loop of its own in the thread: such operations touch neither the session nor the app's loop.
+        return await anyio.to_thread.run_sync(lambda: asyncio.run(parent(*call)), limiter=self._threads)
+
+
+def graphql_router(limits: LimitSettings | None = None) -> GraphQLRouter[Context, None]:
     return ProblemGraphQLRouter(
         schema,
+        limits=limits or LimitSettings(),
         path=PATH,
         context_getter=get_context,
         graphql_ide="graphiql",

@@ -51,7 +51,8 @@ async def test_bad_variables_are_bad_user_input(
 
 def _nested(depth: int) -> str:
     """A query whose deepest field is at ``depth`` (counted like QueryDepthLimiter: learners=0)."""
-    chain = ["classes", "enrollments", "person"]
+    # One item per list: the depth is what is tested, not the cost (limits.max_graphql_cost).
+    chain = ["classes(limit: 1)", "enrollments(limit: 1)", "person"]
     fields = ["learners", "items"] + [chain[i % 3] for i in range(depth - 2)] + ["id"]
     return "{ " + " { ".join(fields) + " }" * (len(fields) - 1) + " }"
 
@@ -63,9 +64,11 @@ async def test_query_depth_is_limited(gql: GraphQL, actors: Actors, settings: Se
     at_limit = await gql(_nested(limit), headers=headers)
     assert at_limit.ok() == {"learners": {"items": []}}
     too_deep = await gql(_nested(limit + 1), headers=headers)
-    assert too_deep.codes == ["GRAPHQL_VALIDATION_FAILED"]
-    assert "exceeds maximum operation depth of 12" in too_deep.errors[0]["message"]
-    assert too_deep.data is None
+    # Refused before parsing and validation: an HTTP 400 problem naming the limit.
+    assert too_deep.status == 400
+    assert too_deep.body["code"] == "graphql_limit_exceeded"
+    assert too_deep.body["errors"][0]["type"] == "max_graphql_depth"
+    assert "13 levels deep; at most 12" in too_deep.body["detail"]
 
 
 async def test_depth_limit_comes_from_settings(
@@ -75,8 +78,8 @@ async def test_depth_limit_comes_from_settings(
     app.state.settings = settings.model_copy(update={"limits": LimitSettings(max_graphql_depth=3)})
     assert (await gql(_nested(3), headers=headers)).ok() == {"learners": {"items": []}}
     too_deep = await gql(_nested(4), headers=headers)
-    assert too_deep.codes == ["GRAPHQL_VALIDATION_FAILED"]
-    assert "exceeds maximum operation depth of 3" in too_deep.errors[0]["message"]
+    assert too_deep.status == 400
+    assert "at most 3 (limits.max_graphql_depth)" in too_deep.body["detail"]
 
 
 async def test_unexpected_errors_are_masked_and_logged(
