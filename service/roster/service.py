@@ -17,12 +17,16 @@ from service.roster.errors import (
     RosterNotFound,
     SourcedIdTaken,
 )
-from service.roster.models import AcademicSession, Class, Enrollment, Org, Person
+from service.roster.models import AcademicSession, Class, Course, CourseRecord, Enrollment, Org, Person
 from service.roster.repository import ClassFilter, M, PersonFilter, RosterRepository
 from service.roster.schemas import (
     AcademicSessionCreate,
     ClassCreate,
     ClassUpdate,
+    CourseCreate,
+    CourseRecordCreate,
+    CourseRecordRead,
+    CourseRecordUpdate,
     EnrollmentCreate,
     OrgCreate,
     OrgUpdate,
@@ -38,7 +42,10 @@ _KIND = {
     Person: "person",
     Class: "class",
     Enrollment: "enrollment",
+    Course: "course",
 }
+#: The statuses each reading of course records includes: withdrawn records are history, not record.
+_CURRENT = ("completed", "in_progress")
 
 
 class RosterService:
@@ -271,3 +278,175 @@ class RosterService:
     ) -> dict[uuid.UUID, list[Enrollment]]:
         """Per class, its first ``limit`` enrollments (oldest first), optionally of one role."""
         return await self.repo.enrollments_of_classes(self.tenant_id, class_ids, role=role, limit=limit)
+
+    # -- courses -------------------------------------------------------------------------------
+
+    async def create_course(self, data: CourseCreate) -> Course:
+        await self._check_sourced_id(Course, data.sourced_id)
+        if data.org_id is not None:
+            await self._check_refs(Org, "org_id", [data.org_id])
+        course = Course(tenant_id=self.tenant_id, **data.model_dump())
+        await self.repo.add(course)
+        return course
+
+    async def get_course(self, course_id: uuid.UUID) -> Course:
+        return await self._get(Course, course_id)
+
+    async def list_courses(
+        self, page: PageParams, *, status: str | None = None, q: str | None = None
+    ) -> tuple[Sequence[Course], int]:
+        return await self.repo.list_courses(self.tenant_id, page, status=status, q=q)
+
+    async def courses_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Course]:
+        return await self.repo.get_many(Course, self.tenant_id, ids)
+
+    async def write_synced_courses(
+        self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
+    ) -> None:
+        """The OneRoster sync's courses, a page at a time: rows already mapped and resolved (ids,
+        sourcedIds, this tenant). Bulk, because a sync page holds up to thousands."""
+        for row in inserts:
+            row["tenant_id"] = self.tenant_id
+        await self.repo.insert_courses(inserts)
+        await self.repo.update_courses(updates)
+
+    # -- course records ------------------------------------------------------------------------
+
+    async def _learner(self, learner_id: uuid.UUID) -> Person:
+        person = await self.repo.get(Person, self.tenant_id, learner_id)
+        if person is None or person.role != "student":
+            raise RosterNotFound(f"learner {learner_id} not found")
+        return person
+
+    async def _record(self, record_id: uuid.UUID) -> CourseRecord:
+        record = await self.repo.get_course_record(self.tenant_id, record_id)
+        if record is None:
+            raise RosterNotFound(f"course record {record_id} not found")
+        return record
+
+    async def _session_ref(self, session_id: uuid.UUID | None) -> AcademicSession | None:
+        if session_id is None:
+            return None
+        await self._check_refs(AcademicSession, "academic_session_id", [session_id])
+        return await self._get(AcademicSession, session_id)
+
+    async def create_course_record(
+        self,
+        learner_id: uuid.UUID,
+        data: CourseRecordCreate,
+        *,
+        source: str = "api",
+        source_ref: str | None = None,
+    ) -> CourseRecordRead:
+        """A course on a learner's record; unknown learner (or another tenant's) is a 404."""
+        await self._learner(learner_id)
+        values = await self._record_values(data)
+        record = CourseRecord(
+            tenant_id=self.tenant_id, learner_id=learner_id, source=source, source_ref=source_ref, **values
+        )
+        await self.repo.add(record)
+        return CourseRecordRead.model_validate(record)
+
+    async def _record_values(self, data: CourseRecordCreate, *, field: str = "body") -> dict[str, Any]:
+        values = data.model_dump()
+        course = None
+        if data.course_id is not None:
+            found = await self.repo.get(Course, self.tenant_id, data.course_id)
+            if found is None:
+                raise InvalidReference(
+                    "course_id names a course that does not exist",
+                    [
+                        FieldError(
+                            f"{field}.course_id", f"unknown course {data.course_id}", "invalid_reference"
+                        )
+                    ],
+                )
+            course = found
+        if data.course_title is None:
+            if course is None:
+                raise NullNotAllowed(
+                    "course_title is required when course_id is not given",
+                    [FieldError(f"{field}.course_title", "required without course_id", "missing")],
+                )
+            values["course_title"] = course.title
+        if data.course_code is None:
+            values["course_code"] = (course.course_code if course else None) or ""
+        if data.subject is None and course is not None:
+            values["subject"] = course.subject
+        if data.credits_attempted is None and course is not None:
+            values["credits_attempted"] = course.credits
+        session = await self._session_ref(data.academic_session_id)
+        if data.term_title is None and session is not None:
+            values["term_title"] = session.title
+        return values
+
+    async def get_course_record(self, record_id: uuid.UUID) -> CourseRecordRead:
+        return CourseRecordRead.model_validate(await self._record(record_id))
+
+    async def update_course_record(self, record_id: uuid.UUID, data: CourseRecordUpdate) -> CourseRecordRead:
+        record = await self._record(record_id)
+        changes = data.model_dump(exclude_unset=True)
+        for required in ("course_title", "course_code", "school_year", "grade", "status"):
+            if required in changes and changes[required] is None:
+                raise NullNotAllowed(
+                    f"{required} cannot be null",
+                    [FieldError(f"body.{required}", "cannot be null", "null_not_allowed")],
+                )
+        if changes.get("academic_session_id") is not None:
+            await self._check_refs(AcademicSession, "academic_session_id", [changes["academic_session_id"]])
+        self._apply(record, changes)
+        await self.repo.add(record)
+        return CourseRecordRead.model_validate(record)
+
+    async def withdraw_course_record(self, record_id: uuid.UUID) -> CourseRecordRead:
+        """Withdrawn, not deleted: the record leaves transcripts but its history stays."""
+        record = await self._record(record_id)
+        if record.status != "withdrawn":
+            self._apply(record, {"status": "withdrawn"})
+            await self.repo.add(record)
+        return CourseRecordRead.model_validate(record)
+
+    async def page_course_records(
+        self, learner_id: uuid.UUID, page: PageParams, *, status: str | None = None
+    ) -> tuple[list[CourseRecordRead], int]:
+        await self._learner(learner_id)
+        rows, total = await self.repo.page_course_records(self.tenant_id, learner_id, page, status=status)
+        return [CourseRecordRead.model_validate(r) for r in rows], total
+
+    async def course_records(
+        self, learner_ids: Sequence[uuid.UUID], *, include_in_progress: bool = True
+    ) -> dict[uuid.UUID, list[CourseRecordRead]]:
+        """Every requested learner id -> their current records (withdrawn left out), in record order:
+        school year, term title, course title. Ids of other tenants get an empty list."""
+        statuses = _CURRENT if include_in_progress else ("completed",)
+        found = await self.repo.course_records_of(self.tenant_id, learner_ids, statuses=statuses)
+        return {
+            learner_id: [CourseRecordRead.model_validate(r) for r in found.get(learner_id, [])]
+            for learner_id in dict.fromkeys(learner_ids)
+        }
+
+
+async def list_course_records(
+    session: AsyncSession, tenant_id: uuid.UUID, learner_id: uuid.UUID, *, include_in_progress: bool = True
+) -> list[CourseRecordRead]:
+    """A learner's course records for a transcript: completed (and, unless told otherwise, in progress),
+    never withdrawn, ordered by school year, term title and course title. An unknown learner, or one
+    of another tenant, has none (callers that must 404 check the learner first)."""
+    found = await RosterService(session, tenant_id).course_records(
+        [learner_id], include_in_progress=include_in_progress
+    )
+    return found[learner_id]
+
+
+async def course_records_for_learners(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    learner_ids: Sequence[uuid.UUID],
+    *,
+    include_in_progress: bool = True,
+) -> dict[uuid.UUID, list[CourseRecordRead]]:
+    """:func:`list_course_records` for a cohort: one entry per requested id (an empty list when the
+    learner has none), one statement per thousand learners."""
+    return await RosterService(session, tenant_id).course_records(
+        learner_ids, include_in_progress=include_in_progress
+    )
