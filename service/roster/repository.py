@@ -65,6 +65,20 @@ class RosterRepository:
         query = select(model).where(col(model.tenant_id) == tenant_id, col(model.sourced_id) == sourced_id)
         return (await self.session.exec(query)).first()
 
+    async def by_sourced_ids(
+        self, model: type[M], tenant_id: uuid.UUID, sourced_ids: Iterable[str]
+    ) -> dict[str, M]:
+        wanted = list(set(sourced_ids))
+        out: dict[str, M] = {}
+        for start in range(0, len(wanted), 1000):
+            query = select(model).where(
+                col(model.tenant_id) == tenant_id, col(model.sourced_id).in_(wanted[start : start + 1000])
+            )
+            out.update(
+                {row.sourced_id: row for row in (await self.session.exec(query)).all() if row.sourced_id}
+            )
+        return out
+
     async def existing_ids(
         self, model: type[M], tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]
     ) -> set[uuid.UUID]:

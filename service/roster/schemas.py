@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from service.schemas import InputSchema, ReadSchema
 
@@ -170,6 +170,7 @@ class ClassCreate(InputSchema):
     title: Text
     school_id: uuid.UUID
     academic_session_id: uuid.UUID | None = None
+    course_id: uuid.UUID | None = None
     class_code: Text | None = None
     class_type: ClassType = "scheduled"
     location: Text | None = None
@@ -183,6 +184,7 @@ class ClassUpdate(InputSchema):
     title: Text | None = None
     school_id: uuid.UUID | None = None
     academic_session_id: uuid.UUID | None = None
+    course_id: uuid.UUID | None = None
     class_code: Text | None = None
     class_type: ClassType | None = None
     location: Text | None = None
@@ -201,6 +203,7 @@ class ClassRead(ReadSchema):
     location: str | None
     school_id: uuid.UUID
     academic_session_id: uuid.UUID | None
+    course_id: uuid.UUID | None
     grades: list[str]
     subjects: list[str]
     created_at: datetime
@@ -339,3 +342,12 @@ class CourseRecordRead(ReadSchema):
     completed_on: date | None
     created_at: datetime
     updated_at: datetime
+
+
+class CourseRecordImport(BaseModel):
+    """What a CSV upload did: records created, records replaced (same ``source_ref``), their ids in
+    file order."""
+
+    created: int
+    updated: int
+    ids: list[uuid.UUID]

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.errors import FieldError
+from service.roster.course_csv import CsvRow, Problems
 from service.roster.errors import (
     DuplicateEnrollment,
     InvalidReference,
@@ -25,6 +26,7 @@ from service.roster.schemas import (
     ClassUpdate,
     CourseCreate,
     CourseRecordCreate,
+    CourseRecordImport,
     CourseRecordRead,
     CourseRecordUpdate,
     EnrollmentCreate,
@@ -204,15 +206,19 @@ class RosterService:
 
     # -- classes -------------------------------------------------------------------------------
 
-    async def _check_class_refs(self, school_id: uuid.UUID | None, session_id: uuid.UUID | None) -> None:
+    async def _check_class_refs(
+        self, school_id: uuid.UUID | None, session_id: uuid.UUID | None, course_id: uuid.UUID | None = None
+    ) -> None:
         if school_id is not None:
             await self._check_refs(Org, "school_id", [school_id])
         if session_id is not None:
             await self._check_refs(AcademicSession, "academic_session_id", [session_id])
+        if course_id is not None:
+            await self._check_refs(Course, "course_id", [course_id])
 
     async def create_class(self, data: ClassCreate) -> Class:
         await self._check_sourced_id(Class, data.sourced_id)
-        await self._check_class_refs(data.school_id, data.academic_session_id)
+        await self._check_class_refs(data.school_id, data.academic_session_id, data.course_id)
         obj = Class(tenant_id=self.tenant_id, **data.model_dump())
         await self.repo.add(obj)
         return obj
@@ -229,7 +235,9 @@ class RosterService:
                     f"{required} cannot be null",
                     [FieldError(f"body.{required}", "cannot be null", "null_not_allowed")],
                 )
-        await self._check_class_refs(changes.get("school_id"), changes.get("academic_session_id"))
+        await self._check_class_refs(
+            changes.get("school_id"), changes.get("academic_session_id"), changes.get("course_id")
+        )
         self._apply(obj, changes)
         await self.repo.add(obj)
         return obj
@@ -347,38 +355,88 @@ class RosterService:
         await self.repo.add(record)
         return CourseRecordRead.model_validate(record)
 
-    async def _record_values(self, data: CourseRecordCreate, *, field: str = "body") -> dict[str, Any]:
-        values = data.model_dump()
+    async def _record_values(self, data: CourseRecordCreate) -> dict[str, Any]:
         course = None
         if data.course_id is not None:
-            found = await self.repo.get(Course, self.tenant_id, data.course_id)
-            if found is None:
+            course = await self.repo.get(Course, self.tenant_id, data.course_id)
+            if course is None:
                 raise InvalidReference(
                     "course_id names a course that does not exist",
-                    [
-                        FieldError(
-                            f"{field}.course_id", f"unknown course {data.course_id}", "invalid_reference"
-                        )
-                    ],
+                    [FieldError("body.course_id", f"unknown course {data.course_id}", "invalid_reference")],
                 )
-            course = found
-        if data.course_title is None:
-            if course is None:
-                raise NullNotAllowed(
-                    "course_title is required when course_id is not given",
-                    [FieldError(f"{field}.course_title", "required without course_id", "missing")],
+        if data.course_title is None and course is None:
+            raise NullNotAllowed(
+                "course_title is required when course_id is not given",
+                [FieldError("body.course_title", "required without course_id", "missing")],
+            )
+        return _snapshot(data.model_dump(), course, await self._session_ref(data.academic_session_id))
+
+    async def import_course_records(self, rows: Sequence[CsvRow]) -> CourseRecordImport:
+        """CSV rows, all or nothing: learners and courses are resolved in bulk, every problem is named by
+        line and column before anything is written. A row whose ``source_ref`` was imported before
+        replaces that record (a corrected file can be uploaded again)."""
+        problems = Problems()
+        ids = {r.learner_id for r in rows if r.learner_id is not None}
+        people = await self.repo.get_many(Person, self.tenant_id, ids)
+        by_sid = await self.repo.by_sourced_ids(
+            Person, self.tenant_id, {r.learner_sourced_id for r in rows if r.learner_sourced_id}
+        )
+        courses = await self.repo.by_sourced_ids(
+            Course, self.tenant_id, {r.course_sourced_id for r in rows if r.course_sourced_id}
+        )
+        existing = await self.repo.course_records_by_ref(
+            self.tenant_id, "csv", {r.source_ref for r in rows if r.source_ref}
+        )
+        planned: list[tuple[CsvRow, uuid.UUID, dict[str, Any]]] = []
+        for row in rows:
+            if row.learner_id is not None:
+                learner, column, key = people.get(row.learner_id), "learner_id", str(row.learner_id)
+            else:
+                learner, column = by_sid.get(row.learner_sourced_id or ""), "learner_sourced_id"
+                key = row.learner_sourced_id or ""
+            if learner is None or learner.role != "student":
+                problems.add(row.line, column, f"no learner '{key}' in this district", "invalid_reference")
+                continue
+            course = None
+            if row.course_sourced_id is not None:
+                course = courses.get(row.course_sourced_id)
+                if course is None:
+                    problems.add(
+                        row.line,
+                        "course_sourced_id",
+                        f"no course '{row.course_sourced_id}' in this district",
+                        "invalid_reference",
+                    )
+                    continue
+            previous = existing.get(row.source_ref) if row.source_ref else None
+            if previous is not None and previous.learner_id != learner.id:
+                problems.add(row.line, "source_ref", "was imported before for another learner", "conflict")
+                continue
+            data = CourseRecordCreate.model_validate(row.values)
+            planned.append((row, learner.id, _snapshot(data.model_dump(), course, None)))
+        problems.raise_if_any()
+        created = updated = 0
+        out: list[uuid.UUID] = []
+        for row, learner_id, values in planned:
+            previous = existing.get(row.source_ref) if row.source_ref else None
+            if previous is not None:
+                self._apply(previous, values)
+                self.session.add(previous)
+                out.append(previous.id)
+                updated += 1
+            else:
+                record = CourseRecord(
+                    tenant_id=self.tenant_id,
+                    learner_id=learner_id,
+                    source="csv",
+                    source_ref=row.source_ref,
+                    **values,
                 )
-            values["course_title"] = course.title
-        if data.course_code is None:
-            values["course_code"] = (course.course_code if course else None) or ""
-        if data.subject is None and course is not None:
-            values["subject"] = course.subject
-        if data.credits_attempted is None and course is not None:
-            values["credits_attempted"] = course.credits
-        session = await self._session_ref(data.academic_session_id)
-        if data.term_title is None and session is not None:
-            values["term_title"] = session.title
-        return values
+                self.session.add(record)
+                out.append(record.id)
+                created += 1
+        await self.session.flush()
+        return CourseRecordImport(created=created, updated=updated, ids=out)
 
     async def get_course_record(self, record_id: uuid.UUID) -> CourseRecordRead:
         return CourseRecordRead.model_validate(await self._record(record_id))
@@ -424,6 +482,27 @@ class RosterService:
             learner_id: [CourseRecordRead.model_validate(r) for r in found.get(learner_id, [])]
             for learner_id in dict.fromkeys(learner_ids)
         }
+
+
+def _snapshot(values: dict[str, Any], course: Course | None, term: AcademicSession | None) -> dict[str, Any]:
+    """A record's values with what it leaves out taken from its course and term: the snapshots."""
+    out = dict(values)
+    if course is not None:
+        out["course_id"] = course.id
+        for key, fallback in (
+            ("course_title", course.title),
+            ("subject", course.subject),
+            ("credits_attempted", course.credits),
+        ):
+            if out.get(key) is None:
+                out[key] = fallback
+        if out.get("course_code") is None:
+            out["course_code"] = course.course_code
+    if out.get("course_code") is None:
+        out["course_code"] = ""
+    if term is not None and out.get("term_title") is None:
+        out["term_title"] = term.title
+    return out
 
 
 async def list_course_records(
