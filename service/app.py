@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(course_records.learner_records)
     app.include_router(course_records.records)
     app.include_router(course_records.courses)
+    app.include_router(course_records.final_results)
     app.include_router(roster.router)
     app.include_router(frameworks.router)
     app.include_router(evidence.router)

@@ -131,8 +131,38 @@ def upgrade() -> None:
             "ix_course_records_tenant_id_learner_id", ["tenant_id", "learner_id"], unique=False
         )
 
+    op.create_table(
+        "oneroster_final_results",
+        sa.Column("connection_id", sa.Uuid(), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("category_sourced_ids", _json(), nullable=False),
+        sa.Column("category_titles", _json(), nullable=False),
+        sa.Column("line_item_title_pattern", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+        sa.Column("min_passing_percent", sa.Float(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["connection_id"],
+            ["oneroster_connections.id"],
+            name=op.f("fk_oneroster_final_results_connection_id_oneroster_connections"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_oneroster_final_results_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("connection_id", name=op.f("pk_oneroster_final_results")),
+    )
+    with op.batch_alter_table("oneroster_final_results", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_oneroster_final_results_tenant_id"), ["tenant_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("oneroster_final_results", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oneroster_final_results_tenant_id"))
+    op.drop_table("oneroster_final_results")
+
     with op.batch_alter_table("course_records", schema=None) as batch_op:
         batch_op.drop_index("ix_course_records_tenant_id_learner_id")
         batch_op.drop_index(batch_op.f("ix_course_records_course_id"))

@@ -438,6 +438,45 @@ class RosterService:
         await self.session.flush()
         return CourseRecordImport(created=created, updated=updated, ids=out)
 
+    async def upsert_sourced_course_records(
+        self, source: str, rows: Sequence[dict[str, Any]]
+    ) -> dict[str, int]:
+        """Records a source keeps in step (e.g. OneRoster final results): each row carries ``source_ref``
+        and every column of a record but the ids; the record with that ref is created, or updated when
+        a value differs. Learners are trusted to be of this tenant (the caller resolved them)."""
+        existing = await self.repo.course_records_by_ref(
+            self.tenant_id, source, [r["source_ref"] for r in rows]
+        )
+        tally = {"created": 0, "updated": 0, "unchanged": 0}
+        for row in rows:
+            record = existing.get(row["source_ref"])
+            if record is None:
+                record = CourseRecord(tenant_id=self.tenant_id, source=source, **row)
+                existing[row["source_ref"]] = record
+                tally["created"] += 1
+            else:
+                changes = {k: v for k, v in row.items() if getattr(record, k) != v}
+                if not changes:
+                    tally["unchanged"] += 1
+                    continue
+                self._apply(record, changes)
+                tally["updated"] += 1
+            self.session.add(record)
+        await self.session.flush()
+        return tally
+
+    async def withdraw_sourced_course_records(self, source: str, refs: Sequence[str]) -> int:
+        """Withdraw the source's records with these refs (the source deleted them); how many changed."""
+        existing = await self.repo.course_records_by_ref(self.tenant_id, source, refs)
+        changed = 0
+        for record in existing.values():
+            if record.status != "withdrawn":
+                self._apply(record, {"status": "withdrawn"})
+                self.session.add(record)
+                changed += 1
+        await self.session.flush()
+        return changed
+
     async def get_course_record(self, record_id: uuid.UUID) -> CourseRecordRead:
         return CourseRecordRead.model_validate(await self._record(record_id))
 

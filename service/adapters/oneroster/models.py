@@ -95,6 +95,25 @@ class Result(GradebookBase, table=True):
     comment: str | None = Field(default=None, sa_type=Text)
 
 
+class FinalResultsSetting(SQLModel, table=True):
+    """Which line items of a connection carry final grades: their results become course records
+    (service/adapters/oneroster/course_records.py). A line item is final when its category's sourcedId
+    or title is listed, or its title matches the glob pattern (case-insensitive)."""
+
+    __tablename__ = "oneroster_final_results"
+
+    connection_id: uuid.UUID = Field(
+        foreign_key="oneroster_connections.id", ondelete="CASCADE", primary_key=True
+    )
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE", index=True)
+    category_sourced_ids: list[str] = Field(default_factory=list, sa_type=JSONType)
+    category_titles: list[str] = Field(default_factory=list, sa_type=JSONType)
+    line_item_title_pattern: str | None = Field(default=None, max_length=255)
+    #: Below this percent of the line item's range no credits are earned (None: credits always earned).
+    min_passing_percent: float | None = None
+    updated_at: datetime = updated_at_field()
+
+
 class SyncRecord(SQLModel, table=True):
     """What a connection last wrote for one provider record.
 

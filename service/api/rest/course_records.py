@@ -8,9 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from service.adapters.oneroster.course_records import FinalResultsService
+from service.adapters.oneroster.schemas import FinalResultsRead, FinalResultsUpdate
 from service.api.deps import PageDep, RosterRead, RosterWrite, SessionDep
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.api.rest.idempotency import idempotent
+from service.api.rest.oneroster import SyncRead, SyncWrite
 from service.errors import UnsupportedMediaTypeError
 from service.roster import course_csv
 from service.roster.schemas import (
@@ -181,3 +184,31 @@ async def create_course(
 @courses.get("/{course_id}", summary="Get a course", responses=GET_ERRORS)
 async def get_course(course_id: uuid.UUID, principal: RosterRead, session: SessionDep) -> CourseRead:
     return CourseRead.model_validate(await RosterService(session, principal.tenant_id).get_course(course_id))
+
+
+final_results = APIRouter(prefix="/api/v1/oneroster/connections", tags=["oneroster"])
+
+
+@final_results.get(
+    "/{connection_id}/final-results",
+    summary="Which line items of a connection carry final grades",
+    responses=GET_ERRORS,
+)
+async def get_final_results(
+    connection_id: uuid.UUID, principal: SyncRead, session: SessionDep
+) -> FinalResultsRead:
+    return await FinalResultsService(session, principal.tenant_id).get(connection_id)
+
+
+@final_results.put(
+    "/{connection_id}/final-results",
+    summary="Set which line items carry final grades (their results become course records)",
+    responses=WRITE_ERRORS,
+)
+async def put_final_results(
+    connection_id: uuid.UUID, body: FinalResultsUpdate, principal: SyncWrite, session: SessionDep
+) -> FinalResultsRead:
+    """From now on every sync (full or delta) turns results of these line items into course records,
+    updates them when a result changes and withdraws them when the provider deletes the result. Saving
+    also applies the setting to the results synced before; ``course_records`` counts what that did."""
+    return await FinalResultsService(session, principal.tenant_id).put(connection_id, body)
