@@ -371,6 +371,48 @@ class RosterService:
             )
         return _snapshot(data.model_dump(), course, await self._session_ref(data.academic_session_id))
 
+    async def add_course_records(
+        self, items: Sequence[tuple[uuid.UUID, CourseRecordCreate]], *, source: str = "api"
+    ) -> int:
+        """Many records at once (learner id, record): learners, courses and terms resolved in bulk, a
+        few statements whatever the number. Unknown learners, courses or terms are a 422 naming the
+        item; nothing is written then."""
+        learners = await self.repo.get_many(Person, self.tenant_id, {learner for learner, _ in items})
+        courses = await self.repo.get_many(
+            Course, self.tenant_id, {d.course_id for _, d in items if d.course_id}
+        )
+        terms = await self.repo.get_many(
+            AcademicSession,
+            self.tenant_id,
+            {d.academic_session_id for _, d in items if d.academic_session_id},
+        )
+        rows = []
+        for index, (learner_id, data) in enumerate(items):
+            learner = learners.get(learner_id)
+            course = courses.get(data.course_id) if data.course_id else None
+            term = terms.get(data.academic_session_id) if data.academic_session_id else None
+            problem = None
+            if learner is None or learner.role != "student":
+                problem = ("learner_id", f"unknown learner {learner_id}")
+            elif data.course_id is not None and course is None:
+                problem = ("course_id", f"unknown course {data.course_id}")
+            elif data.academic_session_id is not None and term is None:
+                problem = ("academic_session_id", f"unknown academic session {data.academic_session_id}")
+            elif data.course_title is None and course is None:
+                problem = ("course_title", "required without course_id")
+            if problem is not None:
+                raise InvalidReference(
+                    f"record {index}: {problem[1]}",
+                    [FieldError(f"body[{index}].{problem[0]}", problem[1], "invalid_reference")],
+                )
+            values = _snapshot(data.model_dump(), course, term)
+            rows.append(
+                CourseRecord(tenant_id=self.tenant_id, learner_id=learner_id, source=source, **values)
+            )
+        self.session.add_all(rows)
+        await self.session.flush()
+        return len(rows)
+
     async def import_course_records(self, rows: Sequence[CsvRow]) -> CourseRecordImport:
         """CSV rows, all or nothing: learners and courses are resolved in bulk, every problem is named by
         line and column before anything is written. A row whose ``source_ref`` was imported before

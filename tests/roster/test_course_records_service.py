@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
+from service.db import Database
+from service.demo import load_demo
 from service.errors import ServiceError
+from service.roster.repository import PersonFilter
 from service.roster.schemas import (
     CourseCreate,
     CourseRecordCreate,
@@ -17,6 +21,8 @@ from service.roster.schemas import (
     PersonCreate,
 )
 from service.roster.service import RosterService, course_records_for_learners, list_course_records
+from service.schemas import PageParams
+from service.tenancy.service import TenancyService
 from tests.factories import make_tenant_ref
 
 
@@ -141,3 +147,50 @@ async def test_record_validation_names_the_field(session: AsyncSession, settings
         await roster.update_course_record(record.id, CourseRecordUpdate.model_validate({"grade": None}))
     assert exc.value.status == 422 and exc.value.errors[0].loc == "body.grade"
     assert (await roster.get_course_record(record.id)).grade == "B"
+
+
+async def test_demo_learners_have_course_records(
+    committed_db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """The demo's high-school learners get a record to put on transcripts: seniors three completed
+    years (four courses each) plus their current classes in progress."""
+    env = settings.model_copy(update={"database_url": str(committed_db.url), "var_dir": tmp_path})
+    counts = await load_demo(committed_db, env)
+    assert counts["courses"] == 24 and counts["course_records"] > 0
+    async with committed_db.session() as session:
+        tenant = await TenancyService(session, env).tenants.get_by_slug("demo")
+        assert tenant is not None
+        seniors, _ = await RosterService(session, tenant.id).list_people(
+            PersonFilter(role="student"), PageParams(limit=200, offset=0)
+        )
+        senior = next(p for p in seniors if p.grades == ["12"])
+        records = await list_course_records(session, tenant.id, senior.id)
+    completed = [r for r in records if r.status == "completed"]
+    assert len({r.school_year for r in completed if r.school_name is None}) == 3
+    assert len([r for r in completed if r.school_name is None]) == 12
+    assert all(r.credits_earned == 1.0 and r.grade_scale == "A-F" for r in completed if r.school_name is None)
+    assert [r.status for r in records if r.school_year == "2026-2027"] == ["in_progress"] * 4
+
+
+async def test_bulk_add_resolves_in_bulk_and_refuses_whole(session: AsyncSession, settings: Settings) -> None:
+    a = await make_tenant_ref(session, settings)
+    b = await make_tenant_ref(session, settings)
+    roster = RosterService(session, a.id)
+    learner = await _learner(roster)
+    course = await roster.create_course(CourseCreate(title="Chemistry", course_code="CHE", credits=1.0))
+    foreign = await RosterService(session, b.id).create_course(CourseCreate(title="Not ours"))
+    good = CourseRecordCreate(course_id=course.id, school_year="2025-2026", grade="A")
+    with pytest.raises(ServiceError) as exc:
+        await roster.add_course_records(
+            [
+                (learner, good),
+                (learner, CourseRecordCreate(course_id=foreign.id, school_year="2025-2026", grade="B")),
+            ]
+        )
+    assert exc.value.status == 422 and exc.value.errors[0].loc == "body[1].course_id"
+    assert await list_course_records(session, a.id, learner) == []
+    assert await roster.add_course_records([(learner, good), (learner, good)]) == 2
+    records = await list_course_records(session, a.id, learner)
+    assert [(r.course_title, r.course_code, r.credits_attempted) for r in records] == [
+        ("Chemistry", "CHE", 1.0)
+    ] * 2
