@@ -405,23 +405,28 @@ class RosterRepository:
 
     async def course_records_of(
         self, tenant_id: uuid.UUID, learner_ids: Iterable[uuid.UUID], *, statuses: Sequence[str]
-    ) -> dict[uuid.UUID, list[CourseRecord]]:
-        """Per learner, their records of the given statuses in record order; chunked, so a cohort of
-        any size costs one statement per thousand learners."""
+    ) -> dict[uuid.UUID, list[dict[str, Any]]]:
+        """Per learner, their records of the given statuses in record order, as plain column values (no
+        ORM objects: a cohort's tens of thousands of rows are read, not changed); chunked, one statement
+        per thousand learners."""
         wanted = list(dict.fromkeys(learner_ids))
-        out: dict[uuid.UUID, list[CourseRecord]] = defaultdict(list)
+        out: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+        table = CourseRecord.__table__  # type: ignore[attr-defined]
         for start in range(0, len(wanted), 1000):
             query = (
-                select(CourseRecord)
+                select(*table.columns)
                 .where(
-                    col(CourseRecord.tenant_id) == tenant_id,
-                    col(CourseRecord.learner_id).in_(wanted[start : start + 1000]),
-                    col(CourseRecord.status).in_(list(statuses)),
+                    table.c.tenant_id == tenant_id,
+                    table.c.learner_id.in_(wanted[start : start + 1000]),
+                    table.c.status.in_(list(statuses)),
                 )
-                .order_by(col(CourseRecord.learner_id), *self._record_order())
+                .order_by(table.c.learner_id, *self._record_order())
             )
-            for record in (await self.session.exec(query)).all():
-                out[record.learner_id].append(record)
+            result = await self.session.execute(query)
+            keys = list(result.keys())
+            at = keys.index("learner_id")
+            for row in result.all():
+                out[row[at]].append(dict(zip(keys, row, strict=True)))
         return out
 
     async def course_records_by_ref(
