@@ -378,6 +378,16 @@ class RosterRepository:
         if rows:
             await self.session.execute(update(Course), rows)
 
+    async def insert_course_records(self, rows: list[dict[str, Any]]) -> None:
+        """Bulk insert of complete rows (every column): imports and syncs write thousands at once."""
+        for start in range(0, len(rows), 2000):
+            await self.session.execute(insert(CourseRecord), rows[start : start + 2000])
+
+    async def update_course_records(self, rows: list[dict[str, Any]]) -> None:
+        """Bulk update by primary key (each row: ``id`` and the changed columns)."""
+        for start in range(0, len(rows), 2000):
+            await self.session.execute(update(CourseRecord), rows[start : start + 2000])
+
     async def get_course_record(self, tenant_id: uuid.UUID, record_id: uuid.UUID) -> CourseRecord | None:
         query = select(CourseRecord).where(
             col(CourseRecord.tenant_id) == tenant_id, col(CourseRecord.id) == record_id

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.db import new_id
 from service.errors import FieldError
 from service.roster.course_csv import CsvRow, Problems
 from service.roster.errors import (
@@ -371,6 +372,21 @@ class RosterService:
             )
         return _snapshot(data.model_dump(), course, await self._session_ref(data.academic_session_id))
 
+    def _new_record(self, values: dict[str, Any], **more: Any) -> dict[str, Any]:
+        """A complete course_records row for a bulk insert (defaults the ORM would fill, filled)."""
+        now = datetime.now(UTC)
+        row = {"status": "completed", "source_ref": None, **values, **more}
+        return {**row, "id": new_id(), "tenant_id": self.tenant_id, "created_at": now, "updated_at": now}
+
+    async def _write_records(
+        self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]], loaded: Sequence[CourseRecord]
+    ) -> None:
+        await self.repo.insert_course_records(inserts)
+        await self.repo.update_course_records(updates)
+        for record in loaded:
+            # Bulk updates bypass the objects this session holds: read them again when next used.
+            self.session.expire(record)
+
     async def add_course_records(
         self, items: Sequence[tuple[uuid.UUID, CourseRecordCreate]], *, source: str = "api"
     ) -> int:
@@ -406,11 +422,8 @@ class RosterService:
                     [FieldError(f"body[{index}].{problem[0]}", problem[1], "invalid_reference")],
                 )
             values = _snapshot(data.model_dump(), course, term)
-            rows.append(
-                CourseRecord(tenant_id=self.tenant_id, learner_id=learner_id, source=source, **values)
-            )
-        self.session.add_all(rows)
-        await self.session.flush()
+            rows.append(self._new_record(values, learner_id=learner_id, source=source))
+        await self._write_records(rows, [], [])
         return len(rows)
 
     async def import_course_records(self, rows: Sequence[CsvRow]) -> CourseRecordImport:
@@ -457,27 +470,22 @@ class RosterService:
             data = CourseRecordCreate.model_validate(row.values)
             planned.append((row, learner.id, _snapshot(data.model_dump(), course, None)))
         problems.raise_if_any()
-        created = updated = 0
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         out: list[uuid.UUID] = []
         for row, learner_id, values in planned:
             previous = existing.get(row.source_ref) if row.source_ref else None
             if previous is not None:
-                self._apply(previous, values)
-                self.session.add(previous)
+                updates.append({**values, "id": previous.id, "updated_at": datetime.now(UTC)})
                 out.append(previous.id)
-                updated += 1
             else:
-                record = CourseRecord(
-                    tenant_id=self.tenant_id,
-                    learner_id=learner_id,
-                    source="csv",
-                    source_ref=row.source_ref,
-                    **values,
+                fresh = self._new_record(
+                    values, learner_id=learner_id, source="csv", source_ref=row.source_ref
                 )
-                self.session.add(record)
-                out.append(record.id)
-                created += 1
-        await self.session.flush()
+                inserts.append(fresh)
+                out.append(fresh["id"])
+        await self._write_records(inserts, updates, list(existing.values()))
+        created, updated = len(inserts), len(updates)
         return CourseRecordImport(created=created, updated=updated, ids=out)
 
     async def upsert_sourced_course_records(
@@ -490,21 +498,22 @@ class RosterService:
             self.tenant_id, source, [r["source_ref"] for r in rows]
         )
         tally = {"created": 0, "updated": 0, "unchanged": 0}
+        inserts: dict[str, dict[str, Any]] = {}
+        updates: list[dict[str, Any]] = []
         for row in rows:
             record = existing.get(row["source_ref"])
             if record is None:
-                record = CourseRecord(tenant_id=self.tenant_id, source=source, **row)
-                existing[row["source_ref"]] = record
-                tally["created"] += 1
-            else:
-                changes = {k: v for k, v in row.items() if getattr(record, k) != v}
-                if not changes:
-                    tally["unchanged"] += 1
-                    continue
-                self._apply(record, changes)
+                # a repeated ref in one call: the later row wins
+                tally["created"] += row["source_ref"] not in inserts
+                inserts[row["source_ref"]] = self._new_record(row, source=source)
+                continue
+            changes = {k: v for k, v in row.items() if getattr(record, k) != v}
+            if changes:
+                updates.append({**changes, "id": record.id, "updated_at": datetime.now(UTC)})
                 tally["updated"] += 1
-            self.session.add(record)
-        await self.session.flush()
+            else:
+                tally["unchanged"] += 1
+        await self._write_records(list(inserts.values()), updates, list(existing.values()))
         return tally
 
     async def withdraw_sourced_course_records(self, source: str, refs: Sequence[str]) -> int:
