@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
 from service.db import Database
+from service.demo_courses import load_course_records
 from service.roster.schemas import (
     AcademicSessionCreate,
     ClassCreate,
@@ -140,6 +141,7 @@ async def load_demo(db: Database, settings: Settings, *, reset: bool = False) ->
         made = await _roster(session, RosterService(session, tenant.id))
         counts: dict[str, Any] = dict(made.counts)
         counts.update(await _portraits_and_evidence(session, tenant.id, made))
+        counts.update(await load_course_records(session, tenant.id, made.learners))
         counts["credentials"] = await _issue_credentials(session, tenant.id, settings)
         client, secret = await tenancy.create_client(
             SYSTEM,

@@ -1,6 +1,6 @@
-"""OneRoster tables: provider connections, the gradebook records roster has no table for (courses,
-categories, line items, results), and the per-connection record index that makes syncs idempotent,
-resumable and able to find records a provider dropped."""
+"""OneRoster tables: provider connections, the gradebook records roster has no table for (categories,
+line items, results; courses belong to the roster), and the per-connection record index that makes
+syncs idempotent, resumable and able to find records a provider dropped."""
 
 from __future__ import annotations
 
@@ -51,15 +51,6 @@ class GradebookBase(SQLModel):
     updated_at: datetime = updated_at_field()
 
 
-class Course(GradebookBase, table=True):
-    __tablename__ = "oneroster_courses"
-    __table_args__ = (UniqueConstraint("tenant_id", "sourced_id"),)
-
-    title: str = Field(max_length=255)
-    course_code: str | None = Field(default=None, max_length=255)
-    org_id: uuid.UUID | None = Field(default=None, foreign_key="orgs.id", ondelete="SET NULL")
-
-
 class Category(GradebookBase, table=True):
     __tablename__ = "oneroster_categories"
     __table_args__ = (UniqueConstraint("tenant_id", "sourced_id"),)
@@ -102,6 +93,25 @@ class Result(GradebookBase, table=True):
     score_status: str | None = Field(default=None, max_length=32)
     score_date: date | None = None
     comment: str | None = Field(default=None, sa_type=Text)
+
+
+class FinalResultsSetting(SQLModel, table=True):
+    """Which line items of a connection carry final grades: their results become course records
+    (service/adapters/oneroster/course_records.py). A line item is final when its category's sourcedId
+    or title is listed, or its title matches the glob pattern (case-insensitive)."""
+
+    __tablename__ = "oneroster_final_results"
+
+    connection_id: uuid.UUID = Field(
+        foreign_key="oneroster_connections.id", ondelete="CASCADE", primary_key=True
+    )
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE", index=True)
+    category_sourced_ids: list[str] = Field(default_factory=list, sa_type=JSONType)
+    category_titles: list[str] = Field(default_factory=list, sa_type=JSONType)
+    line_item_title_pattern: str | None = Field(default=None, max_length=255)
+    #: Below this percent of the line item's range no credits are earned (None: credits always earned).
+    min_passing_percent: float | None = None
+    updated_at: datetime = updated_at_field()
 
 
 class SyncRecord(SQLModel, table=True):

@@ -122,6 +122,38 @@ class SyncRequest(InputSchema):
     )
 
 
+ShortText = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class FinalResultsUpdate(InputSchema):
+    """Which line items carry final grades (any criterion matching makes a line item final). Their
+    results become course records on every sync; all empty: none do."""
+
+    category_sourced_ids: Annotated[list[ShortText], Field(max_length=50)] = Field(default_factory=list)
+    category_titles: Annotated[list[ShortText], Field(max_length=50)] = Field(
+        default_factory=list, description="category titles, compared case-insensitively"
+    )
+    line_item_title_pattern: ShortText | None = Field(
+        default=None, description="a glob on the line item title, case-insensitive: '*final grade*'"
+    )
+    min_passing_percent: Annotated[float, Field(ge=0, le=100)] | None = Field(
+        default=None, description="below this percent of the line item's range no credits are earned"
+    )
+
+
+class FinalResultsRead(ReadSchema):
+    connection_id: uuid.UUID
+    category_sourced_ids: list[str]
+    category_titles: list[str]
+    line_item_title_pattern: str | None
+    min_passing_percent: float | None
+    updated_at: datetime | None
+    course_records: dict[str, int] = Field(
+        default_factory=dict,
+        description="on update: records created/updated/unchanged from results synced before",
+    )
+
+
 class CutScore(InputSchema):
     min_percent: Annotated[float, Field(ge=0, le=100)] = Field(
         description="lowest score, in percent of the line item's range, that earns this level"

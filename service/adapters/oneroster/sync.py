@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.adapters.oneroster import course_records
 from service.adapters.oneroster.client import OneRosterClient
 from service.adapters.oneroster.errors import OneRosterError
 from service.adapters.oneroster.grades import Rule, external_ref, level_for, ref_prefix, rules_for
@@ -41,6 +42,7 @@ from service.jobs.errors import JobCancelled
 from service.jobs.registry import JobContext, register, register_periodic
 from service.jobs.repository import JobRunRepository
 from service.jobs.service import JobService, transaction
+from service.roster.service import RosterService
 from service.webhooks.service import WebhookService
 
 ORDER: tuple[str, ...] = tuple(COLLECTIONS)
@@ -80,6 +82,8 @@ class SyncState:
     analyzed: dict[str, int] = field(default_factory=dict)
     #: results turned into evidence: created, superseded, rejected, awards_created
     evidence: dict[str, int] = field(default_factory=dict)
+    #: final results turned into course records: created, updated, unchanged, withdrawn
+    course_records: dict[str, int] = field(default_factory=dict)
     max_samples: int = MAX_SAMPLES
 
     def to_json(self) -> dict[str, Any]:
@@ -97,6 +101,7 @@ class SyncState:
             "high_water_mark": self.high_water_mark,
             "analyzed": self.analyzed,
             "evidence": self.evidence,
+            "course_records": self.course_records,
         }
 
     @classmethod
@@ -115,6 +120,7 @@ class SyncState:
             high_water_mark=data.get("high_water_mark"),
             analyzed=dict(data.get("analyzed", {})),
             evidence=dict(data.get("evidence", {})),
+            course_records=dict(data.get("course_records", {})),
         )
 
     def count(self, collection: str, key: str, n: int = 1) -> None:
@@ -144,6 +150,7 @@ class SyncState:
             "failed_collections": self.failed,
             "high_water_mark": self.high_water_mark,
             "evidence": self.evidence,
+            "course_records": self.course_records,
         }
 
 
@@ -316,8 +323,11 @@ class PageWriter:
                         )
                         state.error(problem.kind, self._sample(collection, sid, problem, where, None))
             index_rows.append(self._index_row(collection, record, local, digest, "active"))
-        await self.repo.insert_rows(collection, inserts)
-        await self.repo.update_rows(collection, updates)
+        if collection == "courses":  # courses belong to the roster: written through its service
+            await RosterService(self.repo.session, self.repo.tenant_id).write_synced_courses(inserts, updates)
+        else:
+            await self.repo.insert_rows(collection, inserts)
+            await self.repo.update_rows(collection, updates)
         if memberships:
             await self.repo.replace_memberships(memberships)
         # Index rows that cannot exist yet (not in the index, not a re-keyed owner) may be copied.
@@ -330,6 +340,10 @@ class PageWriter:
             ]
             if changed:
                 await self._evidence(changed, where)
+        written = [r["id"] for r in inserts + updates]
+        await course_records.after_page(
+            self.repo.session, self.repo.tenant_id, self.repo.connection_id, collection, written, state
+        )
         # A bulk load outgrows the planner's statistics of the empty table; refreshing them each time
         # the collection doubles keeps the sourcedId lookups on the index (log2(n) ANALYZEs in all).
         created = state.counts[collection]["created"]
@@ -544,6 +558,9 @@ async def finish_collection(
     state.count(collection, "deactivated", await repo.deactivate(collection, local_ids, now))
     await repo.mark_inactive(collection, [sid for sid, _ in candidates])
     if collection == "results":
+        await course_records.after_deleted_results(
+            repo.session, repo.tenant_id, [s for s, _ in candidates], state
+        )
         # A result the provider deleted no longer supports anything: its evidence is withdrawn (awards
         # that relied on it are flagged for review by the evidence service, never revoked).
         grades = GradeRepository(repo.session, repo.tenant_id)

@@ -21,8 +21,8 @@ from service.evidence.models import Evidence
 from service.evidence.service import EvidenceService
 from service.frameworks.models import Competency, Framework, FrameworkAttribute, LevelDescriptor, RubricLevel
 from service.frameworks.service import FrameworkService
-from service.roster.models import AcademicSession, Class, Enrollment, Org
-from service.roster.schemas import PersonRead
+from service.roster.models import AcademicSession, Class, Course, Enrollment, Org
+from service.roster.schemas import CourseRecordRead, PersonRead
 from service.roster.service import RosterService
 
 V = TypeVar("V")
@@ -78,6 +78,12 @@ class RosterLoaders:
         )
         self.person_classes: DataLoader[PersonClassesKey, list[Class]] = DataLoader(
             load_fn=self._person_classes
+        )
+        self.course: DataLoader[uuid.UUID, Course | None] = DataLoader(
+            load_fn=self._by_ids(service.courses_by_ids)
+        )
+        self.learner_course_records: DataLoader[uuid.UUID, list[CourseRecordRead]] = DataLoader(
+            load_fn=groups(lock, service.course_records)
         )
 
     def _by_ids(

@@ -26,6 +26,7 @@ from service.api.graphql.common import (
     validate_input,
 )
 from service.api.graphql.context import Info
+from service.api.graphql.course_records import Course, CourseRecord, learner_course_records
 from service.roster import models
 from service.roster import repository as filters
 from service.roster.schemas import (
@@ -215,7 +216,9 @@ class Person:
 
 @strawberry.type(description="A person whose primary role is `STUDENT`.")
 class Learner(Person):
-    pass
+    @field(description="The learner's current course records (withdrawn left out), in record order.")
+    async def course_records(self, info: Info) -> list[CourseRecord]:
+        return await learner_course_records(info, self.id)
 
 
 @strawberry.type(description="A class (section) taught at a school during an academic session.")
@@ -229,10 +232,19 @@ class Class:
     location: str | None
     school_id: uuid.UUID
     academic_session_id: uuid.UUID | None
+    course_id: uuid.UUID | None
     grades: list[str]
     subjects: list[str]
     created_at: datetime
     updated_at: datetime
+
+    @field(description="The course this class is a section of, if known.")
+    async def course(self, info: Info) -> Course | None:
+        if self.course_id is None:
+            return None
+        principal = info.context.require(READ)
+        row = await info.context.loaders(principal).course.load(self.course_id)
+        return None if row is None else Course.from_model(row)
 
     @field(description="The school that teaches the class.")
     async def school(self, info: Info) -> Org | None:
@@ -269,6 +281,7 @@ class Class:
             location=row.location,
             school_id=row.school_id,
             academic_session_id=row.academic_session_id,
+            course_id=row.course_id,
             grades=list(row.grades),
             subjects=list(row.subjects),
             created_at=row.created_at,
@@ -444,6 +457,7 @@ class CreateClassInput:
     title: str
     school_id: uuid.UUID
     academic_session_id: uuid.UUID | None = strawberry.UNSET
+    course_id: uuid.UUID | None = strawberry.UNSET
     class_code: str | None = strawberry.UNSET
     class_type: ClassType | None = strawberry.UNSET
     location: str | None = strawberry.UNSET
@@ -458,6 +472,7 @@ class UpdateClassInput:
     title: str | None = strawberry.UNSET
     school_id: uuid.UUID | None = strawberry.UNSET
     academic_session_id: uuid.UUID | None = strawberry.UNSET
+    course_id: uuid.UUID | None = strawberry.UNSET
     class_code: str | None = strawberry.UNSET
     class_type: ClassType | None = strawberry.UNSET
     location: str | None = strawberry.UNSET

@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext
 from service.api.graphql.awards import AwardsMutation, AwardsQuery
 from service.api.graphql.badges import BadgesMutation, BadgesQuery
 from service.api.graphql.context import Context
+from service.api.graphql.course_records import CourseRecordsMutation, CourseRecordsQuery
 from service.api.graphql.errors import ErrorFormatter
 from service.api.graphql.evidence import EvidenceMutation, EvidenceQuery
 from service.api.graphql.frameworks import FrameworksMutation, FrameworksQuery
@@ -26,7 +27,9 @@ DEFAULT_MAX_DEPTH: int = LimitSettings().max_graphql_depth
 
 
 @strawberry.type(description="Reads. Every field needs a bearer token with the scope it names.")
-class Query(TenancyQuery, RosterQuery, FrameworksQuery, EvidenceQuery, AwardsQuery, BadgesQuery):
+class Query(
+    TenancyQuery, RosterQuery, CourseRecordsQuery, FrameworksQuery, EvidenceQuery, AwardsQuery, BadgesQuery
+):
     pass
 
 
@@ -37,7 +40,13 @@ class Query(TenancyQuery, RosterQuery, FrameworksQuery, EvidenceQuery, AwardsQue
     )
 )
 class Mutation(
-    TenancyMutation, RosterMutation, FrameworksMutation, EvidenceMutation, AwardsMutation, BadgesMutation
+    TenancyMutation,
+    RosterMutation,
+    CourseRecordsMutation,
+    FrameworksMutation,
+    EvidenceMutation,
+    AwardsMutation,
+    BadgesMutation,
 ):
     pass
 
