@@ -55,7 +55,8 @@ OPTIONAL = {"courses", "categories", "lineItems", "results"}
 
 
 class GuardRefused(Exception):
-    """The sync would deactivate too many learners; queue it again with ``override``."""
+    """The sync would deactivate too much (learners, or any collection's records); queue it again
+    with ``override``."""
 
 
 def _empty_counts() -> dict[str, int]:
@@ -80,6 +81,16 @@ class SyncState:
     analyzed: dict[str, int] = field(default_factory=dict)
     #: results turned into evidence: created, superseded, rejected, awards_created
     evidence: dict[str, int] = field(default_factory=dict)
+    #: collections whose deactivations are applied (the last phase)
+    deactivated: list[str] = field(default_factory=list)
+    #: the guard passed (or was overridden)
+    checked: bool = False
+    #: what the guard refused, when it did
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    #: delta collections whose next-page links dropped the filter (they became full pulls)
+    full_pulls: list[str] = field(default_factory=list)
+    #: collection -> the page size the provider actually served
+    page_sizes: dict[str, int] = field(default_factory=dict)
     max_samples: int = MAX_SAMPLES
 
     def to_json(self) -> dict[str, Any]:
@@ -97,6 +108,11 @@ class SyncState:
             "high_water_mark": self.high_water_mark,
             "analyzed": self.analyzed,
             "evidence": self.evidence,
+            "deactivated": self.deactivated,
+            "checked": self.checked,
+            "refused": self.refused,
+            "full_pulls": self.full_pulls,
+            "page_sizes": self.page_sizes,
         }
 
     @classmethod
@@ -115,6 +131,11 @@ class SyncState:
             high_water_mark=data.get("high_water_mark"),
             analyzed=dict(data.get("analyzed", {})),
             evidence=dict(data.get("evidence", {})),
+            deactivated=list(data.get("deactivated", [])),
+            checked=bool(data.get("checked")),
+            refused=list(data.get("refused", [])),
+            full_pulls=list(data.get("full_pulls", [])),
+            page_sizes=dict(data.get("page_sizes", {})),
         )
 
     def count(self, collection: str, key: str, n: int = 1) -> None:
@@ -144,6 +165,12 @@ class SyncState:
             "failed_collections": self.failed,
             "high_water_mark": self.high_water_mark,
             "evidence": self.evidence,
+            "page_sizes": self.page_sizes,
+            "full_pulls": {
+                c: "the provider's next-page links dropped the dateLastModified filter: "
+                "this delta read the whole collection"
+                for c in self.full_pulls
+            },
         }
 
 
@@ -167,6 +194,10 @@ class SyncTarget:
     cancelled: Callable[[], Awaitable[bool]]
     max_deactivation_share: float
     override: bool = False
+    #: fewer deactivations than this never trip the per-collection guard
+    guard_floor: int = 10
+    #: "keep" or "withdraw": evidence of learners and classes the provider deactivates
+    inactive_evidence: str = "keep"
     #: referenced sourcedId -> local id, per collection, for the whole run (see PageWriter.write)
     cache: dict[str, dict[str, uuid.UUID]] = field(default_factory=dict)
 
@@ -182,8 +213,10 @@ class PageWriter:
         *,
         locate: Callable[[str | None, int | None, str], dict[str, Any]] | None = None,
         cache: dict[str, dict[str, uuid.UUID]] | None = None,
+        inactive_evidence: str = "keep",
     ) -> None:
         self.cache = cache if cache is not None else {}
+        self.inactive_evidence = inactive_evidence
         self.repo = repo
         self.state = state
         self.job_id = job_id
@@ -236,17 +269,29 @@ class PageWriter:
         memberships: dict[uuid.UUID, list[tuple[uuid.UUID, str, str]]] = {}
         ready: list[tuple[Mapped, dict[str, Any]]] = []
         rekeys: dict[str, tuple[str, uuid.UUID]] = {}
+        reactivated: list[uuid.UUID] = []
         for sid, record in mapped.items():
             local = existing.get(sid)
             if record.deleted:
-                if local is None:
-                    state.count(collection, "skipped")
-                    continue
                 previous = index.get(sid)
-                index_rows.append(
-                    self._index_row(collection, record, local, previous[0] if previous else "", "tobedeleted")
-                )
-                continue
+                if local is not None:
+                    # Already inactive (deactivated before, or first seen as a tombstone): nothing to do.
+                    gone = previous is not None and previous[1] == "inactive"
+                    if gone:
+                        state.count(collection, "unchanged")
+                    index_rows.append(
+                        self._index_row(
+                            collection,
+                            record,
+                            local,
+                            previous[0] if previous else "",
+                            "inactive" if gone else "tobedeleted",
+                        )
+                    )
+                    continue
+                if not record.values:
+                    state.count(collection, "skipped")  # a bare tombstone of a record never seen
+                    continue
             resolved: dict[str, Any] = {}
             missing: list[Problem] = []
             for column, ref in record.refs.items():
@@ -258,6 +303,9 @@ class PageWriter:
                         )
                     )
                 resolved[column] = target_id
+            if missing and record.deleted:
+                state.count(collection, "skipped")  # a tombstone pointing nowhere: nothing to keep
+                continue
             if missing:
                 for problem in missing:
                     state.error(problem.kind, self._sample(collection, sid, problem, where, None))
@@ -283,7 +331,8 @@ class PageWriter:
                 index[sid] = ("", "rekeyed")
             digest = record.digest(resolved)
             previous = index.get(sid)
-            if local is not None and previous is not None and previous == (digest, "active"):
+            kept_as = "inactive" if record.deleted else "active"
+            if local is not None and previous is not None and previous == (digest, kept_as):
                 state.count(collection, "unchanged")
             else:
                 row = {**record.values, **resolved, "updated_at": now}
@@ -315,7 +364,9 @@ class PageWriter:
                             "unknown_org", "orgs", f"orgs '{org_sid}' is not known; membership left out"
                         )
                         state.error(problem.kind, self._sample(collection, sid, problem, where, None))
-            index_rows.append(self._index_row(collection, record, local, digest, "active"))
+            index_rows.append(self._index_row(collection, record, local, digest, kept_as))
+            if kept_as == "active" and previous is not None and previous[1] == "inactive":
+                reactivated.append(local)
         await self.repo.insert_rows(collection, inserts)
         await self.repo.update_rows(collection, updates)
         if memberships:
@@ -330,6 +381,13 @@ class PageWriter:
             ]
             if changed:
                 await self._evidence(changed, where)
+        if reactivated and collection in ("users", "classes") and self.inactive_evidence == "withdraw":
+            # Their evidence was withdrawn when they left; the stored grades make it again.
+            column = "learner_id" if collection == "users" else "class_id"
+            grades = GradeRepository(self.repo.session, self.repo.tenant_id)
+            rows = await grades.active_results_of(column, reactivated)
+            if rows:
+                await self._evidence(rows, where)
         # A bulk load outgrows the planner's statistics of the empty table; refreshing them each time
         # the collection doubles keeps the sourcedId lookups on the index (log2(n) ANALYZEs in all).
         created = state.counts[collection]["created"]
@@ -431,9 +489,14 @@ class PageWriter:
         owners = await self.repo.records("enrollments", [o[0] for o in triples.values() if o[0]])
         kept = []
         rekeys: dict[str, tuple[str, uuid.UUID]] = {}
+        claimed = {(r["class_id"], r["person_id"], m.values["role"]) for m, r in ready if not m.deleted}
         for record, resolved in ready:
             key = (resolved["class_id"], resolved["person_id"], record.values["role"])
             owner = triples.get(key)
+            if record.deleted and (key in claimed or (owner is not None and owner[0] != record.sourced_id)):
+                # first seen as a tombstone while another enrollment holds the triple: nothing to keep
+                self.state.count("enrollments", "skipped")
+                continue
             if owner is not None and owner[0] != record.sourced_id:
                 owner_sid, owner_local, owner_status = owner
                 gone = (
@@ -454,7 +517,11 @@ class PageWriter:
                     self.state.count("enrollments", "skipped")
                     continue
                 rekeys[record.sourced_id] = (owner_sid or "", owner_local)
-            triples[key] = (record.sourced_id, owner[1] if owner else uuid.uuid4(), "active")
+            triples[key] = (
+                record.sourced_id,
+                owner[1] if owner else uuid.uuid4(),
+                "inactive" if record.deleted else "active",
+            )
             kept.append((record, resolved))
         return kept, rekeys
 
@@ -491,35 +558,32 @@ class PageWriter:
         return sample
 
 
-async def finish_collection(
+async def link_parents(
     repo: SyncRepository,
     state: SyncState,
     collection: str,
     *,
-    job_id: uuid.UUID,
-    override: bool,
-    share: float,
+    locate: Callable[[str | None, int | None, str], dict[str, Any]] | None = None,
 ) -> None:
-    """Link parents, then apply deactivations (tobedeleted; on a full sync, records not seen)."""
+    """After a collection's last page: link parents (orgs, academic sessions) and refresh statistics."""
     now = utcnow()
     if collection in PARENTED:
         links = await repo.parent_links(collection)
-        refs = {ref for _, ref in links if ref}
+        refs = {ref for _, ref, _ in links if ref}
         ids = await repo.ids_by_sourced_id(collection, refs)
-        current = await repo.current_parents(collection, [local for local, _ in links])
+        current = await repo.current_parents(collection, [local for local, _, _ in links])
         changes = []
-        unknown = sorted({ref for _, ref in links if ref is not None and ref not in ids})
-        for missing in unknown:
-            state.error(
-                "unknown_parent",
-                {
+        for local, ref, sid in sorted(links, key=lambda link: link[2]):
+            if ref is not None and ref not in ids:
+                sample: dict[str, Any] = {
                     "collection": collection,
-                    "sourced_id": None,
+                    "sourced_id": sid,
                     "field": "parent",
-                    "message": f"parent '{missing}' is not known; left unlinked",
-                },
-            )
-        for local, ref in links:
+                    "message": f"parent '{ref}' is not known; left unlinked",
+                }
+                if locate is not None:
+                    sample.update(locate(sid, None, "parent"))
+                state.error("unknown_parent", sample)
             wanted = ids.get(ref) if ref else None
             if wanted == local:
                 wanted = None
@@ -527,32 +591,107 @@ async def finish_collection(
                 changes.append({"id": local, "parent_id": wanted, "updated_at": now})
         await repo.set_parents(collection, changes)
     await repo.analyze(collection)
-    missing_too = state.mode == "full" and collection not in state.failed
-    candidates = await repo.deactivation_candidates(collection, job_id=job_id, missing_too=missing_too)
+
+
+@dataclass
+class Refusal:
+    collection: str
+    leaving: int
+    of: int
+    what: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"collection": self.collection, "leaving": self.leaving, "of": self.of, "what": self.what}
+
+    def message(self, share: float) -> str:
+        return (
+            f"{self.collection}: would deactivate {self.leaving} of {self.of} active {self.what} "
+            f"({self.leaving / self.of:.0%}), more than the allowed {share:.0%}"
+        )
+
+
+async def check_guards(
+    repo: SyncRepository,
+    collections: dict[str, bool],
+    *,
+    job_id: uuid.UUID,
+    share: float,
+    floor: int,
+) -> list[Refusal]:
+    """The consistency guard, before anything is deactivated. ``collections`` maps each collection to
+    whether records this job did not see count as deleted (a full sync, a bulk CSV file).
+
+    * Every collection read in full: deactivating more than ``share`` of the records known as active
+      (and more than ``floor`` of them) means the provider sent far fewer records than before, which
+      is far likelier a paging or provider fault than a real deletion.
+    * Users, also in deltas: more than ``share`` of the tenant's active learners."""
+    refusals: list[Refusal] = []
+    for collection, full in collections.items():
+        candidates = await repo.deactivation_candidates(collection, job_id=job_id, missing_too=full)
+        if not candidates:
+            continue
+        if full:
+            known = await repo.known_active(collection)
+            if known and len(candidates) > floor and len(candidates) / known > share:
+                refusals.append(Refusal(collection, len(candidates), known, "records"))
+                continue
+        if collection == "users":
+            learners = await repo.active_learners()
+            leaving = await repo.active_learners([local for _, local in candidates])
+            if learners and leaving / learners > share:
+                refusals.append(Refusal(collection, leaving, learners, "learners"))
+    return refusals
+
+
+def refusal_message(refusals: list[Refusal], share: float) -> str:
+    return (
+        "this sync would deactivate too much: "
+        + "; ".join(r.message(share) for r in refusals)
+        + ". Nothing was deactivated. The provider may have sent an incomplete list; check the source, "
+        "then retry with override set to true."
+    )
+
+
+async def deactivate_collection(
+    repo: SyncRepository,
+    state: SyncState,
+    collection: str,
+    *,
+    job_id: uuid.UUID,
+    full: bool,
+    inactive_evidence: str = "keep",
+) -> None:
+    """Apply deactivations (tobedeleted; with ``full``, records not seen) and what follows from them
+    for evidence made from grades."""
+    now = utcnow()
+    candidates = await repo.deactivation_candidates(collection, job_id=job_id, missing_too=full)
     if not candidates:
         return
     local_ids = [local for _, local in candidates]
-    if collection == "users" and not override:
-        learners = await repo.active_learners()
-        leaving = await repo.active_learners(local_ids)
-        if learners and leaving / learners > share:
-            raise GuardRefused(
-                f"this sync would deactivate {leaving} of {learners} active learners "
-                f"({leaving / learners:.0%}), more than the allowed {share:.0%}; nothing was deactivated. "
-                "Check the source, then retry with override set to true."
-            )
     state.count(collection, "deactivated", await repo.deactivate(collection, local_ids, now))
     await repo.mark_inactive(collection, [sid for sid, _ in candidates])
+    grades = GradeRepository(repo.session, repo.tenant_id)
     if collection == "results":
         # A result the provider deleted no longer supports anything: its evidence is withdrawn (awards
         # that relied on it are flagged for review by the evidence service, never revoked).
-        grades = GradeRepository(repo.session, repo.tenant_id)
-        evidence = EvidenceService(repo.session, repo.tenant_id)
-        for evidence_id in await grades.active_evidence_with_prefixes(
-            [ref_prefix(sid) for sid, _ in candidates]
-        ):
-            await evidence.withdraw(evidence_id, "the OneRoster result was deleted by the provider")
-            state.evidence["withdrawn"] = state.evidence.get("withdrawn", 0) + 1
+        found = await grades.active_evidence_with_prefixes([ref_prefix(sid) for sid, _ in candidates])
+        await _withdraw(repo, state, found, "the OneRoster result was deleted by the provider")
+    elif collection == "lineItems":
+        results = await grades.result_sourced_ids_of_line_items(local_ids)
+        found = await grades.active_evidence_with_prefixes([ref_prefix(sid) for sid in results])
+        await _withdraw(repo, state, found, "the OneRoster line item was deleted by the provider")
+    elif collection in ("users", "classes") and inactive_evidence == "withdraw":
+        column = "learner_id" if collection == "users" else "class_id"
+        found = await grades.active_result_evidence_by(column, local_ids)
+        what = "learner" if collection == "users" else "class"
+        await _withdraw(repo, state, found, f"the OneRoster {what} was deactivated by the provider")
+
+
+async def _withdraw(repo: SyncRepository, state: SyncState, ids: list[uuid.UUID], reason: str) -> None:
+    evidence = EvidenceService(repo.session, repo.tenant_id)
+    for evidence_id in ids:
+        await evidence.withdraw(evidence_id, reason)
+        state.evidence["withdrawn"] = state.evidence.get("withdrawn", 0) + 1
 
 
 async def run_sync(
@@ -562,7 +701,11 @@ async def run_sync(
     *,
     on_progress: Callable[[SyncState], Awaitable[None]] | None = None,
 ) -> SyncState:
-    """Sync every collection in order from where ``state`` says; returns the final state."""
+    """Sync every collection in order from where ``state`` says; returns the final state.
+
+    Three phases, each resumable: every collection is read and written (new and changed records,
+    tombstones noted); the guard checks every collection's counts; only then are records deactivated,
+    so a sync that stops at the guard has deactivated nothing."""
     for collection in ORDER:
         if collection in state.done:
             continue
@@ -576,10 +719,20 @@ async def run_sync(
                     async with target.transaction() as session:
                         repo = SyncRepository(session, target.tenant_id, target.connection_id)
                         where = f"{collection} offset {page.url.rsplit('offset=', 1)[-1].split('&', 1)[0]}"
-                        await PageWriter(repo, state, target.job_id, cache=target.cache).write(
-                            collection, page.records, where=where
+                        writer = PageWriter(
+                            repo,
+                            state,
+                            target.job_id,
+                            cache=target.cache,
+                            inactive_evidence=target.inactive_evidence,
                         )
+                        await writer.write(collection, page.records, where=where)
                         state.next_url = page.next_url
+                        if page.filter_dropped and collection not in state.full_pulls:
+                            state.full_pulls.append(collection)
+                        served = client.stats.page_sizes.get(collection)
+                        if served is not None:
+                            state.page_sizes[collection] = served
                         await target.save_progress(session, state.to_json())
                     if on_progress is not None:
                         await on_progress(state)
@@ -597,16 +750,43 @@ async def run_sync(
             state.fetched_all = True
         async with target.transaction() as session:
             repo = SyncRepository(session, target.tenant_id, target.connection_id)
-            await finish_collection(
+            await link_parents(repo, state, collection)
+            state.done.append(collection)
+            state.collection, state.next_url, state.fetched_all = None, None, False
+            await target.save_progress(session, state.to_json())
+        if on_progress is not None:
+            await on_progress(state)
+    full = {c: state.mode == "full" and c not in state.failed for c in ORDER}
+    if not state.checked and not target.override:
+        async with target.transaction() as session:
+            repo = SyncRepository(session, target.tenant_id, target.connection_id)
+            refusals = await check_guards(
+                repo,
+                full,
+                job_id=target.job_id,
+                share=target.max_deactivation_share,
+                floor=target.guard_floor,
+            )
+        if refusals:
+            state.refused = [r.as_dict() for r in refusals]
+            async with target.transaction() as session:
+                await target.save_progress(session, state.to_json())
+            raise GuardRefused(refusal_message(refusals, target.max_deactivation_share))
+    state.checked = True
+    for collection in ORDER:
+        if collection in state.deactivated:
+            continue
+        async with target.transaction() as session:
+            repo = SyncRepository(session, target.tenant_id, target.connection_id)
+            await deactivate_collection(
                 repo,
                 state,
                 collection,
                 job_id=target.job_id,
-                override=target.override,
-                share=target.max_deactivation_share,
+                full=full[collection],
+                inactive_evidence=target.inactive_evidence,
             )
-            state.done.append(collection)
-            state.collection, state.next_url, state.fetched_all = None, None, False
+            state.deactivated.append(collection)
             await target.save_progress(session, state.to_json())
         if on_progress is not None:
             await on_progress(state)
@@ -655,6 +835,7 @@ async def sync_job(ctx: JobContext) -> dict[str, Any]:
             raise LookupError(f"OneRoster connection {connection_id} no longer exists")
         client = client_for(connection, ctx.settings)
         mark = connection.high_water_mark
+        inactive_evidence = connection.inactive_evidence
     if ctx.last_progress.get("mode"):
         state = SyncState.from_json(ctx.last_progress)
     else:
@@ -674,6 +855,8 @@ async def sync_job(ctx: JobContext) -> dict[str, Any]:
         cancelled=ctx.cancelled,
         max_deactivation_share=ctx.settings.oneroster.max_deactivation_share,
         override=bool(ctx.params.get("override", False)),
+        guard_floor=ctx.settings.oneroster.deactivation_guard_floor,
+        inactive_evidence=inactive_evidence,
     )
     async with client:
         state = await run_sync(client, target, state)
