@@ -270,6 +270,7 @@ class PageWriter:
         ready: list[tuple[Mapped, dict[str, Any]]] = []
         rekeys: dict[str, tuple[str, uuid.UUID]] = {}
         reactivated: list[uuid.UUID] = []
+        unchanged: list[str] = []
         for sid, record in mapped.items():
             local = existing.get(sid)
             if record.deleted:
@@ -333,7 +334,10 @@ class PageWriter:
             previous = index.get(sid)
             kept_as = "inactive" if record.deleted else "active"
             if local is not None and previous is not None and previous == (digest, kept_as):
+                # Nothing to write but the mark that this job saw it (one narrow UPDATE for the page).
                 state.count(collection, "unchanged")
+                unchanged.append(sid)
+                continue
             else:
                 row = {**record.values, **resolved, "updated_at": now}
                 if local is None:
@@ -375,6 +379,8 @@ class PageWriter:
         touched = {r["sourced_id"] for r in index_rows}
         owners = {owner for owner, _ in rekeys.values()}
         await self.repo.upsert_records(index_rows, new=touched - set(index) - owners)
+        if unchanged:
+            await self.repo.mark_seen(collection, unchanged, self.job_id)
         if collection == "results":
             changed = [
                 r for r in inserts + updates if r.get("status") == "active" and r.get("score") is not None
