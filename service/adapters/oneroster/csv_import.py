@@ -286,7 +286,7 @@ def check_headers(bundle: Bundle) -> None:
         name = f"{collection}.csv"
         if bundle.modes.get(collection.lower(), "absent") == "absent" or not bundle.has(name):
             continue
-        header = next(_header_only(bundle, name), None)
+        header = _header_only(bundle, name)
         if header is None:
             continue
         missing = [c for c in _required(bundle, collection) if c not in header]
@@ -309,12 +309,12 @@ def check_headers(bundle: Bundle) -> None:
             )
 
 
-def _header_only(bundle: Bundle, name: str) -> Iterator[list[str]]:
+def _header_only(bundle: Bundle, name: str) -> list[str] | None:
     with _open_text(bundle, name) as text:
         try:
-            yield [h.strip() for h in next(csv.reader(text))]
+            return [h.strip() for h in next(csv.reader(text))]
         except StopIteration:
-            return
+            return None
         except (csv.Error, UnicodeDecodeError, zlib.error, zipfile.BadZipFile, EOFError, OSError) as exc:
             raise _unreadable(name, 1, exc) from exc
 

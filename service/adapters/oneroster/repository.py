@@ -176,17 +176,23 @@ class SyncRepository:
             out.update({sid: local for sid, local in (await self.session.execute(query)).all()})
         return out
 
-    async def records(self, collection: str, sourced_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """sourcedId -> (digest, state) of what this connection last wrote."""
+    async def records(
+        self, collection: str, sourced_ids: Iterable[str]
+    ) -> dict[str, tuple[str, str, str | None]]:
+        """sourcedId -> (digest, state, dateLastModified if written complete) of what this connection
+        last wrote."""
         wanted = list(set(sourced_ids))
         if not wanted:
             return {}
-        query = select(SyncRecord.sourced_id, SyncRecord.digest, SyncRecord.state).where(
+        query = select(
+            SyncRecord.sourced_id, SyncRecord.digest, SyncRecord.state, SyncRecord.date_last_modified
+        ).where(
             col(SyncRecord.connection_id) == self.connection_id,
             col(SyncRecord.collection) == collection,
             self._in(col(SyncRecord.sourced_id), wanted),
         )
-        return {sid: (digest, state) for sid, digest, state in (await self.session.execute(query)).all()}
+        rows = (await self.session.execute(query)).all()
+        return {sid: (digest, state, modified) for sid, digest, state, modified in rows}
 
     async def insert_rows(self, collection: str, rows: list[dict[str, Any]]) -> None:
         if not rows:

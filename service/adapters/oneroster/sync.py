@@ -226,11 +226,26 @@ class PageWriter:
     async def write(self, collection: str, raw_records: list[dict[str, Any]], *, where: str) -> None:
         state = self.state
         state.count(collection, "fetched", len(raw_records))
+        # Short-cut: a record whose dateLastModified is the one this connection last wrote in full (every
+        # reference resolved) is not even mapped; it is only marked as seen by this job.
+        marks = await self.repo.records(
+            collection, [r["sourcedId"] for r in raw_records if isinstance(r.get("sourcedId"), str)]
+        )
+        fast: dict[str, None] = {}
         mapped: dict[str, Mapped] = {}
         for position, raw in enumerate(raw_records):
-            state.saw_modified(
-                raw.get("dateLastModified") if isinstance(raw.get("dateLastModified"), str) else None
-            )
+            modified = raw.get("dateLastModified") if isinstance(raw.get("dateLastModified"), str) else None
+            state.saw_modified(modified)
+            mark = marks.get(raw["sourcedId"]) if isinstance(raw.get("sourcedId"), str) else None
+            if (
+                mark is not None
+                and modified
+                and mark[1] == "active"
+                and mark[2] == modified[:64]
+                and str(raw.get("status") or "active").strip().lower() == "active"
+            ):
+                fast[raw["sourcedId"]] = None
+                continue
             try:
                 record = map_record(collection, raw)
             except MappingFailed as exc:
@@ -240,6 +255,10 @@ class PageWriter:
                 state.count(collection, "skipped")
                 continue
             mapped[record.sourced_id] = record  # a repeated sourcedId: the later copy wins
+            fast.pop(record.sourced_id, None)
+        if fast:
+            state.count(collection, "unchanged", len(fast))
+            await self.repo.mark_seen(collection, list(fast), self.job_id)
         if not mapped:
             return
         by_target: dict[str, set[str]] = {}
@@ -261,7 +280,7 @@ class PageWriter:
                 known.update(found)
             resolved_ids[target] = {s: known[s] for s in sids if s in known}
         existing = await self.repo.ids_by_sourced_id(collection, mapped)
-        index = await self.repo.records(collection, mapped)
+        index = {sid: (mark[0], mark[1]) for sid, mark in marks.items() if sid in mapped}
         now = utcnow()
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
@@ -333,10 +352,19 @@ class PageWriter:
             digest = record.digest(resolved)
             previous = index.get(sid)
             kept_as = "inactive" if record.deleted else "active"
+            complete = all(v is not None for v in resolved.values()) and (
+                collection != "users" or all(o in resolved_ids.get("orgs", {}) for o, _, _ in record.orgs)
+            )
             if local is not None and previous is not None and previous == (digest, kept_as):
-                # Nothing to write but the mark that this job saw it (one narrow UPDATE for the page).
                 state.count(collection, "unchanged")
-                unchanged.append(sid)
+                modified = record.date_last_modified[:64] if record.date_last_modified else None
+                if not complete or marks.get(sid, ("", "", None))[2] == modified:
+                    # Nothing to write but the mark that this job saw it (one narrow UPDATE per page).
+                    unchanged.append(sid)
+                else:  # the same values under a new dateLastModified: remembered for the short-cut
+                    index_rows.append(
+                        self._index_row(collection, record, local, digest, kept_as, complete=True)
+                    )
                 continue
             else:
                 row = {**record.values, **resolved, "updated_at": now}
@@ -368,7 +396,7 @@ class PageWriter:
                             "unknown_org", "orgs", f"orgs '{org_sid}' is not known; membership left out"
                         )
                         state.error(problem.kind, self._sample(collection, sid, problem, where, None))
-            index_rows.append(self._index_row(collection, record, local, digest, kept_as))
+            index_rows.append(self._index_row(collection, record, local, digest, kept_as, complete=complete))
             if kept_as == "active" and previous is not None and previous[1] == "inactive":
                 reactivated.append(local)
         await self.repo.insert_rows(collection, inserts)
@@ -532,8 +560,17 @@ class PageWriter:
         return kept, rekeys
 
     def _index_row(
-        self, collection: str, record: Mapped, local: uuid.UUID, digest: str, state: str
+        self,
+        collection: str,
+        record: Mapped,
+        local: uuid.UUID,
+        digest: str,
+        state: str,
+        *,
+        complete: bool = False,
     ) -> dict[str, Any]:
+        """``date_last_modified`` is kept only for a record written with every reference resolved: it is
+        what lets a later run skip the record while the provider's dateLastModified stays the same."""
         return {
             "connection_id": self.repo.connection_id,
             "collection": collection,
@@ -544,7 +581,9 @@ class PageWriter:
             "state": state,
             "parent_ref": record.parent_ref,
             "seen_job_id": self.job_id,
-            "date_last_modified": record.date_last_modified[:64] if record.date_last_modified else None,
+            "date_last_modified": (
+                record.date_last_modified[:64] if record.date_last_modified and complete else None
+            ),
         }
 
     def _sample(
@@ -736,8 +775,8 @@ async def run_sync(
                         state.next_url = page.next_url
                         if page.filter_dropped and collection not in state.full_pulls:
                             state.full_pulls.append(collection)
-                        served = client.stats.page_sizes.get(collection)
-                        if served is not None:
+                        served = client.stats.page_sizes.get(collection, 0)
+                        if served > state.page_sizes.get(collection, 0):
                             state.page_sizes[collection] = served
                         await target.save_progress(session, state.to_json())
                     if on_progress is not None:
