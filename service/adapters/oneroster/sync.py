@@ -635,7 +635,12 @@ async def link_parents(
             if local in current and current[local] != wanted:
                 changes.append({"id": local, "parent_id": wanted, "updated_at": now})
         await repo.set_parents(collection, changes)
-    await repo.analyze(collection)
+    created = state.counts.get(collection, {}).get("created", 0)
+    if created >= 500 and created > state.analyzed.get(collection, 0):
+        # After a bulk load only: a run that loaded little leaves the planner's statistics valid, and
+        # ANALYZE of the record index costs seconds at district scale.
+        state.analyzed[collection] = created
+        await repo.analyze(collection)
 
 
 @dataclass
