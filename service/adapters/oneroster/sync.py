@@ -5,11 +5,15 @@ collection and the URL of the next page), so a sync killed at any moment resumes
 last committed page ended, and a page replayed after a crash changes nothing (upserts keyed by
 sourcedId, skipped when the record's digest is unchanged).
 
-Per collection, after its last page: parents are linked (orgs, academic sessions), then records the
-provider marked ``tobedeleted`` and, on a full sync, records it no longer sends are deactivated (never
-deleted). Before deactivating users, a guard refuses to deactivate more than
-``oneroster.max_deactivation_share`` of the tenant's active learners unless the sync was queued with
-``override``. A collection that failed to download is never treated as "everything was deleted".
+Three phases, each resumable. (1) Every collection is read and written in dependency order; after a
+collection's last page its parents are linked (orgs, academic sessions). (2) The consistency guard: in
+a full sync, no collection may lose more than ``oneroster.max_deactivation_share`` of the records the
+connection holds as active (above ``oneroster.deactivation_guard_floor``), and in any sync no more than
+that share of the tenant's active learners may go, unless the sync was queued with ``override``. (3)
+Only then are records deactivated (``tobedeleted``; on a full sync, records the provider no longer
+sends), never deleted, so a refused sync has deactivated nothing. A collection that failed to download
+is never treated as "everything was deleted". Records first seen as ``tobedeleted`` are kept as
+inactive when they carry their data, so that what refers to them resolves whatever the sync history.
 """
 
 from __future__ import annotations
