@@ -118,6 +118,8 @@ class OneRosterSettings(BaseModel):
     max_page_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="largest provider response")
     #: A sync that would deactivate more than this share of a tenant's active learners needs an override.
     max_deactivation_share: float = Field(default=0.1, ge=0, le=1)
+    #: The per-collection guard ignores syncs that would deactivate no more records than this.
+    deactivation_guard_floor: int = Field(default=10, ge=0)
     max_csv_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, description="largest CSV bundle upload")
     max_csv_uncompressed_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
 

@@ -10,7 +10,8 @@ compete with the sync for this process's CPU and memory) with generated data: 1 
 1 school year, 500 classes, 10,000 students and 600 teachers, 15,000 enrollments, 3,000 line items and
 300,000 results (``--scale`` multiplies the counts). Then it runs the sync job exactly as a worker does
 (JobRunner, real PostgreSQL, outbound guard, OAuth, paging) and prints records/s per collection, the
-total, and this process's peak RSS; then a second full sync that finds nothing changed.
+total, and this process's peak RSS; then a second full sync that finds nothing changed, then a delta
+sync (1% of the users and of the results changed), and a summary line.
 """
 
 from __future__ import annotations
@@ -182,6 +183,17 @@ def serve(scale: float) -> None:
         "lineItems": Generated(n["lineItems"], line_item),
         "results": Generated(n["results"], result),
     }
+    # What changed since: a delta (filter=dateLastModified>...) is served from fake.data, which holds
+    # 1% of the users renamed and 1% of the results regraded, stamped a day later.
+    later = "2026-09-02T00:00:00.000Z"
+    for i in range(0, n["students"], 100):
+        fake.data["users"][f"user-{i}"] = {**user(i), "givenName": f"Renamed{i}", "dateLastModified": later}
+    for i in range(0, n["results"], 100):
+        fake.data["results"][f"res-{i}"] = {
+            **result(i),
+            "score": float((i + 50) % 101),
+            "dateLastModified": later,
+        }
     fake.start()
     print(
         json.dumps({"url": fake.url, "client_id": fake.client_id, "client_secret": fake.client_secret}),
@@ -208,10 +220,13 @@ async def reset(url: str) -> None:
     await engine.dispose()
 
 
-async def run_sync(db: Database, settings: Settings, tenant_id: Any, connection_id: Any) -> tuple[Job, float]:
+async def run_sync(
+    db: Database, settings: Settings, tenant_id: Any, connection_id: Any, mode: str = "full"
+) -> tuple[Job, float]:
     async with transaction(db) as session:
         job = await ConnectionService(session, tenant_id, settings).enqueue_sync(
-            connection_id, SyncRequest(mode="full")
+            connection_id,
+            SyncRequest(mode=mode),  # type: ignore[arg-type]
         )
         job_id = job.id
     started = time.perf_counter()
@@ -294,14 +309,26 @@ async def bench(args: argparse.Namespace, provider: dict[str, str]) -> None:
         tenant_id, connection_id = tenant.id, connection.id
     n = sizes(args.scale)
     print(f"district: {json.dumps(n)}; page size {args.page_size}, {args.concurrency} requests in flight")
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    job, elapsed = await run_sync(db, settings, tenant_id, connection_id)
-    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print_report("full sync into an empty database", job, elapsed)
-    print(f"  peak RSS of the syncing process: {rss_after:.0f} MiB (before the sync: {rss_before:.0f} MiB)")
-    job, elapsed = await run_sync(db, settings, tenant_id, connection_id)
-    print_report("second full sync, nothing changed", job, elapsed)
-    print(f"  peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+    def peak() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    rss_before = peak()
+    figures: dict[str, float] = {}
+    job, figures["full"] = await run_sync(db, settings, tenant_id, connection_id)
+    print_report("full sync into an empty database", job, figures["full"])
+    print(f"  peak RSS of the syncing process: {peak():.0f} MiB (before the sync: {rss_before:.0f} MiB)")
+    job, figures["unchanged"] = await run_sync(db, settings, tenant_id, connection_id)
+    print_report("second full sync, nothing changed", job, figures["unchanged"])
+    print(f"  peak RSS: {peak():.0f} MiB")
+    job, figures["delta"] = await run_sync(db, settings, tenant_id, connection_id, mode="delta")
+    print_report("delta sync (1% of users and results changed)", job, figures["delta"])
+    print(f"  peak RSS: {peak():.0f} MiB")
+    print(
+        f"\nsummary: full {figures['full']:.1f} s, delta {figures['delta']:.1f} s, unchanged full re-run "
+        f"{figures['unchanged']:.1f} s ({figures['unchanged'] / figures['full']:.0%} of the full sync), "
+        f"peak RSS {peak():.0f} MiB"
+    )
     await db.dispose()
 
 

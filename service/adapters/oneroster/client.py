@@ -4,8 +4,9 @@
   reused until shortly before ``expires_in`` runs out, and fetched again once on a 401.
 * Paging: ``limit``/``offset``. The next page is the ``Link: <...>; rel="next"`` URL when the provider
   sends one (same origin only), else the next offset while ``X-Total-Count`` says there is more, else
-  the next offset until a short (or empty) page. When the total is known up front, up to
-  ``max_concurrency`` pages are fetched at once and still yielded in order.
+  (no signal at all) the next offset until an *empty* page: a short page is not the end, since
+  providers cap ``limit`` silently. When the total is known up front, up to ``max_concurrency`` pages
+  are fetched at once, stepping by the page size actually served, and still yielded in order.
 * Retries: 429 (waiting ``Retry-After`` when given, capped), 5xx, timeouts and connection errors, with
   exponential backoff and full jitter; other 4xx fail at once with the provider's ``imsx_codeMajor``
   and ``imsx_description`` when its body carries them.
@@ -100,6 +101,11 @@ class Page:
     next_url: str | None
     total: int | None
     by_link: bool = False
+    #: the provider sends Link headers (then a page without ``rel="next"`` is its last)
+    links: bool = False
+    #: the next-page link no longer carries the ``filter`` this page was asked with (a delta that
+    #: turned into a full pull)
+    filter_dropped: bool = False
 
 
 @dataclass
@@ -108,6 +114,8 @@ class ClientStats:
     retries: int = 0
     token_fetches: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    #: collection -> the largest page the provider served (learned: providers cap ``limit``)
+    page_sizes: dict[str, int] = field(default_factory=dict)
 
 
 def _pct(value: str) -> str:
@@ -427,7 +435,12 @@ class OneRosterClient:
         a, b = urlsplit(url), urlsplit(self.config.base_url)
         return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
-    async def _fetch(self, collection: str, url: str) -> Page:
+    async def _fetch(self, collection: str, url: str, *, links_seen: bool = False) -> Page:
+        """One page and where the collection goes on. A page shorter than asked is *not* taken for the
+        last one: providers cap ``limit`` (500 is common) without saying so. The collection ends when
+        the provider's own signals say so (a Link header without ``rel="next"``, or on a provider that
+        sends Links, none at all; ``X-Total-Count`` reached) or, without any signal, when the next
+        offset answers an empty page."""
         body, headers = await self.get_json(url)
         if not isinstance(body, dict):
             raise OneRosterError("bad_response", f"expected a JSON object with '{collection}'", url=url)
@@ -444,20 +457,37 @@ class OneRosterClient:
             except ValueError:
                 total = None
         offset = _offset_of(url)
-        limit = self.config.page_size
         next_url: str | None = None
+        has_links = links_seen or bool(headers.get("Link"))
         link = parse_link_next(headers.get("Link"))
+        filter_dropped = False
         if link is not None:
             candidate = urljoin(url, link)
             if self._same_origin(candidate) and candidate != url:
                 next_url = candidate
-        elif records:
-            following = offset + len(records)
-            if (total is not None and following < total) or (total is None and len(records) >= limit):
-                next_url = with_params(url, {"offset": following})
+                asked = dict(parse_qsl(urlsplit(url).query))
+                following = dict(parse_qsl(urlsplit(candidate).query))
+                filter_dropped = "filter" in asked and "filter" not in following
+        elif records and total is not None:
+            if offset + len(records) < total:
+                next_url = with_params(url, {"offset": offset + len(records)})
+        elif records and not has_links:
+            # No signal at all: only an empty page ends the collection.
+            next_url = with_params(url, {"offset": offset + len(records)})
         if not records:
             next_url = None
-        return Page([r for r in records if isinstance(r, dict)], url, next_url, total, link is not None)
+        if records:
+            served = self.stats.page_sizes.get(collection, 0)
+            self.stats.page_sizes[collection] = max(served, len(records))
+        return Page(
+            [r for r in records if isinstance(r, dict)],
+            url,
+            next_url,
+            total,
+            link is not None,
+            has_links,
+            filter_dropped,
+        )
 
     async def pages(
         self, collection: str, *, since: str | None = None, start_url: str | None = None
@@ -469,7 +499,8 @@ class OneRosterClient:
         if first.next_url is None:
             return
         if first.total is not None and not first.by_link:
-            # Known total and plain offsets: a window of pages in flight at once, yielded in order.
+            # Known total and plain offsets: a window of pages in flight at once, stepping by the page
+            # size the provider actually served, yielded in order.
             step = max(1, len(first.records))
             offsets = list(range(_offset_of(first.next_url), first.total, step))
             window = max(1, self.config.max_concurrency)
@@ -484,6 +515,13 @@ class OneRosterClient:
                     page = await pending.popleft()
                     if not page.records:
                         return
+                    if len(page.records) < step and page.next_url is not None:
+                        # A page shorter than the step with more to come: the window would skip the
+                        # rest of it; go on one page at a time from where this one really ended.
+                        yield page
+                        async for rest in self._sequential(collection, page.next_url, links=False):
+                            yield rest
+                        return
                     yield page
             finally:
                 for task in pending:
@@ -491,8 +529,12 @@ class OneRosterClient:
                 if pending:
                     await asyncio.gather(*pending, return_exceptions=True)
             return
-        next_url: str | None = first.next_url
+        async for page in self._sequential(collection, first.next_url, links=first.links):
+            yield page
+
+    async def _sequential(self, collection: str, next_url: str | None, *, links: bool) -> AsyncIterator[Page]:
         while next_url is not None:
-            page = await self._fetch(collection, next_url)
+            page = await self._fetch(collection, next_url, links_seen=links)
+            links = links or page.links
             yield page
             next_url = page.next_url

@@ -163,9 +163,6 @@ def map_record(collection: str, raw: dict[str, Any]) -> Mapped:
         date_last_modified=record.date_last_modified,
         extras=wire.extras(record),
     )
-    if mapped.deleted:
-        # A tombstone needs nothing but its id: providers often blank the rest.
-        return mapped
     status = _status(record)
     if isinstance(record, wire.WireOrg):
         org_type = record.type.strip().lower()
@@ -311,6 +308,15 @@ def map_record(collection: str, raw: dict[str, Any]) -> Mapped:
             }.items()
             if v is not None
         }
+    if mapped.deleted:
+        # A tombstone needs nothing but its id (providers often blank the rest). When it does carry a
+        # usable record, the record is kept as inactive, so that what refers to it still resolves and
+        # the outcome does not depend on whether the sync saw it before it was deleted.
+        if problems:
+            mapped.values, mapped.refs, mapped.orgs, mapped.parent_ref = {}, {}, [], None
+        else:
+            mapped.values["status"] = "inactive"
+        return mapped
     if problems:
         raise MappingFailed(problems)
     return mapped

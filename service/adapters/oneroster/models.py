@@ -36,6 +36,8 @@ class OneRosterConnection(SQLModel, table=True):
     #: Queue a delta sync every so many minutes (None: only on request).
     schedule_minutes: int | None = None
     last_scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: "keep" or "withdraw": OneRoster-made evidence of learners and classes the provider deactivates
+    inactive_evidence: str = Field(default="keep", max_length=16, sa_column_kwargs={"server_default": "keep"})
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 

@@ -176,17 +176,23 @@ class SyncRepository:
             out.update({sid: local for sid, local in (await self.session.execute(query)).all()})
         return out
 
-    async def records(self, collection: str, sourced_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """sourcedId -> (digest, state) of what this connection last wrote."""
+    async def records(
+        self, collection: str, sourced_ids: Iterable[str]
+    ) -> dict[str, tuple[str, str, str | None]]:
+        """sourcedId -> (digest, state, dateLastModified if written complete) of what this connection
+        last wrote."""
         wanted = list(set(sourced_ids))
         if not wanted:
             return {}
-        query = select(SyncRecord.sourced_id, SyncRecord.digest, SyncRecord.state).where(
+        query = select(
+            SyncRecord.sourced_id, SyncRecord.digest, SyncRecord.state, SyncRecord.date_last_modified
+        ).where(
             col(SyncRecord.connection_id) == self.connection_id,
             col(SyncRecord.collection) == collection,
             self._in(col(SyncRecord.sourced_id), wanted),
         )
-        return {sid: (digest, state) for sid, digest, state in (await self.session.execute(query)).all()}
+        rows = (await self.session.execute(query)).all()
+        return {sid: (digest, state, modified) for sid, digest, state, modified in rows}
 
     async def insert_rows(self, collection: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
@@ -377,13 +383,42 @@ class SyncRepository:
             await self.session.execute(text(f'ANALYZE "{model_for(collection).__tablename__}"'))
             await self.session.execute(text('ANALYZE "oneroster_records"'))
 
-    async def parent_links(self, collection: str) -> list[tuple[uuid.UUID, str | None]]:
-        query = select(SyncRecord.local_id, SyncRecord.parent_ref).where(
+    async def parent_links(self, collection: str) -> list[tuple[uuid.UUID, str | None, str]]:
+        """(local id, parent sourcedId, own sourcedId) of the collection's records."""
+        query = select(SyncRecord.local_id, SyncRecord.parent_ref, SyncRecord.sourced_id).where(
             col(SyncRecord.connection_id) == self.connection_id,
             col(SyncRecord.collection) == collection,
             col(SyncRecord.state) == "active",
         )
-        return [(local, ref) for local, ref in (await self.session.execute(query)).all()]
+        return [(local, ref, sid) for local, ref, sid in (await self.session.execute(query)).all()]
+
+    async def known_active(self, collection: str) -> int:
+        """How many of the collection's records this connection holds as present (not deactivated)."""
+        query = (
+            select(func.count())
+            .select_from(SyncRecord)
+            .where(
+                col(SyncRecord.connection_id) == self.connection_id,
+                col(SyncRecord.collection) == collection,
+                col(SyncRecord.state) != "inactive",
+            )
+        )
+        return int(await self.session.scalar(query) or 0)
+
+    async def mark_seen(self, collection: str, sourced_ids: Sequence[str], job_id: uuid.UUID) -> None:
+        """Records unchanged since the last run: only this job's mark is set (a full sync's way of
+        telling present records from the ones the provider dropped)."""
+        for part in chunks(list(sourced_ids), 5000):
+            await self.session.execute(
+                update(SyncRecord)
+                .where(
+                    col(SyncRecord.connection_id) == self.connection_id,
+                    col(SyncRecord.collection) == collection,
+                    self._in(col(SyncRecord.sourced_id), part),
+                )
+                .values(seen_job_id=job_id)
+                .execution_options(synchronize_session=False)
+            )
 
     async def current_parents(
         self, collection: str, ids: list[uuid.UUID]
@@ -478,6 +513,69 @@ class GradeRepository:
                 or_(*[col(Evidence.external_ref).startswith(p, autoescape=True) for p in part]),
             )
             out.extend((await self.session.exec(query)).all())
+        return out
+
+    async def result_sourced_ids_of_line_items(self, line_item_ids: Sequence[uuid.UUID]) -> list[str]:
+        from service.adapters.oneroster.models import Result
+
+        out: list[str] = []
+        for part in chunks(list(line_item_ids), 1000):
+            query = select(Result.sourced_id).where(
+                col(Result.tenant_id) == self.tenant_id, col(Result.line_item_id).in_(list(part))
+            )
+            out.extend((await self.session.exec(query)).all())
+        return out
+
+    async def active_result_evidence_by(self, column: str, ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+        """Active evidence made from OneRoster results of these learners (``learner_id``) or classes
+        (``class_id``)."""
+        target = col(Evidence.learner_id) if column == "learner_id" else col(Evidence.class_id)
+        out: list[uuid.UUID] = []
+        for part in chunks(list(ids), 1000):
+            query = select(Evidence.id).where(
+                col(Evidence.tenant_id) == self.tenant_id,
+                col(Evidence.status) == "active",
+                col(Evidence.source) == "oneroster_result",
+                target.in_(list(part)),
+            )
+            out.extend((await self.session.exec(query)).all())
+        return out
+
+    async def active_results_of(self, column: str, ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+        """Active scored results of these learners (``learner_id``) or of these classes' line items
+        (``class_id``), as the sync's result rows (to make their evidence again)."""
+        from service.adapters.oneroster.models import Result
+
+        out: list[dict[str, Any]] = []
+        for part in chunks(list(ids), 1000):
+            query = sa_select(
+                col(Result.sourced_id),
+                col(Result.line_item_id),
+                col(Result.learner_id),
+                col(Result.score),
+                col(Result.score_date),
+            ).where(
+                col(Result.tenant_id) == self.tenant_id,
+                col(Result.status) == "active",
+                col(Result.score).is_not(None),
+            )
+            if column == "learner_id":
+                query = query.where(col(Result.learner_id).in_(list(part)))
+            else:
+                query = query.join(LineItem, col(LineItem.id) == col(Result.line_item_id)).where(
+                    col(LineItem.class_id).in_(list(part))
+                )
+            for sid, item, learner, score, score_date in (await self.session.execute(query)).all():
+                out.append(
+                    {
+                        "sourced_id": sid,
+                        "line_item_id": item,
+                        "learner_id": learner,
+                        "score": score,
+                        "score_date": score_date,
+                        "status": "active",
+                    }
+                )
         return out
 
     async def active_evidence(self, refs: Iterable[str]) -> dict[str, uuid.UUID]:

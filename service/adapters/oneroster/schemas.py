@@ -13,6 +13,12 @@ from service.schemas import InputSchema, ReadSchema
 Version = Literal["1.1", "1.2"]
 AuthMethod = Literal["oauth2", "oauth1"]
 SyncMode = Literal["full", "delta"]
+InactiveEvidence = Literal["keep", "withdraw"]
+INACTIVE_EVIDENCE_HELP = (
+    "evidence made from grades of learners and classes the provider deactivates: keep (the default; "
+    "what a learner earned stays theirs) or withdraw (withdrawn, awards that relied on it flagged for "
+    "review, never revoked; made again from the stored grades if the provider reactivates them)"
+)
 
 Url = Annotated[
     str,
@@ -60,6 +66,7 @@ class ConnectionCreate(InputSchema):
     scopes: Scopes = Field(default_factory=list)
     name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     schedule_minutes: ScheduleMinutes | None = None
+    inactive_evidence: InactiveEvidence = Field(default="keep", description=INACTIVE_EVIDENCE_HELP)
 
     _scopes = field_validator("scopes", mode="before")(_split_scopes)
 
@@ -84,6 +91,7 @@ class ConnectionUpdate(InputSchema):
     scopes: Scopes | None = None
     name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     schedule_minutes: ScheduleMinutes | None = None
+    inactive_evidence: InactiveEvidence | None = Field(default=None, description=INACTIVE_EVIDENCE_HELP)
 
     _scopes = field_validator("scopes", mode="before")(_split_scopes)
 
@@ -102,6 +110,7 @@ class ConnectionRead(ReadSchema):
     last_sync_job_id: uuid.UUID | None
     schedule_minutes: int | None = Field(description="a delta sync is queued this often (null: on request)")
     last_scheduled_at: datetime | None
+    inactive_evidence: InactiveEvidence = Field(description=INACTIVE_EVIDENCE_HELP)
     created_at: datetime
     updated_at: datetime
 

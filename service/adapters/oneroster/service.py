@@ -115,6 +115,7 @@ class ConnectionService:
             ),
             scopes=list(data.scopes),
             schedule_minutes=data.schedule_minutes,
+            inactive_evidence=data.inactive_evidence,
         )
         await self.repo.add(connection)
         return connection

@@ -5,11 +5,15 @@ collection and the URL of the next page), so a sync killed at any moment resumes
 last committed page ended, and a page replayed after a crash changes nothing (upserts keyed by
 sourcedId, skipped when the record's digest is unchanged).
 
-Per collection, after its last page: parents are linked (orgs, academic sessions), then records the
-provider marked ``tobedeleted`` and, on a full sync, records it no longer sends are deactivated (never
-deleted). Before deactivating users, a guard refuses to deactivate more than
-``oneroster.max_deactivation_share`` of the tenant's active learners unless the sync was queued with
-``override``. A collection that failed to download is never treated as "everything was deleted".
+Three phases, each resumable. (1) Every collection is read and written in dependency order; after a
+collection's last page its parents are linked (orgs, academic sessions). (2) The consistency guard: in
+a full sync, no collection may lose more than ``oneroster.max_deactivation_share`` of the records the
+connection holds as active (above ``oneroster.deactivation_guard_floor``), and in any sync no more than
+that share of the tenant's active learners may go, unless the sync was queued with ``override``. (3)
+Only then are records deactivated (``tobedeleted``; on a full sync, records the provider no longer
+sends), never deleted, so a refused sync has deactivated nothing. A collection that failed to download
+is never treated as "everything was deleted". Records first seen as ``tobedeleted`` are kept as
+inactive when they carry their data, so that what refers to them resolves whatever the sync history.
 """
 
 from __future__ import annotations
@@ -57,7 +61,8 @@ OPTIONAL = {"courses", "categories", "lineItems", "results"}
 
 
 class GuardRefused(Exception):
-    """The sync would deactivate too many learners; queue it again with ``override``."""
+    """The sync would deactivate too much (learners, or any collection's records); queue it again
+    with ``override``."""
 
 
 def _empty_counts() -> dict[str, int]:
@@ -84,6 +89,16 @@ class SyncState:
     evidence: dict[str, int] = field(default_factory=dict)
     #: final results turned into course records: created, updated, unchanged, withdrawn
     course_records: dict[str, int] = field(default_factory=dict)
+    #: collections whose deactivations are applied (the last phase)
+    deactivated: list[str] = field(default_factory=list)
+    #: the guard passed (or was overridden)
+    checked: bool = False
+    #: what the guard refused, when it did
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    #: delta collections whose next-page links dropped the filter (they became full pulls)
+    full_pulls: list[str] = field(default_factory=list)
+    #: collection -> the page size the provider actually served
+    page_sizes: dict[str, int] = field(default_factory=dict)
     max_samples: int = MAX_SAMPLES
 
     def to_json(self) -> dict[str, Any]:
@@ -102,6 +117,11 @@ class SyncState:
             "analyzed": self.analyzed,
             "evidence": self.evidence,
             "course_records": self.course_records,
+            "deactivated": self.deactivated,
+            "checked": self.checked,
+            "refused": self.refused,
+            "full_pulls": self.full_pulls,
+            "page_sizes": self.page_sizes,
         }
 
     @classmethod
@@ -121,6 +141,11 @@ class SyncState:
             analyzed=dict(data.get("analyzed", {})),
             evidence=dict(data.get("evidence", {})),
             course_records=dict(data.get("course_records", {})),
+            deactivated=list(data.get("deactivated", [])),
+            checked=bool(data.get("checked")),
+            refused=list(data.get("refused", [])),
+            full_pulls=list(data.get("full_pulls", [])),
+            page_sizes=dict(data.get("page_sizes", {})),
         )
 
     def count(self, collection: str, key: str, n: int = 1) -> None:
@@ -151,6 +176,12 @@ class SyncState:
             "high_water_mark": self.high_water_mark,
             "evidence": self.evidence,
             "course_records": self.course_records,
+            "page_sizes": self.page_sizes,
+            "full_pulls": {
+                c: "the provider's next-page links dropped the dateLastModified filter: "
+                "this delta read the whole collection"
+                for c in self.full_pulls
+            },
         }
 
 
@@ -174,6 +205,10 @@ class SyncTarget:
     cancelled: Callable[[], Awaitable[bool]]
     max_deactivation_share: float
     override: bool = False
+    #: fewer deactivations than this never trip the per-collection guard
+    guard_floor: int = 10
+    #: "keep" or "withdraw": evidence of learners and classes the provider deactivates
+    inactive_evidence: str = "keep"
     #: referenced sourcedId -> local id, per collection, for the whole run (see PageWriter.write)
     cache: dict[str, dict[str, uuid.UUID]] = field(default_factory=dict)
 
@@ -189,8 +224,10 @@ class PageWriter:
         *,
         locate: Callable[[str | None, int | None, str], dict[str, Any]] | None = None,
         cache: dict[str, dict[str, uuid.UUID]] | None = None,
+        inactive_evidence: str = "keep",
     ) -> None:
         self.cache = cache if cache is not None else {}
+        self.inactive_evidence = inactive_evidence
         self.repo = repo
         self.state = state
         self.job_id = job_id
@@ -200,11 +237,26 @@ class PageWriter:
     async def write(self, collection: str, raw_records: list[dict[str, Any]], *, where: str) -> None:
         state = self.state
         state.count(collection, "fetched", len(raw_records))
+        # Short-cut: a record whose dateLastModified is the one this connection last wrote in full (every
+        # reference resolved) is not even mapped; it is only marked as seen by this job.
+        marks = await self.repo.records(
+            collection, [r["sourcedId"] for r in raw_records if isinstance(r.get("sourcedId"), str)]
+        )
+        fast: dict[str, None] = {}
         mapped: dict[str, Mapped] = {}
         for position, raw in enumerate(raw_records):
-            state.saw_modified(
-                raw.get("dateLastModified") if isinstance(raw.get("dateLastModified"), str) else None
-            )
+            modified = raw.get("dateLastModified") if isinstance(raw.get("dateLastModified"), str) else None
+            state.saw_modified(modified)
+            mark = marks.get(raw["sourcedId"]) if isinstance(raw.get("sourcedId"), str) else None
+            if (
+                mark is not None
+                and modified
+                and mark[1] == "active"
+                and mark[2] == modified[:64]
+                and str(raw.get("status") or "active").strip().lower() == "active"
+            ):
+                fast[raw["sourcedId"]] = None
+                continue
             try:
                 record = map_record(collection, raw)
             except MappingFailed as exc:
@@ -214,6 +266,10 @@ class PageWriter:
                 state.count(collection, "skipped")
                 continue
             mapped[record.sourced_id] = record  # a repeated sourcedId: the later copy wins
+            fast.pop(record.sourced_id, None)
+        if fast:
+            state.count(collection, "unchanged", len(fast))
+            await self.repo.mark_seen(collection, list(fast), self.job_id)
         if not mapped:
             return
         by_target: dict[str, set[str]] = {}
@@ -235,7 +291,7 @@ class PageWriter:
                 known.update(found)
             resolved_ids[target] = {s: known[s] for s in sids if s in known}
         existing = await self.repo.ids_by_sourced_id(collection, mapped)
-        index = await self.repo.records(collection, mapped)
+        index = {sid: (mark[0], mark[1]) for sid, mark in marks.items() if sid in mapped}
         now = utcnow()
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
@@ -243,17 +299,30 @@ class PageWriter:
         memberships: dict[uuid.UUID, list[tuple[uuid.UUID, str, str]]] = {}
         ready: list[tuple[Mapped, dict[str, Any]]] = []
         rekeys: dict[str, tuple[str, uuid.UUID]] = {}
+        reactivated: list[uuid.UUID] = []
+        unchanged: list[str] = []
         for sid, record in mapped.items():
             local = existing.get(sid)
             if record.deleted:
-                if local is None:
-                    state.count(collection, "skipped")
-                    continue
                 previous = index.get(sid)
-                index_rows.append(
-                    self._index_row(collection, record, local, previous[0] if previous else "", "tobedeleted")
-                )
-                continue
+                if local is not None:
+                    # Already inactive (deactivated before, or first seen as a tombstone): nothing to do.
+                    gone = previous is not None and previous[1] == "inactive"
+                    if gone:
+                        state.count(collection, "unchanged")
+                    index_rows.append(
+                        self._index_row(
+                            collection,
+                            record,
+                            local,
+                            previous[0] if previous else "",
+                            "inactive" if gone else "tobedeleted",
+                        )
+                    )
+                    continue
+                if not record.values:
+                    state.count(collection, "skipped")  # a bare tombstone of a record never seen
+                    continue
             resolved: dict[str, Any] = {}
             missing: list[Problem] = []
             for column, ref in record.refs.items():
@@ -265,6 +334,9 @@ class PageWriter:
                         )
                     )
                 resolved[column] = target_id
+            if missing and record.deleted:
+                state.count(collection, "skipped")  # a tombstone pointing nowhere: nothing to keep
+                continue
             if missing:
                 for problem in missing:
                     state.error(problem.kind, self._sample(collection, sid, problem, where, None))
@@ -290,8 +362,21 @@ class PageWriter:
                 index[sid] = ("", "rekeyed")
             digest = record.digest(resolved)
             previous = index.get(sid)
-            if local is not None and previous is not None and previous == (digest, "active"):
+            kept_as = "inactive" if record.deleted else "active"
+            complete = all(v is not None for v in resolved.values()) and (
+                collection != "users" or all(o in resolved_ids.get("orgs", {}) for o, _, _ in record.orgs)
+            )
+            if local is not None and previous is not None and previous == (digest, kept_as):
                 state.count(collection, "unchanged")
+                modified = record.date_last_modified[:64] if record.date_last_modified else None
+                if not complete or marks.get(sid, ("", "", None))[2] == modified:
+                    # Nothing to write but the mark that this job saw it (one narrow UPDATE per page).
+                    unchanged.append(sid)
+                else:  # the same values under a new dateLastModified: remembered for the short-cut
+                    index_rows.append(
+                        self._index_row(collection, record, local, digest, kept_as, complete=True)
+                    )
+                continue
             else:
                 row = {**record.values, **resolved, "updated_at": now}
                 if local is None:
@@ -322,7 +407,9 @@ class PageWriter:
                             "unknown_org", "orgs", f"orgs '{org_sid}' is not known; membership left out"
                         )
                         state.error(problem.kind, self._sample(collection, sid, problem, where, None))
-            index_rows.append(self._index_row(collection, record, local, digest, "active"))
+            index_rows.append(self._index_row(collection, record, local, digest, kept_as, complete=complete))
+            if kept_as == "active" and previous is not None and previous[1] == "inactive":
+                reactivated.append(local)
         if collection == "courses":  # courses belong to the roster: written through its service
             await RosterService(self.repo.session, self.repo.tenant_id).write_synced_courses(inserts, updates)
         else:
@@ -334,6 +421,8 @@ class PageWriter:
         touched = {r["sourced_id"] for r in index_rows}
         owners = {owner for owner, _ in rekeys.values()}
         await self.repo.upsert_records(index_rows, new=touched - set(index) - owners)
+        if unchanged:
+            await self.repo.mark_seen(collection, unchanged, self.job_id)
         if collection == "results":
             changed = [
                 r for r in inserts + updates if r.get("status") == "active" and r.get("score") is not None
@@ -344,6 +433,13 @@ class PageWriter:
         await course_records.after_page(
             self.repo.session, self.repo.tenant_id, self.repo.connection_id, collection, written, state
         )
+        if reactivated and collection in ("users", "classes") and self.inactive_evidence == "withdraw":
+            # Their evidence was withdrawn when they left; the stored grades make it again.
+            column = "learner_id" if collection == "users" else "class_id"
+            grades = GradeRepository(self.repo.session, self.repo.tenant_id)
+            rows = await grades.active_results_of(column, reactivated)
+            if rows:
+                await self._evidence(rows, where)
         # A bulk load outgrows the planner's statistics of the empty table; refreshing them each time
         # the collection doubles keeps the sourcedId lookups on the index (log2(n) ANALYZEs in all).
         created = state.counts[collection]["created"]
@@ -445,9 +541,14 @@ class PageWriter:
         owners = await self.repo.records("enrollments", [o[0] for o in triples.values() if o[0]])
         kept = []
         rekeys: dict[str, tuple[str, uuid.UUID]] = {}
+        claimed = {(r["class_id"], r["person_id"], m.values["role"]) for m, r in ready if not m.deleted}
         for record, resolved in ready:
             key = (resolved["class_id"], resolved["person_id"], record.values["role"])
             owner = triples.get(key)
+            if record.deleted and (key in claimed or (owner is not None and owner[0] != record.sourced_id)):
+                # first seen as a tombstone while another enrollment holds the triple: nothing to keep
+                self.state.count("enrollments", "skipped")
+                continue
             if owner is not None and owner[0] != record.sourced_id:
                 owner_sid, owner_local, owner_status = owner
                 gone = (
@@ -468,13 +569,26 @@ class PageWriter:
                     self.state.count("enrollments", "skipped")
                     continue
                 rekeys[record.sourced_id] = (owner_sid or "", owner_local)
-            triples[key] = (record.sourced_id, owner[1] if owner else uuid.uuid4(), "active")
+            triples[key] = (
+                record.sourced_id,
+                owner[1] if owner else uuid.uuid4(),
+                "inactive" if record.deleted else "active",
+            )
             kept.append((record, resolved))
         return kept, rekeys
 
     def _index_row(
-        self, collection: str, record: Mapped, local: uuid.UUID, digest: str, state: str
+        self,
+        collection: str,
+        record: Mapped,
+        local: uuid.UUID,
+        digest: str,
+        state: str,
+        *,
+        complete: bool = False,
     ) -> dict[str, Any]:
+        """``date_last_modified`` is kept only for a record written with every reference resolved: it is
+        what lets a later run skip the record while the provider's dateLastModified stays the same."""
         return {
             "connection_id": self.repo.connection_id,
             "collection": collection,
@@ -485,7 +599,9 @@ class PageWriter:
             "state": state,
             "parent_ref": record.parent_ref,
             "seen_job_id": self.job_id,
-            "date_last_modified": record.date_last_modified[:64] if record.date_last_modified else None,
+            "date_last_modified": (
+                record.date_last_modified[:64] if record.date_last_modified and complete else None
+            ),
         }
 
     def _sample(
@@ -505,71 +621,148 @@ class PageWriter:
         return sample
 
 
-async def finish_collection(
+async def link_parents(
     repo: SyncRepository,
     state: SyncState,
     collection: str,
     *,
-    job_id: uuid.UUID,
-    override: bool,
-    share: float,
+    locate: Callable[[str | None, int | None, str], dict[str, Any]] | None = None,
 ) -> None:
-    """Link parents, then apply deactivations (tobedeleted; on a full sync, records not seen)."""
+    """After a collection's last page: link parents (orgs, academic sessions) and refresh statistics."""
     now = utcnow()
     if collection in PARENTED:
         links = await repo.parent_links(collection)
-        refs = {ref for _, ref in links if ref}
+        refs = {ref for _, ref, _ in links if ref}
         ids = await repo.ids_by_sourced_id(collection, refs)
-        current = await repo.current_parents(collection, [local for local, _ in links])
+        current = await repo.current_parents(collection, [local for local, _, _ in links])
         changes = []
-        unknown = sorted({ref for _, ref in links if ref is not None and ref not in ids})
-        for missing in unknown:
-            state.error(
-                "unknown_parent",
-                {
+        for local, ref, sid in sorted(links, key=lambda link: link[2]):
+            if ref is not None and ref not in ids:
+                sample: dict[str, Any] = {
                     "collection": collection,
-                    "sourced_id": None,
+                    "sourced_id": sid,
                     "field": "parent",
-                    "message": f"parent '{missing}' is not known; left unlinked",
-                },
-            )
-        for local, ref in links:
+                    "message": f"parent '{ref}' is not known; left unlinked",
+                }
+                if locate is not None:
+                    sample.update(locate(sid, None, "parent"))
+                state.error("unknown_parent", sample)
             wanted = ids.get(ref) if ref else None
             if wanted == local:
                 wanted = None
             if local in current and current[local] != wanted:
                 changes.append({"id": local, "parent_id": wanted, "updated_at": now})
         await repo.set_parents(collection, changes)
-    await repo.analyze(collection)
-    missing_too = state.mode == "full" and collection not in state.failed
-    candidates = await repo.deactivation_candidates(collection, job_id=job_id, missing_too=missing_too)
+    created = state.counts.get(collection, {}).get("created", 0)
+    if created >= 500 and created > state.analyzed.get(collection, 0):
+        # After a bulk load only: a run that loaded little leaves the planner's statistics valid, and
+        # ANALYZE of the record index costs seconds at district scale.
+        state.analyzed[collection] = created
+        await repo.analyze(collection)
+
+
+@dataclass
+class Refusal:
+    collection: str
+    leaving: int
+    of: int
+    what: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"collection": self.collection, "leaving": self.leaving, "of": self.of, "what": self.what}
+
+    def message(self, share: float) -> str:
+        return (
+            f"{self.collection}: would deactivate {self.leaving} of {self.of} active {self.what} "
+            f"({self.leaving / self.of:.0%}), more than the allowed {share:.0%}"
+        )
+
+
+async def check_guards(
+    repo: SyncRepository,
+    collections: dict[str, bool],
+    *,
+    job_id: uuid.UUID,
+    share: float,
+    floor: int,
+) -> list[Refusal]:
+    """The consistency guard, before anything is deactivated. ``collections`` maps each collection to
+    whether records this job did not see count as deleted (a full sync, a bulk CSV file).
+
+    * Every collection read in full: deactivating more than ``share`` of the records known as active
+      (and more than ``floor`` of them) means the provider sent far fewer records than before, which
+      is far likelier a paging or provider fault than a real deletion.
+    * Users, also in deltas: more than ``share`` of the tenant's active learners."""
+    refusals: list[Refusal] = []
+    for collection, full in collections.items():
+        candidates = await repo.deactivation_candidates(collection, job_id=job_id, missing_too=full)
+        if not candidates:
+            continue
+        if full:
+            known = await repo.known_active(collection)
+            if known and len(candidates) > floor and len(candidates) / known > share:
+                refusals.append(Refusal(collection, len(candidates), known, "records"))
+                continue
+        if collection == "users":
+            learners = await repo.active_learners()
+            leaving = await repo.active_learners([local for _, local in candidates])
+            if learners and leaving / learners > share:
+                refusals.append(Refusal(collection, leaving, learners, "learners"))
+    return refusals
+
+
+def refusal_message(refusals: list[Refusal], share: float) -> str:
+    return (
+        "this sync would deactivate too much: "
+        + "; ".join(r.message(share) for r in refusals)
+        + ". Nothing was deactivated. The provider may have sent an incomplete list; check the source, "
+        "then retry with override set to true."
+    )
+
+
+async def deactivate_collection(
+    repo: SyncRepository,
+    state: SyncState,
+    collection: str,
+    *,
+    job_id: uuid.UUID,
+    full: bool,
+    inactive_evidence: str = "keep",
+) -> None:
+    """Apply deactivations (tobedeleted; with ``full``, records not seen) and what follows from them
+    for evidence made from grades."""
+    now = utcnow()
+    candidates = await repo.deactivation_candidates(collection, job_id=job_id, missing_too=full)
     if not candidates:
         return
     local_ids = [local for _, local in candidates]
-    if collection == "users" and not override:
-        learners = await repo.active_learners()
-        leaving = await repo.active_learners(local_ids)
-        if learners and leaving / learners > share:
-            raise GuardRefused(
-                f"this sync would deactivate {leaving} of {learners} active learners "
-                f"({leaving / learners:.0%}), more than the allowed {share:.0%}; nothing was deactivated. "
-                "Check the source, then retry with override set to true."
-            )
     state.count(collection, "deactivated", await repo.deactivate(collection, local_ids, now))
     await repo.mark_inactive(collection, [sid for sid, _ in candidates])
+    grades = GradeRepository(repo.session, repo.tenant_id)
     if collection == "results":
         await course_records.after_deleted_results(
             repo.session, repo.tenant_id, [s for s, _ in candidates], state
         )
         # A result the provider deleted no longer supports anything: its evidence is withdrawn (awards
         # that relied on it are flagged for review by the evidence service, never revoked).
-        grades = GradeRepository(repo.session, repo.tenant_id)
-        evidence = EvidenceService(repo.session, repo.tenant_id)
-        for evidence_id in await grades.active_evidence_with_prefixes(
-            [ref_prefix(sid) for sid, _ in candidates]
-        ):
-            await evidence.withdraw(evidence_id, "the OneRoster result was deleted by the provider")
-            state.evidence["withdrawn"] = state.evidence.get("withdrawn", 0) + 1
+        found = await grades.active_evidence_with_prefixes([ref_prefix(sid) for sid, _ in candidates])
+        await _withdraw(repo, state, found, "the OneRoster result was deleted by the provider")
+    elif collection == "lineItems":
+        results = await grades.result_sourced_ids_of_line_items(local_ids)
+        found = await grades.active_evidence_with_prefixes([ref_prefix(sid) for sid in results])
+        await _withdraw(repo, state, found, "the OneRoster line item was deleted by the provider")
+    elif collection in ("users", "classes") and inactive_evidence == "withdraw":
+        column = "learner_id" if collection == "users" else "class_id"
+        found = await grades.active_result_evidence_by(column, local_ids)
+        what = "learner" if collection == "users" else "class"
+        await _withdraw(repo, state, found, f"the OneRoster {what} was deactivated by the provider")
+
+
+async def _withdraw(repo: SyncRepository, state: SyncState, ids: list[uuid.UUID], reason: str) -> None:
+    evidence = EvidenceService(repo.session, repo.tenant_id)
+    for evidence_id in ids:
+        await evidence.withdraw(evidence_id, reason)
+        state.evidence["withdrawn"] = state.evidence.get("withdrawn", 0) + 1
 
 
 async def run_sync(
@@ -579,7 +772,11 @@ async def run_sync(
     *,
     on_progress: Callable[[SyncState], Awaitable[None]] | None = None,
 ) -> SyncState:
-    """Sync every collection in order from where ``state`` says; returns the final state."""
+    """Sync every collection in order from where ``state`` says; returns the final state.
+
+    Three phases, each resumable: every collection is read and written (new and changed records,
+    tombstones noted); the guard checks every collection's counts; only then are records deactivated,
+    so a sync that stops at the guard has deactivated nothing."""
     for collection in ORDER:
         if collection in state.done:
             continue
@@ -593,10 +790,20 @@ async def run_sync(
                     async with target.transaction() as session:
                         repo = SyncRepository(session, target.tenant_id, target.connection_id)
                         where = f"{collection} offset {page.url.rsplit('offset=', 1)[-1].split('&', 1)[0]}"
-                        await PageWriter(repo, state, target.job_id, cache=target.cache).write(
-                            collection, page.records, where=where
+                        writer = PageWriter(
+                            repo,
+                            state,
+                            target.job_id,
+                            cache=target.cache,
+                            inactive_evidence=target.inactive_evidence,
                         )
+                        await writer.write(collection, page.records, where=where)
                         state.next_url = page.next_url
+                        if page.filter_dropped and collection not in state.full_pulls:
+                            state.full_pulls.append(collection)
+                        served = client.stats.page_sizes.get(collection, 0)
+                        if served > state.page_sizes.get(collection, 0):
+                            state.page_sizes[collection] = served
                         await target.save_progress(session, state.to_json())
                     if on_progress is not None:
                         await on_progress(state)
@@ -614,16 +821,43 @@ async def run_sync(
             state.fetched_all = True
         async with target.transaction() as session:
             repo = SyncRepository(session, target.tenant_id, target.connection_id)
-            await finish_collection(
+            await link_parents(repo, state, collection)
+            state.done.append(collection)
+            state.collection, state.next_url, state.fetched_all = None, None, False
+            await target.save_progress(session, state.to_json())
+        if on_progress is not None:
+            await on_progress(state)
+    full = {c: state.mode == "full" and c not in state.failed for c in ORDER}
+    if not state.checked and not target.override:
+        async with target.transaction() as session:
+            repo = SyncRepository(session, target.tenant_id, target.connection_id)
+            refusals = await check_guards(
+                repo,
+                full,
+                job_id=target.job_id,
+                share=target.max_deactivation_share,
+                floor=target.guard_floor,
+            )
+        if refusals:
+            state.refused = [r.as_dict() for r in refusals]
+            async with target.transaction() as session:
+                await target.save_progress(session, state.to_json())
+            raise GuardRefused(refusal_message(refusals, target.max_deactivation_share))
+    state.checked = True
+    for collection in ORDER:
+        if collection in state.deactivated:
+            continue
+        async with target.transaction() as session:
+            repo = SyncRepository(session, target.tenant_id, target.connection_id)
+            await deactivate_collection(
                 repo,
                 state,
                 collection,
                 job_id=target.job_id,
-                override=target.override,
-                share=target.max_deactivation_share,
+                full=full[collection],
+                inactive_evidence=target.inactive_evidence,
             )
-            state.done.append(collection)
-            state.collection, state.next_url, state.fetched_all = None, None, False
+            state.deactivated.append(collection)
             await target.save_progress(session, state.to_json())
         if on_progress is not None:
             await on_progress(state)
@@ -672,6 +906,7 @@ async def sync_job(ctx: JobContext) -> dict[str, Any]:
             raise LookupError(f"OneRoster connection {connection_id} no longer exists")
         client = client_for(connection, ctx.settings)
         mark = connection.high_water_mark
+        inactive_evidence = connection.inactive_evidence
     if ctx.last_progress.get("mode"):
         state = SyncState.from_json(ctx.last_progress)
     else:
@@ -691,6 +926,8 @@ async def sync_job(ctx: JobContext) -> dict[str, Any]:
         cancelled=ctx.cancelled,
         max_deactivation_share=ctx.settings.oneroster.max_deactivation_share,
         override=bool(ctx.params.get("override", False)),
+        guard_floor=ctx.settings.oneroster.deactivation_guard_floor,
+        inactive_evidence=inactive_evidence,
     )
     async with client:
         state = await run_sync(client, target, state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from typing import Annotated, Any
 
@@ -180,16 +181,22 @@ async def import_csv(
 ) -> dict[str, Any]:
     """Send the zip as the request body (``Content-Type: application/zip``). OneRoster 1.1 and 1.2,
     bulk and delta files; rows with problems are skipped and listed with file, line and column, the
-    rest is imported in one transaction. 422 when the archive itself is unusable (not a zip, no
-    manifest, a listed file missing, too large unpacked); 409 when a bulk users file would deactivate
-    more learners than allowed and ``override`` is not set (nothing is written then)."""
+    rest is imported in one transaction. All or nothing otherwise: 422 when the bundle is unusable (not a
+    zip, corrupt compressed data, no manifest, a listed file missing, a required column missing, a file
+    that is not UTF-8 CSV, too large unpacked), naming file, line and column; 409 when a bulk file would
+    deactivate more than the guard allows and ``override`` is not set. Nothing is written then."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in ("application/zip", "application/x-zip-compressed", "application/octet-stream"):
         raise UnsupportedMediaTypeError(
             f"send the bundle as application/zip, not {media or 'no content type'}"
         )
-    data = await request.body()
-    try:
-        return await import_bundle(session, principal.tenant_id, settings, data, override=override)
-    except GuardRefused as exc:
-        raise DeactivationGuard(str(exc)) from exc
+    # Spooled to a temporary file past 1 MiB: the bundle is read from there as a stream, never held
+    # whole in memory (the body size itself is bounded by the body limit middleware).
+    with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        try:
+            return await import_bundle(session, principal.tenant_id, settings, spool, override=override)
+        except GuardRefused as exc:
+            raise DeactivationGuard(str(exc)) from exc

@@ -78,6 +78,10 @@ class FakeOneRoster:
         self.max_limit = max_limit
         self.send_total = True
         self.send_link = True
+        #: offset -> how many records the page starting there holds at most (an uneven provider)
+        self.short_pages: dict[int, int] = {}
+        #: Link URLs without the request's ``filter`` (a delta silently turning into a full pull)
+        self.link_drops_filter = False
         self.data: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in COLLECTIONS}
         self.generated: dict[str, Generated] = {}
         self.tokens: dict[str, float] = {}
@@ -288,6 +292,7 @@ class FakeOneRoster:
         try:
             limit = min(self.max_limit, max(1, int(query.get("limit", "100"))))
             offset = max(0, int(query.get("offset", "0")))
+            limit = min(limit, self.short_pages.get(offset, limit))
         except ValueError:
             self._send(
                 h, 400, imsx("failure", "limit and offset must be integers", "invalid_selection_field")
@@ -319,7 +324,13 @@ class FakeOneRoster:
         if self.send_total:
             headers["X-Total-Count"] = str(total)
         if self.send_link and offset + len(records) < total:
-            following = {**query, "limit": str(limit), "offset": str(offset + len(records))}
+            following = {
+                **query,
+                "limit": query.get("limit", str(limit)),
+                "offset": str(offset + len(records)),
+            }
+            if self.link_drops_filter:
+                following.pop("filter", None)
             headers["Link"] = f'<{path}?{urlencode(following)}>; rel="next"'
         self._send(h, 200, {collection: records}, headers)
 

@@ -60,21 +60,22 @@ async def test_dirty_1_2_bundle_imports_with_a_precise_report(
     assert report["mode"] == {
         "orgs": "bulk", "academicSessions": "bulk", "users": "bulk", "classes": "bulk", "enrollments": "bulk",
     }  # fmt: skip
-    assert report["errors"] == {"unknown_reference": 3, "unknown_parent": 2}
-    parents = [e["message"] for e in report["error_samples"] if e["kind"] == "unknown_parent"]
-    assert parents == [
-        "parent 'org-sch-222-3456' is not known; left unlinked",
-        "parent 'as-syr-222-2023' is not known; left unlinked",
-    ]  # reported; the org and the session themselves are imported
-    located = [
-        (e["file"], e["line"], e["column"], e["message"])
+    assert report["errors"] == {"unknown_parent": 3}
+    parents = [
+        (e["file"], e["line"], e["column"], e["sourced_id"], e["message"].split("'")[1])
         for e in report["error_samples"]
-        if e["kind"] == "unknown_reference"
+        if e["kind"] == "unknown_parent"
     ]
-    assert located == [
-        ("enrollments.csv", line, "classSourcedId", "classes 'cls-222-123478' is not known")
-        for line in (5, 6, 7)
-    ]  # the class is tobedeleted in classes.csv, so it was never created
+    assert parents == [
+        ("orgs.csv", 2, "parentSourcedId", "org-sch-222-456", "org-sch-222-3456"),
+        ("academicSessions.csv", 3, "parentSourcedId", "as-trm-222-1234", "as-syr-222-2023"),
+        ("academicSessions.csv", 6, "parentSourcedId", "as-trm-222-1235", "as-syr-222-2023"),
+    ]
+    assert report["error_samples"][0]["message"] == "parent 'org-sch-222-3456' is not known; left unlinked"
+    # reported; the org and the sessions themselves are imported. The class that is tobedeleted in
+    # classes.csv (line 3) is kept as inactive, so its enrollments (lines 5-7) resolve: the same
+    # outcome as a bundle that listed the class before deleting it.
+    assert report["collections"]["enrollments"]["created"] == 6
     warnings = {(w["file"], w["line"], w["column"]): w["message"] for w in report["warnings"]}
     assert warnings[("roles.csv", 1, "dataLastModified")] == "unknown column: ignored"
     assert warnings[("roles.csv", 1, "#10")] == "empty column name: the column is ignored"
@@ -86,7 +87,7 @@ async def test_dirty_1_2_bundle_imports_with_a_precise_report(
     )
     assert report["collections"]["users"]["created"] == 6
     assert report["collections"]["classes"] == {
-        "fetched": 2, "created": 1, "updated": 0, "unchanged": 0, "deactivated": 0, "skipped": 1,
+        "fetched": 2, "created": 2, "updated": 0, "unchanged": 0, "deactivated": 0, "skipped": 0,
     }  # fmt: skip
     mary = await learner(http, h, "usr-222-66778899")
     assert mary is not None and mary["status"] == "active" and mary["given_name"] == "Mary"
@@ -94,13 +95,13 @@ async def test_dirty_1_2_bundle_imports_with_a_precise_report(
 
     again = (await upload(http, h, sample("v1p2_full_dataset"))).json()
     assert again["totals"]["created"] == again["totals"]["updated"] == again["totals"]["deactivated"] == 0
-    assert again["totals"]["unchanged"] == 15
+    assert again["totals"]["unchanged"] == 20  # the tobedeleted class and session included
 
 
 async def test_1_1_samples_and_the_1_2_delta_sample(http: httpx.AsyncClient, actors: Actors) -> None:
     h = await actors.a.headers("sync:write", "roster:read")
     full = (await upload(http, h, sample("Test_full_data_set"))).json()
-    assert full["version"] == "1.1" and full["errors"] == {"unknown_reference": 3, "unknown_parent": 2}
+    assert full["version"] == "1.1" and full["errors"] == {"unknown_parent": 3}
     assert full["collections"]["users"]["created"] == 6
     minimal = (await upload(http, h, sample("Test_minimal_data_set"))).json()
     assert minimal["errors"] == {} and minimal["totals"]["created"] + minimal["totals"]["updated"] > 0
@@ -162,3 +163,94 @@ async def test_bad_archives_are_refused_naming_the_problem(http: httpx.AsyncClie
     assert (
         await upload(http, await actors.a.headers("sync:read"), sample("Test_minimal_data_set"))
     ).status_code == 403
+
+
+ORGS = (
+    "sourcedId,status,dateLastModified,name,type,parentSourcedId\nschool-9,active,2026-01-01,School,school,\n"
+)
+USERS_HEADER = "sourcedId,status,dateLastModified,orgSourcedIds,role,username,givenName,familyName\n"
+
+
+async def org_exists(http: httpx.AsyncClient, headers: dict[str, str], sourced_id: str) -> bool:
+    """The org is there and active."""
+    found = await http.get("/api/v1/orgs", params={"status": "active", "limit": 100}, headers=headers)
+    assert found.status_code == 200, found.text
+    return any(o["sourced_id"] == sourced_id for o in found.json()["items"])
+
+
+async def test_a_missing_required_column_refuses_the_whole_bundle(
+    http: httpx.AsyncClient, actors: Actors
+) -> None:
+    """Before: 200, orgs written, every user skipped. Now: 422 naming file, line and column; nothing
+    of the bundle is written."""
+    h = await actors.a.headers("sync:write", "roster:read")
+    no_given = "sourcedId,status,dateLastModified,orgSourcedIds,role,username,familyName\n"
+    response = await upload(
+        http,
+        h,
+        bundle({"orgs.csv": ORGS, "users.csv": no_given + "u1,active,2026-01-01,school-9,student,u1,F\n"}),
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert "users.csv lacks the required column givenName" in body["detail"]
+    assert [(e["file"], e["line"], e["column"]) for e in body["errors"]] == [("users.csv", 1, "givenName")]
+    assert not await org_exists(http, h, "school-9")
+
+
+async def test_bulk_users_without_sourced_id_is_a_422_never_a_mass_deactivation(
+    http: httpx.AsyncClient, actors: Actors
+) -> None:
+    h = await actors.a.headers("sync:write", "roster:read")
+    rows = [f"u{i},active,2026-01-01,,student,u{i},Given{i},Family\n" for i in range(5)]
+    assert (await upload(http, h, bundle({"users.csv": USERS_HEADER + "".join(rows)}))).status_code == 200
+    headless = USERS_HEADER.replace("sourcedId,", "id,") + "".join(rows)
+    for override in ("false", "true"):
+        refused = await upload(http, h, bundle({"users.csv": headless}), override=override)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["column"] == "sourcedId"
+    for i in range(5):
+        kept = await learner(http, h, f"u{i}")
+        assert kept is not None and kept["status"] == "active"
+
+
+def _corrupt(data: bytes, member: str) -> bytes:
+    """The bundle with bytes in the middle of ``member``'s compressed data overwritten."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.getinfo(member)
+    raw = bytearray(data)
+    # local header: 30 bytes + name + extra, then the compressed data
+    name_len = int.from_bytes(raw[info.header_offset + 26 : info.header_offset + 28], "little")
+    extra_len = int.from_bytes(raw[info.header_offset + 28 : info.header_offset + 30], "little")
+    start = info.header_offset + 30 + name_len + extra_len
+    middle = start + info.compress_size // 2
+    raw[middle : middle + 16] = b"\xff" * 16
+    return bytes(raw)
+
+
+async def test_corrupt_compressed_data_is_a_422_and_nothing_is_written(
+    http: httpx.AsyncClient, actors: Actors
+) -> None:
+    h = await actors.a.headers("sync:write", "roster:read")
+    rows = "".join(
+        f"u{i},active,2026-01-01,school-9,student,u{i},Given{i},Family{i * 7919}\n" for i in range(3000)
+    )
+    data = _corrupt(bundle({"orgs.csv": ORGS, "users.csv": USERS_HEADER + rows}), "users.csv")
+    response = await upload(http, h, data)
+    assert response.status_code == 422, response.text  # was a 500 (zlib.error)
+    error = response.json()["errors"][0]
+    assert error["file"] == "users.csv" and "users.csv" in response.json()["detail"]
+    assert not await org_exists(http, h, "school-9")  # orgs.csv came first and was undone
+
+
+async def test_bulk_file_of_any_collection_is_guarded(http: httpx.AsyncClient, actors: Actors) -> None:
+    h = await actors.a.headers("sync:write", "roster:read")
+    header = "sourcedId,status,dateLastModified,name,type,parentSourcedId\n"
+    orgs = [f"o{i},active,2026-01-01,Org {i},school,\n" for i in range(40)]
+    assert (await upload(http, h, bundle({"orgs.csv": header + "".join(orgs)}))).status_code == 200
+    fewer = bundle({"orgs.csv": header + "".join(orgs[:20])})
+    refused = await upload(http, h, fewer)
+    assert refused.status_code == 409, refused.text
+    assert "orgs: would deactivate 20 of 40 active records" in refused.json()["detail"]
+    assert await org_exists(http, h, "o39")
+    allowed = await upload(http, h, fewer, override="true")
+    assert allowed.status_code == 200 and allowed.json()["totals"]["deactivated"] == 20
