@@ -16,6 +16,7 @@ from service.api.problems import install_handlers
 from service.api.rest import (
     awards,
     classes,
+    course_records,
     evidence,
     frameworks,
     health,
@@ -113,6 +114,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(tenants.router)
     app.include_router(learners.router)
     app.include_router(classes.router)
+    app.include_router(course_records.learner_records)
+    app.include_router(course_records.records)
+    app.include_router(course_records.courses)
     app.include_router(roster.router)
     app.include_router(frameworks.router)
     app.include_router(evidence.router)
