@@ -14,6 +14,9 @@ from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.roster.schemas import CourseRecordRead
+from service.roster.service import course_records_for_learners as roster_course_records
+
 
 @dataclass(frozen=True)
 class CourseRecordInfo:
@@ -44,9 +47,29 @@ async def course_records_for_learners(
     *,
     include_in_progress: bool = True,
 ) -> dict[uuid.UUID, list[CourseRecordInfo]]:
-    """Each learner's course records (withdrawn ones excluded), ordered by school year and term.
+    """Each learner's course records (withdrawn ones excluded), ordered by school year and term."""
+    found = await roster_course_records(
+        session, tenant_id, learner_ids, include_in_progress=include_in_progress
+    )
+    return {learner_id: [_info(record) for record in found.get(learner_id, [])] for learner_id in learner_ids}
 
-    Until the roster's course records exist in this branch, a learner has none.
-    """
-    del session, tenant_id, include_in_progress
-    return {learner_id: [] for learner_id in learner_ids}
+
+def _info(record: CourseRecordRead) -> CourseRecordInfo:
+    return CourseRecordInfo(
+        id=record.id,
+        course_id=record.course_id,
+        course_title=record.course_title,
+        course_code=record.course_code,
+        status=record.status,
+        grade=record.grade,
+        grade_numeric=record.grade_numeric,
+        grade_scale=record.grade_scale,
+        subject=record.subject,
+        term_title=record.term_title,
+        school_year=record.school_year,
+        school_name=record.school_name,
+        credits_attempted=record.credits_attempted,
+        credits_earned=record.credits_earned,
+        completed_on=record.completed_on,
+        source=record.source,
+    )

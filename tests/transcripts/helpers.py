@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ from service.config import Settings
 from service.credentials import VerificationResult
 from service.evidence.schemas import EvidenceCreate
 from service.evidence.service import EvidenceService
+from service.roster.schemas import CourseCreate, CourseRecordCreate
+from service.roster.service import RosterService
 from tests.badges.helpers import earn, verify_via_http
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "openbadges" / "schemas"
@@ -43,13 +45,16 @@ class Seeded:
     competency_ids: list[uuid.UUID]
     class_id: uuid.UUID
     badge_ids: list[uuid.UUID]
+    course_record_ids: list[uuid.UUID]
 
 
 async def seed(
     session: AsyncSession, tenant_id: uuid.UUID, settings: Settings, *, learners: int = 2
 ) -> Seeded:
     """A published Portrait (2 competencies, 4 levels), a badge for competency 0 issued to every
-    learner, and evidence at level 1 (Developing) in competency 1 for the first learner."""
+    learner, evidence at level 1 (Developing) in competency 1 for the first learner (and a
+    self-assessment at level 3), and three course records for that learner: Algebra I (A-, completed),
+    English 9 at a prior school (93 on 0-100, half a credit) and Chemistry (in progress)."""
     earned = await earn(session, tenant_id, learners=learners)
     service = CredentialService(session, tenant_id, settings)
     await service.issue_awards(earned.award_ids)
@@ -75,6 +80,59 @@ async def seed(
         ),
         created_by="test",
     )
+    roster = RosterService(session, tenant_id)
+    algebra = await roster.create_course(
+        CourseCreate(title="Algebra I", course_code="MATH101", subject="Mathematics", credits=1)
+    )
+    record_ids = [
+        (
+            await roster.create_course_record(
+                first,
+                CourseRecordCreate(
+                    course_id=algebra.id,
+                    school_year="2025-2026",
+                    term_title="Fall 2025",
+                    grade="A-",
+                    grade_numeric=91,
+                    grade_scale="A-F",
+                    credits_attempted=1,
+                    credits_earned=1,
+                    completed_on=date(2026, 1, 20),
+                ),
+            )
+        ).id,
+        (
+            await roster.create_course_record(
+                first,
+                CourseRecordCreate(
+                    course_title="English 9",
+                    course_code="ENG9",
+                    school_name="Lincoln Middle School",
+                    school_year="2024-2025",
+                    term_title="Spring 2025",
+                    grade="93",
+                    grade_numeric=93,
+                    grade_scale="0-100",
+                    credits_attempted=0.5,
+                    credits_earned=0.5,
+                    completed_on=date(2025, 6, 10),
+                ),
+            )
+        ).id,
+        (
+            await roster.create_course_record(
+                first,
+                CourseRecordCreate(
+                    course_title="Chemistry",
+                    course_code="SCI201",
+                    school_year="2026-2027",
+                    term_title="Fall 2026",
+                    grade="B",
+                    status="in_progress",
+                ),
+            )
+        ).id,
+    ]
     await session.commit()
     return Seeded(
         learner_id=first,
@@ -83,6 +141,7 @@ async def seed(
         competency_ids=earned.portrait.competency_ids,
         class_id=earned.portrait.class_ids[0],
         badge_ids=[row.id for row in service.issued],
+        course_record_ids=record_ids,
     )
 
 

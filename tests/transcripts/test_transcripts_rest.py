@@ -12,7 +12,7 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
-from service.roster.schemas import PersonCreate
+from service.roster.schemas import CourseRecordUpdate, PersonCreate
 from service.roster.service import RosterService
 from tests.factories import Actors
 from tests.transcripts.helpers import nested, official_errors, seed, verify_all
@@ -51,13 +51,32 @@ async def test_generate_validates_verifies_and_is_public(
 
     # The badge verbatim, a level record for the competency without a badge; the tree and its links.
     subject = credential["credentialSubject"]
-    assert _kinds(credential) == {"Competency": ["OpenBadgeCredential", "AchievementCredential"]}
+    assert _kinds(credential) == {
+        "Competency": ["OpenBadgeCredential", "AchievementCredential"],
+        "Course": ["AchievementCredential"] * 3,
+    }
     badge = nested(credential)[0]
     stored = await http.get("/" + badge["id"].split("/", 3)[3])
     assert stored.status_code == 200 and json.loads(stored.text) == badge  # verbatim, its own proof
     achievements = {a["id"]: a for a in subject["achievement"]}
     types = sorted(a["achievementType"] for a in achievements.values())
-    assert types == ["Competency", "Competency", "LearningProgram"]
+    assert types == ["Competency", "Competency", "Course", "Course", "Course", "LearningProgram"]
+    courses = {
+        c["credentialSubject"]["achievement"]["name"]: c["credentialSubject"] for c in nested(credential)[2:]
+    }
+    assert list(courses) == ["English 9", "Algebra I", "Chemistry"]  # by school year, then term
+    algebra = courses["Algebra I"]
+    assert algebra["result"][0]["value"] == "A-" and algebra["result"][0]["status"] == "Completed"
+    assert algebra["creditsEarned"] == 1 and algebra["term"] == "Fall 2025 (2025-2026)"
+    assert (
+        algebra["achievement"]["humanCode"] == "MATH101"
+        and algebra["achievement"]["fieldOfStudy"] == "Mathematics"
+    )
+    assert achievements[algebra["achievement"]["id"]]["resultDescription"][0]["resultType"] == "LetterGrade"
+    english = courses["English 9"]
+    assert english["creditsEarned"] == 0.5 and "Lincoln Middle School" in english["narrative"]
+    assert english["achievement"]["resultDescription"][0]["valueMax"] == "100"
+    assert courses["Chemistry"]["result"][0]["status"] == "InProgress"
     root = next(a for a in achievements.values() if a["achievementType"] == "LearningProgram")
     assert root["version"] == "1"
     links = {(a["associationType"], a["sourceId"], a["targetId"]) for a in subject["association"]}
@@ -81,7 +100,7 @@ async def test_generate_validates_verifies_and_is_public(
     assert subject["id"] == nested(credential)[0]["credentialSubject"]["id"]  # the badges' learner URN
 
     results = await verify_all(http, credential)
-    assert [r.verified for r in results] == [True, True, True], [r.checks for r in results]
+    assert [r.verified for r in results] == [True] * 6, [r.checks for r in results]
 
     # The public URL: JSON byte for byte, and the compact JWS, which verifies too.
     public = await http.get(f"/transcripts/{transcript_id}")
@@ -104,6 +123,7 @@ async def test_generate_validates_verifies_and_is_public(
     body = detail.json()
     assert body["credential"] == credential and body["status"] == "active"
     assert body["counts"]["badges"] == 1 and body["counts"]["competency_levels"] == 1
+    assert body["counts"]["courses"] == 3
     assert "self-assessments left out of competency levels" in body["partial_reasons"]
     listed = await http.get(
         "/api/v1/transcripts", params={"learner_id": str(seeded.learner_id)}, headers=read
@@ -128,10 +148,39 @@ async def test_records_are_reused_while_unchanged_and_options_apply(
     assert "self-assessments" in record["credentialSubject"]["narrative"]
     assert official_errors(with_self) == []
 
+    assert nested(first)[2:] == nested(second)[2:]  # course records too
+
     no_progress = (await http.post(url, json={"include_in_progress": False}, headers=headers)).json()
-    assert len(nested(no_progress)) == 1  # Developing is below Proficient: left out
+    # Developing is below Proficient and Chemistry is in progress: both left out.
+    assert [item["name"] for item in nested(no_progress)[1:]] == ["English 9: 93", "Algebra I: A-"]
     assert no_progress["partial"] is True
     assert official_errors(no_progress) == []
+
+    no_courses = await http.post(url, json={"include_courses": False}, headers=headers)
+    assert all(
+        item["credentialSubject"]["achievement"]["achievementType"] != "Course"
+        for item in nested(no_courses.json())
+    )
+    assert all(
+        a["achievementType"] != "Course" for a in no_courses.json()["credentialSubject"]["achievement"]
+    )
+    tid = no_courses.headers["Portrait-Transcript-Id"]
+    detail = (await http.get(f"/api/v1/transcripts/{tid}", headers=await actors.a.headers(READ))).json()
+    assert "3 course records left out" in detail["partial_reasons"] and detail["partial"] is True
+
+    # A changed grade: that course is signed again, the other records are reused.
+    await RosterService(session, actors.a.tenant.id).update_course_record(
+        seeded.course_record_ids[0], CourseRecordUpdate(grade="A")
+    )
+    await session.commit()
+    third = (await http.post(url, json={}, headers=headers)).json()
+    by_name = {item["credentialSubject"]["achievement"]["name"]: item for item in nested(third)}
+    before = {item["credentialSubject"]["achievement"]["name"]: item for item in nested(first)}
+    assert (
+        by_name["Algebra I"]["name"] == "Algebra I: A"
+        and by_name["Algebra I"]["id"] != before["Algebra I"]["id"]
+    )
+    assert by_name["English 9"] == before["English 9"] and by_name["Chemistry"] == before["Chemistry"]
 
 
 async def test_learner_with_nothing_gets_a_valid_partial_transcript(

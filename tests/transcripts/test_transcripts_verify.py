@@ -44,14 +44,14 @@ async def test_verify_reports_outer_and_nested_and_catches_a_tampered_badge(
     assert good.status_code == 200, good.text
     body = good.json()
     assert body["verified"] is True and all(_checks(body).values())
-    assert [item["verified"] for item in body["nested"]] == [True, True]
+    assert [item["verified"] for item in body["nested"]] == [True] * 5
     assert body["nested"][0]["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert body["nested"][1]["id"] == nested(credential)[1]["id"]
 
     jws = (await http.get("/" + credential["id"].split("/", 3)[3], headers={"Accept": "text/plain"})).text
     as_jws = await http.post("/api/v1/verify", content=jws, headers={"Content-Type": "text/plain"})
     assert as_jws.json()["verified"] is True and as_jws.json()["proof_format"] == "vc-jwt"
-    assert len(as_jws.json()["nested"]) == 2
+    assert len(as_jws.json()["nested"]) == 5
 
     tampered = copy.deepcopy(credential)
     tampered["credentialSubject"]["verifiableCredential"][0]["name"] = "Valedictorian"
@@ -59,14 +59,14 @@ async def test_verify_reports_outer_and_nested_and_catches_a_tampered_badge(
     assert bad["verified"] is False
     assert _checks(bad)["proof"] is False  # the transcript's own proof covers what it holds
     assert _checks(bad["nested"][0])["proof"] is False and bad["nested"][0]["verified"] is False
-    assert bad["nested"][1]["verified"] is True  # the rest still verifies
+    assert all(item["verified"] for item in bad["nested"][1:])  # the rest still verifies
 
     vc_api = await http.post(
         f"/vc-api/issuers/{actors.a.tenant.slug}/credentials/verify",
         json={"verifiableCredential": credential},
     )
     assert vc_api.status_code == 200, vc_api.text
-    assert [r["verified"] for r in vc_api.json()["credentialResults"]] == [True, True]
+    assert [r["verified"] for r in vc_api.json()["credentialResults"]] == [True] * 5
     vc_bad = await http.post(
         f"/vc-api/issuers/{actors.a.tenant.slug}/credentials/verify",
         json={"verifiableCredential": tampered},
@@ -74,7 +74,7 @@ async def test_verify_reports_outer_and_nested_and_catches_a_tampered_badge(
     assert vc_bad.status_code == 400
     locs = {e["loc"] for e in vc_bad.json()["errors"]}
     assert "body.verifiableCredential.credentialSubject.verifiableCredential[0]" in locs
-    assert [r["verified"] for r in vc_bad.json()["credentialResults"]] == [False, True]
+    assert [r["verified"] for r in vc_bad.json()["credentialResults"]] == [False] + [True] * 4
 
 
 async def test_a_revoked_nested_badge_is_reported_while_the_transcript_verifies(
@@ -98,7 +98,7 @@ async def test_a_revoked_nested_badge_is_reported_while_the_transcript_verifies(
         "validity": True,
         "status": False,
     }
-    assert body["nested"][1]["verified"] is True
+    assert all(item["verified"] for item in body["nested"][1:])
     # A transcript generated now leaves the revoked badge out.
     again = await http.post(
         f"/api/v1/learners/{seeded.learner_id}/transcripts",
