@@ -26,6 +26,7 @@ from service.api.rest import (
     learners,
     oauth,
     public_badges,
+    public_transcripts,
     roster,
     tenants,
     vc_api,
@@ -35,6 +36,7 @@ from service.api.rest import (
 from service.api.rest import badges as badges_rest
 from service.api.rest import jobs as jobs_rest
 from service.api.rest import oneroster as oneroster_rest
+from service.api.rest import transcripts as transcripts_rest
 from service.api.rest import webhooks as webhooks_rest
 from service.config import Settings, get_settings
 from service.db import Database
@@ -137,6 +139,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(badges_rest.router)
     app.include_router(vc_api_issue.router)
     app.include_router(public_badges.router)
+    app.include_router(transcripts_rest.router)
+    app.include_router(public_transcripts.router)
 
     app.include_router(verify.router)
     app.include_router(vc_api.router)

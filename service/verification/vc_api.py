@@ -27,7 +27,7 @@ from service.credentials.data_model import (
     credential_problems,
     presentation_problems,
 )
-from service.credentials.remote import MAX_PRESENTED_CREDENTIALS, PresentationResult
+from service.credentials.remote import MAX_PRESENTED_CREDENTIALS, NestedResult, PresentationResult
 from service.credentials.vc_jwt import looks_like_jwt
 from service.credentials.verify import Check, VerificationResult
 
@@ -124,8 +124,17 @@ def _warnings(result: VerificationResult) -> list[dict[str, Any]]:
     return out
 
 
-def credential_result(result: VerificationResult, *, loc: str = "body.verifiableCredential") -> Outcome:
-    """200 when every check passed, else 400 naming each failed check."""
+def credential_result(
+    result: VerificationResult,
+    *,
+    loc: str = "body.verifiableCredential",
+    nested: Sequence[NestedResult] | None = None,
+) -> Outcome:
+    """200 when every check passed, else 400 naming each failed check. For a ClrCredential, ``nested``
+    (each credential it holds, verified on its own) goes to ``credentialResults``; a nested failure
+    makes the answer a 400 whose errors are located at that credential."""
+    if nested is not None:
+        return _clr_result(result, nested, loc)
     checks = [check.check for check in result.checks]
     if result.verified:
         return Outcome(200, {"verified": True, "checks": checks, "warnings": _warnings(result), "errors": []})
@@ -149,6 +158,34 @@ def credential_result(result: VerificationResult, *, loc: str = "body.verifiable
             warnings=_warnings(result),
         ),
     )
+
+
+def _clr_result(result: VerificationResult, nested: Sequence[NestedResult], loc: str) -> Outcome:
+    """The answer is the presented credential's (the ClrCredential's own checks, as for any credential);
+    each credential it holds is reported in ``credentialResults``, and one that fails adds a warning
+    located at it (and an error too when the ClrCredential itself failed)."""
+    outer = credential_result(result, loc=loc)
+    extra = {"credentialResults": [item.to_json() for item in nested]}
+    failing = [
+        (f"{loc}.credentialSubject.verifiableCredential[{item.index}]", check)
+        for item in nested
+        if not item.result.verified
+        for check in item.result.checks
+        if not check.ok
+    ]
+    warnings = list(outer.body.get("warnings", [])) + [
+        {
+            "type": "urn:portrait:warning:nested-credential",
+            "title": f"A credential inside does not verify ({check.check})",
+            "detail": check.message,
+            "loc": where,
+        }
+        for where, check in failing
+    ]
+    body = {**outer.body, "warnings": warnings, **extra}
+    if outer.status != 200:
+        body["errors"] = list(outer.body.get("errors", [])) + [_check_item(c, where) for where, c in failing]
+    return Outcome(outer.status, body)
 
 
 def request_problems(body: Any, member: str) -> tuple[list[Violation], dict[str, Any]]:

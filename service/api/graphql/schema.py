@@ -21,6 +21,7 @@ from service.api.graphql.evidence import EvidenceMutation, EvidenceQuery
 from service.api.graphql.frameworks import FrameworksMutation, FrameworksQuery
 from service.api.graphql.roster import RosterMutation, RosterQuery
 from service.api.graphql.tenancy import TenancyMutation, TenancyQuery
+from service.api.graphql.transcripts import TranscriptsMutation, TranscriptsQuery
 from service.config import LimitSettings
 
 DEFAULT_MAX_DEPTH: int = LimitSettings().max_graphql_depth
@@ -28,7 +29,14 @@ DEFAULT_MAX_DEPTH: int = LimitSettings().max_graphql_depth
 
 @strawberry.type(description="Reads. Every field needs a bearer token with the scope it names.")
 class Query(
-    TenancyQuery, RosterQuery, CourseRecordsQuery, FrameworksQuery, EvidenceQuery, AwardsQuery, BadgesQuery
+    TenancyQuery,
+    RosterQuery,
+    CourseRecordsQuery,
+    FrameworksQuery,
+    EvidenceQuery,
+    AwardsQuery,
+    BadgesQuery,
+    TranscriptsQuery,
 ):
     pass
 
@@ -47,6 +55,7 @@ class Mutation(
     EvidenceMutation,
     AwardsMutation,
     BadgesMutation,
+    TranscriptsMutation,
 ):
     pass
 
