@@ -505,7 +505,7 @@ class _FileImport:
         self.batch: list[dict[str, Any]] = []
         self.batch_lines: list[int] = []
         self.batch_sids: dict[str, int] = {}
-        self.writer = PageWriter(repo, state, run_id, locate=self.locate)
+        self.writer = PageWriter(repo, state, run_id, locate=self.locate, trust_modified=False)
 
     def locate(self, sid: str | None, position: int | None, fld: str) -> dict[str, Any]:
         line = (

@@ -225,9 +225,13 @@ class PageWriter:
         locate: Callable[[str | None, int | None, str], dict[str, Any]] | None = None,
         cache: dict[str, dict[str, uuid.UUID]] | None = None,
         inactive_evidence: str = "keep",
+        trust_modified: bool = True,
     ) -> None:
         self.cache = cache if cache is not None else {}
         self.inactive_evidence = inactive_evidence
+        #: skip records whose dateLastModified is unchanged (REST providers; CSV exports often keep
+        #: a stale one while the row changed, so uploads compare what the record maps to instead)
+        self.trust_modified = trust_modified
         self.repo = repo
         self.state = state
         self.job_id = job_id
@@ -249,7 +253,8 @@ class PageWriter:
             state.saw_modified(modified)
             mark = marks.get(raw["sourcedId"]) if isinstance(raw.get("sourcedId"), str) else None
             if (
-                mark is not None
+                self.trust_modified
+                and mark is not None
                 and modified
                 and mark[1] == "active"
                 and mark[2] == modified[:64]

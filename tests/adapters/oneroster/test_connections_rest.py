@@ -71,6 +71,12 @@ async def test_crud_keeps_the_secret_encrypted_and_never_returns_it(
     assert row.client_secret_encrypted != old_cipher and "another" not in row.client_secret_encrypted
     null = await http.patch(f"{BASE}/{conn['id']}", json={"base_url": None}, headers=h)
     assert null.status_code == 422 and null.json()["errors"][0]["loc"] == "body.base_url"
+    assert conn["inactive_evidence"] == "keep"  # the default: a learner's evidence outlives the roster
+    policy = await http.patch(f"{BASE}/{conn['id']}", json={"inactive_evidence": "withdraw"}, headers=h)
+    assert policy.status_code == 200 and policy.json()["inactive_evidence"] == "withdraw"
+    for bad in ("revoke", None):
+        refused = await http.patch(f"{BASE}/{conn['id']}", json={"inactive_evidence": bad}, headers=h)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == "body.inactive_evidence"
 
     other = await actors.b.headers("sync:write")
     assert (await http.get(f"{BASE}/{conn['id']}", headers=other)).status_code == 404

@@ -254,3 +254,18 @@ async def test_bulk_file_of_any_collection_is_guarded(http: httpx.AsyncClient, a
     assert await org_exists(http, h, "o39")
     allowed = await upload(http, h, fewer, override="true")
     assert allowed.status_code == 200 and allowed.json()["totals"]["deactivated"] == 20
+
+
+async def test_a_changed_row_under_the_same_date_last_modified_is_applied(
+    http: httpx.AsyncClient, actors: Actors
+) -> None:
+    """CSV exports often keep a stale dateLastModified: uploads compare what the row maps to."""
+    h = await actors.a.headers("sync:write", "roster:read")
+    row = "u1,active,2026-01-01,,student,u1,{given},Family\n"
+    assert (
+        await upload(http, h, bundle({"users.csv": USERS_HEADER + row.format(given="Ann")}))
+    ).status_code == 200
+    again = await upload(http, h, bundle({"users.csv": USERS_HEADER + row.format(given="Anne")}))
+    assert again.status_code == 200 and again.json()["totals"]["updated"] == 1
+    found = await learner(http, h, "u1")
+    assert found is not None and found["given_name"] == "Anne"
