@@ -215,3 +215,23 @@ async def test_csv_import_all_or_nothing(http: httpx.AsyncClient, actors: Actors
     rows = "learner_sourced_id,course_title,school_year,grade\n" + "sis-ada,X,2025-2026,A\n" * 5001
     too_many = await http.post("/api/v1/course-records/import", content=rows, headers=csv_headers)
     assert too_many.status_code in (413, 422) and "5000" in too_many.text.replace(",", "")
+
+
+async def test_csv_import_retry_with_idempotency_key(http: httpx.AsyncClient, actors: Actors) -> None:
+    d = actors.a
+    w = await d.headers("roster:write")
+    learner = await _learner(http, d, "sis-retry")
+    body = "learner_sourced_id,course_title,school_year,grade\nsis-retry,Chemistry,2024-2025,B\n"
+    headers = {**w, "Content-Type": "text/csv", "Idempotency-Key": "upload-1"}
+    first = await http.post("/api/v1/course-records/import", content=body, headers=headers)
+    again = await http.post("/api/v1/course-records/import", content=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
+    other = await http.post(
+        "/api/v1/course-records/import", content=body.replace("B\n", "A\n"), headers=headers
+    )
+    assert other.status_code == 422  # the same key with another file is refused
+    listed = await http.get(
+        f"/api/v1/learners/{learner['id']}/course-records", headers=await d.headers("roster:read")
+    )
+    assert listed.json()["total"] == 1
