@@ -235,3 +235,23 @@ async def test_csv_import_retry_with_idempotency_key(http: httpx.AsyncClient, ac
         f"/api/v1/learners/{learner['id']}/course-records", headers=await d.headers("roster:read")
     )
     assert listed.json()["total"] == 1
+
+
+async def test_class_names_its_course(http: httpx.AsyncClient, actors: Actors) -> None:
+    a, b = actors.a, actors.b
+    w = await a.headers("roster:write", "roster:read")
+    school = await http.post("/api/v1/orgs", json={"name": "High", "type": "school"}, headers=w)
+    course = await http.post("/api/v1/courses", json={"title": "Physics", "course_code": "PHY"}, headers=w)
+    foreign = await http.post(
+        "/api/v1/courses", json={"title": "B's"}, headers=await b.headers("roster:write")
+    )
+    body = {"title": "Physics 1", "school_id": school.json()["id"]}
+    refused = await http.post("/api/v1/classes", json={**body, "course_id": foreign.json()["id"]}, headers=w)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == "body.course_id"
+    created = await http.post("/api/v1/classes", json={**body, "course_id": course.json()["id"]}, headers=w)
+    assert created.status_code == 201 and created.json()["course_id"] == course.json()["id"]
+    query = "query($id: UUID!) { class(id: $id) { title course { title courseCode } } }"
+    answer = await http.post(
+        "/graphql", json={"query": query, "variables": {"id": created.json()["id"]}}, headers=w
+    )
+    assert answer.json()["data"]["class"]["course"] == {"title": "Physics", "courseCode": "PHY"}
