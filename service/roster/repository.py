@@ -441,14 +441,21 @@ class RosterRepository:
 
     async def course_records_by_ref(
         self, tenant_id: uuid.UUID, source: str, refs: Iterable[str]
-    ) -> dict[str, CourseRecord]:
+    ) -> dict[str, dict[str, Any]]:
+        """source_ref -> the record's column values (read, not loaded as objects: a sync or an import
+        compares thousands and writes the changes in bulk)."""
         wanted = list(set(refs))
-        out: dict[str, CourseRecord] = {}
+        out: dict[str, dict[str, Any]] = {}
+        table = CourseRecord.__table__  # type: ignore[attr-defined]
         for start in range(0, len(wanted), 1000):
-            query = select(CourseRecord).where(
-                col(CourseRecord.tenant_id) == tenant_id,
-                col(CourseRecord.source) == source,
-                col(CourseRecord.source_ref).in_(wanted[start : start + 1000]),
+            query = select(*table.columns).where(
+                table.c.tenant_id == tenant_id,
+                table.c.source == source,
+                table.c.source_ref.in_(wanted[start : start + 1000]),
             )
-            out.update({r.source_ref: r for r in (await self.session.exec(query)).all() if r.source_ref})
+            result = await self.session.execute(query)
+            keys = list(result.keys())
+            for row in result.all():
+                values = dict(zip(keys, row, strict=True))
+                out[values["source_ref"]] = values
         return out

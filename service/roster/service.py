@@ -378,14 +378,15 @@ class RosterService:
         row = {"status": "completed", "source_ref": None, **values, **more}
         return {**row, "id": new_id(), "tenant_id": self.tenant_id, "created_at": now, "updated_at": now}
 
-    async def _write_records(
-        self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]], loaded: Sequence[CourseRecord]
-    ) -> None:
+    async def _write_records(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
         await self.repo.insert_course_records(inserts)
         await self.repo.update_course_records(updates)
-        for record in loaded:
-            # Bulk updates bypass the objects this session holds: read them again when next used.
-            self.session.expire(record)
+        if updates:
+            # Bulk updates bypass objects this session may hold: read them again when next used.
+            ids = {u["id"] for u in updates}
+            for obj in list(self.session.identity_map.values()):
+                if isinstance(obj, CourseRecord) and obj.id in ids:
+                    self.session.expire(obj)
 
     async def add_course_records(
         self, items: Sequence[tuple[uuid.UUID, CourseRecordCreate]], *, source: str = "api"
@@ -423,7 +424,7 @@ class RosterService:
                 )
             values = _snapshot(data.model_dump(), course, term)
             rows.append(self._new_record(values, learner_id=learner_id, source=source))
-        await self._write_records(rows, [], [])
+        await self._write_records(rows, [])
         return len(rows)
 
     async def import_course_records(self, rows: Sequence[CsvRow]) -> CourseRecordImport:
@@ -464,7 +465,7 @@ class RosterService:
                     )
                     continue
             previous = existing.get(row.source_ref) if row.source_ref else None
-            if previous is not None and previous.learner_id != learner.id:
+            if previous is not None and previous["learner_id"] != learner.id:
                 problems.add(row.line, "source_ref", "was imported before for another learner", "conflict")
                 continue
             data = CourseRecordCreate.model_validate(row.values)
@@ -476,15 +477,15 @@ class RosterService:
         for row, learner_id, values in planned:
             previous = existing.get(row.source_ref) if row.source_ref else None
             if previous is not None:
-                updates.append({**values, "id": previous.id, "updated_at": datetime.now(UTC)})
-                out.append(previous.id)
+                updates.append({**values, "id": previous["id"], "updated_at": datetime.now(UTC)})
+                out.append(previous["id"])
             else:
                 fresh = self._new_record(
                     values, learner_id=learner_id, source="csv", source_ref=row.source_ref
                 )
                 inserts.append(fresh)
                 out.append(fresh["id"])
-        await self._write_records(inserts, updates, list(existing.values()))
+        await self._write_records(inserts, updates)
         created, updated = len(inserts), len(updates)
         return CourseRecordImport(created=created, updated=updated, ids=out)
 
@@ -507,26 +508,26 @@ class RosterService:
                 tally["created"] += row["source_ref"] not in inserts
                 inserts[row["source_ref"]] = self._new_record(row, source=source)
                 continue
-            changes = {k: v for k, v in row.items() if getattr(record, k) != v}
+            changes = {k: v for k, v in row.items() if record.get(k) != v}
             if changes:
-                updates.append({**changes, "id": record.id, "updated_at": datetime.now(UTC)})
+                updates.append({**changes, "id": record["id"], "updated_at": datetime.now(UTC)})
                 tally["updated"] += 1
             else:
                 tally["unchanged"] += 1
-        await self._write_records(list(inserts.values()), updates, list(existing.values()))
+        await self._write_records(list(inserts.values()), updates)
         return tally
 
     async def withdraw_sourced_course_records(self, source: str, refs: Sequence[str]) -> int:
         """Withdraw the source's records with these refs (the source deleted them); how many changed."""
         existing = await self.repo.course_records_by_ref(self.tenant_id, source, refs)
-        changed = 0
-        for record in existing.values():
-            if record.status != "withdrawn":
-                self._apply(record, {"status": "withdrawn"})
-                self.session.add(record)
-                changed += 1
-        await self.session.flush()
-        return changed
+        now = datetime.now(UTC)
+        updates = [
+            {"id": r["id"], "status": "withdrawn", "updated_at": now}
+            for r in existing.values()
+            if r["status"] != "withdrawn"
+        ]
+        await self._write_records([], updates)
+        return len(updates)
 
     async def get_course_record(self, record_id: uuid.UUID) -> CourseRecordRead:
         return CourseRecordRead.model_validate(await self._record(record_id))

@@ -215,3 +215,43 @@ async def test_csv_import_all_or_nothing(http: httpx.AsyncClient, actors: Actors
     rows = "learner_sourced_id,course_title,school_year,grade\n" + "sis-ada,X,2025-2026,A\n" * 5001
     too_many = await http.post("/api/v1/course-records/import", content=rows, headers=csv_headers)
     assert too_many.status_code in (413, 422) and "5000" in too_many.text.replace(",", "")
+
+
+async def test_csv_import_retry_with_idempotency_key(http: httpx.AsyncClient, actors: Actors) -> None:
+    d = actors.a
+    w = await d.headers("roster:write")
+    learner = await _learner(http, d, "sis-retry")
+    body = "learner_sourced_id,course_title,school_year,grade\nsis-retry,Chemistry,2024-2025,B\n"
+    headers = {**w, "Content-Type": "text/csv", "Idempotency-Key": "upload-1"}
+    first = await http.post("/api/v1/course-records/import", content=body, headers=headers)
+    again = await http.post("/api/v1/course-records/import", content=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
+    other = await http.post(
+        "/api/v1/course-records/import", content=body.replace("B\n", "A\n"), headers=headers
+    )
+    assert other.status_code == 422  # the same key with another file is refused
+    listed = await http.get(
+        f"/api/v1/learners/{learner['id']}/course-records", headers=await d.headers("roster:read")
+    )
+    assert listed.json()["total"] == 1
+
+
+async def test_class_names_its_course(http: httpx.AsyncClient, actors: Actors) -> None:
+    a, b = actors.a, actors.b
+    w = await a.headers("roster:write", "roster:read")
+    school = await http.post("/api/v1/orgs", json={"name": "High", "type": "school"}, headers=w)
+    course = await http.post("/api/v1/courses", json={"title": "Physics", "course_code": "PHY"}, headers=w)
+    foreign = await http.post(
+        "/api/v1/courses", json={"title": "B's"}, headers=await b.headers("roster:write")
+    )
+    body = {"title": "Physics 1", "school_id": school.json()["id"]}
+    refused = await http.post("/api/v1/classes", json={**body, "course_id": foreign.json()["id"]}, headers=w)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == "body.course_id"
+    created = await http.post("/api/v1/classes", json={**body, "course_id": course.json()["id"]}, headers=w)
+    assert created.status_code == 201 and created.json()["course_id"] == course.json()["id"]
+    query = "query($id: UUID!) { class(id: $id) { title course { title courseCode } } }"
+    answer = await http.post(
+        "/graphql", json={"query": query, "variables": {"id": created.json()["id"]}}, headers=w
+    )
+    assert answer.json()["data"]["class"]["course"] == {"title": "Physics", "courseCode": "PHY"}
