@@ -13,7 +13,6 @@ from typing import Annotated, Self
 
 import strawberry
 
-from service.api.deps import DEFAULT_PAGE_SIZE
 from service.api.graphql.common import (
     Page,
     Status,
@@ -202,17 +201,17 @@ class CourseRecordsQuery:
         info: Info,
         q: str | None = None,
         status: Status | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Course] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         text = check_text(q, "q", max_length=100)
         async with info.context.db_lock:
             rows, total = await info.context.roster(principal).list_courses(
                 page, status=enum_value(status), q=text
             )
-        return Page(items=[Course.from_model(c) for c in rows], total=total, limit=limit, offset=offset)
+        return Page(items=[Course.from_model(c) for c in rows], total=total, limit=page.limit, offset=offset)
 
     @field(description="A course (roster:read); NOT_FOUND otherwise.")
     async def course(self, info: Info, id: uuid.UUID) -> Course | None:
@@ -226,16 +225,18 @@ class CourseRecordsQuery:
         info: Info,
         learner_id: uuid.UUID,
         status: CourseRecordStatus | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[CourseRecord] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         async with info.context.db_lock:
             items, total = await info.context.roster(principal).page_course_records(
                 learner_id, page, status=enum_value(status)
             )
-        return Page(items=[CourseRecord.from_read(r) for r in items], total=total, limit=limit, offset=offset)
+        return Page(
+            items=[CourseRecord.from_read(r) for r in items], total=total, limit=page.limit, offset=offset
+        )
 
     @field(description="A course record (roster:read); NOT_FOUND otherwise.")
     async def course_record(self, info: Info, id: uuid.UUID) -> CourseRecord | None:

@@ -10,7 +10,6 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from service.api.deps import DEFAULT_PAGE_SIZE
 from service.api.graphql.common import Page, enum_value, field, mutation, page_params, validate_input
 from service.api.graphql.context import Info
 from service.transcripts.schemas import TranscriptCreate, TranscriptDetail, TranscriptRead, TranscriptRevoke
@@ -103,17 +102,19 @@ class TranscriptsQuery:
         learner_id: UUID | None = None,
         job_id: UUID | None = None,
         status: TranscriptStatus | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
         offset: int = 0,
     ) -> Page[Transcript] | None:
         principal = info.context.require("transcripts:read")
-        page = page_params(limit, offset)
+        page = page_params(limit, offset, info.context.settings)
         service = TranscriptService(info.context.session, principal.tenant_id, info.context.settings)
         async with info.context.db_lock:
             items, total = await service.list_transcripts(
                 page, learner_id=learner_id, job_id=job_id, status=enum_value(status)
             )
-        return Page(items=[Transcript.from_read(i) for i in items], total=total, limit=limit, offset=offset)
+        return Page(
+            items=[Transcript.from_read(i) for i in items], total=total, limit=page.limit, offset=offset
+        )
 
     @field(description="One transcript by its uuid, with its credential (transcripts:read).")
     async def transcript(self, info: Info, uuid: UUID) -> Transcript | None:
