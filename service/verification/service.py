@@ -14,6 +14,7 @@ from service.config import Settings
 from service.credentials.baking import extract_png, extract_svg
 from service.credentials.data_model import MAX_DEPTH, exceeds_depth
 from service.credentials.errors import BakingError
+from service.credentials.pdf import PdfError, extract_pdf
 from service.credentials.remote import (
     PresentationResult,
     verify_presentation_with_fetcher,
@@ -30,6 +31,7 @@ JSON_MEDIA = ("application/json", "application/vc+ld+json", "application/ld+json
 TEXT_MEDIA = ("text/plain", "application/jwt", "application/vc+jwt", "application/vc-ld+jwt")
 PNG_MEDIA = ("image/png",)
 SVG_MEDIA = ("image/svg+xml",)
+PDF_MEDIA = ("application/pdf",)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Submitted:
     """A credential as submitted: a JSON object or a compact JWS, and where it came from."""
 
     credential: dict[str, Any] | str
-    source: str  # json | jws | png | svg
+    source: str  # json | jws | png | svg | pdf
 
 
 def _from_text(text: str, loc: str) -> Submitted:
@@ -91,11 +93,30 @@ def _from_image(kind: str, data: bytes, loc: str) -> Submitted:
     return Submitted(submitted.credential, kind)
 
 
+def _from_pdf(data: bytes, loc: str) -> Submitted:
+    """The credential embedded in a PDF (a transcript carries its signed ClrCredential)."""
+    try:
+        text = extract_pdf(data)
+    except PdfError as exc:
+        raise UnreadableCredential(
+            f"the PDF cannot be read: {exc}", [FieldError(loc, str(exc), "malformed")]
+        ) from exc
+    if text is None:
+        raise NoCredentialFound(
+            "the PDF carries no embedded credential (a transcript PDF embeds its signed ClrCredential)",
+            [FieldError(loc, "no embedded credential file in the PDF", "missing")],
+        )
+    submitted = _from_text(text, loc)
+    return Submitted(submitted.credential, "pdf")
+
+
 def sniff_kind(filename: str | None, media: str, data: bytes) -> str:
-    """What an uploaded file is: ``png``, ``svg`` or ``text`` (JSON / JWS)."""
+    """What an uploaded file is: ``png``, ``svg``, ``pdf`` or ``text`` (JSON / JWS)."""
     name = (filename or "").lower()
     if data.startswith(b"\x89PNG") or media in PNG_MEDIA or name.endswith(".png"):
         return "png"
+    if data.startswith(b"%PDF-") or media in PDF_MEDIA or name.endswith(".pdf"):
+        return "pdf"
     head = data[:512].lstrip().lower()
     if media in SVG_MEDIA or name.endswith(".svg") or head.startswith((b"<svg", b"<?xml")):
         return "svg"
@@ -108,6 +129,8 @@ def read_submission(media: str, body: bytes, *, loc: str = "body") -> Submitted:
         return _from_image("png", body, loc)
     if media in SVG_MEDIA:
         return _from_image("svg", body, loc)
+    if media in PDF_MEDIA:
+        return _from_pdf(body, loc)
     if media in JSON_MEDIA or media.endswith("+json") or media in TEXT_MEDIA or media == "":
         try:
             text = body.decode("utf-8")
@@ -128,20 +151,23 @@ def read_submission(media: str, body: bytes, *, loc: str = "body") -> Submitted:
         return _from_json(value, loc)
     raise UnsupportedMediaTypeError(
         f"cannot verify a {media} body; send application/json, application/vc+ld+json, text/plain "
-        "(compact JWS), image/png, image/svg+xml or multipart/form-data"
+        "(compact JWS), image/png, image/svg+xml, application/pdf or multipart/form-data"
     )
 
 
 def read_upload(filename: str | None, media: str, data: bytes, *, loc: str) -> Submitted:
-    """Read an uploaded file (multipart): a baked PNG/SVG, or a JSON / JWS text file."""
+    """Read an uploaded file (multipart): a baked PNG/SVG, a PDF with an embedded credential, or a JSON /
+    JWS text file."""
     kind = sniff_kind(filename, media, data)
+    if kind == "pdf":
+        return _from_pdf(data, loc)
     if kind in ("png", "svg"):
         return _from_image(kind, data, loc)
     try:
         return _from_text(data.decode("utf-8"), loc)
     except UnicodeDecodeError as exc:
         raise UnreadableCredential(
-            "the uploaded file is not a PNG, an SVG or UTF-8 text",
+            "the uploaded file is not a PNG, an SVG, a PDF or UTF-8 text",
             [FieldError(loc, "unrecognised file", "malformed")],
         ) from exc
 

@@ -112,7 +112,7 @@ async def read_form(
     if isinstance(text, str) and text.strip():
         return read_text(text, loc=text_field)
     raise NoCredentialFound(
-        f"send a credential: a {file_field!r} upload (baked PNG/SVG, JSON or JWS file) or "
+        f"send a credential: a {file_field!r} upload (baked PNG/SVG, transcript PDF, JSON or JWS file) or "
         f"a {text_field!r} field (JSON or compact JWS)",
         [FieldError(f"body.{file_field}", "missing", "missing")],
     )
@@ -143,7 +143,7 @@ class VerifyRead(BaseModel):
         default=None, description="the credential as read (decoded from the JWS or the image)"
     )
     proof_format: str | None = Field(default=None, description="data-integrity or vc-jwt")
-    source: str = Field(description="json, jws, png or svg: how the credential was submitted")
+    source: str = Field(description="json, jws, png, svg or pdf: how the credential was submitted")
 
 
 def verify_body(result: VerificationResult, source: str) -> dict[str, Any]:
@@ -166,14 +166,16 @@ _FORM_SCHEMA: dict[str, Any] = {
 }
 _BODY_DOC: dict[str, Any] = {
     "required": True,
-    "description": "The credential: JSON, a compact JWS (text/plain), a baked badge image, or a form "
-    "upload (`file`) / pasted text (`credential`).",
+    "description": "The credential: JSON, a compact JWS (text/plain), a baked badge image, a PDF "
+    "carrying an embedded credential (a transcript), or a form upload (`file`) / pasted text "
+    "(`credential`).",
     "content": {
         "application/json": {"schema": {"type": "object", "additionalProperties": True}},
         "application/vc+ld+json": {"schema": {"type": "object", "additionalProperties": True}},
         "text/plain": {"schema": {"type": "string"}},
         "image/png": {"schema": {"type": "string", "format": "binary"}},
         "image/svg+xml": {"schema": {"type": "string"}},
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
         "multipart/form-data": _FORM_SCHEMA,
     },
 }
@@ -184,7 +186,8 @@ _BODY_DOC: dict[str, Any] = {
     summary="Verify a credential (public, rate-limited)",
     description="Verifies an Open Badges 3.0 / CLR 2.0 / W3C credential from any issuer: schema, proof "
     "(eddsa-rdfc-2022, Ed25519Signature2020, VC-JWT), issuer = key controller, validity dates and "
-    "status (Bitstring Status List, 1EdTech Revocation List). Keys of other issuers are resolved from "
+    "status (Bitstring Status List, 1EdTech Revocation List). A baked PNG/SVG badge or a transcript PDF "
+    "is verified through the credential it carries. Keys of other issuers are resolved from "
     "did:key, did:web or verification-method URLs. A failed check is a 200 answer with "
     "`verified: false`; only an unreadable body is an error.",
     response_model=VerifyRead,
@@ -216,14 +219,14 @@ td,th{{border-bottom:1px solid #ccd;padding:.4rem;text-align:left;vertical-align
 dt{{font-weight:bold}} dd{{margin:0 0 .5rem 0}}
 </style></head><body>
 <h1>Verify a credential</h1>
-<p>Paste an Open Badges 3.0 credential (JSON or a compact JWS) or upload a baked badge image (PNG or SVG).
-Nothing you send is stored.</p>
+<p>Paste an Open Badges 3.0 or CLR 2.0 credential (JSON or a compact JWS), or upload a baked badge image
+(PNG or SVG) or a transcript PDF. Nothing you send is stored.</p>
 <form method="post" action="/verify" enctype="multipart/form-data">
 <p><label for="credential">Credential (JSON or JWS)</label><br>
 <textarea id="credential" name="credential">{pasted}</textarea></p>
-<p><label for="file">or a baked badge image / credential file</label>
+<p><label for="file">or a baked badge image, a transcript PDF or a credential file</label>
 <input id="file" name="file" type="file"
- accept=".png,.svg,.json,.jwt,image/png,image/svg+xml,application/json"></p>
+ accept=".png,.svg,.pdf,.json,.jwt,image/png,image/svg+xml,application/pdf,application/json"></p>
 <p><button type="submit">Verify</button></p>
 </form>
 {result}
