@@ -13,9 +13,10 @@ fonts, so the font family is a parameter).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from xml.sax.saxutils import escape, quoteattr
 
-from service.transcripts.view import CompetencyView, TranscriptView
+from service.transcripts.view import AttributeView, CompetencyView, TranscriptView
 
 WIDTH = 640
 LABEL_WIDTH = 236
@@ -39,13 +40,17 @@ def level_phrase(competency: CompetencyView) -> str:
     return f"{competency.reached.name}, {competency.reached.rank} of {len(competency.levels)}"
 
 
+def _lines(attributes: Sequence[AttributeView]) -> list[str]:
+    return [
+        f"{attribute.name}: {competency.name}: {level_phrase(competency)}."
+        for attribute in attributes
+        for competency in attribute.competencies
+    ]
+
+
 def chart_text(view: TranscriptView) -> list[str]:
     """The chart as sentences, one per competency (the text alternative)."""
-    lines = []
-    for attribute in view.attributes:
-        for competency in attribute.competencies:
-            lines.append(f"{attribute.name}: {competency.name}: {level_phrase(competency)}.")
-    return lines
+    return _lines(view.attributes)
 
 
 def _shared_scale(view: TranscriptView) -> list[str] | None:
@@ -59,13 +64,25 @@ def _clip(text: str, limit: int) -> str:
 
 
 def portrait_chart(
-    view: TranscriptView, *, id_prefix: str = "portrait-chart", font_family: str = HTML_FONT
+    view: TranscriptView,
+    *,
+    id_prefix: str = "portrait-chart",
+    font_family: str = HTML_FONT,
+    attributes: Sequence[AttributeView] | None = None,
+    header: bool = True,
+    row: int = ROW,
 ) -> str:
-    """The SVG (a string, UTF-8, no XML declaration) of the Portrait with the levels reached."""
+    """The SVG (a string, UTF-8, no XML declaration) of the Portrait with the levels reached.
+
+    ``attributes`` draws only those groups (the PDF places one picture per attribute so that a large
+    Portrait flows across pages); ``header`` writes the level names above the columns; ``row`` is the
+    height of one competency's row in pixels.
+    """
     title = f"{view.portrait_name or 'Portrait'}: level reached on each competency"
-    lines = chart_text(view) or ["This record holds no Portrait competencies."]
+    groups = view.attributes if attributes is None else tuple(attributes)
+    lines = _lines(groups) or ["This record holds no Portrait competencies."]
     desc = " ".join(lines)
-    scale = _shared_scale(view)
+    scale = _shared_scale(view) if header else None
     cells_x = LABEL_WIDTH
     cells_width = WIDTH - LABEL_WIDTH - TEXT_WIDTH
     body: list[str] = []
@@ -79,10 +96,10 @@ def portrait_chart(
                 f'fill="{MUTED}">{escape(_clip(name, 14))}</text>'
             )
         y += HEADER
-    if not view.competencies:
+    if not any(group.competencies for group in groups):
         body.append(f'<text x="{PAD}" y="{y + 16}" font-size="13" fill="{INK}">{escape(lines[0])}</text>')
-        y += ROW
-    for attribute in view.attributes:
+        y += row
+    for attribute in groups:
         body.append(
             f'<text x="{PAD}" y="{y + GROUP - 7}" font-size="13" font-weight="bold" fill="{INK}">'
             f"{escape(_clip(attribute.name, 60))}</text>"
@@ -92,7 +109,7 @@ def portrait_chart(
             levels = competency.levels or ()
             reached = competency.reached.rank if competency.reached else 0
             body.append(
-                f'<text x="{PAD + 10}" y="{y + ROW / 2 + 4:.1f}" font-size="12" fill="{INK}">'
+                f'<text x="{PAD + 10}" y="{y + row / 2 + 4:.1f}" font-size="12" fill="{INK}">'
                 f"{escape(_clip(competency.name, 36))}</text>"
             )
             count = max(len(levels), 1)
@@ -103,15 +120,15 @@ def portrait_chart(
                 fill = f"url(#{id_prefix}-hatch)" if filled else "#ffffff"
                 dash = "" if filled else ' stroke-dasharray="3 2"'
                 body.append(
-                    f'<rect x="{x:.1f}" y="{y + 4}" width="{cell - 3:.1f}" height="{ROW - 8}" '
+                    f'<rect x="{x:.1f}" y="{y + 4}" width="{cell - 3:.1f}" height="{row - 8}" '
                     f'fill="{fill}" stroke="{INK if filled else MUTED}" stroke-width="1"{dash}/>'
                 )
             body.append(
-                f'<text x="{cells_x + cells_width + 8}" y="{y + ROW / 2 + 4:.1f}" font-size="11.5" '
+                f'<text x="{cells_x + cells_width + 8}" y="{y + row / 2 + 4:.1f}" font-size="11.5" '
                 f'fill="{INK}"{" font-weight=" + quoteattr("bold") if reached else ""}>'
                 f"{escape(_clip(level_phrase(competency), 22))}</text>"
             )
-            y += ROW
+            y += row
     height = y + PAD
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '

@@ -31,6 +31,8 @@ from service.transcripts.view import TranscriptView
 Paper = Literal["us-letter", "a4"]
 PAPERS: tuple[Paper, ...] = ("us-letter", "a4")
 
+#: Height of a competency's row in the PDF's chart (pixels of the SVG; the HTML page uses the default).
+PDF_ROW = 20
 ATTACHMENT_DESCRIPTION = "The signed ClrCredential (CLR 2.0) this transcript shows"
 
 
@@ -81,7 +83,10 @@ _TEMPLATE = r"""
 ]
 
 == #data.chart_heading
-#align(center, image(bytes(sys.inputs.chart), format: "svg", width: 92%, alt: data.chart_alt))
+#for part in data.charts [
+  #block(above: 0.25em, below: 0.25em, align(center,
+    image(bytes(part.svg), format: "svg", width: 92%, alt: part.alt)))
+]
 
 #grid(
   columns: (1fr, 1.25fr),
@@ -154,6 +159,29 @@ def _qr_svg(target: str) -> str:
     return out.getvalue().decode("utf-8")
 
 
+def _charts(view: TranscriptView) -> list[dict[str, str]]:
+    """The Portrait chart, one picture per attribute (the first with the level names as column heads),
+    so that a large Portrait flows across pages instead of being pushed whole onto the next one."""
+    if not view.competencies:
+        return [{"svg": portrait_chart(view, font_family=PDF_FONT), "alt": "No Portrait competencies"}]
+    return [
+        {
+            "svg": portrait_chart(
+                view,
+                id_prefix=f"chart-{index}",
+                font_family=PDF_FONT,
+                attributes=[attribute],
+                header=index == 0,
+                row=PDF_ROW,
+            ),
+            "alt": "; ".join(
+                f"{attribute.name}: {c.name}: {level_phrase(c)}" for c in attribute.competencies
+            ),
+        }
+        for index, attribute in enumerate(view.attributes)
+    ]
+
+
 def _data(view: TranscriptView) -> dict[str, Any]:
     facts: list[tuple[str, str]] = [
         ("Learner", view.learner_name or "(name not shown)"),
@@ -192,7 +220,6 @@ def _data(view: TranscriptView) -> dict[str, Any]:
         }
         for badge in view.badges
     ]
-    chart_lines = [f"{c.name}: {level_phrase(c)}" for c in view.competencies]
     return {
         "title": view.name,
         "kicker": "Comprehensive Learner Record (CLR 2.0)",
@@ -202,7 +229,7 @@ def _data(view: TranscriptView) -> dict[str, Any]:
         "qr_alt": f"QR code linking to {view.verify_url}" if view.verify_url else "QR code",
         "qr_caption": "Scan to verify" if view.verify_url else "",
         "chart_heading": view.portrait_name or "Portrait competencies",
-        "chart_alt": "; ".join(chart_lines) or "No Portrait competencies in this record",
+        "charts": _charts(view),
         "badges": badges,
         "no_badges": "No badges in this record yet.",
         "terms": terms,
@@ -245,7 +272,6 @@ def render_transcript_pdf(
     inputs = {
         "paper": paper,
         "data": json.dumps(_data(view), ensure_ascii=False),
-        "chart": portrait_chart(view, font_family=PDF_FONT),
         "qr": _qr_svg(view.verify_url or view.id or "urn:unknown"),
         "credential": credential_bytes(credential),
         "attachment_name": ATTACHMENT_NAME,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,9 +197,11 @@ def build_clr(
     status_url: str = f"{PUBLIC_URL}/status-lists/1",
     with_courses: bool = True,
     with_badges: bool = True,
+    competencies: Sequence[Competency] = COMPETENCIES,
+    courses: Sequence[tuple[Any, ...]] = COURSES,
 ) -> dict[str, Any]:
-    """A signed ClrCredential: the Portrait tree (3 attributes, 5 competencies on a 4-level scale),
-    2 badges, 2 competency records and 5 course records over 3 terms."""
+    """A signed ClrCredential: by default the Portrait tree (3 attributes, 5 competencies on a 4-level
+    scale), 2 badges, 2 competency records and 5 course records over 3 terms."""
     signer = signer or did_key_signer()
     issuer = {
         "id": signer.controller,
@@ -211,7 +214,7 @@ def build_clr(
         _definition(portrait_id, "Portrait of a Graduate", "ext:Portrait", issuer, version="2026.1")
     ]
     associations: list[dict[str, Any]] = []
-    for attribute in dict.fromkeys(c.attribute for c in COMPETENCIES):
+    for attribute in dict.fromkeys(c.attribute for c in competencies):
         attr_id = f"{portrait_id}/attributes/{attribute.lower().replace(' ', '-')}"
         achievements.append(_definition(attr_id, attribute, "ext:PortraitAttribute", issuer))
         associations.append(
@@ -222,7 +225,7 @@ def build_clr(
                 "targetId": portrait_id,
             }
         )
-        for competency in (c for c in COMPETENCIES if c.attribute == attribute):
+        for competency in (c for c in competencies if c.attribute == attribute):
             achievements.append(
                 _definition(
                     competency_id(competency),
@@ -249,7 +252,7 @@ def build_clr(
                 }
             )
     nested: list[dict[str, Any]] = []
-    for competency in COMPETENCIES:
+    for competency in competencies:
         if competency.reached is None:
             continue
         if competency.by_badge:
@@ -283,7 +286,7 @@ def build_clr(
         )
         nested.append(sign_data_integrity(record, signer))
     if with_courses:
-        for title, code, subject_name, term, start, grade, earned, available, status in COURSES:
+        for title, code, subject_name, term, start, grade, earned, available, status in courses:
             course_id = f"{PUBLIC_URL}/courses/{code.lower()}"
             definition = _definition(
                 course_id,
@@ -350,3 +353,33 @@ def build_clr(
         "credentialSchema": [{"id": CLR_SCHEMA, "type": SCHEMA_TYPE}],
     }
     return sign_data_integrity(clr, signer)
+
+
+def large_clr(signer: Signer | None = None, *, badges: int = 30, courses: int = 40) -> dict[str, Any]:
+    """A senior's record: ``badges`` competencies shown by badges (plus a few records), ``courses`` course
+    records over four school years (8 terms)."""
+    attributes = ["Communicator", "Collaborator", "Critical thinker", "Creator", "Citizen", "Self-directed"]
+    comps = [
+        Competency(f"c{i}", f"Competency {i + 1}", attributes[i % len(attributes)], 1 + i % 4, by_badge=True)
+        for i in range(badges)
+    ] + [Competency(f"r{i}", f"Record competency {i + 1}", attributes[i], 1 + i % 4) for i in range(6)]
+    terms = [
+        (f"{season} {year}", f"{year}-{'08-25' if season == 'Fall' else '01-12'}")
+        for year in range(2023, 2027)
+        for season in ("Spring", "Fall")
+    ]
+    rows = [
+        (
+            f"Course {i + 1}",
+            f"C-{i + 1:03d}",
+            "Mathematics",
+            terms[i % len(terms)][0],
+            terms[i % len(terms)][1],
+            "ABCD"[i % 4],
+            1.0,
+            1.0,
+            "Completed",
+        )
+        for i in range(courses)
+    ]
+    return build_clr(signer, competencies=comps, courses=rows)
