@@ -16,6 +16,7 @@ from service.api.problems import install_handlers
 from service.api.rest import (
     awards,
     classes,
+    course_records,
     evidence,
     frameworks,
     health,
@@ -23,6 +24,7 @@ from service.api.rest import (
     learners,
     oauth,
     public_badges,
+    public_transcripts,
     roster,
     tenants,
     vc_api,
@@ -32,6 +34,7 @@ from service.api.rest import (
 from service.api.rest import badges as badges_rest
 from service.api.rest import jobs as jobs_rest
 from service.api.rest import oneroster as oneroster_rest
+from service.api.rest import transcripts as transcripts_rest
 from service.api.rest import webhooks as webhooks_rest
 from service.config import Settings, get_settings
 from service.db import Database
@@ -111,6 +114,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(tenants.router)
     app.include_router(learners.router)
     app.include_router(classes.router)
+    app.include_router(course_records.learner_records)
+    app.include_router(course_records.records)
+    app.include_router(course_records.courses)
     app.include_router(roster.router)
     app.include_router(frameworks.router)
     app.include_router(evidence.router)
@@ -122,6 +128,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(badges_rest.router)
     app.include_router(vc_api_issue.router)
     app.include_router(public_badges.router)
+    app.include_router(transcripts_rest.router)
+    app.include_router(public_transcripts.router)
 
     app.include_router(verify.router)
     app.include_router(vc_api.router)

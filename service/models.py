@@ -8,6 +8,7 @@ from service.frameworks import models as frameworks_models
 from service.jobs import models as jobs_models
 from service.roster import models as roster_models
 from service.tenancy import models as tenancy_models
+from service.transcripts import models as transcripts_models
 from service.webhooks import models as webhooks_models
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "oneroster_models",
     "roster_models",
     "tenancy_models",
+    "transcripts_models",
     "webhooks_models",
 ]

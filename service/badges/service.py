@@ -889,7 +889,8 @@ class PublicBadgeService:
 
     async def credential(self, credential_id: uuid.UUID) -> PublicCredential:
         row = await self.repo.credential(credential_id)
-        if row is None:
+        if row is None or (row.source_key or "").startswith("transcript:"):
+            # A transcript's ClrCredential is served at its own id, /transcripts/{uuid}.
             raise CredentialNotFound(f"credential {credential_id} not found")
         display = None
         if row.learner_id is not None:

@@ -16,6 +16,8 @@ Public API, by task:
   other issuers' keys and status lists through an injected fetcher: :mod:`.remote`
   (:func:`~.remote.verify_with_fetcher`, :func:`~.remote.verify_presentation_with_fetcher`); VC data
   model rules: :mod:`.data_model`.
+* **CLR 2.0** - :class:`~.clr.ClrCredential`, :class:`~.clr.ClrSubject`, :class:`~.clr.Association`,
+  :func:`~.clr.build_clr_credential` (official CLR schema + safe mode), :func:`~.clr.issue_clr`.
 * **Baked images** - :mod:`.baking` (PNG iTXt / SVG ``openbadges:credential``).
 """
 

@@ -43,6 +43,15 @@ def _put(target: dict[str, Any], key: str, value: Any) -> None:
         target[key] = value
 
 
+def json_number(value: float | None) -> float | int | None:
+    """A whole number as an integer: ``3.0`` and ``3`` must canonicalize alike in every JSON-LD
+    processor (JavaScript has no float ``3.0``, so it would read an ``xsd:integer`` where Python reads
+    an ``xsd:double``)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
 @dataclass(frozen=True)
 class Image:
     """An image (``type: Image``); ``id`` is its URL or a ``data:`` URI."""
@@ -204,12 +213,14 @@ class Achievement:
     field_of_study: str | None = None
     in_language: str | None = None
     version: str | None = None
+    credits_available: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "type": ["Achievement"]}
         _put(out, "achievementType", self.achievement_type)
         _put(out, "alignment", [item.to_json() for item in self.alignment])
         _put(out, "creator", self.creator.to_json() if self.creator else None)
+        _put(out, "creditsAvailable", json_number(self.credits_available))
         out["criteria"] = self.criteria.to_json()
         _put(out, "description", self.description)
         _put(out, "fieldOfStudy", self.field_of_study)
@@ -302,6 +313,8 @@ class AchievementSubject:
     activity_start_date: datetime | None = None
     activity_end_date: datetime | None = None
     narrative: str | None = None
+    credits_earned: float | None = None
+    term: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -318,9 +331,11 @@ class AchievementSubject:
             format_datetime(self.activity_start_date) if self.activity_start_date else None,
         )
         out["achievement"] = self.achievement.to_json()
+        _put(out, "creditsEarned", json_number(self.credits_earned))
         _put(out, "identifier", [item.to_json() for item in self.identifier])
         _put(out, "narrative", self.narrative)
         _put(out, "result", [item.to_json() for item in self.result])
+        _put(out, "term", self.term)
         return out
 
 
@@ -352,6 +367,8 @@ class OpenBadgeCredential:
     credential_status: BitstringStatusListEntry | None = None
     credential_schema: Sequence[CredentialSchema] = field(default_factory=lambda: (CredentialSchema(),))
     extension_contexts: Sequence[str] = ()
+    #: ``OpenBadgeCredential`` (badges) or its CLR 2.0 name ``AchievementCredential`` (transcript records).
+    credential_type: str = "OpenBadgeCredential"
 
     def contexts(self) -> list[str]:
         """VC v2, OB 3.0.3, then extension contexts only when used (``extensions.json`` last).
@@ -377,7 +394,7 @@ class OpenBadgeCredential:
         out: dict[str, Any] = {
             "@context": self.contexts(),
             "id": self.id,
-            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "type": ["VerifiableCredential", self.credential_type],
             "issuer": self.issuer.to_json(),
             "validFrom": format_datetime(self.valid_from),
         }

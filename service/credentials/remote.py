@@ -409,3 +409,86 @@ async def verify_presentation_with_fetcher(
         results.append(await _verify(own, item, now=now, registry=registry))
     verified = (proof is None or proof.ok) and all(result.verified for result in results)
     return PresentationResult(verified=verified, proof=proof, credentials=tuple(results))
+
+
+# --- CLR 2.0: the credentials inside a ClrCredential ------------------------------------------------
+
+#: Nested credentials one CLR verification checks; beyond, the CLR is reported as not verified.
+MAX_NESTED_CREDENTIALS = 1000
+
+
+@dataclass(frozen=True)
+class NestedResult:
+    """The verification of one credential of a ClrSubject's ``verifiableCredential`` (by position)."""
+
+    index: int
+    id: str | None
+    name: str | None
+    types: tuple[str, ...]
+    result: VerificationResult
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "id": self.id,
+            "name": self.name,
+            "type": list(self.types),
+            "verified": self.result.verified,
+            "checks": [check.to_json() for check in self.result.checks],
+        }
+
+
+def is_clr(credential: Mapping[str, Any] | None) -> bool:
+    if not isinstance(credential, Mapping):
+        return False
+    types = credential.get("type")
+    return "ClrCredential" in (types if isinstance(types, list) else [types])
+
+
+def nested_credentials(credential: Mapping[str, Any]) -> list[Any]:
+    """The credentials a ClrCredential holds (objects or compact JWS strings), in order."""
+    subjects = credential.get("credentialSubject")
+    out: list[Any] = []
+    for subject in subjects if isinstance(subjects, list) else [subjects]:
+        if isinstance(subject, Mapping):
+            raw = subject.get("verifiableCredential")
+            out.extend(raw if isinstance(raw, list) else [raw] if raw is not None else [])
+    return out
+
+
+def _describe(item: Any, result: VerificationResult) -> tuple[str | None, str | None, tuple[str, ...]]:
+    credential = result.credential if result.credential is not None else item
+    if not isinstance(credential, Mapping):
+        return None, None, ()
+    ident, name, types = credential.get("id"), credential.get("name"), credential.get("type")
+    return (
+        ident if isinstance(ident, str) else None,
+        name if isinstance(name, str) else None,
+        tuple(t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)),
+    )
+
+
+async def verify_nested_with_fetcher(
+    credential: Mapping[str, Any],
+    *,
+    fetch: Fetcher,
+    now: datetime | None = None,
+    registry: ContextRegistry | None = None,
+    did_web_scheme: Callable[[str], str] = _default_scheme,
+    max_fetches: int = MAX_FETCHES,
+) -> tuple[NestedResult, ...]:
+    """Verify each credential nested in a ClrCredential on its own (schema, proof, issuer, validity,
+    status), so that one tampered or revoked credential is reported while the others still verify.
+    Raises :class:`CredentialError` when it holds more than :data:`MAX_NESTED_CREDENTIALS`."""
+    items = nested_credentials(credential)
+    if len(items) > MAX_NESTED_CREDENTIALS:
+        raise CredentialError(
+            f"the record holds {len(items)} credentials; at most {MAX_NESTED_CREDENTIALS} are verified"
+        )
+    results: list[NestedResult] = []
+    for index, item in enumerate(items):
+        own = _Session(fetch=fetch, did_web_scheme=did_web_scheme, budget=max_fetches)
+        result = await _verify(own, item, now=now, registry=registry)
+        ident, name, types = _describe(item, result)
+        results.append(NestedResult(index=index, id=ident, name=name, types=types, result=result))
+    return tuple(results)

@@ -99,6 +99,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "service.webhooks.delivery",
     "service.awards.jobs",
     "service.badges.jobs",
+    "service.transcripts.jobs",
     "service.adapters.oneroster.sync",
 )
 

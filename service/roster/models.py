@@ -99,6 +99,8 @@ class Class(RosterBase, table=True):
     )
     grades: list[str] = Field(default_factory=list, sa_type=JSONType)
     subjects: list[str] = Field(default_factory=list, sa_type=JSONType)
+    #: The course this class is a section of (OneRoster ``class.course``).
+    course_id: uuid.UUID | None = Field(default=None, foreign_key="courses.id", ondelete="SET NULL")
 
 
 class Enrollment(RosterBase, table=True):
@@ -117,3 +119,66 @@ class Enrollment(RosterBase, table=True):
     primary: bool = False
     begin_date: date | None = None
     end_date: date | None = None
+
+
+class Course(RosterBase, table=True):
+    """A course the district offers (the catalogue entry classes are sections of).
+
+    Written by the API and by the OneRoster sync (``sourced_id`` set), like every roster row.
+    """
+
+    __tablename__ = "courses"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "sourced_id"),
+        Index("ix_courses_tenant_id_title", "tenant_id", "title"),
+    )
+
+    title: str = Field(max_length=255)
+    course_code: str | None = Field(default=None, max_length=255)
+    subject: str | None = Field(default=None, max_length=255)
+    grade_levels: list[str] = Field(default_factory=list, sa_type=JSONType)
+    credits: float | None = None
+    org_id: uuid.UUID | None = Field(default=None, foreign_key="orgs.id", ondelete="SET NULL")
+
+
+class CourseRecord(SQLModel, table=True):
+    """One line of a learner's academic record: a course taken, its term, final grade and credits.
+
+    Title, code and subject are snapshots (always set): transfer credit may name a course the district
+    has no row for, and a later catalogue edit must not rewrite history. ``source_ref`` (unique per
+    tenant and source when set) is how a source finds its record again, e.g. the OneRoster result
+    sourcedId.
+    """
+
+    __tablename__ = "course_records"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "source", "source_ref"),
+        Index("ix_course_records_tenant_id_learner_id", "tenant_id", "learner_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE")
+    learner_id: uuid.UUID = Field(foreign_key="people.id", ondelete="CASCADE")
+    course_id: uuid.UUID | None = Field(
+        default=None, foreign_key="courses.id", ondelete="SET NULL", index=True
+    )
+    course_title: str = Field(max_length=255)
+    course_code: str = Field(max_length=255)
+    subject: str | None = Field(default=None, max_length=255)
+    academic_session_id: uuid.UUID | None = Field(
+        default=None, foreign_key="academic_sessions.id", ondelete="SET NULL"
+    )
+    term_title: str | None = Field(default=None, max_length=255)
+    school_year: str = Field(max_length=32)
+    school_name: str | None = Field(default=None, max_length=255)
+    grade: str = Field(max_length=32)
+    grade_numeric: float | None = None
+    grade_scale: str | None = Field(default=None, max_length=64)
+    credits_attempted: float | None = None
+    credits_earned: float | None = None
+    status: str = Field(default="completed", max_length=16)
+    source: str = Field(default="api", max_length=16)
+    source_ref: str | None = Field(default=None, max_length=255)
+    completed_on: date | None = None
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()

@@ -8,15 +8,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, or_
-from sqlmodel import col, delete, select
+from sqlalchemy import ColumnElement, func, insert, or_
+from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.db import fetch_page
-from service.roster.models import AcademicSession, Class, Enrollment, Org, Person, PersonOrg
+from service.roster.models import (
+    AcademicSession,
+    Class,
+    Course,
+    CourseRecord,
+    Enrollment,
+    Org,
+    Person,
+    PersonOrg,
+)
 from service.schemas import PageParams
 
-M = TypeVar("M", Org, AcademicSession, Person, Class, Enrollment)
+M = TypeVar("M", Org, AcademicSession, Person, Class, Enrollment, Course)
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,20 @@ class RosterRepository:
     async def get_by_sourced_id(self, model: type[M], tenant_id: uuid.UUID, sourced_id: str) -> M | None:
         query = select(model).where(col(model.tenant_id) == tenant_id, col(model.sourced_id) == sourced_id)
         return (await self.session.exec(query)).first()
+
+    async def by_sourced_ids(
+        self, model: type[M], tenant_id: uuid.UUID, sourced_ids: Iterable[str]
+    ) -> dict[str, M]:
+        wanted = list(set(sourced_ids))
+        out: dict[str, M] = {}
+        for start in range(0, len(wanted), 1000):
+            query = select(model).where(
+                col(model.tenant_id) == tenant_id, col(model.sourced_id).in_(wanted[start : start + 1000])
+            )
+            out.update(
+                {row.sourced_id: row for row in (await self.session.exec(query)).all() if row.sourced_id}
+            )
+        return out
 
     async def existing_ids(
         self, model: type[M], tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]
@@ -326,3 +349,91 @@ class RosterRepository:
             col(Enrollment.role) == role,
         )
         return (await self.session.exec(query)).first() is not None
+
+    # -- courses and course records ------------------------------------------------------------
+
+    async def list_courses(
+        self, tenant_id: uuid.UUID, page: PageParams, *, status: str | None, q: str | None
+    ) -> tuple[Sequence[Course], int]:
+        query = select(Course).where(col(Course.tenant_id) == tenant_id)
+        if status is not None:
+            query = query.where(col(Course.status) == status)
+        if q:
+            pattern = _like(q)
+            query = query.where(
+                or_(
+                    func.lower(col(Course.title)).like(pattern, escape="\\"),
+                    func.lower(col(Course.course_code)).like(pattern, escape="\\"),
+                )
+            )
+        return await fetch_page(self.session, query, page, col(Course.title), col(Course.id))
+
+    async def insert_courses(self, rows: list[dict[str, Any]]) -> None:
+        """Bulk insert of complete course rows (the OneRoster sync's pages)."""
+        if rows:
+            await self.session.execute(insert(Course), rows)
+
+    async def update_courses(self, rows: list[dict[str, Any]]) -> None:
+        """Bulk update by primary key; every row carries ``id`` and only columns of ``courses``."""
+        if rows:
+            await self.session.execute(update(Course), rows)
+
+    async def get_course_record(self, tenant_id: uuid.UUID, record_id: uuid.UUID) -> CourseRecord | None:
+        query = select(CourseRecord).where(
+            col(CourseRecord.tenant_id) == tenant_id, col(CourseRecord.id) == record_id
+        )
+        return (await self.session.exec(query)).first()
+
+    @staticmethod
+    def _record_order() -> tuple[Any, ...]:
+        return (
+            col(CourseRecord.school_year),
+            func.coalesce(col(CourseRecord.term_title), ""),
+            col(CourseRecord.course_title),
+            col(CourseRecord.id),
+        )
+
+    async def page_course_records(
+        self, tenant_id: uuid.UUID, learner_id: uuid.UUID, page: PageParams, *, status: str | None
+    ) -> tuple[Sequence[CourseRecord], int]:
+        query = select(CourseRecord).where(
+            col(CourseRecord.tenant_id) == tenant_id, col(CourseRecord.learner_id) == learner_id
+        )
+        if status is not None:
+            query = query.where(col(CourseRecord.status) == status)
+        return await fetch_page(self.session, query, page, *self._record_order())
+
+    async def course_records_of(
+        self, tenant_id: uuid.UUID, learner_ids: Iterable[uuid.UUID], *, statuses: Sequence[str]
+    ) -> dict[uuid.UUID, list[CourseRecord]]:
+        """Per learner, their records of the given statuses in record order; chunked, so a cohort of
+        any size costs one statement per thousand learners."""
+        wanted = list(dict.fromkeys(learner_ids))
+        out: dict[uuid.UUID, list[CourseRecord]] = defaultdict(list)
+        for start in range(0, len(wanted), 1000):
+            query = (
+                select(CourseRecord)
+                .where(
+                    col(CourseRecord.tenant_id) == tenant_id,
+                    col(CourseRecord.learner_id).in_(wanted[start : start + 1000]),
+                    col(CourseRecord.status).in_(list(statuses)),
+                )
+                .order_by(col(CourseRecord.learner_id), *self._record_order())
+            )
+            for record in (await self.session.exec(query)).all():
+                out[record.learner_id].append(record)
+        return out
+
+    async def course_records_by_ref(
+        self, tenant_id: uuid.UUID, source: str, refs: Iterable[str]
+    ) -> dict[str, CourseRecord]:
+        wanted = list(set(refs))
+        out: dict[str, CourseRecord] = {}
+        for start in range(0, len(wanted), 1000):
+            query = select(CourseRecord).where(
+                col(CourseRecord.tenant_id) == tenant_id,
+                col(CourseRecord.source) == source,
+                col(CourseRecord.source_ref).in_(wanted[start : start + 1000]),
+            )
+            out.update({r.source_ref: r for r in (await self.session.exec(query)).all() if r.source_ref})
+        return out

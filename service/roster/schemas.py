@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from service.schemas import InputSchema, ReadSchema
 
@@ -170,6 +170,7 @@ class ClassCreate(InputSchema):
     title: Text
     school_id: uuid.UUID
     academic_session_id: uuid.UUID | None = None
+    course_id: uuid.UUID | None = None
     class_code: Text | None = None
     class_type: ClassType = "scheduled"
     location: Text | None = None
@@ -183,6 +184,7 @@ class ClassUpdate(InputSchema):
     title: Text | None = None
     school_id: uuid.UUID | None = None
     academic_session_id: uuid.UUID | None = None
+    course_id: uuid.UUID | None = None
     class_code: Text | None = None
     class_type: ClassType | None = None
     location: Text | None = None
@@ -201,6 +203,7 @@ class ClassRead(ReadSchema):
     location: str | None
     school_id: uuid.UUID
     academic_session_id: uuid.UUID | None
+    course_id: uuid.UUID | None
     grades: list[str]
     subjects: list[str]
     created_at: datetime
@@ -231,3 +234,120 @@ class EnrollmentRead(ReadSchema):
     primary: bool
     begin_date: date | None
     end_date: date | None
+
+
+# -- courses ----------------------------------------------------------------------------------
+
+Credits = Annotated[float, Field(ge=0, le=1000, description="credits (0 or more)")]
+CourseGradeLevels = Annotated[list[Annotated[str, Field(min_length=1, max_length=16)]], Field(max_length=20)]
+
+
+class CourseCreate(InputSchema):
+    title: Text
+    course_code: Text | None = None
+    subject: Text | None = None
+    grade_levels: CourseGradeLevels = Field(default_factory=list)
+    credits: Credits | None = None
+    org_id: uuid.UUID | None = None
+    sourced_id: SourcedId | None = None
+    status: Status = "active"
+
+
+class CourseRead(ReadSchema):
+    id: uuid.UUID
+    sourced_id: str | None
+    status: Status
+    title: str
+    course_code: str | None
+    subject: str | None
+    grade_levels: list[str]
+    credits: float | None
+    org_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+# -- course records ---------------------------------------------------------------------------
+
+CourseRecordStatus = Literal["in_progress", "completed", "withdrawn"]
+CourseRecordSource = Literal["oneroster", "csv", "api"]
+GradeText = Annotated[
+    str, Field(min_length=1, max_length=32, description="the grade as reported: 'A-', '93'")
+]
+SchoolYear = Annotated[
+    str, Field(min_length=4, max_length=32, description="the school year, e.g. '2025-2026'")
+]
+Code = Annotated[str, Field(max_length=255)]
+GradeScale = Annotated[str, Field(min_length=1, max_length=64, description="e.g. 'A-F', '0-100'")]
+
+
+class CourseRecordCreate(InputSchema):
+    """A course on a learner's record. With ``course_id`` the title, code and subject default to the
+    course's; without it (transfer credit, a prior school) ``course_title`` is required."""
+
+    course_id: uuid.UUID | None = None
+    course_title: Text | None = None
+    course_code: Code | None = None
+    subject: Text | None = None
+    academic_session_id: uuid.UUID | None = None
+    term_title: Text | None = None
+    school_year: SchoolYear
+    school_name: Text | None = None
+    grade: GradeText
+    grade_numeric: float | None = Field(default=None, ge=-1000, le=100000)
+    grade_scale: GradeScale | None = None
+    credits_attempted: Credits | None = None
+    credits_earned: Credits | None = None
+    status: CourseRecordStatus = "completed"
+    completed_on: date | None = None
+
+
+class CourseRecordUpdate(InputSchema):
+    course_title: Text | None = None
+    course_code: Code | None = None
+    subject: Text | None = None
+    academic_session_id: uuid.UUID | None = None
+    term_title: Text | None = None
+    school_year: SchoolYear | None = None
+    school_name: Text | None = None
+    grade: GradeText | None = None
+    grade_numeric: float | None = Field(default=None, ge=-1000, le=100000)
+    grade_scale: GradeScale | None = None
+    credits_attempted: Credits | None = None
+    credits_earned: Credits | None = None
+    status: CourseRecordStatus | None = None
+    completed_on: date | None = None
+
+
+class CourseRecordRead(ReadSchema):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    learner_id: uuid.UUID
+    course_id: uuid.UUID | None
+    course_title: str
+    course_code: str
+    subject: str | None
+    academic_session_id: uuid.UUID | None
+    term_title: str | None
+    school_year: str
+    school_name: str | None
+    grade: str
+    grade_numeric: float | None
+    grade_scale: str | None
+    credits_attempted: float | None
+    credits_earned: float | None
+    status: CourseRecordStatus
+    source: CourseRecordSource
+    source_ref: str | None
+    completed_on: date | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CourseRecordImport(BaseModel):
+    """What a CSV upload did: records created, records replaced (same ``source_ref``), their ids in
+    file order."""
+
+    created: int
+    updated: int
+    ids: list[uuid.UUID]

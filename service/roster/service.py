@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.errors import FieldError
+from service.roster.course_csv import CsvRow, Problems
 from service.roster.errors import (
     DuplicateEnrollment,
     InvalidReference,
@@ -17,12 +18,17 @@ from service.roster.errors import (
     RosterNotFound,
     SourcedIdTaken,
 )
-from service.roster.models import AcademicSession, Class, Enrollment, Org, Person
+from service.roster.models import AcademicSession, Class, Course, CourseRecord, Enrollment, Org, Person
 from service.roster.repository import ClassFilter, M, PersonFilter, RosterRepository
 from service.roster.schemas import (
     AcademicSessionCreate,
     ClassCreate,
     ClassUpdate,
+    CourseCreate,
+    CourseRecordCreate,
+    CourseRecordImport,
+    CourseRecordRead,
+    CourseRecordUpdate,
     EnrollmentCreate,
     OrgCreate,
     OrgUpdate,
@@ -38,7 +44,10 @@ _KIND = {
     Person: "person",
     Class: "class",
     Enrollment: "enrollment",
+    Course: "course",
 }
+#: The statuses each reading of course records includes: withdrawn records are history, not record.
+_CURRENT = ("completed", "in_progress")
 
 
 class RosterService:
@@ -197,15 +206,19 @@ class RosterService:
 
     # -- classes -------------------------------------------------------------------------------
 
-    async def _check_class_refs(self, school_id: uuid.UUID | None, session_id: uuid.UUID | None) -> None:
+    async def _check_class_refs(
+        self, school_id: uuid.UUID | None, session_id: uuid.UUID | None, course_id: uuid.UUID | None = None
+    ) -> None:
         if school_id is not None:
             await self._check_refs(Org, "school_id", [school_id])
         if session_id is not None:
             await self._check_refs(AcademicSession, "academic_session_id", [session_id])
+        if course_id is not None:
+            await self._check_refs(Course, "course_id", [course_id])
 
     async def create_class(self, data: ClassCreate) -> Class:
         await self._check_sourced_id(Class, data.sourced_id)
-        await self._check_class_refs(data.school_id, data.academic_session_id)
+        await self._check_class_refs(data.school_id, data.academic_session_id, data.course_id)
         obj = Class(tenant_id=self.tenant_id, **data.model_dump())
         await self.repo.add(obj)
         return obj
@@ -222,7 +235,9 @@ class RosterService:
                     f"{required} cannot be null",
                     [FieldError(f"body.{required}", "cannot be null", "null_not_allowed")],
                 )
-        await self._check_class_refs(changes.get("school_id"), changes.get("academic_session_id"))
+        await self._check_class_refs(
+            changes.get("school_id"), changes.get("academic_session_id"), changes.get("course_id")
+        )
         self._apply(obj, changes)
         await self.repo.add(obj)
         return obj
@@ -271,3 +286,246 @@ class RosterService:
     ) -> dict[uuid.UUID, list[Enrollment]]:
         """Per class, its first ``limit`` enrollments (oldest first), optionally of one role."""
         return await self.repo.enrollments_of_classes(self.tenant_id, class_ids, role=role, limit=limit)
+
+    # -- courses -------------------------------------------------------------------------------
+
+    async def create_course(self, data: CourseCreate) -> Course:
+        await self._check_sourced_id(Course, data.sourced_id)
+        if data.org_id is not None:
+            await self._check_refs(Org, "org_id", [data.org_id])
+        course = Course(tenant_id=self.tenant_id, **data.model_dump())
+        await self.repo.add(course)
+        return course
+
+    async def get_course(self, course_id: uuid.UUID) -> Course:
+        return await self._get(Course, course_id)
+
+    async def list_courses(
+        self, page: PageParams, *, status: str | None = None, q: str | None = None
+    ) -> tuple[Sequence[Course], int]:
+        return await self.repo.list_courses(self.tenant_id, page, status=status, q=q)
+
+    async def courses_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Course]:
+        return await self.repo.get_many(Course, self.tenant_id, ids)
+
+    async def write_synced_courses(
+        self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
+    ) -> None:
+        """The OneRoster sync's courses, a page at a time: rows already mapped and resolved (ids,
+        sourcedIds, this tenant). Bulk, because a sync page holds up to thousands."""
+        for row in inserts:
+            row["tenant_id"] = self.tenant_id
+        await self.repo.insert_courses(inserts)
+        await self.repo.update_courses(updates)
+
+    # -- course records ------------------------------------------------------------------------
+
+    async def _learner(self, learner_id: uuid.UUID) -> Person:
+        person = await self.repo.get(Person, self.tenant_id, learner_id)
+        if person is None or person.role != "student":
+            raise RosterNotFound(f"learner {learner_id} not found")
+        return person
+
+    async def _record(self, record_id: uuid.UUID) -> CourseRecord:
+        record = await self.repo.get_course_record(self.tenant_id, record_id)
+        if record is None:
+            raise RosterNotFound(f"course record {record_id} not found")
+        return record
+
+    async def _session_ref(self, session_id: uuid.UUID | None) -> AcademicSession | None:
+        if session_id is None:
+            return None
+        await self._check_refs(AcademicSession, "academic_session_id", [session_id])
+        return await self._get(AcademicSession, session_id)
+
+    async def create_course_record(
+        self,
+        learner_id: uuid.UUID,
+        data: CourseRecordCreate,
+        *,
+        source: str = "api",
+        source_ref: str | None = None,
+    ) -> CourseRecordRead:
+        """A course on a learner's record; unknown learner (or another tenant's) is a 404."""
+        await self._learner(learner_id)
+        values = await self._record_values(data)
+        record = CourseRecord(
+            tenant_id=self.tenant_id, learner_id=learner_id, source=source, source_ref=source_ref, **values
+        )
+        await self.repo.add(record)
+        return CourseRecordRead.model_validate(record)
+
+    async def _record_values(self, data: CourseRecordCreate) -> dict[str, Any]:
+        course = None
+        if data.course_id is not None:
+            course = await self.repo.get(Course, self.tenant_id, data.course_id)
+            if course is None:
+                raise InvalidReference(
+                    "course_id names a course that does not exist",
+                    [FieldError("body.course_id", f"unknown course {data.course_id}", "invalid_reference")],
+                )
+        if data.course_title is None and course is None:
+            raise NullNotAllowed(
+                "course_title is required when course_id is not given",
+                [FieldError("body.course_title", "required without course_id", "missing")],
+            )
+        return _snapshot(data.model_dump(), course, await self._session_ref(data.academic_session_id))
+
+    async def import_course_records(self, rows: Sequence[CsvRow]) -> CourseRecordImport:
+        """CSV rows, all or nothing: learners and courses are resolved in bulk, every problem is named by
+        line and column before anything is written. A row whose ``source_ref`` was imported before
+        replaces that record (a corrected file can be uploaded again)."""
+        problems = Problems()
+        ids = {r.learner_id for r in rows if r.learner_id is not None}
+        people = await self.repo.get_many(Person, self.tenant_id, ids)
+        by_sid = await self.repo.by_sourced_ids(
+            Person, self.tenant_id, {r.learner_sourced_id for r in rows if r.learner_sourced_id}
+        )
+        courses = await self.repo.by_sourced_ids(
+            Course, self.tenant_id, {r.course_sourced_id for r in rows if r.course_sourced_id}
+        )
+        existing = await self.repo.course_records_by_ref(
+            self.tenant_id, "csv", {r.source_ref for r in rows if r.source_ref}
+        )
+        planned: list[tuple[CsvRow, uuid.UUID, dict[str, Any]]] = []
+        for row in rows:
+            if row.learner_id is not None:
+                learner, column, key = people.get(row.learner_id), "learner_id", str(row.learner_id)
+            else:
+                learner, column = by_sid.get(row.learner_sourced_id or ""), "learner_sourced_id"
+                key = row.learner_sourced_id or ""
+            if learner is None or learner.role != "student":
+                problems.add(row.line, column, f"no learner '{key}' in this district", "invalid_reference")
+                continue
+            course = None
+            if row.course_sourced_id is not None:
+                course = courses.get(row.course_sourced_id)
+                if course is None:
+                    problems.add(
+                        row.line,
+                        "course_sourced_id",
+                        f"no course '{row.course_sourced_id}' in this district",
+                        "invalid_reference",
+                    )
+                    continue
+            previous = existing.get(row.source_ref) if row.source_ref else None
+            if previous is not None and previous.learner_id != learner.id:
+                problems.add(row.line, "source_ref", "was imported before for another learner", "conflict")
+                continue
+            data = CourseRecordCreate.model_validate(row.values)
+            planned.append((row, learner.id, _snapshot(data.model_dump(), course, None)))
+        problems.raise_if_any()
+        created = updated = 0
+        out: list[uuid.UUID] = []
+        for row, learner_id, values in planned:
+            previous = existing.get(row.source_ref) if row.source_ref else None
+            if previous is not None:
+                self._apply(previous, values)
+                self.session.add(previous)
+                out.append(previous.id)
+                updated += 1
+            else:
+                record = CourseRecord(
+                    tenant_id=self.tenant_id,
+                    learner_id=learner_id,
+                    source="csv",
+                    source_ref=row.source_ref,
+                    **values,
+                )
+                self.session.add(record)
+                out.append(record.id)
+                created += 1
+        await self.session.flush()
+        return CourseRecordImport(created=created, updated=updated, ids=out)
+
+    async def get_course_record(self, record_id: uuid.UUID) -> CourseRecordRead:
+        return CourseRecordRead.model_validate(await self._record(record_id))
+
+    async def update_course_record(self, record_id: uuid.UUID, data: CourseRecordUpdate) -> CourseRecordRead:
+        record = await self._record(record_id)
+        changes = data.model_dump(exclude_unset=True)
+        for required in ("course_title", "course_code", "school_year", "grade", "status"):
+            if required in changes and changes[required] is None:
+                raise NullNotAllowed(
+                    f"{required} cannot be null",
+                    [FieldError(f"body.{required}", "cannot be null", "null_not_allowed")],
+                )
+        if changes.get("academic_session_id") is not None:
+            await self._check_refs(AcademicSession, "academic_session_id", [changes["academic_session_id"]])
+        self._apply(record, changes)
+        await self.repo.add(record)
+        return CourseRecordRead.model_validate(record)
+
+    async def withdraw_course_record(self, record_id: uuid.UUID) -> CourseRecordRead:
+        """Withdrawn, not deleted: the record leaves transcripts but its history stays."""
+        record = await self._record(record_id)
+        if record.status != "withdrawn":
+            self._apply(record, {"status": "withdrawn"})
+            await self.repo.add(record)
+        return CourseRecordRead.model_validate(record)
+
+    async def page_course_records(
+        self, learner_id: uuid.UUID, page: PageParams, *, status: str | None = None
+    ) -> tuple[list[CourseRecordRead], int]:
+        await self._learner(learner_id)
+        rows, total = await self.repo.page_course_records(self.tenant_id, learner_id, page, status=status)
+        return [CourseRecordRead.model_validate(r) for r in rows], total
+
+    async def course_records(
+        self, learner_ids: Sequence[uuid.UUID], *, include_in_progress: bool = True
+    ) -> dict[uuid.UUID, list[CourseRecordRead]]:
+        """Every requested learner id -> their current records (withdrawn left out), in record order:
+        school year, term title, course title. Ids of other tenants get an empty list."""
+        statuses = _CURRENT if include_in_progress else ("completed",)
+        found = await self.repo.course_records_of(self.tenant_id, learner_ids, statuses=statuses)
+        return {
+            learner_id: [CourseRecordRead.model_validate(r) for r in found.get(learner_id, [])]
+            for learner_id in dict.fromkeys(learner_ids)
+        }
+
+
+def _snapshot(values: dict[str, Any], course: Course | None, term: AcademicSession | None) -> dict[str, Any]:
+    """A record's values with what it leaves out taken from its course and term: the snapshots."""
+    out = dict(values)
+    if course is not None:
+        out["course_id"] = course.id
+        for key, fallback in (
+            ("course_title", course.title),
+            ("subject", course.subject),
+            ("credits_attempted", course.credits),
+        ):
+            if out.get(key) is None:
+                out[key] = fallback
+        if out.get("course_code") is None:
+            out["course_code"] = course.course_code
+    if out.get("course_code") is None:
+        out["course_code"] = ""
+    if term is not None and out.get("term_title") is None:
+        out["term_title"] = term.title
+    return out
+
+
+async def list_course_records(
+    session: AsyncSession, tenant_id: uuid.UUID, learner_id: uuid.UUID, *, include_in_progress: bool = True
+) -> list[CourseRecordRead]:
+    """A learner's course records for a transcript: completed (and, unless told otherwise, in progress),
+    never withdrawn, ordered by school year, term title and course title. An unknown learner, or one
+    of another tenant, has none (callers that must 404 check the learner first)."""
+    found = await RosterService(session, tenant_id).course_records(
+        [learner_id], include_in_progress=include_in_progress
+    )
+    return found[learner_id]
+
+
+async def course_records_for_learners(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    learner_ids: Sequence[uuid.UUID],
+    *,
+    include_in_progress: bool = True,
+) -> dict[uuid.UUID, list[CourseRecordRead]]:
+    """:func:`list_course_records` for a cohort: one entry per requested id (an empty list when the
+    learner has none), one statement per thousand learners."""
+    return await RosterService(session, tenant_id).course_records(
+        learner_ids, include_in_progress=include_in_progress
+    )

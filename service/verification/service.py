@@ -13,10 +13,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.config import Settings
 from service.credentials.baking import extract_png, extract_svg
 from service.credentials.data_model import MAX_DEPTH, exceeds_depth
-from service.credentials.errors import BakingError
+from service.credentials.errors import BakingError, CredentialError
 from service.credentials.pdf import PdfError, extract_pdf
 from service.credentials.remote import (
+    NestedResult,
     PresentationResult,
+    is_clr,
+    verify_nested_with_fetcher,
     verify_presentation_with_fetcher,
     verify_with_fetcher,
 )
@@ -194,6 +197,27 @@ class VerificationService:
             did_web_scheme=self.fetcher.did_web_scheme,
             max_fetches=self.settings.verify.max_fetches,
         )
+
+    async def verify_nested(
+        self, result: VerificationResult, *, now: datetime | None = None
+    ) -> tuple[NestedResult, ...] | None:
+        """For a ClrCredential (CLR 2.0), each credential it holds verified on its own; ``None`` for
+        any other credential."""
+        if not is_clr(result.credential):
+            return None
+        assert result.credential is not None
+        try:
+            return await verify_nested_with_fetcher(
+                result.credential,
+                fetch=self.fetcher,
+                now=now,
+                did_web_scheme=self.fetcher.did_web_scheme,
+                max_fetches=self.settings.verify.max_fetches,
+            )
+        except CredentialError as exc:
+            raise NoCredentialFound(
+                str(exc), [FieldError("body.credentialSubject.verifiableCredential", str(exc), "too_many")]
+            ) from exc
 
     async def verify_presentation(
         self,

@@ -27,7 +27,7 @@ from service.credentials.data_model import (
     credential_problems,
     presentation_problems,
 )
-from service.credentials.remote import MAX_PRESENTED_CREDENTIALS, PresentationResult
+from service.credentials.remote import MAX_PRESENTED_CREDENTIALS, NestedResult, PresentationResult
 from service.credentials.vc_jwt import looks_like_jwt
 from service.credentials.verify import Check, VerificationResult
 
@@ -124,8 +124,17 @@ def _warnings(result: VerificationResult) -> list[dict[str, Any]]:
     return out
 
 
-def credential_result(result: VerificationResult, *, loc: str = "body.verifiableCredential") -> Outcome:
-    """200 when every check passed, else 400 naming each failed check."""
+def credential_result(
+    result: VerificationResult,
+    *,
+    loc: str = "body.verifiableCredential",
+    nested: Sequence[NestedResult] | None = None,
+) -> Outcome:
+    """200 when every check passed, else 400 naming each failed check. For a ClrCredential, ``nested``
+    (each credential it holds, verified on its own) goes to ``credentialResults``; a nested failure
+    makes the answer a 400 whose errors are located at that credential."""
+    if nested is not None:
+        return _clr_result(result, nested, loc)
     checks = [check.check for check in result.checks]
     if result.verified:
         return Outcome(200, {"verified": True, "checks": checks, "warnings": _warnings(result), "errors": []})
@@ -147,6 +156,28 @@ def credential_result(result: VerificationResult, *, loc: str = "body.verifiable
             [_check_item(c, loc) for c in failed],
             checks=checks,
             warnings=_warnings(result),
+        ),
+    )
+
+
+def _clr_result(result: VerificationResult, nested: Sequence[NestedResult], loc: str) -> Outcome:
+    outer = credential_result(result, loc=loc)
+    extra = {"credentialResults": [item.to_json() for item in nested]}
+    failing = [item for item in nested if not item.result.verified]
+    if not failing:
+        return Outcome(outer.status, {**outer.body, **extra})
+    errors: list[dict[str, Any]] = list(outer.body.get("errors", []))
+    for item in failing:
+        where = f"{loc}.credentialSubject.verifiableCredential[{item.index}]"
+        errors += [_check_item(check, where) for check in item.result.checks if not check.ok]
+    checks = [check.check for check in result.checks]
+    if outer.status == 422:
+        return Outcome(422, {**outer.body, "errors": errors, **extra})
+    detail = "; ".join(f"{e['loc']}: {e['detail']}" for e in errors)
+    return Outcome(
+        400,
+        _problem(
+            400, "verification_failed", detail, errors, checks=checks, warnings=_warnings(result), **extra
         ),
     )
 

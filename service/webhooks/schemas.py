@@ -11,7 +11,13 @@ from pydantic import Field, field_validator
 from service.schemas import InputSchema, ReadSchema
 
 EventType = Literal[
-    "award.created", "award.updated", "credential.issued", "credential.revoked", "sync.finished"
+    "award.created",
+    "award.updated",
+    "credential.issued",
+    "credential.revoked",
+    "sync.finished",
+    "transcript.issued",
+    "transcript.revoked",
 ]
 EVENT_TYPES: tuple[str, ...] = (
     "award.created",
@@ -19,10 +25,19 @@ EVENT_TYPES: tuple[str, ...] = (
     "credential.issued",
     "credential.revoked",
     "sync.finished",
+    "transcript.issued",
+    "transcript.revoked",
 )
 #: What a subscription may list: event types, or "*" for every event.
 SubscribedEvent = Literal[
-    "award.created", "award.updated", "credential.issued", "credential.revoked", "sync.finished", "*"
+    "award.created",
+    "award.updated",
+    "credential.issued",
+    "credential.revoked",
+    "sync.finished",
+    "transcript.issued",
+    "transcript.revoked",
+    "*",
 ]
 DeliveryState = Literal["pending", "delivered", "failed"]
 

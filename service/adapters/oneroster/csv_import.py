@@ -266,6 +266,8 @@ def to_record(collection: str, row: dict[str, str], roles: dict[str, list[dict[s
         out["parent"] = _ref(out.pop("parentSourcedId", None))
     elif collection == "courses":
         out["org"] = _ref(out.pop("orgSourcedId", None))
+        out["grades"] = _list(out.get("grades"))
+        out["subjects"] = _list(out.get("subjects"))
     elif collection == "users":
         out["orgs"] = [{"sourcedId": s} for s in _list(out.pop("orgSourcedIds", None))]
         out["grades"] = _list(out.get("grades"))

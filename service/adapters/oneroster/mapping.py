@@ -209,6 +209,8 @@ def map_record(collection: str, raw: dict[str, Any]) -> Mapped:
         mapped.values = {
             "title": _text(problems, "title", record.title, required=True),
             "course_code": _text(problems, "courseCode", record.course_code),
+            "subject": _text(problems, "subjects", record.subjects[0]) if record.subjects else None,
+            "grade_levels": record.grades[:20],
             "status": status,
         }
         mapped.refs = {"org_id": Ref("orgs", record.org.sourced_id)} if record.org else {}
@@ -230,6 +232,8 @@ def map_record(collection: str, raw: dict[str, Any]) -> Mapped:
             "status": status,
         }
         refs: dict[str, Ref] = {}
+        if record.course is not None:
+            refs["course_id"] = Ref("courses", record.course.sourced_id)
         if record.school is not None:
             refs["school_id"] = Ref("orgs", record.school.sourced_id, True)
         if record.terms:

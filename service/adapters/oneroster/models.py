@@ -1,6 +1,6 @@
-"""OneRoster tables: provider connections, the gradebook records roster has no table for (courses,
-categories, line items, results), and the per-connection record index that makes syncs idempotent,
-resumable and able to find records a provider dropped."""
+"""OneRoster tables: provider connections, the gradebook records roster has no table for (categories,
+line items, results; courses belong to the roster), and the per-connection record index that makes
+syncs idempotent, resumable and able to find records a provider dropped."""
 
 from __future__ import annotations
 
@@ -49,15 +49,6 @@ class GradebookBase(SQLModel):
     status: str = Field(default="active", max_length=16)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
-
-
-class Course(GradebookBase, table=True):
-    __tablename__ = "oneroster_courses"
-    __table_args__ = (UniqueConstraint("tenant_id", "sourced_id"),)
-
-    title: str = Field(max_length=255)
-    course_code: str | None = Field(default=None, max_length=255)
-    org_id: uuid.UUID | None = Field(default=None, foreign_key="orgs.id", ondelete="SET NULL")
 
 
 class Category(GradebookBase, table=True):

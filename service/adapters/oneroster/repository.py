@@ -90,8 +90,8 @@ MODELS: dict[str, Any] = {}
 
 def _models() -> dict[str, Any]:
     if not MODELS:
-        from service.adapters.oneroster.models import Category, Course, LineItem, Result
-        from service.roster.models import AcademicSession, Class, Enrollment, Org, Person
+        from service.adapters.oneroster.models import Category, LineItem, Result
+        from service.roster.models import AcademicSession, Class, Course, Enrollment, Org, Person
 
         MODELS.update(
             {

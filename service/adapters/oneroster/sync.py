@@ -41,6 +41,7 @@ from service.jobs.errors import JobCancelled
 from service.jobs.registry import JobContext, register, register_periodic
 from service.jobs.repository import JobRunRepository
 from service.jobs.service import JobService, transaction
+from service.roster.service import RosterService
 from service.webhooks.service import WebhookService
 
 ORDER: tuple[str, ...] = tuple(COLLECTIONS)
@@ -316,8 +317,11 @@ class PageWriter:
                         )
                         state.error(problem.kind, self._sample(collection, sid, problem, where, None))
             index_rows.append(self._index_row(collection, record, local, digest, "active"))
-        await self.repo.insert_rows(collection, inserts)
-        await self.repo.update_rows(collection, updates)
+        if collection == "courses":  # courses belong to the roster: written through its service
+            await RosterService(self.repo.session, self.repo.tenant_id).write_synced_courses(inserts, updates)
+        else:
+            await self.repo.insert_rows(collection, inserts)
+            await self.repo.update_rows(collection, updates)
         if memberships:
             await self.repo.replace_memberships(memberships)
         # Index rows that cannot exist yet (not in the index, not a re-keyed owner) may be copied.

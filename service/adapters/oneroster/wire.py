@@ -133,6 +133,8 @@ class WireAcademicSession(Base):
 class WireCourse(Base):
     title: str
     course_code: Text = Field(default=None, alias="courseCode")
+    grades: StrList = Field(default_factory=list)
+    subjects: StrList = Field(default_factory=list)
     org: OptRef = None
 
 

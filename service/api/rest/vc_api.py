@@ -120,7 +120,8 @@ async def verify_credential_vc_api(
     if violations:
         return _answer(vc_api.malformed(violations))
     result = await service.verify(body["verifiableCredential"])
-    return _answer(vc_api.credential_result(result))
+    nested = await service.verify_nested(result)
+    return _answer(vc_api.credential_result(result, nested=nested))
 
 
 @router.post(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.rest.errors import problems
 from service.config import Settings
+from service.credentials.remote import NestedResult
 from service.credentials.verify import VerificationResult
 from service.errors import FieldError, ServiceError
 from service.verification.errors import NoCredentialFound, UnreadableCredential, VerifyBodyTooLarge
@@ -134,11 +136,28 @@ class CheckRead(BaseModel):
     message: str
 
 
+class NestedRead(BaseModel):
+    """One credential nested in a ClrCredential, verified on its own."""
+
+    index: int = Field(description="position in credentialSubject.verifiableCredential")
+    id: str | None
+    name: str | None
+    type: list[str]
+    verified: bool
+    checks: list[CheckRead]
+
+
 class VerifyRead(BaseModel):
-    """The outcome: ``verified`` is true only when every check passed."""
+    """The outcome: ``verified`` is true only when every check passed (for a ClrCredential: its own
+    checks and those of every credential it holds)."""
 
     verified: bool
     checks: list[CheckRead]
+    nested: list[NestedRead] | None = Field(
+        default=None,
+        description="ClrCredential (CLR 2.0) only: each credential it holds, verified on its own "
+        "(a tampered or revoked one is reported here while the others still verify)",
+    )
     credential: dict[str, Any] | None = Field(
         default=None, description="the credential as read (decoded from the JWS or the image)"
     )
@@ -146,16 +165,21 @@ class VerifyRead(BaseModel):
     source: str = Field(description="json, jws, png, svg or pdf: how the credential was submitted")
 
 
-def verify_body(result: VerificationResult, source: str) -> dict[str, Any]:
+def verify_body(
+    result: VerificationResult, source: str, nested: Sequence[NestedResult] | None = None
+) -> dict[str, Any]:
     """The :class:`VerifyRead` document, built directly: the credential is echoed as read, and
     re-validating it through the model would only copy it."""
-    return {
-        "verified": result.verified,
+    body: dict[str, Any] = {
+        "verified": result.verified and all(item.result.verified for item in nested or ()),
         "checks": [check.to_json() for check in result.checks],
         "credential": result.credential,
         "proof_format": result.proof_format,
         "source": source,
     }
+    if nested is not None:
+        body["nested"] = [item.to_json() for item in nested]
+    return body
 
 
 _FORM_SCHEMA: dict[str, Any] = {
@@ -202,7 +226,8 @@ async def verify_credential_api(
 ) -> JSONResponse:
     submitted = await read_verify_request(request)
     result = await service.verify(submitted.credential)
-    return JSONResponse(verify_body(result, submitted.source))
+    nested = await service.verify_nested(result)
+    return JSONResponse(verify_body(result, submitted.source, nested))
 
 
 # --- web page ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from service.adapters.oneroster.models import Category, Course, LineItem, Result
+from service.adapters.oneroster.models import Category, LineItem, Result
 from service.adapters.oneroster.schemas import ConnectionCreate, SyncRequest
 from service.adapters.oneroster.service import ConnectionService
 from service.config import Settings
@@ -20,7 +20,7 @@ from service.jobs.backends import JobRunner
 from service.jobs.models import Job
 from service.jobs.service import transaction
 from service.migrations import upgrade_sync
-from service.roster.models import AcademicSession, Class, Enrollment, Org, Person, PersonOrg
+from service.roster.models import AcademicSession, Class, Course, Enrollment, Org, Person, PersonOrg
 from tests.adapters.oneroster.fake_server import FakeOneRoster
 from tests.factories import make_tenant
 
