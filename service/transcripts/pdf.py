@@ -194,6 +194,8 @@ def _data(view: TranscriptView) -> dict[str, Any]:
     if view.portrait_name:
         version = f" (version {view.framework_version})" if view.framework_version else ""
         facts.append(("Framework", f"{view.portrait_name}{version}"))
+    if view.revoked_on:
+        facts.insert(0, ("Status", f"REVOKED on {_long_date(view.revoked_on)}: no longer valid as proof"))
     if view.partial:
         facts.append(("Scope", "Partial record: it does not hold everything the district knows"))
     terms = []

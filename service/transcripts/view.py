@@ -146,6 +146,8 @@ class TranscriptView:
     school_name: str | None = None
     district_name: str | None = None
     verify_url: str | None = None
+    #: Set by the caller that knows (the status list says so): the day the issuer revoked the transcript.
+    revoked_on: date | None = None
     #: Nested credentials given as compact JWS (VC-JWT): counted, not opened here.
     enveloped_count: int = 0
     achievement_count: int = 0
@@ -472,10 +474,7 @@ def build_transcript_view(
             grade, status = _grade(vc_subject)
             term = _text(vc_subject.get("term")) or "Courses"
             when = (
-                _text(vc_subject.get("activityStartDate"))
-                or _text(vc_subject.get("activityEndDate"))
-                or _text(vc.get("validFrom"))
-                or ""
+                _text(vc_subject.get("activityStartDate")) or _text(vc_subject.get("activityEndDate")) or ""
             )
             courses.append(
                 (
@@ -496,6 +495,12 @@ def build_transcript_view(
             )
             continue
         is_record = ach_id in competencies and "OpenBadgeCredential" not in _types(vc)
+        if (
+            ach_type == "LearningProgram"
+            and "OpenBadgeCredential" not in _types(vc)
+            and not _list(vc_subject.get("result"))
+        ):
+            continue  # "a learner of the program", the placeholder of a record with nothing in it yet
         reached_names: list[str] = []
         for rd, level_id in _result_levels(vc_subject, vc_achievement, clr_descriptions):
             targets: list[_Competency] = []
@@ -557,6 +562,7 @@ def build_transcript_view(
     )
 
     # The Portrait: the root above the competencies' parents.
+    # (Competencies placed right under the Portrait have it as their group: the group is then named so.)
     portrait: Mapping[str, Any] | None = None
     for parent_id in groups:
         if parent_id is None:
@@ -566,12 +572,16 @@ def build_transcript_view(
         while node_id in parents and node_id not in seen:
             seen.add(node_id)
             node_id = parents[node_id]
-        if node_id != parent_id and node_id in by_id:
+        if node_id in by_id:
             portrait = by_id[node_id]
             break
 
+    # Terms in date order when every course row is dated, else in the order the credential lists them
+    # (issuers list records chronologically; an undated in-progress course must not jump ahead).
+    if not all(when for (when, _term), _course in courses):
+        courses = [(("", term), course) for (_when, term), course in courses]
     terms: dict[str, tuple[str, list[CourseView]]] = {}
-    for (when, term), course in sorted(courses, key=lambda pair: pair[0]):
+    for (when, term), course in sorted(courses, key=lambda pair: pair[0][0]):
         entry = terms.setdefault(term, (when, []))
         entry[1].append(course)
     term_views = tuple(

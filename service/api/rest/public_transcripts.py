@@ -9,13 +9,15 @@ URL itself is the secret (an unguessable UUID), and a revocation shows in the st
 from __future__ import annotations
 
 import uuid
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from service.api.deps import SessionDep, SettingsDep
 from service.api.rest.errors import problems
 from service.api.rest.public_badges import VC_JSON, negotiate
+from service.transcripts.reading import TranscriptReadingService
 from service.transcripts.service import PublicTranscript, PublicTranscriptService
 
 router = APIRouter(tags=["public"])
@@ -39,6 +41,34 @@ async def _found(transcript_id: uuid.UUID, session: SessionDep, settings: Settin
 async def transcript_jwt(transcript_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> Response:
     found = await _found(transcript_id, session, settings)
     return PlainTextResponse(found.credential.jwt or "", headers=_headers())
+
+
+PAPER_SIZES: dict[str, Literal["us-letter", "a4"]] = {"letter": "us-letter", "a4": "a4"}
+
+
+@router.get(
+    "/transcripts/{transcript_id}.pdf",
+    summary="A transcript as a PDF (PDF/A-3) carrying the signed ClrCredential as an embedded file",
+    description="The first page shows the learner, school, district and dates, the Portrait chart, the "
+    "badges with their dates, the courses by term with grades and credits, and a QR code with the link "
+    "to this transcript. The signed credential is embedded (`clr-credential.json`, AFRelationship "
+    "Source): `POST /api/v1/verify` accepts the PDF and verifies it.",
+    responses={**PUBLIC_ERRORS, 200: {"content": {"application/pdf": {}}}},
+    response_class=Response,
+)
+async def transcript_pdf(
+    transcript_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    paper: Annotated[Literal["letter", "a4"], Query(description="paper size")] = "letter",
+) -> Response:
+    pdf = await TranscriptReadingService(session, settings).pdf(transcript_id, PAPER_SIZES[paper])
+    disposition = f'inline; filename="transcript-{transcript_id}.pdf"'
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={**_headers(), "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get(
