@@ -18,9 +18,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 from service.transcripts.view import AttributeView, CompetencyView, TranscriptView
 
-WIDTH = 640
-LABEL_WIDTH = 236
-TEXT_WIDTH = 124
+WIDTH = 660
+LABEL_WIDTH = 230
+TEXT_WIDTH = 150
 ROW = 26
 GROUP = 24
 HEADER = 30

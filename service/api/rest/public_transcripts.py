@@ -1,8 +1,9 @@
 """Public transcript routes (no token): the signed ClrCredential at its id, content-negotiated.
 
 ``GET /transcripts/{uuid}`` answers the signed JSON (``application/vc+ld+json``, the default, also for
-``*/*`` and, until the transcript page exists, ``text/html``) or the compact JWS (``text/plain``,
-``application/jwt``, ``application/vc+jwt``); ``.json`` and ``.jwt`` name the two formats by URL. The
+``*/*``), the compact JWS (``text/plain``, ``application/jwt``, ``application/vc+jwt``) or, for a browser
+(``text/html``), the transcript page; ``.json``, ``.jwt`` and ``.pdf`` name the formats by URL (the PDF
+carries the signed credential inside it). The
 URL itself is the secret (an unguessable UUID), and a revocation shows in the status list at once.
 """
 
@@ -17,6 +18,7 @@ from fastapi.responses import PlainTextResponse
 from service.api.deps import SessionDep, SettingsDep
 from service.api.rest.errors import problems
 from service.api.rest.public_badges import VC_JSON, negotiate
+from service.api.web.transcript_page import transcript_page
 from service.transcripts.reading import TranscriptReadingService
 from service.transcripts.service import PublicTranscript, PublicTranscriptService
 
@@ -83,15 +85,21 @@ async def transcript_json(transcript_id: uuid.UUID, session: SessionDep, setting
 
 @router.get(
     "/transcripts/{transcript_id}",
-    summary="A transcript (ClrCredential): signed JSON (default) or compact JWS (text/plain)",
-    responses={**PUBLIC_ERRORS, 200: {"content": {VC_JSON: {}, "application/json": {}, "text/plain": {}}}},
+    summary="A transcript (ClrCredential): signed JSON (default), compact JWS or the page (text/html)",
+    responses={
+        **PUBLIC_ERRORS,
+        200: {"content": {VC_JSON: {}, "application/json": {}, "text/plain": {}, "text/html": {}}},
+    },
     response_class=Response,
 )
 async def transcript(
     transcript_id: uuid.UUID, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    found = await _found(transcript_id, session, settings)
     accept = request.headers.get("accept") or ""
+    if negotiate(accept) == "html":
+        reading = await TranscriptReadingService(session, settings).read(transcript_id)
+        return transcript_page(request, reading, settings.public_url)
+    found = await _found(transcript_id, session, settings)
     if negotiate(accept) == "jwt":
         return PlainTextResponse(found.credential.jwt or "", headers=_headers())
     media = "application/json" if "application/json" in accept and VC_JSON not in accept else VC_JSON
