@@ -24,6 +24,7 @@ from service.credentials.verify import VerificationResult
 from service.errors import FieldError, NotFoundError, UnsupportedMediaTypeError
 from service.net import OutboundURLError, parse_url
 from service.tenancy.repository import TenantRepository
+from service.verification import pdf
 from service.verification.errors import NoCredentialFound, UnreadableCredential
 from service.verification.fetcher import RemoteFetcher
 
@@ -31,6 +32,7 @@ JSON_MEDIA = ("application/json", "application/vc+ld+json", "application/ld+json
 TEXT_MEDIA = ("text/plain", "application/jwt", "application/vc+jwt", "application/vc-ld+jwt")
 PNG_MEDIA = ("image/png",)
 SVG_MEDIA = ("image/svg+xml",)
+PDF_MEDIA = ("application/pdf",)
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,9 @@ class Submitted:
     """A credential as submitted: a JSON object or a compact JWS, and where it came from."""
 
     credential: dict[str, Any] | str
-    source: str  # json | jws | png | svg
+    source: str  # json | jws | png | svg | pdf | url
+    #: A link to the credential found in the input (a PDF's link annotation): fetch it to get the credential.
+    link: str | None = None
 
 
 def _from_text(text: str, loc: str) -> Submitted:
@@ -92,9 +96,28 @@ def _from_image(kind: str, data: bytes, loc: str) -> Submitted:
     return Submitted(submitted.credential, kind)
 
 
+def _from_pdf(data: bytes, loc: str) -> Submitted:
+    try:
+        found = pdf.find_credential(data)
+    except pdf.PdfError as exc:
+        raise UnreadableCredential(
+            f"the PDF cannot be read: {exc}", [FieldError(loc, str(exc), "malformed")]
+        ) from exc
+    if found is None:
+        raise NoCredentialFound(
+            "the PDF carries no credential: no attached credential file and no link to one",
+            [FieldError(loc, "no credential in the PDF", "missing")],
+        )
+    if found.kind == "url":
+        return Submitted("", "pdf", link=found.text)
+    return Submitted(_from_text(found.text, loc).credential, "pdf")
+
+
 def sniff_kind(filename: str | None, media: str, data: bytes) -> str:
-    """What an uploaded file is: ``png``, ``svg`` or ``text`` (JSON / JWS)."""
+    """What an uploaded file is: ``png``, ``svg``, ``pdf`` or ``text`` (JSON / JWS)."""
     name = (filename or "").lower()
+    if pdf.is_pdf(data) or media in PDF_MEDIA or name.endswith(".pdf"):
+        return "pdf"
     if data.startswith(b"\x89PNG") or media in PNG_MEDIA or name.endswith(".png"):
         return "png"
     head = data[:512].lstrip().lower()
@@ -109,6 +132,8 @@ def read_submission(media: str, body: bytes, *, loc: str = "body") -> Submitted:
         return _from_image("png", body, loc)
     if media in SVG_MEDIA:
         return _from_image("svg", body, loc)
+    if media in PDF_MEDIA:
+        return _from_pdf(body, loc)
     if media in JSON_MEDIA or media.endswith("+json") or media in TEXT_MEDIA or media == "":
         try:
             text = body.decode("utf-8")
@@ -129,7 +154,7 @@ def read_submission(media: str, body: bytes, *, loc: str = "body") -> Submitted:
         return _from_json(value, loc)
     raise UnsupportedMediaTypeError(
         f"cannot verify a {media} body; send application/json, application/vc+ld+json, text/plain "
-        "(compact JWS), image/png, image/svg+xml or multipart/form-data"
+        "(compact JWS), image/png, image/svg+xml, application/pdf or multipart/form-data"
     )
 
 
@@ -138,6 +163,8 @@ def read_upload(filename: str | None, media: str, data: bytes, *, loc: str) -> S
     kind = sniff_kind(filename, media, data)
     if kind in ("png", "svg"):
         return _from_image(kind, data, loc)
+    if kind == "pdf":
+        return _from_pdf(data, loc)
     try:
         return _from_text(data.decode("utf-8"), loc)
     except UnicodeDecodeError as exc:
@@ -187,6 +214,13 @@ class VerificationService:
                 [FieldError(loc, str(exc), "fetch_failed")],
             ) from exc
         return _from_text(text, loc)
+
+    async def resolve(self, submitted: Submitted, *, loc: str = "body") -> Submitted:
+        """``submitted`` itself, or the credential its link points at (a PDF that links to it)."""
+        if submitted.link is None:
+            return submitted
+        fetched = await self.fetch(submitted.link, loc=loc)
+        return Submitted(fetched.credential, submitted.source)
 
     async def verify_presentation(
         self,

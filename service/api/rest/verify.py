@@ -184,6 +184,7 @@ _BODY_DOC: dict[str, Any] = {
         "text/plain": {"schema": {"type": "string"}},
         "image/png": {"schema": {"type": "string", "format": "binary"}},
         "image/svg+xml": {"schema": {"type": "string"}},
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
         "multipart/form-data": _FORM_SCHEMA,
     },
 }
@@ -227,7 +228,7 @@ async def verify_credential_api(
         submitted = await service.fetch(url.strip())
         source = "url"
     else:
-        submitted = await read_verify_request(request)
+        submitted = await service.resolve(await read_verify_request(request))
         source = submitted.source
     result = await service.verify(submitted.credential)
     return JSONResponse(verify_body(result, source, recipient))
