@@ -28,6 +28,7 @@ from service.awards import rules
 from service.awards.models import Achievement
 from service.badges import documents, images
 from service.badges.errors import (
+    AchievementNotFound,
     AwardNotIssuable,
     CredentialNotFound,
     CredentialRevoked,
@@ -424,7 +425,7 @@ class CredentialService:
     # -- issuing -----------------------------------------------------------------------------------
 
     async def _badge(
-        self, achievement_id: uuid.UUID, learner_id: uuid.UUID, evidence: Sequence[Evidence]
+        self, achievement_id: uuid.UUID, learner_id: uuid.UUID | None, evidence: Sequence[Evidence]
     ) -> documents.BadgeInfo:
         achievement = self._achievement_cache.get(achievement_id) or await self.repo.achievement(
             achievement_id
@@ -454,8 +455,12 @@ class CredentialService:
                 current = levels_from_evidence.get(e.competency_id)
                 if current is None or (e.level_position or 0) > current[0]:
                     levels_from_evidence[e.competency_id] = (e.level_position or 0, e.level_id)
-        fallback = await self.repo.best_levels(
-            learner_id, [c for c in competency_ids if c not in levels_from_evidence]
+        fallback = (
+            await self.repo.best_levels(
+                learner_id, [c for c in competency_ids if c not in levels_from_evidence]
+            )
+            if learner_id is not None
+            else {}
         )
         competencies = []
         for competency, framework, levels, descriptors in await self._competencies(competency_ids):
@@ -872,6 +877,15 @@ class PublicCredential:
     learner_display: str | None
 
 
+@dataclass(frozen=True)
+class PublicAchievement:
+    issuer_name: str
+    issuer_url: str
+    issuer_did: str
+    badge: documents.BadgeInfo
+    document: dict[str, Any]
+
+
 class PublicBadgeService:
     """What anyone may read without a token: issuers' DID documents and profiles, credentials by
     their (unguessable) UUID, status lists."""
@@ -900,6 +914,28 @@ class PublicBadgeService:
                 given = person.preferred_name or person.given_name
                 display = f"{given} {person.family_name[:1]}." if person.family_name else given
         return PublicCredential(row=row, learner_display=display)
+
+    async def achievement(self, slug: str, achievement_id: uuid.UUID) -> PublicAchievement:
+        """A badge definition as the credentials describe it (the target of their achievement URL)."""
+        tenant = await self.repo.tenant_by_slug(slug)
+        if tenant is None:
+            raise IssuerNotFound(f"issuer {slug!r} not found")
+        credentials = CredentialService(self.session, tenant.id, self.settings)
+        if await credentials.repo.achievement(achievement_id) is None:
+            raise AchievementNotFound(f"achievement {achievement_id} of issuer {slug!r} not found")
+        badge = await credentials._badge(achievement_id, None, ())
+        issuer = IssuerService(self.session, tenant.id, self.settings)
+        achievement = documents.build_achievement(
+            self.settings.public_url, slug, badge, images.badge_svg_data_uri(badge.name)
+        )
+        document = {"@context": [VC_V2, OB_V3P0], **achievement.to_json()}
+        return PublicAchievement(
+            issuer_name=tenant.name,
+            issuer_url=documents.issuer_url(self.settings.public_url, slug),
+            issuer_did=issuer.did_for(slug),
+            badge=badge,
+            document=document,
+        )
 
     async def status_list(self, list_id: uuid.UUID) -> StatusList:
         row = await self.repo.status_list(list_id)

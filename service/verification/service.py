@@ -28,6 +28,7 @@ from service.credentials.verify import VerificationResult
 from service.errors import FieldError, NotFoundError, UnsupportedMediaTypeError
 from service.net import OutboundURLError, parse_url
 from service.tenancy.repository import TenantRepository
+from service.verification import pdf
 from service.verification.errors import NoCredentialFound, UnreadableCredential
 from service.verification.fetcher import RemoteFetcher
 
@@ -43,7 +44,9 @@ class Submitted:
     """A credential as submitted: a JSON object or a compact JWS, and where it came from."""
 
     credential: dict[str, Any] | str
-    source: str  # json | jws | png | svg | pdf
+    source: str  # json | jws | png | svg | pdf | url
+    #: A link to the credential found in the input (a PDF's link annotation): fetch it to get the credential.
+    link: str | None = None
 
 
 def _from_text(text: str, loc: str) -> Submitted:
@@ -98,29 +101,43 @@ def _from_image(kind: str, data: bytes, loc: str) -> Submitted:
 
 
 def _from_pdf(data: bytes, loc: str) -> Submitted:
-    """The credential embedded in a PDF (a transcript carries its signed ClrCredential)."""
+    """The credential in a PDF: the embedded credential file first (a transcript PDF carries its signed
+    ClrCredential as a PDF/A-3 associated file, read with a PDF parser), else a credential found in any
+    other stream or a link annotation to one (:mod:`service.verification.pdf`, for PDFs made elsewhere)."""
+    problem: PdfError | None = None
     try:
         text = extract_pdf(data)
     except PdfError as exc:
+        text, problem = None, exc
+    if text is not None:
+        return Submitted(_from_text(text, loc).credential, "pdf")
+    try:
+        found = pdf.find_credential(data)
+    except pdf.PdfError as exc:
         raise UnreadableCredential(
-            f"the PDF cannot be read: {exc}", [FieldError(loc, str(exc), "malformed")]
+            f"the PDF cannot be read: {problem or exc}", [FieldError(loc, str(problem or exc), "malformed")]
         ) from exc
-    if text is None:
+    if found is None:
+        if problem is not None:
+            raise UnreadableCredential(
+                f"the PDF cannot be read: {problem}", [FieldError(loc, str(problem), "malformed")]
+            ) from problem
         raise NoCredentialFound(
-            "the PDF carries no embedded credential (a transcript PDF embeds its signed ClrCredential)",
-            [FieldError(loc, "no embedded credential file in the PDF", "missing")],
+            "the PDF carries no credential: no attached credential file and no link to one",
+            [FieldError(loc, "no credential in the PDF", "missing")],
         )
-    submitted = _from_text(text, loc)
-    return Submitted(submitted.credential, "pdf")
+    if found.kind == "url":
+        return Submitted("", "pdf", link=found.text)
+    return Submitted(_from_text(found.text, loc).credential, "pdf")
 
 
 def sniff_kind(filename: str | None, media: str, data: bytes) -> str:
     """What an uploaded file is: ``png``, ``svg``, ``pdf`` or ``text`` (JSON / JWS)."""
     name = (filename or "").lower()
+    if pdf.is_pdf(data) or media in PDF_MEDIA or name.endswith(".pdf"):
+        return "pdf"
     if data.startswith(b"\x89PNG") or media in PNG_MEDIA or name.endswith(".png"):
         return "png"
-    if data.startswith(b"%PDF-") or media in PDF_MEDIA or name.endswith(".pdf"):
-        return "pdf"
     head = data[:512].lstrip().lower()
     if media in SVG_MEDIA or name.endswith(".svg") or head.startswith((b"<svg", b"<?xml")):
         return "svg"
@@ -237,6 +254,13 @@ class VerificationService:
                 [FieldError(loc, str(exc), "fetch_failed")],
             ) from exc
         return _from_text(text, loc)
+
+    async def resolve(self, submitted: Submitted, *, loc: str = "body") -> Submitted:
+        """``submitted`` itself, or the credential its link points at (a PDF that links to it)."""
+        if submitted.link is None:
+            return submitted
+        fetched = await self.fetch(submitted.link, loc=loc)
+        return Submitted(fetched.credential, submitted.source)
 
     async def verify_presentation(
         self,

@@ -13,6 +13,7 @@ from fastapi.responses import PlainTextResponse
 
 from service.api.deps import SessionDep, SettingsDep
 from service.api.rest.errors import problems
+from service.api.web import public_pages
 from service.api.web.credential_page import build_page
 from service.api.web.templating import render
 from service.badges import documents, images
@@ -58,6 +59,11 @@ def negotiate(accept: str | None) -> str:
     return best
 
 
+def wants_html(accept: str | None) -> bool:
+    """True when a browser asks: ``text/html`` preferred over every JSON type (JSON stays the default)."""
+    return negotiate(accept) == "html"
+
+
 def _json(document: str | dict[str, Any], media_type: str = VC_JSON, **headers: str) -> Response:
     body = document if isinstance(document, str) else json.dumps(document, separators=(",", ":"))
     return Response(content=body, media_type=media_type, headers=headers)
@@ -85,12 +91,31 @@ async def issuer_jwks(slug: str, session: SessionDep, settings: SettingsDep) -> 
 
 @router.get(
     "/issuers/{slug}",
-    summary="An issuer's Open Badges 3.0 Profile",
-    responses={**PUBLIC_ERRORS, 200: {"content": {"application/ld+json": {}}}},
+    summary="An issuer's Open Badges 3.0 Profile (JSON-LD), or its web page for browsers (text/html)",
+    responses={**PUBLIC_ERRORS, 200: {"content": {"application/ld+json": {}, "text/html": {}}}},
 )
-async def issuer_profile(slug: str, session: SessionDep, settings: SettingsDep) -> Response:
+async def issuer_profile(slug: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     issuer = await PublicBadgeService(session, settings).issuer(slug)
-    return _json(await issuer.profile(), "application/ld+json")
+    if wants_html(request.headers.get("accept")):
+        tenant = await issuer.tenant()
+        return public_pages.issuer_page(
+            request, name=tenant.name, did=issuer.did_for(slug), slug=slug, public_url=settings.public_url
+        )
+    return _json(await issuer.profile(), "application/ld+json", Vary="Accept")
+
+
+@router.get(
+    "/issuers/{slug}/achievements/{achievement_id}",
+    summary="A badge definition: the OB 3.0 Achievement (JSON-LD), or its web page for browsers (text/html)",
+    responses={**PUBLIC_ERRORS, 200: {"content": {"application/ld+json": {}, "text/html": {}}}},
+)
+async def achievement(
+    slug: str, achievement_id: uuid.UUID, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    found = await PublicBadgeService(session, settings).achievement(slug, achievement_id)
+    if wants_html(request.headers.get("accept")):
+        return public_pages.achievement_page(request, found, settings.public_url, slug)
+    return _json(found.document, "application/ld+json", Vary="Accept")
 
 
 @router.get(

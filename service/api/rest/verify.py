@@ -256,7 +256,7 @@ async def verify_credential_api(
         submitted = await service.fetch(url.strip())
         source = "url"
     else:
-        submitted = await read_verify_request(request)
+        submitted = await service.resolve(await read_verify_request(request))
         source = submitted.source
     result = await service.verify(submitted.credential)
     nested = await service.verify_nested(result)

@@ -257,6 +257,7 @@ async def verify_page_submit(
         source = submitted.source if submitted else "link"
         if submitted is None:
             submitted = await service.fetch(fields["url"], loc="body.url")
+        submitted = await service.resolve(submitted, loc="body.file")
         verdict, proof_format = await verdict_for(
             submitted, service=service, session=session, settings=settings, recipient=fields.get("recipient")
         )
