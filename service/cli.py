@@ -215,6 +215,60 @@ def sync(
         raise typer.Exit(code=1)
 
 
+@app.command("transcripts")
+def transcripts(
+    tenant: Annotated[str, typer.Option(help="tenant slug")],
+    school: Annotated[str | None, typer.Option(help="school (org) id: its learners")] = None,
+    grade: Annotated[str | None, typer.Option(help="with --school: only this grade, e.g. 12")] = None,
+    class_id: Annotated[str | None, typer.Option("--class", help="class id: its learners")] = None,
+    learner: Annotated[list[str] | None, typer.Option(help="a learner id (repeatable)")] = None,
+    offset: Annotated[int, typer.Option(help="skip this many learners of the selection")] = 0,
+    limit: Annotated[int | None, typer.Option(help="at most this many (5,000 per run)")] = None,
+    courses: Annotated[bool, typer.Option(help="include course records")] = True,
+    in_progress: Annotated[bool, typer.Option(help="include work in progress")] = True,
+    self_assessments: Annotated[bool, typer.Option(help="count self-assessments")] = False,
+    as_of: Annotated[str | None, typer.Option(help="records up to this date (YYYY-MM-DD)")] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar on stderr")] = True,
+) -> None:
+    """Generate extended transcripts (CLR 2.0) for a cohort: a school's grade, a class or learners.
+
+    Runs the transcripts job in this process with a progress bar and prints the job as JSON (exit
+    status 1 unless it succeeded). The job shows in GET /api/v1/jobs like any other."""
+    from pydantic import ValidationError
+
+    from service.transcripts.cli import run_transcripts_command
+    from service.transcripts.schemas import TranscriptBatch
+
+    try:
+        request = TranscriptBatch.model_validate(
+            {
+                "school_id": school,
+                "grade": grade,
+                "class_id": class_id,
+                "learner_ids": learner or None,
+                "offset": offset,
+                "limit": limit,
+                "options": {
+                    "include_courses": courses,
+                    "include_in_progress": in_progress,
+                    "include_self_assessments": self_assessments,
+                    "as_of": as_of,
+                },
+            }
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter("; ".join(str(e["msg"]) for e in exc.errors())) from exc
+    settings = _settings()
+
+    async def run(db: Database) -> dict[str, object]:
+        return await run_transcripts_command(db, settings, tenant, request, show_progress=progress)
+
+    job = _run_checked(settings, run)
+    typer.echo(json.dumps(job, indent=2))
+    if job.get("state") != "succeeded":
+        raise typer.Exit(code=1)
+
+
 DbTask = Callable[[Database], Awaitable[dict[str, object]]]
 
 

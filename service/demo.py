@@ -141,6 +141,7 @@ async def load_demo(db: Database, settings: Settings, *, reset: bool = False) ->
         counts: dict[str, Any] = dict(made.counts)
         counts.update(await _portraits_and_evidence(session, tenant.id, made))
         counts["credentials"] = await _issue_credentials(session, tenant.id, settings)
+        counts["transcripts"] = await _senior_transcripts(session, tenant.id, settings)
         client, secret = await tenancy.create_client(
             SYSTEM,
             ApiClientCreate(tenant_id=tenant.id, name="demo client", scopes=list(scope_names.ALL_SCOPES)),
@@ -172,6 +173,21 @@ async def _issue_credentials(session: AsyncSession, tenant_id: uuid.UUID, settin
         issued += await service.issue_awards(page)
         after = page[-1]
     return issued
+
+
+async def _senior_transcripts(session: AsyncSession, tenant_id: uuid.UUID, settings: Settings) -> int:
+    """An extended transcript (CLR 2.0) for every senior (grade 12 of the high school), generated
+    while loading so that the demo shows them at once."""
+    from service.transcripts.schemas import TranscriptBatch, TranscriptOptions
+    from service.transcripts.service import TranscriptService
+
+    service = TranscriptService(session, tenant_id, settings)
+    high_school = await service.repo.org_by_sourced_id("demo-school-hs")
+    if high_school is None:
+        return 0
+    seniors = await service.select_cohort(TranscriptBatch(school_id=high_school, grade="12"))
+    made = await service.generate_many(seniors, TranscriptOptions())
+    return len(made)
 
 
 def _client_file(settings: Settings) -> Path:

@@ -17,7 +17,7 @@ from service.badges.models import IssuedCredential
 from service.db import fetch_page
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency, Framework, FrameworkAttribute, LevelDescriptor, RubricLevel
-from service.roster.models import Enrollment, Person, PersonOrg
+from service.roster.models import Enrollment, Org, Person, PersonOrg
 from service.schemas import PageParams
 from service.transcripts.models import Transcript, TranscriptRecord
 
@@ -61,6 +61,12 @@ class TranscriptRepository:
             .order_by(col(Person.id))
         )
         return [pid for pid, grades in rows.all() if grade is None or grade in (grades or [])]
+
+    async def org_by_sourced_id(self, sourced_id: str) -> uuid.UUID | None:
+        rows = await self.session.exec(
+            select(Org.id).where(col(Org.tenant_id) == self.tenant_id, col(Org.sourced_id) == sourced_id)
+        )
+        return rows.first()
 
     async def class_learner_ids(self, class_id: uuid.UUID) -> list[uuid.UUID]:
         rows = await self.session.exec(

@@ -20,13 +20,16 @@ from service.api.graphql.evidence import EvidenceMutation, EvidenceQuery
 from service.api.graphql.frameworks import FrameworksMutation, FrameworksQuery
 from service.api.graphql.roster import RosterMutation, RosterQuery
 from service.api.graphql.tenancy import TenancyMutation, TenancyQuery
+from service.api.graphql.transcripts import TranscriptsMutation, TranscriptsQuery
 from service.config import LimitSettings
 
 DEFAULT_MAX_DEPTH: int = LimitSettings().max_graphql_depth
 
 
 @strawberry.type(description="Reads. Every field needs a bearer token with the scope it names.")
-class Query(TenancyQuery, RosterQuery, FrameworksQuery, EvidenceQuery, AwardsQuery, BadgesQuery):
+class Query(
+    TenancyQuery, RosterQuery, FrameworksQuery, EvidenceQuery, AwardsQuery, BadgesQuery, TranscriptsQuery
+):
     pass
 
 
@@ -37,7 +40,13 @@ class Query(TenancyQuery, RosterQuery, FrameworksQuery, EvidenceQuery, AwardsQue
     )
 )
 class Mutation(
-    TenancyMutation, RosterMutation, FrameworksMutation, EvidenceMutation, AwardsMutation, BadgesMutation
+    TenancyMutation,
+    RosterMutation,
+    FrameworksMutation,
+    EvidenceMutation,
+    AwardsMutation,
+    BadgesMutation,
+    TranscriptsMutation,
 ):
     pass
 
