@@ -138,13 +138,13 @@ _TEMPLATE = r"""
 
 
 def _long_date(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:%B} {value.day}, {value.year}"
+    """``30 November 2026`` (the style of the service's pages)."""
+    return f"{value.day} {value:%B %Y}" if value else ""
 
 
 def _short_date(value: date | None) -> str:
-    return f"{value:%b} {value.day}, {value.year}" if value else ""
+    """``2 Mar 2026``: the badge table's narrow column."""
+    return f"{value.day} {value:%b %Y}" if value else ""
 
 
 def _credits(value: float | None) -> str:

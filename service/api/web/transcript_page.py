@@ -19,7 +19,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from service.api.web.templating import render
+from service.api.web.templating import human_date, render
 from service.transcripts.chart import HTML_FONT, chart_text, level_phrase, portrait_chart
 from service.transcripts.reading import TranscriptReading
 from service.transcripts.view import CompetencyView, TranscriptView
@@ -52,9 +52,7 @@ class TranscriptPage:
 
 
 def _long_date(value: object) -> str:
-    if isinstance(value, datetime | date):
-        return f"{value:%B} {value.day}, {value.year}"
-    return ""
+    return human_date(value) if isinstance(value, datetime | date) else ""
 
 
 def _qr(target: str) -> Markup:
