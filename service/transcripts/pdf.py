@@ -88,6 +88,7 @@ _TEMPLATE = r"""
     image(bytes(part.svg), format: "svg", width: 92%, alt: part.alt)))
 ]
 
+#v(0.4em)
 #grid(
   columns: (1fr, 1.25fr),
   column-gutter: 1.2em,
