@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 from pypdf.generic import ArrayObject, DictionaryObject, EncodedStreamObject, IndirectObject, StreamObject
 
 from service.credentials.baking import MAX_CREDENTIAL_CHARS
@@ -132,7 +131,7 @@ def _reader(data: bytes) -> PdfReader:
     try:
         reader = PdfReader(io.BytesIO(bytes(data)), strict=False)
         encrypted = reader.is_encrypted
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
+    except Exception as exc:  # a parser fed untrusted bytes may fail in any way: a 400, never a 500
         raise PdfError(f"the PDF cannot be read: {exc}") from exc
     if encrypted:
         raise PdfError("the PDF is encrypted; send the transcript PDF as it was issued")
@@ -166,7 +165,7 @@ def embedded_files(data: bytes) -> list[EmbeddedFile]:
                 break
     except PdfError:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as exc:
+    except Exception as exc:  # a parser fed untrusted bytes may fail in any way: a 400, never a 500
         raise PdfError(f"the PDF cannot be read: {exc}") from exc
     return found
 
@@ -212,7 +211,7 @@ def read_embedded(file: EmbeddedFile) -> str:
         data = _inflate(stream)
     except PdfError:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+    except Exception as exc:  # as above
         raise PdfError(f"the embedded file {file.name!r} cannot be read: {exc}") from exc
     try:
         text = data.decode("utf-8").removeprefix("\ufeff").strip()
