@@ -109,17 +109,21 @@ _TEMPLATE = r"""
     == Courses by term
     #if data.terms.len() == 0 [#text(fill: luma(70), data.no_courses)] else [
       #set text(size: 8.5pt)
-      #for term in data.terms [
-        === #term.title #h(1fr) #text(weight: "regular", size: 8pt, term.summary)
-        #table(
-          columns: (auto, 1fr, auto, auto),
-          stroke: (x, y) => if y == 0 { (bottom: 0.6pt) } else { (bottom: 0.3pt + luma(180)) },
-          inset: (x: 2pt, y: 2.6pt),
-          align: (left, left, center, right),
-          table.header([*Code*], [*Course*], [*Grade*], [*Credits*]),
-          ..term.courses.map(c => (c.code, c.title, c.grade, c.credits)).flatten()
-        )
-      ]
+      // One table for every term (a table per term made Typst's layout four times slower).
+      #table(
+        columns: (auto, 1fr, auto, auto),
+        stroke: (x, y) => if y == 0 { (bottom: 0.6pt) },
+        inset: (x: 2pt, y: 2.6pt),
+        align: (left, left, center, right),
+        table.header([*Code*], [*Course*], [*Grade*], [*Credits*]),
+        ..data.terms.map(term => (
+          table.cell(colspan: 4, inset: (x: 2pt, top: 6pt, bottom: 2.6pt),
+            stroke: (bottom: 0.3pt + luma(120)))[
+            *#term.title* #h(1fr) #text(size: 8pt, term.summary)
+          ],
+          ..term.courses.map(c => (c.code, c.title, c.grade, c.credits)).flatten(),
+        )).flatten()
+      )
       #text(size: 8.5pt)[*#data.credit_total*]
     ]
   ],
