@@ -161,25 +161,31 @@ def credential_result(
 
 
 def _clr_result(result: VerificationResult, nested: Sequence[NestedResult], loc: str) -> Outcome:
+    """The answer is the presented credential's (the ClrCredential's own checks, as for any credential);
+    each credential it holds is reported in ``credentialResults``, and one that fails adds a warning
+    located at it (and an error too when the ClrCredential itself failed)."""
     outer = credential_result(result, loc=loc)
     extra = {"credentialResults": [item.to_json() for item in nested]}
-    failing = [item for item in nested if not item.result.verified]
-    if not failing:
-        return Outcome(outer.status, {**outer.body, **extra})
-    errors: list[dict[str, Any]] = list(outer.body.get("errors", []))
-    for item in failing:
-        where = f"{loc}.credentialSubject.verifiableCredential[{item.index}]"
-        errors += [_check_item(check, where) for check in item.result.checks if not check.ok]
-    checks = [check.check for check in result.checks]
-    if outer.status == 422:
-        return Outcome(422, {**outer.body, "errors": errors, **extra})
-    detail = "; ".join(f"{e['loc']}: {e['detail']}" for e in errors)
-    return Outcome(
-        400,
-        _problem(
-            400, "verification_failed", detail, errors, checks=checks, warnings=_warnings(result), **extra
-        ),
-    )
+    failing = [
+        (f"{loc}.credentialSubject.verifiableCredential[{item.index}]", check)
+        for item in nested
+        if not item.result.verified
+        for check in item.result.checks
+        if not check.ok
+    ]
+    warnings = list(outer.body.get("warnings", [])) + [
+        {
+            "type": "urn:portrait:warning:nested-credential",
+            "title": f"A credential inside does not verify ({check.check})",
+            "detail": check.message,
+            "loc": where,
+        }
+        for where, check in failing
+    ]
+    body = {**outer.body, "warnings": warnings, **extra}
+    if outer.status != 200:
+        body["errors"] = list(outer.body.get("errors", [])) + [_check_item(c, where) for where, c in failing]
+    return Outcome(outer.status, body)
 
 
 def request_problems(body: Any, member: str) -> tuple[list[Violation], dict[str, Any]]:

@@ -9,9 +9,10 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
+import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.config import Settings
+from service.config import OutboundSettings, Settings
 from service.roster.schemas import CourseRecordUpdate, PersonCreate
 from service.roster.service import RosterService
 from tests.factories import Actors
@@ -274,3 +275,33 @@ async def test_revocation_through_the_status_list(
     assert [i["uuid"] for i in listed.json()["items"]] == [tid]
     active = await http.get("/api/v1/transcripts", params={"status": "active"}, headers=read)
     assert active.json()["total"] == 0
+
+
+async def test_webhooks_announce_issue_and_revocation(
+    http: httpx.AsyncClient,
+    actors: Actors,
+    session: AsyncSession,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # hooks.example.test is allowed without resolving it (this machine has no public DNS).
+    monkeypatch.setattr(settings, "outbound", OutboundSettings(allowed_hosts=["hooks.example.test"]))
+    seeded = await seed(session, actors.a.tenant.id, settings, learners=1)
+    hooks = await actors.a.headers("webhooks:write")
+    created = await http.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example.test/clr", "events": ["transcript.issued", "transcript.revoked"]},
+        headers=hooks,
+    )
+    assert created.status_code == 201, created.text
+    write = await actors.a.headers(WRITE)
+    made = await http.post(f"/api/v1/learners/{seeded.learner_id}/transcripts", json={}, headers=write)
+    tid = made.headers["Portrait-Transcript-Id"]
+    await http.post(f"/api/v1/transcripts/{tid}/revoke", json={"reason": "typo"}, headers=write)
+    page = await http.get(f"/api/v1/webhooks/{created.json()['id']}/deliveries", headers=hooks)
+    assert sorted(item["event_type"] for item in page.json()["items"]) == [
+        "transcript.issued",
+        "transcript.revoked",
+    ]
+    bodies = [item.get("payload") or item.get("body") for item in page.json()["items"]]
+    assert all(tid in json.dumps(body) for body in bodies if body is not None)

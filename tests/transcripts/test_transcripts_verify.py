@@ -75,6 +75,22 @@ async def test_verify_reports_outer_and_nested_and_catches_a_tampered_badge(
     locs = {e["loc"] for e in vc_bad.json()["errors"]}
     assert "body.verifiableCredential.credentialSubject.verifiableCredential[0]" in locs
     assert [r["verified"] for r in vc_bad.json()["credentialResults"]] == [False] + [True] * 4
+    # A revoked badge inside a sound transcript: the transcript verifies, the badge is warned about.
+    badge_uuid = nested(credential)[0]["id"].rsplit("/", 1)[1]
+    await http.post(
+        f"/api/v1/credentials/{badge_uuid}/revoke",
+        json={"reason": "awarded in error"},
+        headers=await actors.a.headers("credentials:write"),
+    )
+    warned = await http.post(
+        f"/vc-api/issuers/{actors.a.tenant.slug}/credentials/verify",
+        json={"verifiableCredential": credential},
+    )
+    assert warned.status_code == 200 and warned.json()["verified"] is True
+    assert [w["loc"] for w in warned.json()["warnings"]] == [
+        "body.verifiableCredential.credentialSubject.verifiableCredential[0]"
+    ]
+    assert warned.json()["credentialResults"][0]["verified"] is False
 
 
 async def test_a_revoked_nested_badge_is_reported_while_the_transcript_verifies(
