@@ -133,6 +133,7 @@ def site(backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFact
             "var_dir": var,
             "public_url": base,
             "verify": VerifySettings(rate_limit_per_minute=100_000, rate_limit_burst=10_000),
+            "jobs_backend": "inprocess",
         }
     )
     upgrade_sync(url)
@@ -367,3 +368,36 @@ def test_linked_public_pages_are_accessible(page: Page, site: Site, axe_source: 
         assert page.locator("h1").count() == 1, name
         check_accessibility(page, axe_source)
         shot(page, site, name)
+
+
+@pytest.mark.parametrize(
+    ("path", "ready"),
+    [
+        ("/docs", ".swagger-ui .info .title"),
+        ("/graphql", ".graphiql-container .graphiql-query-editor"),
+    ],
+)
+def test_api_pages_work_offline(browser: Browser, site: Site, path: str, ready: str) -> None:
+    """/docs and GraphiQL load every asset from the service: any other host is cut off."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    elsewhere: list[str] = []
+    errors: list[str] = []
+
+    def only_the_service(route: Any) -> None:
+        if route.request.url.startswith(site.base):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_service)
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    try:
+        page.goto(f"{site.base}{path}")
+        page.locator(ready).first.wait_for(timeout=120_000)  # a large document on a busy machine
+        shot(page, site, path.strip("/"))
+    finally:
+        context.close()
+    assert elsewhere == []
+    assert errors == []
