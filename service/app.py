@@ -36,7 +36,7 @@ from service.api.rest import jobs as jobs_rest
 from service.api.rest import oneroster as oneroster_rest
 from service.api.rest import transcripts as transcripts_rest
 from service.api.rest import webhooks as webhooks_rest
-from service.api.web import static_files, verify_pages
+from service.api.web import ide, static_files, verify_pages
 from service.api.web.headers import HtmlHeadersMiddleware
 from service.config import Settings, get_settings
 from service.db import Database
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         summary="Portrait-of-a-Graduate competencies, evidence and verifiable credentials for K-12.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by service.api.web.ide with local assets
         redoc_url=None,
     )
     app.state.settings = settings
@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(verify.router)
     app.include_router(verify_pages.router)
     app.include_router(static_files.router)
+    app.include_router(ide.router)
     app.include_router(vc_api.router)
     app.include_router(graphql_router())
     return app

@@ -871,6 +871,17 @@ async def queue_award_issuance(
         await jobs.enqueue(ISSUE_AWARDS_KIND, AREA, {"award_ids": ids[start : start + 500]})
 
 
+def learner_display_name(given: str, family: str | None, style: str) -> str | None:
+    """The learner's name as the district lets public pages show it: ``full`` ("Aaliyah Garcia"),
+    ``first_initial`` ("Aaliyah G.", the default: enough for the learner to show, little for others) or
+    ``none``."""
+    if style == "none":
+        return None
+    if style == "full":
+        return f"{given} {family}".strip() if family else given
+    return f"{given} {family[:1]}." if family else given
+
+
 @dataclass(frozen=True)
 class PublicCredential:
     row: IssuedCredential
@@ -907,12 +918,14 @@ class PublicBadgeService:
             # A transcript's ClrCredential is served at its own id, /transcripts/{uuid}.
             raise CredentialNotFound(f"credential {credential_id} not found")
         display = None
-        if row.learner_id is not None:
+        tenant = await self.repo.tenant(row.tenant_id)
+        style = tenant.public_learner_name if tenant is not None else "first_initial"
+        if row.learner_id is not None and style != "none":
             person = await self.repo.person(row.learner_id)
             if person is not None and person.tenant_id == row.tenant_id:
-                # Given name and family initial: enough for the learner to show, little for others.
-                given = person.preferred_name or person.given_name
-                display = f"{given} {person.family_name[:1]}." if person.family_name else given
+                display = learner_display_name(
+                    person.preferred_name or person.given_name, person.family_name, style
+                )
         return PublicCredential(row=row, learner_display=display)
 
     async def achievement(self, slug: str, achievement_id: uuid.UUID) -> PublicAchievement:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from cross_web import HTTPException as TransportError
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException
 from strawberry.fastapi import GraphQLRouter
 
 from service.api.graphql.context import Context, get_context
 from service.api.graphql.schema import schema
+from service.api.web.ide import html_page, offline_graphiql
 
 PATH = "/graphql"
 
@@ -23,6 +26,10 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
             return await super().run(*args, **kwargs)
         except TransportError as exc:
             raise HTTPException(exc.status_code, exc.reason) from exc
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """GraphiQL with its scripts and styles served by the service (no CDN)."""
+        return html_page(offline_graphiql(self.graphql_ide_html))
 
 
 def graphql_router() -> GraphQLRouter[Context, None]:

@@ -221,11 +221,8 @@ def build_verdict(
             reason = "It has expired: what it says was true only until then."
         return Verdict(state, headline, summary, checks, claims, "struck", reason, recipient_matched)
     reasons = [CHECK_LABELS.get(name, name).lower() for name in failed]
-    summary = (
-        "Do not rely on this credential: the "
-        + ", ".join(reasons)
-        + (" check fails." if len(reasons) == 1 else " checks fail.")
-    )
+    listed = reasons[0] if len(reasons) == 1 else ", ".join(reasons[:-1]) + " and " + reasons[-1]
+    summary = f"Do not rely on this credential: the {listed} check{'s' if len(reasons) > 1 else ''} failed."
     if genuine:
         reason = "Some checks failed, so what it claims is shown struck through."
         return Verdict("invalid", "Not valid", summary, checks, claims, "struck", reason, recipient_matched)
