@@ -38,6 +38,8 @@ from service.api.rest import jobs as jobs_rest
 from service.api.rest import oneroster as oneroster_rest
 from service.api.rest import transcripts as transcripts_rest
 from service.api.rest import webhooks as webhooks_rest
+from service.api.web import ide, static_files, verify_pages
+from service.api.web.headers import HtmlHeadersMiddleware
 from service.config import Settings, get_settings
 from service.db import Database
 from service.jobs.backends import activate, create_backend, deactivate, prepare_queue_sync
@@ -97,7 +99,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         summary="Portrait-of-a-Graduate competencies, evidence and verifiable credentials for K-12.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by service.api.web.ide with local assets
         redoc_url=None,
     )
     install_openapi(app, openapi_extra_models)
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(HtmlHeadersMiddleware)
 
     app.include_router(health.router)
     app.include_router(oauth.router)
@@ -143,6 +146,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(public_transcripts.router)
 
     app.include_router(verify.router)
+    app.include_router(verify_pages.router)
+    app.include_router(static_files.router)
+    app.include_router(ide.router)
     app.include_router(vc_api.router)
     app.include_router(graphql_router(settings.limits))
     return app

@@ -9,6 +9,10 @@ class IssuerNotFound(NotFoundError):
     code = "issuer_not_found"
 
 
+class AchievementNotFound(NotFoundError):
+    code = "achievement_not_found"
+
+
 class CredentialNotFound(NotFoundError):
     code = "credential_not_found"
 

@@ -29,6 +29,9 @@ class PublicRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def tenant(self, tenant_id: uuid.UUID) -> Tenant | None:
+        return await self.session.get(Tenant, tenant_id)
+
     async def tenant_by_slug(self, slug: str) -> Tenant | None:
         rows = await self.session.exec(select(Tenant).where(col(Tenant.slug) == slug))
         return rows.first()

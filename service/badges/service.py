@@ -28,6 +28,7 @@ from service.awards import rules
 from service.awards.models import Achievement
 from service.badges import documents, images
 from service.badges.errors import (
+    AchievementNotFound,
     AwardNotIssuable,
     CredentialNotFound,
     CredentialRevoked,
@@ -432,7 +433,7 @@ class CredentialService:
     # -- issuing -----------------------------------------------------------------------------------
 
     async def _badge(
-        self, achievement_id: uuid.UUID, learner_id: uuid.UUID, evidence: Sequence[Evidence]
+        self, achievement_id: uuid.UUID, learner_id: uuid.UUID | None, evidence: Sequence[Evidence]
     ) -> documents.BadgeInfo:
         achievement = self._achievement_cache.get(achievement_id) or await self.repo.achievement(
             achievement_id
@@ -462,8 +463,12 @@ class CredentialService:
                 current = levels_from_evidence.get(e.competency_id)
                 if current is None or (e.level_position or 0) > current[0]:
                     levels_from_evidence[e.competency_id] = (e.level_position or 0, e.level_id)
-        fallback = await self.repo.best_levels(
-            learner_id, [c for c in competency_ids if c not in levels_from_evidence]
+        fallback = (
+            await self.repo.best_levels(
+                learner_id, [c for c in competency_ids if c not in levels_from_evidence]
+            )
+            if learner_id is not None
+            else {}
         )
         competencies = []
         for competency, framework, levels, descriptors in await self._competencies(competency_ids):
@@ -882,10 +887,30 @@ async def queue_award_issuance(
         await jobs.enqueue(ISSUE_AWARDS_KIND, AREA, {"award_ids": ids[start : start + 500]})
 
 
+def learner_display_name(given: str, family: str | None, style: str) -> str | None:
+    """The learner's name as the district lets public pages show it: ``full`` ("Aaliyah Garcia"),
+    ``first_initial`` ("Aaliyah G.", the default: enough for the learner to show, little for others) or
+    ``none``."""
+    if style == "none":
+        return None
+    if style == "full":
+        return f"{given} {family}".strip() if family else given
+    return f"{given} {family[:1]}." if family else given
+
+
 @dataclass(frozen=True)
 class PublicCredential:
     row: IssuedCredential
     learner_display: str | None
+
+
+@dataclass(frozen=True)
+class PublicAchievement:
+    issuer_name: str
+    issuer_url: str
+    issuer_did: str
+    badge: documents.BadgeInfo
+    document: dict[str, Any]
 
 
 class PublicBadgeService:
@@ -909,13 +934,37 @@ class PublicBadgeService:
             # A transcript's ClrCredential is served at its own id, /transcripts/{uuid}.
             raise CredentialNotFound(f"credential {credential_id} not found")
         display = None
-        if row.learner_id is not None:
+        tenant = await self.repo.tenant(row.tenant_id)
+        style = tenant.public_learner_name if tenant is not None else "first_initial"
+        if row.learner_id is not None and style != "none":
             person = await self.repo.person(row.learner_id)
             if person is not None and person.tenant_id == row.tenant_id:
-                # Given name and family initial: enough for the learner to show, little for others.
-                given = person.preferred_name or person.given_name
-                display = f"{given} {person.family_name[:1]}." if person.family_name else given
+                display = learner_display_name(
+                    person.preferred_name or person.given_name, person.family_name, style
+                )
         return PublicCredential(row=row, learner_display=display)
+
+    async def achievement(self, slug: str, achievement_id: uuid.UUID) -> PublicAchievement:
+        """A badge definition as the credentials describe it (the target of their achievement URL)."""
+        tenant = await self.repo.tenant_by_slug(slug)
+        if tenant is None:
+            raise IssuerNotFound(f"issuer {slug!r} not found")
+        credentials = CredentialService(self.session, tenant.id, self.settings)
+        if await credentials.repo.achievement(achievement_id) is None:
+            raise AchievementNotFound(f"achievement {achievement_id} of issuer {slug!r} not found")
+        badge = await credentials._badge(achievement_id, None, ())
+        issuer = IssuerService(self.session, tenant.id, self.settings)
+        achievement = documents.build_achievement(
+            self.settings.public_url, slug, badge, images.badge_svg_data_uri(badge.name)
+        )
+        document = {"@context": [VC_V2, OB_V3P0], **achievement.to_json()}
+        return PublicAchievement(
+            issuer_name=tenant.name,
+            issuer_url=documents.issuer_url(self.settings.public_url, slug),
+            issuer_did=issuer.did_for(slug),
+            badge=badge,
+            document=document,
+        )
 
     async def status_list(self, list_id: uuid.UUID) -> StatusList:
         row = await self.repo.status_list(list_id)

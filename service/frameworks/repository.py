@@ -219,3 +219,34 @@ class FrameworkRepository:
             if comp is not None:
                 return comp.framework_id, "criterion_level"
         return None
+
+
+#: Framework statuses whose items anyone may read (a retired framework was published once, and the
+#: credentials issued under it still point at its items).
+PUBLIC_STATUSES = ("published", "retired")
+
+
+class PublicFrameworkRepository:
+    """Lookups by public identifier across tenants, limited to published (or retired) frameworks."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def item_owner(self, node_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID] | None:
+        """``(tenant_id, framework_id)`` of the competency or attribute ``node_id`` of a public framework."""
+        for model in (Competency, FrameworkAttribute):
+            statement = (
+                select(model.tenant_id, model.framework_id)
+                .join(
+                    Framework,
+                    (col(Framework.tenant_id) == col(model.tenant_id))
+                    & (col(Framework.id) == col(model.framework_id)),
+                )
+                .where(col(model.id) == node_id, col(Framework.status).in_(PUBLIC_STATUSES))
+                .order_by(col(model.tenant_id))
+                .limit(1)
+            )
+            row = (await self.session.exec(statement)).first()
+            if row is not None:
+                return row[0], row[1]
+        return None

@@ -22,7 +22,7 @@ from service.frameworks.errors import (
     NodeNotFound,
 )
 from service.frameworks.models import Competency, Framework, FrameworkAttribute, LevelDescriptor, RubricLevel
-from service.frameworks.repository import FrameworkRepository
+from service.frameworks.repository import FrameworkRepository, PublicFrameworkRepository
 from service.frameworks.schemas import (
     AttributeCreate,
     AttributeRead,
@@ -701,3 +701,19 @@ def _layers(nodes: Sequence[t.CompetencyNode]) -> list[list[t.CompetencyNode]]:
     for node in nodes:
         layers.setdefault(depth[node.id], []).append(node)
     return [layers[d] for d in sorted(layers)]
+
+
+class PublicFrameworkService:
+    """What anyone may read: the items of published frameworks (the alignment targets of badges)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repo = PublicFrameworkRepository(session)
+
+    async def item_tree(self, node_id: uuid.UUID) -> t.FrameworkTree | None:
+        """The whole public framework holding the competency or attribute ``node_id``, if any."""
+        owner = await self.repo.item_owner(node_id)
+        if owner is None:
+            return None
+        tenant_id, framework_id = owner
+        return await FrameworkService(self.session, tenant_id).load_tree(framework_id)

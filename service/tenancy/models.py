@@ -20,6 +20,10 @@ class Tenant(SQLModel, table=True):
     slug: str = Field(max_length=63, unique=True)
     name: str = Field(max_length=200)
     status: str = Field(default="active", max_length=16)
+    #: How public pages name a learner: full (given + family name), first_initial (Aaliyah G.) or none.
+    public_learner_name: str = Field(
+        default="first_initial", max_length=16, sa_column_kwargs={"server_default": "first_initial"}
+    )
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 

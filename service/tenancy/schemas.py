@@ -22,6 +22,8 @@ Slug = Annotated[
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Status = Literal["active", "inactive"]
+#: How public pages (the credential page) name a learner: "Aaliyah Garcia", "Aaliyah G." or not at all.
+PublicLearnerName = Literal["full", "first_initial", "none"]
 ScopeList = Annotated[list[str], Field(max_length=len(scope_names.ALL_SCOPES))]
 
 
@@ -40,6 +42,9 @@ class TenantCreate(InputSchema):
 class TenantUpdate(InputSchema):
     name: Name | None = None
     status: Status | None = None
+    public_learner_name: PublicLearnerName | None = Field(
+        default=None, description="how public credential pages name the learner: full, first_initial or none"
+    )
 
 
 class TenantRead(ReadSchema):
@@ -47,6 +52,7 @@ class TenantRead(ReadSchema):
     slug: str
     name: str
     status: Status
+    public_learner_name: PublicLearnerName
     created_at: datetime
     updated_at: datetime
 

@@ -13,7 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.config import Settings
 from service.credentials.baking import extract_png, extract_svg
 from service.credentials.data_model import MAX_DEPTH, exceeds_depth
-from service.credentials.errors import BakingError, CredentialError
+from service.credentials.errors import BakingError, CredentialError, FetchError
+from service.credentials.pdf import PdfError, extract_pdf
 from service.credentials.remote import (
     NestedResult,
     PresentationResult,
@@ -25,7 +26,9 @@ from service.credentials.remote import (
 from service.credentials.vc_jwt import looks_like_jwt
 from service.credentials.verify import VerificationResult
 from service.errors import FieldError, NotFoundError, UnsupportedMediaTypeError
+from service.net import OutboundURLError, parse_url
 from service.tenancy.repository import TenantRepository
+from service.verification import pdf
 from service.verification.errors import NoCredentialFound, UnreadableCredential
 from service.verification.fetcher import RemoteFetcher
 
@@ -33,6 +36,7 @@ JSON_MEDIA = ("application/json", "application/vc+ld+json", "application/ld+json
 TEXT_MEDIA = ("text/plain", "application/jwt", "application/vc+jwt", "application/vc-ld+jwt")
 PNG_MEDIA = ("image/png",)
 SVG_MEDIA = ("image/svg+xml",)
+PDF_MEDIA = ("application/pdf",)
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,9 @@ class Submitted:
     """A credential as submitted: a JSON object or a compact JWS, and where it came from."""
 
     credential: dict[str, Any] | str
-    source: str  # json | jws | png | svg
+    source: str  # json | jws | png | svg | pdf | url
+    #: A link to the credential found in the input (a PDF's link annotation): fetch it to get the credential.
+    link: str | None = None
 
 
 def _from_text(text: str, loc: str) -> Submitted:
@@ -94,9 +100,42 @@ def _from_image(kind: str, data: bytes, loc: str) -> Submitted:
     return Submitted(submitted.credential, kind)
 
 
+def _from_pdf(data: bytes, loc: str) -> Submitted:
+    """The credential in a PDF: the embedded credential file first (a transcript PDF carries its signed
+    ClrCredential as a PDF/A-3 associated file, read with a PDF parser), else a credential found in any
+    other stream or a link annotation to one (:mod:`service.verification.pdf`, for PDFs made elsewhere)."""
+    problem: PdfError | None = None
+    try:
+        text = extract_pdf(data)
+    except PdfError as exc:
+        text, problem = None, exc
+    if text is not None:
+        return Submitted(_from_text(text, loc).credential, "pdf")
+    try:
+        found = pdf.find_credential(data)
+    except pdf.PdfError as exc:
+        raise UnreadableCredential(
+            f"the PDF cannot be read: {problem or exc}", [FieldError(loc, str(problem or exc), "malformed")]
+        ) from exc
+    if found is None:
+        if problem is not None:
+            raise UnreadableCredential(
+                f"the PDF cannot be read: {problem}", [FieldError(loc, str(problem), "malformed")]
+            ) from problem
+        raise NoCredentialFound(
+            "the PDF carries no credential: no attached credential file and no link to one",
+            [FieldError(loc, "no credential in the PDF", "missing")],
+        )
+    if found.kind == "url":
+        return Submitted("", "pdf", link=found.text)
+    return Submitted(_from_text(found.text, loc).credential, "pdf")
+
+
 def sniff_kind(filename: str | None, media: str, data: bytes) -> str:
-    """What an uploaded file is: ``png``, ``svg`` or ``text`` (JSON / JWS)."""
+    """What an uploaded file is: ``png``, ``svg``, ``pdf`` or ``text`` (JSON / JWS)."""
     name = (filename or "").lower()
+    if pdf.is_pdf(data) or media in PDF_MEDIA or name.endswith(".pdf"):
+        return "pdf"
     if data.startswith(b"\x89PNG") or media in PNG_MEDIA or name.endswith(".png"):
         return "png"
     head = data[:512].lstrip().lower()
@@ -111,6 +150,8 @@ def read_submission(media: str, body: bytes, *, loc: str = "body") -> Submitted:
         return _from_image("png", body, loc)
     if media in SVG_MEDIA:
         return _from_image("svg", body, loc)
+    if media in PDF_MEDIA:
+        return _from_pdf(body, loc)
     if media in JSON_MEDIA or media.endswith("+json") or media in TEXT_MEDIA or media == "":
         try:
             text = body.decode("utf-8")
@@ -131,20 +172,23 @@ def read_submission(media: str, body: bytes, *, loc: str = "body") -> Submitted:
         return _from_json(value, loc)
     raise UnsupportedMediaTypeError(
         f"cannot verify a {media} body; send application/json, application/vc+ld+json, text/plain "
-        "(compact JWS), image/png, image/svg+xml or multipart/form-data"
+        "(compact JWS), image/png, image/svg+xml, application/pdf or multipart/form-data"
     )
 
 
 def read_upload(filename: str | None, media: str, data: bytes, *, loc: str) -> Submitted:
-    """Read an uploaded file (multipart): a baked PNG/SVG, or a JSON / JWS text file."""
+    """Read an uploaded file (multipart): a baked PNG/SVG, a PDF with an embedded credential, or a JSON /
+    JWS text file."""
     kind = sniff_kind(filename, media, data)
+    if kind == "pdf":
+        return _from_pdf(data, loc)
     if kind in ("png", "svg"):
         return _from_image(kind, data, loc)
     try:
         return _from_text(data.decode("utf-8"), loc)
     except UnicodeDecodeError as exc:
         raise UnreadableCredential(
-            "the uploaded file is not a PNG, an SVG or UTF-8 text",
+            "the uploaded file is not a PNG, an SVG, a PDF or UTF-8 text",
             [FieldError(loc, "unrecognised file", "malformed")],
         ) from exc
 
@@ -192,6 +236,31 @@ class VerificationService:
             raise NoCredentialFound(
                 str(exc), [FieldError("body.credentialSubject.verifiableCredential", str(exc), "too_many")]
             ) from exc
+
+    async def fetch(self, url: str, *, loc: str = "query.url") -> Submitted:
+        """The credential published at ``url`` (JSON or a compact JWS), fetched through the outbound
+        guard (our own URLs are answered in-process)."""
+        try:
+            parse_url(url)
+        except OutboundURLError as exc:
+            raise UnreadableCredential(
+                f"the link cannot be used: {exc.reason}", [FieldError(loc, exc.reason, "url_invalid")]
+            ) from exc
+        try:
+            text = await self.fetcher(url)
+        except FetchError as exc:
+            raise UnreadableCredential(
+                f"no credential could be fetched from the link: {exc}",
+                [FieldError(loc, str(exc), "fetch_failed")],
+            ) from exc
+        return _from_text(text, loc)
+
+    async def resolve(self, submitted: Submitted, *, loc: str = "body") -> Submitted:
+        """``submitted`` itself, or the credential its link points at (a PDF that links to it)."""
+        if submitted.link is None:
+            return submitted
+        fetched = await self.fetch(submitted.link, loc=loc)
+        return Submitted(fetched.credential, submitted.source)
 
     async def verify_presentation(
         self,

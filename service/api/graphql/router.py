@@ -15,6 +15,8 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from cross_web import HTTPException as TransportError
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
@@ -24,6 +26,7 @@ from service import jsonio
 from service.api.graphql.context import Context, get_context
 from service.api.graphql.limits import check_request
 from service.api.graphql.schema import schema
+from service.api.web.ide import html_page, offline_graphiql
 from service.config import LimitSettings
 
 PATH = "/graphql"
@@ -48,6 +51,10 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         return jsonio.loads(
             data, max_depth=self.limits.max_json_depth, max_values=self.limits.max_json_values
         )
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """GraphiQL with its scripts and styles served by the service (no CDN)."""
+        return html_page(offline_graphiql(self.graphql_ide_html))
 
     async def execute_single(
         self,

@@ -31,6 +31,9 @@ class Tenant:
     slug: str = strawberry.field(description="used in URLs and the district's did:web")
     name: str
     status: Status
+    public_learner_name: str = strawberry.field(
+        description="how public credential pages name the learner: full, first_initial or none"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -41,6 +44,7 @@ class Tenant:
             slug=row.slug,
             name=row.name,
             status=Status(row.status),
+            public_learner_name=row.public_learner_name,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -89,6 +93,9 @@ class CreateTenantInput:
 class UpdateTenantInput:
     name: str | None = strawberry.UNSET
     status: Status | None = strawberry.UNSET
+    public_learner_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="full, first_initial or none"
+    )
 
 
 @strawberry.input

@@ -15,20 +15,30 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.api.deps import FrameworksRead, SessionDep, SettingsDep
+from service.api.deps import (
+    FrameworksRead,
+    SessionDep,
+    SettingsDep,
+    bearer_token,
+    check_scopes,
+    oauth2_scheme,
+)
+from service.api.rest.public_badges import wants_html
+from service.api.web.public_pages import competency_page
 from service.errors import BadRequestError, FieldError, NotFoundError, ServiceError
 from service.frameworks import case
 from service.frameworks.models import Framework
-from service.frameworks.service import FrameworkService
+from service.frameworks.service import FrameworkService, PublicFrameworkService
 from service.frameworks.tree import FrameworkTree
 from service.schemas import PageParams
+from service.tenancy.service import TenancyService
 
 logger = logging.getLogger(__name__)
 
@@ -445,11 +455,28 @@ async def get_cf_package(
     response_model=dict[str, Any],
 )
 async def get_cf_item(
-    sourcedId: SourcedId, principal: FrameworksRead, session: SessionDep, settings: SettingsDep
-) -> JSONResponse:
+    sourcedId: SourcedId,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Response:
+    """Without a token, the items of published frameworks are public (the alignment targets of issued
+    badges): CASE JSON for machines, a web page for browsers. With a token, any item of the caller's
+    district (``frameworks:read``)."""
     ident = _sourced_id(sourcedId)
-    service = FrameworkService(session, principal.tenant_id)
-    tree = await _tree_of(service, ident, ("attribute", "competency"), "CFItem")
+    if authorization is None:
+        public = await PublicFrameworkService(session).item_tree(ident)
+        if public is None:
+            raise _unknown("CFItem", ident)
+        if wants_html(request.headers.get("accept")):
+            return competency_page(request, public, ident, settings.public_url)
+        tree = public
+    else:
+        principal = await TenancyService(session, settings).authenticate(bearer_token(authorization))
+        check_scopes(principal, ["frameworks:read"])
+        service = FrameworkService(session, principal.tenant_id)
+        tree = await _tree_of(service, ident, ("attribute", "competency"), "CFItem")
     item = case.item_json(tree, ident, settings.public_url)
     if item is None:
         raise _unknown("CFItem", ident)

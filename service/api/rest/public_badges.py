@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
 from service.api.deps import SessionDep, SettingsDep
 from service.api.rest.errors import problems
-from service.badges import documents, images, page
+from service.api.web import public_pages
+from service.api.web.credential_page import build_page
+from service.api.web.templating import render
+from service.badges import documents, images
 from service.badges.service import PublicBadgeService, PublicCredential
 from service.credentials import baking
 
@@ -20,8 +24,6 @@ router = APIRouter(tags=["public"])
 PUBLIC_ERRORS = problems(404, 422)
 VC_JSON = "application/vc+ld+json"
 JWT_TYPE = "application/vc+jwt"
-#: The credential page runs no script at all; images may come from the badge's own URL or data URIs.
-CSP = "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'"
 _OFFERS = {
     VC_JSON: "json",
     "application/vc": "json",
@@ -57,6 +59,11 @@ def negotiate(accept: str | None) -> str:
     return best
 
 
+def wants_html(accept: str | None) -> bool:
+    """True when a browser asks: ``text/html`` preferred over every JSON type (JSON stays the default)."""
+    return negotiate(accept) == "html"
+
+
 def _json(document: str | dict[str, Any], media_type: str = VC_JSON, **headers: str) -> Response:
     body = document if isinstance(document, str) else json.dumps(document, separators=(",", ":"))
     return Response(content=body, media_type=media_type, headers=headers)
@@ -84,12 +91,31 @@ async def issuer_jwks(slug: str, session: SessionDep, settings: SettingsDep) -> 
 
 @router.get(
     "/issuers/{slug}",
-    summary="An issuer's Open Badges 3.0 Profile",
-    responses={**PUBLIC_ERRORS, 200: {"content": {"application/ld+json": {}}}},
+    summary="An issuer's Open Badges 3.0 Profile (JSON-LD), or its web page for browsers (text/html)",
+    responses={**PUBLIC_ERRORS, 200: {"content": {"application/ld+json": {}, "text/html": {}}}},
 )
-async def issuer_profile(slug: str, session: SessionDep, settings: SettingsDep) -> Response:
+async def issuer_profile(slug: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     issuer = await PublicBadgeService(session, settings).issuer(slug)
-    return _json(await issuer.profile(), "application/ld+json")
+    if wants_html(request.headers.get("accept")):
+        tenant = await issuer.tenant()
+        return public_pages.issuer_page(
+            request, name=tenant.name, did=issuer.did_for(slug), slug=slug, public_url=settings.public_url
+        )
+    return _json(await issuer.profile(), "application/ld+json", Vary="Accept")
+
+
+@router.get(
+    "/issuers/{slug}/achievements/{achievement_id}",
+    summary="A badge definition: the OB 3.0 Achievement (JSON-LD), or its web page for browsers (text/html)",
+    responses={**PUBLIC_ERRORS, 200: {"content": {"application/ld+json": {}, "text/html": {}}}},
+)
+async def achievement(
+    slug: str, achievement_id: uuid.UUID, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    found = await PublicBadgeService(session, settings).achievement(slug, achievement_id)
+    if wants_html(request.headers.get("accept")):
+        return public_pages.achievement_page(request, found, settings.public_url, slug)
+    return _json(found.document, "application/ld+json", Vary="Accept")
 
 
 @router.get(
@@ -190,19 +216,16 @@ async def credential(
     if kind == "jwt":
         return PlainTextResponse(found.row.jwt or "", headers=_no_store())
     if kind == "html":
-        html = page.render(
+        # The page shows the revocation date, never the (internal) reason.
+        view = build_page(
             json.loads(found.row.document),
             url=documents.credential_url(settings.public_url, found.row.id),
+            public_url=settings.public_url,
             learner_display=found.learner_display,
-            status=page.PageStatus(revoked_at=found.row.revoked_at, reason=found.row.revocation_reason),
+            revoked_at=found.row.revoked_at,
+            now=datetime.now(UTC),
         )
-        return HTMLResponse(
-            html,
-            headers={
-                **_no_store(),
-                "Content-Security-Policy": CSP,
-            },
-        )
+        return render(request, "credential.html", {"page": view}, headers=_no_store())
     media = (
         "application/json"
         if "application/json" in (request.headers.get("accept") or "")

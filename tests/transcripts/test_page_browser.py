@@ -1,0 +1,221 @@
+"""The transcript page in a real browser: Debian's Chromium driven by Playwright, against the service served
+by uvicorn over real HTTP, with a transcript the service generated (a badge, a level record, three course
+records). axe-core (tests/web/node, installed by the test when missing) checks the page on a desktop and
+a phone; printing it gives Letter and A4 pages with the chart and the courses; the PDF link answers a PDF.
+Screenshots are kept under var/screenshots/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from service.app import create_app
+from service.config import Settings
+from service.db import Database
+from service.migrations import upgrade_sync
+from service.roster.models import Person
+from service.roster.repository import RosterRepository
+from service.transcripts.reading import learner_display
+from service.transcripts.schemas import TranscriptOptions
+from service.transcripts.service import TranscriptService
+from tests.conftest import create_scratch_postgres, drop_scratch_postgres
+from tests.factories import make_tenant
+from tests.transcripts.helpers import seed
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "var" / "screenshots"
+NODE_DIR = ROOT / "tests" / "web" / "node"
+AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+STAMP = NODE_DIR / "node_modules" / ".portrait-lock-sha256"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"]
+PHONE = {"width": 375, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    backend: str
+    transcript_id: str
+    learner_display: str
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/transcripts/{self.transcript_id}"
+
+
+async def _generate(url: str, settings: Settings) -> tuple[str, str]:
+    db = Database(url, pool_size=4)
+    try:
+        async with db.session() as session:
+            tenant = await make_tenant(session, settings)
+            seeded = await seed(session, tenant.id, settings)
+            made = await TranscriptService(session, tenant.id, settings).generate(
+                seeded.learner_id, TranscriptOptions()
+            )
+            transcript_id = str(made.transcript.id)
+            person = await RosterRepository(session).get(Person, tenant.id, seeded.learner_id)
+            await session.commit()
+        return transcript_id, learner_display(person)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="module")
+def served(backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    var = tmp_path_factory.mktemp("transcript-browser")
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{(var / 'site.db').as_posix()}"
+    else:
+        url = asyncio.run(create_scratch_postgres())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)  # connections wait in the backlog until uvicorn accepts them: no start-up race
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    env = settings.model_copy(update={"database_url": url, "var_dir": var, "public_url": base})
+    upgrade_sync(url)
+    transcript_id, display = asyncio.run(_generate(url, env))
+    assert display
+    server = uvicorn.Server(uvicorn.Config(create_app(env), log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield Served(base, backend, transcript_id, display)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+        sock.close()
+        if backend != "sqlite":
+            asyncio.run(drop_scratch_postgres(url))
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is required to install axe-core for the accessibility checks")
+    digest = hashlib.sha256((NODE_DIR / "package-lock.json").read_bytes()).hexdigest()
+    if not AXE.exists() or not STAMP.exists() or STAMP.read_text() != digest:
+        subprocess.run(  # noqa: S603 - fixed command, found on PATH
+            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+            cwd=NODE_DIR,
+            check=True,
+            timeout=600,
+        )
+        STAMP.write_text(digest)
+    return AXE.read_text()
+
+
+@pytest.fixture(scope="module")
+def browser(served: Served) -> Iterator[Browser]:
+    """After ``served``: Playwright's sync API runs an event loop of its own."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is required (apt-get install -y chromium; .ci/run installs it)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+def _open(browser: Browser, served: Served, viewport: dict[str, int]) -> tuple[Page, list[str]]:
+    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    page = context.new_page()
+    errors: list[str] = []
+    # A CSP violation or a failing script is a console error. Failed loads are reported with their URL by
+    # the response handler; the browser's own /favicon.ico probe (no page asks for it) is not.
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(served.url)
+    return page, errors
+
+
+def _axe(page: Page, axe_source: str) -> list[tuple[str, str]]:
+    # Evaluated through the DevTools protocol, not as an inline <script>: the page's CSP stays in force.
+    page.evaluate(axe_source + "\n;0")
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def _shot(page: Page, served: Served, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}-{served.backend}.png"), full_page=True)
+
+
+def test_transcript_page_desktop_and_phone(browser: Browser, served: Served, axe_source: str) -> None:
+    page, errors = _open(browser, served, DESKTOP)
+    assert page.locator("h1").inner_text().strip().startswith("Extended transcript")
+    assert served.learner_display in page.locator(".summary-list").inner_text()
+    assert page.locator("#status").get_attribute("data-status") == "active"
+    chart = page.locator("#portrait svg[role=img]")
+    assert chart.count() == 1 and chart.bounding_box() is not None
+    assert "Developing, 2 of 4" in (chart.text_content() or "")
+    assert page.locator("#courses table").count() == 3  # three terms
+    assert _axe(page, axe_source) == []
+    _shot(page, served, "transcript-page")
+    page.click("#chart-text summary")
+    assert page.locator("#chart-text li").count() >= 2
+    assert errors == [], errors
+    page.context.close()
+
+    phone, phone_errors = _open(browser, served, PHONE)
+    # Nothing wider than the screen but the parts made to scroll sideways (the chart, the tables).
+    overflow = phone.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 1
+    assert _axe(phone, axe_source) == []
+    _shot(phone, served, "transcript-phone")
+    assert phone_errors == [], phone_errors
+    phone.context.close()
+
+
+@pytest.mark.parametrize(("paper", "size"), [("Letter", (612, 792)), ("A4", (595, 842))])
+def test_transcript_page_prints(browser: Browser, served: Served, paper: str, size: tuple[int, int]) -> None:
+    page, errors = _open(browser, served, DESKTOP)
+    page.emulate_media(media="print")
+    assert page.locator(".button-group").is_hidden()  # the controls are not printed
+    printed = page.pdf(format=paper, print_background=False)
+    document = pdfium.PdfDocument(printed)
+    try:
+        first = document[0]
+        assert first.get_size() == pytest.approx(size, abs=1)
+        text = " ".join(first.get_textpage().get_text_range().split())
+    finally:
+        document.close()
+    for expected in ("Extended transcript", served.learner_display, "Badges earned", "Courses by term"):
+        assert expected in text, expected
+    assert "Download PDF" not in text
+    assert errors == [], errors
+    page.context.close()
+
+
+def test_pdf_link_answers_a_pdf(browser: Browser, served: Served) -> None:
+    page, _errors = _open(browser, served, DESKTOP)
+    href = page.locator("#pdf-a4").get_attribute("href")
+    assert href is not None
+    response = page.request.get(served.base + href)
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.body().startswith(b"%PDF-")
+    page.context.close()
