@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from service import __version__
+from service.api.console import pages as console_pages
 from service.api.graphql.router import graphql_router
 from service.api.middleware import BodyLimitMiddleware, NulGuardMiddleware, RequestIdMiddleware
 from service.api.openapi import install_openapi
@@ -136,4 +137,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(verify.router)
     app.include_router(vc_api.router)
     app.include_router(graphql_router())
+    app.include_router(console_pages.router)
     return app
