@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from service import __version__
-from service.api.console import pages as console_pages
 from service.api.graphql.router import graphql_router
 from service.api.middleware import BodyLimitMiddleware, NulGuardMiddleware, RequestIdMiddleware
 from service.api.openapi import install_openapi
@@ -36,6 +35,9 @@ from service.api.rest import badges as badges_rest
 from service.api.rest import jobs as jobs_rest
 from service.api.rest import oneroster as oneroster_rest
 from service.api.rest import webhooks as webhooks_rest
+from service.api.web import console as console_pages
+from service.api.web import static_files, verify_pages
+from service.api.web.headers import HtmlHeadersMiddleware
 from service.config import Settings, get_settings
 from service.db import Database
 from service.jobs.backends import activate, create_backend, deactivate, prepare_queue_sync
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(HtmlHeadersMiddleware)
 
     app.include_router(health.router)
     app.include_router(oauth.router)
@@ -135,6 +138,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(public_badges.router)
 
     app.include_router(verify.router)
+    app.include_router(verify_pages.router)
+    app.include_router(static_files.router)
     app.include_router(vc_api.router)
     app.include_router(graphql_router())
     app.include_router(console_pages.router)

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.config import Settings
 from service.credentials.baking import extract_png, extract_svg
 from service.credentials.data_model import MAX_DEPTH, exceeds_depth
-from service.credentials.errors import BakingError
+from service.credentials.errors import BakingError, FetchError
 from service.credentials.remote import (
     PresentationResult,
     verify_presentation_with_fetcher,
@@ -22,6 +22,7 @@ from service.credentials.remote import (
 from service.credentials.vc_jwt import looks_like_jwt
 from service.credentials.verify import VerificationResult
 from service.errors import FieldError, NotFoundError, UnsupportedMediaTypeError
+from service.net import OutboundURLError, parse_url
 from service.tenancy.repository import TenantRepository
 from service.verification.errors import NoCredentialFound, UnreadableCredential
 from service.verification.fetcher import RemoteFetcher
@@ -168,6 +169,24 @@ class VerificationService:
             did_web_scheme=self.fetcher.did_web_scheme,
             max_fetches=self.settings.verify.max_fetches,
         )
+
+    async def fetch(self, url: str, *, loc: str = "query.url") -> Submitted:
+        """The credential published at ``url`` (JSON or a compact JWS), fetched through the outbound
+        guard (our own URLs are answered in-process)."""
+        try:
+            parse_url(url)
+        except OutboundURLError as exc:
+            raise UnreadableCredential(
+                f"the link cannot be used: {exc.reason}", [FieldError(loc, exc.reason, "url_invalid")]
+            ) from exc
+        try:
+            text = await self.fetcher(url)
+        except FetchError as exc:
+            raise UnreadableCredential(
+                f"no credential could be fetched from the link: {exc}",
+                [FieldError(loc, str(exc), "fetch_failed")],
+            ) from exc
+        return _from_text(text, loc)
 
     async def verify_presentation(
         self,

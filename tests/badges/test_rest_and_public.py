@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -93,7 +94,8 @@ async def test_list_get_revoke_and_isolation(
     status = await http.get("/api/v1/credentials", params={"status": "revoked"}, headers=read)
     assert [i["uuid"] for i in status.json()["items"]] == [str(rows[0].id)]
     page = await http.get(f"/credentials/{rows[0].id}", headers={"Accept": "text/html"})
-    assert "Revoked on" in page.text and "issued in error" in page.text
+    # The public page gives the date only: the revocation reason stays internal.
+    assert "Revoked on" in page.text and "issued in error" not in page.text
 
 
 async def test_content_negotiation_and_baked_images(
@@ -119,8 +121,18 @@ async def test_content_negotiation_and_baked_images(
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     html = await http.get(url, headers={"Accept": browser})
     assert html.headers["content-type"].startswith("text/html")
-    assert "Collaborator" in html.text and "Valid: not revoked" in html.text and "Good work" in html.text
+    assert "Collaborator" in html.text and "Not revoked" in html.text and "Good work" in html.text
     assert "default-src 'none'" in html.headers["content-security-policy"]
+    for header, value in (
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+    ):
+        assert html.headers[header] == value
+    assert "frame-ancestors 'none'" in html.headers["content-security-policy"]
+    assert '<meta property="og:title"' in html.text
+    own_url = quote(f"{settings.public_url}/credentials/{row.id}", safe="")
+    assert f'href="/verify?url={own_url}"' in html.text
 
     png = await http.get(f"{url}/badge.png")
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"

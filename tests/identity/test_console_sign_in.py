@@ -56,7 +56,7 @@ async def test_console_without_session_redirects_to_sign_in(browser: httpx.Async
     page = await browser.get("/console/sign-in")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert '<label for="email">Email address</label>' in page.text
+    assert '<label class="label" for="email">Email address</label>' in page.text
     assert csrf_of(page.text)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 
@@ -16,14 +17,24 @@ SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>'
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
+def first_heading(page: str) -> str:
+    """The text of the page's first <h1> or <h2>."""
+    match = re.search(r"<h([12])[^>]*>(.*?)</h\1>", page, re.S)
+    assert match is not None, page
+    return re.sub(r"<[^>]+>", "", match.group(2)).strip()
+
+
 async def test_form_is_served(vhttp: httpx.AsyncClient) -> None:
     response = await vhttp.get("/verify")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     page = response.text
-    assert '<form method="post" action="/verify" enctype="multipart/form-data">' in page
-    assert 'name="credential"' in page and 'name="file"' in page
+    assert '<form method="post" action="/verify" enctype="multipart/form-data"' in page
+    for name in ("url", "credential", "file", "recipient"):
+        assert f'name="{name}"' in page
+        assert f'<label class="label" for="{name}">' in page
     assert 'id="result"' not in page
+    assert first_heading(page) == "Verify a credential"
     assert "default-src 'none'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
 
@@ -34,17 +45,20 @@ async def test_pasted_credential_is_verified(vhttp: httpx.AsyncClient, remote_is
     )
     assert response.status_code == 200, response.text
     page = response.text
-    assert '<p class="verdict ok">Verified</p>' in page
+    assert first_heading(page) == "Valid"
+    assert 'data-state="valid"' in page
     for check in ("schema", "proof", "issuer", "validity", "status"):
-        assert f"<td>{check}</td>" in page
-    assert "Collaboration" in page and "North District" in page
+        assert f'class="check check--pass" data-check="{check}"' in page
+    assert "Issued by North District" in page
+    claims = page[page.index('id="claims"') :]
+    assert "Collaboration" in claims and "North District" in claims
 
 
 async def test_uploaded_baked_svg_with_jws(vhttp: httpx.AsyncClient, remote_issuer: RemoteIssuer) -> None:
     svg = bake_svg(SVG, remote_issuer.jwt())
     response = await vhttp.post("/verify", files={"file": ("badge.svg", svg.encode(), "image/svg+xml")})
     assert response.status_code == 200
-    assert "Verified" in response.text and "Read from: svg" in response.text
+    assert first_heading(response.text) == "Valid" and "Read from: svg" in response.text
 
 
 async def test_failed_verification_is_shown(vhttp: httpx.AsyncClient, remote_issuer: RemoteIssuer) -> None:
@@ -52,8 +66,12 @@ async def test_failed_verification_is_shown(vhttp: httpx.AsyncClient, remote_iss
     credential["name"] = "Forged"
     response = await vhttp.post("/verify", files={"credential": (None, json.dumps(credential))})
     assert response.status_code == 200
-    assert '<p class="verdict fail">Not verified</p>' in response.text
-    assert '<td class="fail">fail</td>' in response.text
+    page = response.text
+    assert first_heading(page) == "Not valid"
+    assert 'class="check check--fail" data-check="proof"' in page
+    # the forged claims are withheld, not shown as if true (the pasted text stays in the form only)
+    assert 'id="claims-withheld"' in page and 'id="claims"' not in page
+    assert "Forged" not in page.split("<textarea")[0]
 
 
 async def test_everything_is_escaped(vhttp: httpx.AsyncClient) -> None:
@@ -68,8 +86,9 @@ async def test_everything_is_escaped(vhttp: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     page = response.text
     assert "<script>" not in page and "<img src=x" not in page
-    assert "script-src" not in response.headers["content-security-policy"]  # no script may run at all
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy  # no inline script may run
+    assert "&lt;script&gt;alert(" in page
     # the pasted text is echoed back in the textarea, escaped too
     assert "</textarea><script>" not in page
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
 from service.api.deps import SessionDep, SettingsDep
 from service.api.rest.errors import problems
-from service.badges import documents, images, page
+from service.api.web.credential_page import build_page
+from service.api.web.templating import render
+from service.badges import documents, images
 from service.badges.service import PublicBadgeService, PublicCredential
 from service.credentials import baking
 
@@ -20,8 +23,6 @@ router = APIRouter(tags=["public"])
 PUBLIC_ERRORS = problems(404, 422)
 VC_JSON = "application/vc+ld+json"
 JWT_TYPE = "application/vc+jwt"
-#: The credential page runs no script at all; images may come from the badge's own URL or data URIs.
-CSP = "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'"
 _OFFERS = {
     VC_JSON: "json",
     "application/vc": "json",
@@ -190,19 +191,16 @@ async def credential(
     if kind == "jwt":
         return PlainTextResponse(found.row.jwt or "", headers=_no_store())
     if kind == "html":
-        html = page.render(
+        # The page shows the revocation date, never the (internal) reason.
+        view = build_page(
             json.loads(found.row.document),
             url=documents.credential_url(settings.public_url, found.row.id),
+            public_url=settings.public_url,
             learner_display=found.learner_display,
-            status=page.PageStatus(revoked_at=found.row.revoked_at, reason=found.row.revocation_reason),
+            revoked_at=found.row.revoked_at,
+            now=datetime.now(UTC),
         )
-        return HTMLResponse(
-            html,
-            headers={
-                **_no_store(),
-                "Content-Security-Policy": CSP,
-            },
-        )
+        return render(request, "credential.html", {"page": view}, headers=_no_store())
     media = (
         "application/json"
         if "application/json" in (request.headers.get("accept") or "")

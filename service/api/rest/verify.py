@@ -1,4 +1,5 @@
-"""Public verification for partners: ``POST /api/v1/verify`` and the ``/verify`` web page.
+"""Public verification for partners: ``POST /api/v1/verify`` (the ``/verify`` web page is in
+:mod:`service.api.web.verify_pages` and shares the dependencies below).
 
 No token: anyone may verify a credential. Each client IP is rate-limited (``verify.*`` settings,
 429 with ``Retry-After``); bodies are bounded by ``verify.max_body_bytes``.
@@ -6,12 +7,10 @@ No token: anyone may verify a credential. Each client IP is rate-limited (``veri
 
 from __future__ import annotations
 
-import html
-import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,10 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service.api.rest.errors import problems
 from service.config import Settings
 from service.credentials.verify import VerificationResult
-from service.errors import FieldError, ServiceError
+from service.errors import FieldError
 from service.verification.errors import NoCredentialFound, UnreadableCredential, VerifyBodyTooLarge
 from service.verification.fetcher import RemoteFetcher
 from service.verification.ratelimit import RateLimiter
+from service.verification.recipient import MAX_RECIPIENT_LENGTH, recipient_matches
 from service.verification.service import (
     Submitted,
     VerificationService,
@@ -134,6 +134,10 @@ class CheckRead(BaseModel):
     message: str
 
 
+class RecipientRead(BaseModel):
+    matched: bool = Field(description="whether the e-mail address or id given is the credential's recipient")
+
+
 class VerifyRead(BaseModel):
     """The outcome: ``verified`` is true only when every check passed."""
 
@@ -143,19 +147,25 @@ class VerifyRead(BaseModel):
         default=None, description="the credential as read (decoded from the JWS or the image)"
     )
     proof_format: str | None = Field(default=None, description="data-integrity or vc-jwt")
-    source: str = Field(description="json, jws, png or svg: how the credential was submitted")
+    source: str = Field(description="json, jws, png, svg or url: how the credential was submitted")
+    recipient: RecipientRead | None = Field(
+        default=None, description="present when `recipient` was given: does it match the credential?"
+    )
 
 
-def verify_body(result: VerificationResult, source: str) -> dict[str, Any]:
+def verify_body(result: VerificationResult, source: str, recipient: str | None = None) -> dict[str, Any]:
     """The :class:`VerifyRead` document, built directly: the credential is echoed as read, and
     re-validating it through the model would only copy it."""
-    return {
+    body: dict[str, Any] = {
         "verified": result.verified,
         "checks": [check.to_json() for check in result.checks],
         "credential": result.credential,
         "proof_format": result.proof_format,
         "source": source,
     }
+    if recipient is not None:
+        body["recipient"] = {"matched": recipient_matches(result.credential, recipient)}
+    return body
 
 
 _FORM_SCHEMA: dict[str, Any] = {
@@ -186,7 +196,9 @@ _BODY_DOC: dict[str, Any] = {
     "(eddsa-rdfc-2022, Ed25519Signature2020, VC-JWT), issuer = key controller, validity dates and "
     "status (Bitstring Status List, 1EdTech Revocation List). Keys of other issuers are resolved from "
     "did:key, did:web or verification-method URLs. A failed check is a 200 answer with "
-    "`verified: false`; only an unreadable body is an error.",
+    "`verified: false`; only an unreadable body is an error. With `?url=` (and no body) the credential "
+    "published at that link is fetched (through the outbound guard) and verified; `recipient` (an e-mail "
+    "address or student id) adds `recipient.matched`, compared with the credential's hashed identifiers.",
     response_model=VerifyRead,
     openapi_extra={"requestBody": _BODY_DOC},
     responses={
@@ -195,159 +207,27 @@ _BODY_DOC: dict[str, Any] = {
     },
 )
 async def verify_credential_api(
-    request: Request, _limit: RateLimitDep, service: VerificationServiceDep
+    request: Request,
+    _limit: RateLimitDep,
+    service: VerificationServiceDep,
+    url: Annotated[
+        str | None, Query(max_length=2048, description="a link to the credential (then send no body)")
+    ] = None,
+    recipient: Annotated[
+        str | None,
+        Query(max_length=MAX_RECIPIENT_LENGTH, description="an e-mail address or student id to match"),
+    ] = None,
 ) -> JSONResponse:
-    submitted = await read_verify_request(request)
+    if url is not None:
+        if await read_bounded_body(request):
+            raise UnreadableCredential(
+                "send either a credential in the body or a url, not both",
+                [FieldError("query.url", "given together with a body", "conflict")],
+            )
+        submitted = await service.fetch(url.strip())
+        source = "url"
+    else:
+        submitted = await read_verify_request(request)
+        source = submitted.source
     result = await service.verify(submitted.credential)
-    return JSONResponse(verify_body(result, submitted.source))
-
-
-# --- web page ---------------------------------------------------------------------------------------
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Verify a credential - Portrait</title>
-<style>
-body{{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1d2330}}
-textarea{{width:100%;min-height:10rem;font-family:monospace}} table{{border-collapse:collapse;width:100%}}
-td,th{{border-bottom:1px solid #ccd;padding:.4rem;text-align:left;vertical-align:top}}
-.ok{{color:#176b2c}} .fail{{color:#a11}} .verdict{{font-size:1.4rem;font-weight:bold}}
-dt{{font-weight:bold}} dd{{margin:0 0 .5rem 0}}
-</style></head><body>
-<h1>Verify a credential</h1>
-<p>Paste an Open Badges 3.0 credential (JSON or a compact JWS) or upload a baked badge image (PNG or SVG).
-Nothing you send is stored.</p>
-<form method="post" action="/verify" enctype="multipart/form-data">
-<p><label for="credential">Credential (JSON or JWS)</label><br>
-<textarea id="credential" name="credential">{pasted}</textarea></p>
-<p><label for="file">or a baked badge image / credential file</label>
-<input id="file" name="file" type="file"
- accept=".png,.svg,.json,.jwt,image/png,image/svg+xml,application/json"></p>
-<p><button type="submit">Verify</button></p>
-</form>
-{result}
-</body></html>
-"""
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _text(value: Any) -> str | None:
-    """A display string for a name-like value (string, language map, object with name/id)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        for key in ("name", "@value", "id"):
-            inner = value.get(key)
-            if isinstance(inner, str):
-                return inner
-    if isinstance(value, list) and value:
-        return _text(value[0])
-    return None
-
-
-def _summary(credential: dict[str, Any] | None) -> str:
-    if not credential:
-        return ""
-    subject = credential.get("credentialSubject")
-    subject = subject[0] if isinstance(subject, list) and subject else subject
-    achievement = subject.get("achievement") if isinstance(subject, dict) else None
-    rows = [
-        ("Credential", _text(credential.get("name")) or _text(credential.get("id"))),
-        ("Achievement", _text(achievement)),
-        ("Issuer", _text(credential.get("issuer"))),
-        (
-            "Issuer id",
-            credential.get("issuer", {}).get("id")
-            if isinstance(credential.get("issuer"), dict)
-            else credential.get("issuer"),
-        ),
-        ("Recipient", _text(subject) if isinstance(subject, dict) else None),
-        ("Valid from", credential.get("validFrom") or credential.get("issuanceDate")),
-        ("Valid until", credential.get("validUntil") or credential.get("expirationDate")),
-    ]
-    items = "".join(f"<dt>{_e(label)}</dt><dd>{_e(value)}</dd>" for label, value in rows if value)
-    return f"<dl>{items}</dl>" if items else ""
-
-
-def _render_result(result: VerificationResult, source: str) -> str:
-    verdict = (
-        '<p class="verdict ok">Verified</p>'
-        if result.verified
-        else '<p class="verdict fail">Not verified</p>'
-    )
-    rows = "".join(
-        f'<tr><td>{_e(c.check)}</td><td class="{"ok" if c.ok else "fail"}">{"pass" if c.ok else "fail"}</td>'
-        f"<td>{_e(c.message)}</td></tr>"
-        for c in result.checks
-    )
-    return (
-        f'<section id="result"><h2>Result</h2>{verdict}<p>Read from: {_e(source)}'
-        f"{'; proof format: ' + _e(result.proof_format) if result.proof_format else ''}</p>"
-        f"{_summary(result.credential)}"
-        f"<table><thead><tr><th>Check</th><th>Outcome</th><th>Details</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table></section>"
-    )
-
-
-def _page(result: str = "", pasted: str = "") -> str:
-    return _PAGE.format(result=result, pasted=_e(pasted))
-
-
-#: The page needs no script, no frame, no remote resource: say so to the browser.
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-
-
-def _html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
-
-
-@router.get(
-    "/verify",
-    summary="Verification web page (HTML form)",
-    response_class=HTMLResponse,
-)
-async def verify_page() -> HTMLResponse:
-    return _html(_page())
-
-
-@router.post(
-    "/verify",
-    summary="Verification web page: verify the pasted or uploaded credential (HTML result)",
-    response_class=HTMLResponse,
-    openapi_extra={"requestBody": {"content": {"multipart/form-data": _FORM_SCHEMA}}},
-    responses={
-        400: {"description": "Unreadable input (HTML page naming the problem)", "content": {"text/html": {}}},
-        413: {"description": "Body too large (HTML page)", "content": {"text/html": {}}},
-        422: {"description": "No credential in the input (HTML page)", "content": {"text/html": {}}},
-        429: {"description": "Too many requests from this client; see Retry-After"},
-    },
-)
-async def verify_page_submit(
-    request: Request, _limit: RateLimitDep, service: VerificationServiceDep
-) -> HTMLResponse:
-    pasted = ""
-    try:
-        if _media(request) not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-            raise UnreadableCredential("submit the form (multipart/form-data)")
-        submitted = await read_form(request)
-        if submitted.source == "json" or submitted.source == "jws":
-            credential = submitted.credential
-            pasted = credential if isinstance(credential, str) else json.dumps(credential, indent=2)
-        result = await service.verify(submitted.credential)
-    except ServiceError as exc:
-        message = (
-            '<section id="result"><h2>Result</h2><p class="verdict fail">Cannot verify</p>'
-            f"<p>{_e(exc.detail)}</p></section>"
-        )
-        return _html(_page(message, pasted), exc.status)
-    return _html(_page(_render_result(result, submitted.source), pasted))
+    return JSONResponse(verify_body(result, source, recipient))

@@ -1,4 +1,8 @@
-"""Console routes: sign-in (one-time link, OpenID Connect), sign-out, learner search and learner pages.
+"""The staff console under ``/console/``: sign-in (one-time link, OpenID Connect), sign-out, learner search
+and learner pages.
+
+Sessions are server-side (service.identity); the cookie holds a random token only. Every form carries a CSRF
+token (an HMAC of the browser's session or pre-session cookie).
 
 No SQL here: pages call the identity, roster, awards, evidence and badges services. A refused request
 renders a page that says why and marks the transaction rollback-only, so it writes nothing.
@@ -14,8 +18,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.api.console.templating import render
 from service.api.deps import ROLLBACK_ONLY, SessionDep, SettingsDep
+from service.api.web.templating import render
 from service.awards.service import AwardService
 from service.badges.service import CredentialService
 from service.config import Settings
@@ -53,6 +57,11 @@ AWARD_STATUS_LABELS = {
     "rejected": "declined",
     "revoked": "revoked",
 }
+
+
+def _page(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
+    """A console page: never cached (it shows a signed-in person's data)."""
+    return render(request, name, context, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
 def identity(request: Request, session: AsyncSession, settings: Settings) -> IdentityService:
@@ -123,7 +132,8 @@ def refuse(
     """A page that says why, with the request's status; nothing of the request is written."""
     session.info[ROLLBACK_ONLY] = True
     back_url, back_label = ("/console/", "Back to the console") if user else ("/console/sign-in", "Sign in")
-    return render(
+    return _page(
+        request,
         "console/refusal.html",
         _context(
             request,
@@ -180,7 +190,8 @@ async def sign_in_page(
     if fresh:
         pre = secrets.token_urlsafe(32)
     assert pre is not None
-    response = render(
+    response = _page(
+        request,
         "console/sign_in.html",
         {
             "user": None,
@@ -216,7 +227,8 @@ async def request_link(
     tenant, email = tenant.strip(), email.strip()
     if not tenant or "@" not in email:
         session.info[ROLLBACK_ONLY] = True
-        return render(
+        return _page(
+            request,
             "console/sign_in.html",
             _context(
                 request,
@@ -231,7 +243,8 @@ async def request_link(
             status_code=422,
         )
     await identity(request, session, settings).email_link(tenant, email)
-    return render(
+    return _page(
+        request,
         "console/link_sent.html",
         _context(
             request,
@@ -371,8 +384,10 @@ def _scope_filter(user: SignedIn, q: str) -> PersonFilter:
 async def home(request: Request, session: SessionDep, settings: SettingsDep, user: UserDep) -> Response:
     if user is None:
         return _to_sign_in()
-    return render(
-        "console/home.html", _context(request, settings, user, page_title="Learners", q="", results=None)
+    return _page(
+        request,
+        "console/home.html",
+        _context(request, settings, user, page_title="Learners", q="", results=None),
     )
 
 
@@ -390,7 +405,8 @@ async def learners(
     rows, total = await RosterService(session, user.tenant.id).list_people(
         _scope_filter(user, q), PageParams(limit=SEARCH_LIMIT, offset=0)
     )
-    return render(
+    return _page(
+        request,
         "console/home.html",
         _context(
             request,
@@ -433,7 +449,8 @@ async def learner_page(
     if not await service.learner_visible(user.access, learner.id):
         return refuse(request, session, settings, user, not_yours, heading="Learner not found")
     view = await _learner_view(session, settings, user, learner.id)
-    return render(
+    return _page(
+        request,
         "console/learner.html",
         _context(
             request,
@@ -466,7 +483,10 @@ async def _learner_view(
             label = AWARD_STATUS_LABELS.get(item.award_status, item.award_status.replace("_", " "))
         else:
             label = "not yet earned"
-        badges.append({"title": item.title, "status_label": label, "reasons": item.reasons})
+        colour = "green" if item.earned else ("yellow" if item.award_status == "pending_review" else "grey")
+        if item.award_status in ("revoked", "rejected"):
+            colour = "red"
+        badges.append({"title": item.title, "status_label": label, "reasons": item.reasons, "colour": colour})
     pieces, total = await EvidenceService(session, tenant_id).list_page(
         PageParams(limit=TIMELINE_LIMIT, offset=0), learner_id=learner_id
     )
