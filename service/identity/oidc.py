@@ -22,7 +22,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from service.config import Settings
-from service.net import GuardedTransport, OutboundPolicy, read_limited
+from service.net import GuardedTransport, OutboundPolicy, outbound_client, read_limited
 
 with warnings.catch_warnings():
     # Authlib 1.9 prefers the httpx2 fork and warns when it falls back to httpx; the service's guarded
@@ -80,10 +80,10 @@ class OidcClient:
     def from_settings(cls, settings: Settings) -> OidcClient:
         return cls(OutboundPolicy.from_settings(settings.outbound))
 
-    def _client(self, provider: Provider | None = None, **kwargs: Any) -> AsyncOAuth2Client:
+    def _client(self, provider: Provider, **kwargs: Any) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
-            client_id=provider.client_id if provider else None,
-            client_secret=provider.client_secret if provider else None,
+            client_id=provider.client_id,
+            client_secret=provider.client_secret,
             code_challenge_method="S256",
             transport=GuardedTransport(self.policy),
             timeout=httpx.Timeout(self.policy.timeout_seconds),
@@ -92,12 +92,18 @@ class OidcClient:
             **kwargs,
         )
 
-    async def _get_json(self, url: str) -> dict[str, Any]:
-        cached = self.cache.get(url)
+    async def _get_json(self, url: str, *, bearer: str | None = None) -> dict[str, Any]:
+        cached = self.cache.get(url) if bearer is None else None
         if cached is not None and cached.until > time.monotonic():
             return cached.value
+        headers = {"Accept": "application/json"}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer}"
         try:
-            async with self._client() as client, client.stream("GET", url) as response:
+            async with (
+                outbound_client(self.policy) as client,
+                client.stream("GET", url, headers=headers) as response,
+            ):
                 body = await read_limited(response, MAX_DOCUMENT_BYTES + 1)
         except httpx.HTTPError as exc:
             raise OidcFailure(f"the identity provider cannot be reached ({type(exc).__name__})") from exc
@@ -111,7 +117,8 @@ class OidcClient:
             raise OidcFailure(f"the identity provider's document at {url} is not JSON") from exc
         if not isinstance(value, dict):
             raise OidcFailure(f"the identity provider's document at {url} is not a JSON object")
-        self.cache[url] = _Cached(value, time.monotonic() + CACHE_SECONDS)
+        if bearer is None:
+            self.cache[url] = _Cached(value, time.monotonic() + CACHE_SECONDS)
         return value
 
     async def metadata(self, issuer: str) -> dict[str, Any]:
@@ -177,4 +184,14 @@ class OidcClient:
                 raise OidcFailure("the ID token was issued to another client")
         except (JoseError, ValueError) as exc:
             raise OidcFailure(f"the ID token is not acceptable ({exc})") from exc
-        return dict(claims)
+        out = dict(claims)
+        userinfo_url = meta.get("userinfo_endpoint")
+        access_token = token.get("access_token")
+        if "email" not in out and isinstance(userinfo_url, str) and isinstance(access_token, str):
+            # Providers that keep profile claims out of the ID token (oidc-provider, some Entra ID setups)
+            # serve them from the UserInfo endpoint; its sub must be the ID token's (OIDC Core 5.3.2).
+            info = await self._get_json(userinfo_url, bearer=access_token)
+            if info.get("sub") != out.get("sub"):
+                raise OidcFailure("the provider's user info is about someone else than its ID token")
+            out = {**info, **out}
+        return out
