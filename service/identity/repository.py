@@ -130,6 +130,16 @@ class IdentityRepository:
         query = select(SignInLink).where(col(SignInLink.token_hash) == token_hash)
         return (await self.session.exec(query)).first()
 
+    async def open_links(self, tenant_id: uuid.UUID, person_id: uuid.UUID, now: datetime) -> int:
+        """Unused, unexpired links of a person (a cap keeps the form from flooding a mailbox)."""
+        query = select(func.count()).where(
+            col(SignInLink.tenant_id) == tenant_id,
+            col(SignInLink.person_id) == person_id,
+            col(SignInLink.used_at).is_(None),
+            col(SignInLink.expires_at) > now,
+        )
+        return int((await self.session.exec(query)).one())
+
     async def claim_link(self, link_id: uuid.UUID, now: datetime) -> bool:
         """Mark a link used; False when another request used it first (a link works once)."""
         result = await self.session.exec(

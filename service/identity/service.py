@@ -39,6 +39,8 @@ from service.tenancy.repository import TenantRepository
 
 #: Cookie-borne tokens: 32 random bytes, base64url (43 characters).
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+#: At most this many unused, unexpired links per person: more requests send nothing (mailbox flooding).
+MAX_OPEN_LINKS = 3
 #: A session's last-seen time is written at most this often (not on every request).
 TOUCH_INTERVAL = timedelta(seconds=60)
 CONSOLE_PATH = "/console"
@@ -168,6 +170,7 @@ class IdentityService:
         self, tenant: Tenant, person: Person, access: StaffAccess, method: str
     ) -> SignedIn:
         now = utcnow()
+        await self.repo.delete_expired(now)  # housekeeping, on the rare write that signs someone in
         token = new_token()
         row = StaffSession(
             tenant_id=tenant.id,
@@ -247,6 +250,8 @@ class IdentityService:
             person, _ = await self.staff_by_email(tenant, email)
         except (SignInRefused, UnknownPerson):
             return False
+        if await self.repo.open_links(tenant.id, person.id, utcnow()) >= MAX_OPEN_LINKS:
+            return False  # earlier links still work; the page says the same as always
         url = await self.create_link(tenant, person)
         minutes = self.settings.console.link_ttl_seconds // 60
         message = compose(
@@ -306,6 +311,13 @@ class IdentityService:
         row.updated_at = utcnow()
         await self.repo.add(row)
         return row
+
+    async def sso_tenant(self, tenant_slug: str) -> Tenant | None:
+        """The tenant of this slug when it has single sign-on set up (the sign-in page offers it)."""
+        tenant = await self.tenants.get_by_slug(tenant_slug.strip().lower())
+        if tenant is None or tenant.status != "active" or await self.oidc_provider(tenant) is None:
+            return None
+        return tenant
 
     async def oidc_provider(self, tenant: Tenant) -> OidcProvider | None:
         row = await self.repo.oidc_provider(tenant.id)

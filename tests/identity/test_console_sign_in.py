@@ -19,7 +19,7 @@ from service.db import utcnow
 from service.identity.errors import UnknownPerson
 from service.identity.mailer import outbox_dir
 from service.identity.models import SignInLink, StaffSession
-from service.identity.service import IdentityService, hash_token
+from service.identity.service import MAX_OPEN_LINKS, IdentityService, hash_token
 from tests.identity.conftest import World, csrf_of
 
 
@@ -252,3 +252,16 @@ async def test_idle_and_absolute_expiry(
     session.add(row)
     await session.commit()
     assert (await browser.get("/console/")).status_code == 303
+
+
+async def test_link_requests_are_capped_per_person(
+    browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World
+) -> None:
+    page = await browser.get("/console/sign-in")
+    for _ in range(MAX_OPEN_LINKS + 2):
+        sent = await browser.post(
+            "/console/sign-in",
+            data={"tenant": world.tenant.slug, "email": world.admin_email, "csrf_token": csrf_of(page.text)},
+        )
+        assert sent.status_code == 200 and "Check your email" in sent.text
+    assert len(outbox_messages(settings, world.admin_email)) == MAX_OPEN_LINKS

@@ -154,6 +154,11 @@ async def test_sso_signs_in_a_staff_member_by_email(
     ).one()
     assert CLIENT_SECRET not in row.client_secret_encrypted and row.client_secret_encrypted.startswith("v1:")
 
+    offered = await browser.get("/console/sign-in", params={"tenant": world.tenant.slug})
+    assert f'href="/console/sso/start?tenant={world.tenant.slug}"' in offered.text
+    plain = await browser.get("/console/sign-in", params={"tenant": world.other.slug})
+    assert "sso-start" not in plain.text and "has no single sign-on" in plain.text
+
     callback = await through_provider(idp, await start_sso(browser, world.tenant.slug), world.counselor_email)
     response = await back_at_console(browser, callback)
     assert response.status_code == 303, response.text

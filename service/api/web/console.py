@@ -179,12 +179,16 @@ async def console_root_no_slash() -> RedirectResponse:
 @router.get("/sign-in", response_class=HTMLResponse)
 async def sign_in_page(
     request: Request,
+    session: SessionDep,
     settings: SettingsDep,
     user: UserDep,
     tenant: Annotated[str, Query(max_length=63)] = "",
 ) -> Response:
     if user is not None:
         return RedirectResponse(CONSOLE_PATH + "/", status_code=303)
+    # Single sign-on is offered as a link, not a form: a form's navigation may not be redirected to
+    # the identity provider under the pages' CSP (form-action 'self').
+    sso = await identity(request, session, settings).sso_tenant(tenant) if tenant.strip() else None
     pre = request.cookies.get(PRE_SESSION_COOKIE)
     fresh = pre is None or len(pre) != 43
     if fresh:
@@ -198,6 +202,7 @@ async def sign_in_page(
             "csrf": csrf_token(settings.token_secret_value(), pre),
             "page_title": "Sign in",
             "tenant": tenant,
+            "sso": sso,
             "email": "",
             "error": "",
             "link_minutes": settings.console.link_ttl_seconds // 60,
@@ -236,6 +241,7 @@ async def request_link(
                 user,
                 page_title="Sign in",
                 tenant=tenant,
+                sso=None,
                 email=email,
                 error="Enter your district and your email address, like name@school.org",
                 link_minutes=settings.console.link_ttl_seconds // 60,
