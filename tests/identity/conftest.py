@@ -3,10 +3,16 @@ admin, learners in and out of their reach; a second district with its own counse
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import shutil
+import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,8 +24,47 @@ from service.roster.schemas import ClassCreate, EnrollmentCreate, OrgCreate, Per
 from service.roster.service import RosterService
 from tests.factories import TenantRef, make_tenant_ref
 
+NODE_DIR = Path(__file__).parent / "node"
+_STAMP = NODE_DIR / "node_modules" / ".portrait-lock-sha256"
 CONSOLE_BASE = "https://portrait.test"  # the tests' public_url: Secure cookies need https
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]*)"')
+
+
+def node_packages() -> str:
+    """The node executable, with tests/identity/node's pinned packages installed (``npm ci``) when missing
+    or stale: oidc-provider (the identity provider) and axe-core (the browser tests' accessibility check)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.fail("node and npm are required for the console's single sign-on and browser tests")
+    digest = hashlib.sha256((NODE_DIR / "package-lock.json").read_bytes()).hexdigest()
+    if not _STAMP.exists() or _STAMP.read_text() != digest:
+        subprocess.run(  # noqa: S603 - fixed command, found on PATH
+            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+            cwd=NODE_DIR,
+            check=True,
+            timeout=600,
+        )
+        _STAMP.write_text(digest)
+    return node
+
+
+@contextmanager
+def oidc_provider(client_id: str, client_secret: str, redirect_uris: list[str]) -> Iterator[str]:
+    """A real OpenID Connect provider (oidc-provider on Node, node/provider.mjs); yields its issuer URL."""
+    process = subprocess.Popen(  # noqa: S603 - our own script
+        [node_packages(), str(NODE_DIR / "provider.mjs"), client_id, client_secret, ",".join(redirect_uris)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until the provider listens (or exits)
+        assert line, "the OpenID Connect provider did not start"
+        yield str(json.loads(line)["issuer"])
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def csrf_of(html: str) -> str:

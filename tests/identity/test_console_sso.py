@@ -7,14 +7,9 @@ client secret encrypted at rest."""
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
 import re
-import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
@@ -30,47 +25,18 @@ from service.identity.oidc import OidcClient
 from service.identity.schemas import OidcProviderSet
 from service.identity.service import IdentityService
 from service.net import OutboundPolicy
-from tests.identity.conftest import CONSOLE_BASE, World
+from tests.identity.conftest import CONSOLE_BASE, World, oidc_provider
 
-NODE_DIR = Path(__file__).parent / "node"
-STAMP = NODE_DIR / "node_modules" / ".portrait-lock-sha256"
 CLIENT_ID = "portrait-console"
 CLIENT_SECRET = "test-client-secret-of-the-console"
 REDIRECT_URI = CONSOLE_BASE + "/console/sso/callback"
 _FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*method="post"', re.IGNORECASE)
 
 
-def _lock_digest() -> str:
-    return hashlib.sha256((NODE_DIR / "package-lock.json").read_bytes()).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def issuer() -> Iterator[str]:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.fail("node and npm are required for the single sign-on tests")
-    if not STAMP.exists() or STAMP.read_text() != _lock_digest():
-        subprocess.run(  # noqa: S603 - fixed command, found on PATH
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-            cwd=NODE_DIR,
-            check=True,
-            timeout=600,
-        )
-        STAMP.write_text(_lock_digest())
-    process = subprocess.Popen(  # noqa: S603 - our own script
-        [node, str(NODE_DIR / "provider.mjs"), CLIENT_ID, CLIENT_SECRET, REDIRECT_URI],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()  # blocks until the provider listens (or exits)
-        assert line, "the OpenID Connect provider did not start"
-        yield str(json.loads(line)["issuer"])
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with oidc_provider(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI]) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 // development interactions (any login name, any password; the login name becomes the account id, its
 // email and its sourcedId claim). Listens on 127.0.0.1, an ephemeral port; prints {"issuer": ...} once
 // ready, then serves until killed.
-//   node provider.mjs CLIENT_ID CLIENT_SECRET REDIRECT_URI
+//   node provider.mjs CLIENT_ID CLIENT_SECRET REDIRECT_URI[,REDIRECT_URI...]
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -20,7 +20,7 @@ server.listen(0, '127.0.0.1', () => {
     clients: [{
       client_id: clientId,
       client_secret: clientSecret,
-      redirect_uris: [redirectUri],
+      redirect_uris: redirectUri.split(','),
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
