@@ -90,6 +90,15 @@ class IdentityRepository:
         )
         return (await self.session.exec(query.order_by(col(StaffRoleGrant.created_at)))).all()
 
+    async def grants_in(self, tenant_id: uuid.UUID, limit: int) -> Sequence[StaffRoleGrant]:
+        query = (
+            select(StaffRoleGrant)
+            .where(col(StaffRoleGrant.tenant_id) == tenant_id)
+            .order_by(col(StaffRoleGrant.created_at).desc(), col(StaffRoleGrant.id))
+            .limit(limit)
+        )
+        return (await self.session.exec(query)).all()
+
     async def grant(self, tenant_id: uuid.UUID, grant_id: uuid.UUID) -> StaffRoleGrant | None:
         query = select(StaffRoleGrant).where(
             col(StaffRoleGrant.tenant_id) == tenant_id, col(StaffRoleGrant.id) == grant_id

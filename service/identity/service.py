@@ -447,6 +447,29 @@ class IdentityService:
         await self.repo.add(grant)
         return grant
 
+    async def grant_role_by_email(
+        self, actor: StaffAccess, tenant: Tenant, email: str, role: str, org_id: uuid.UUID | None
+    ) -> StaffRoleGrant:
+        """The console's form: the person is named by their roster email."""
+        if not actor.district_wide:
+            raise NotAllowed("only a district admin can grant console roles")
+        if role not in STAFF_ROLES:
+            raise InvalidRole(f"choose a role: {', '.join(STAFF_ROLES)}")
+        people = [
+            p
+            for p in await self.repo.active_people_by_email(tenant.id, email)
+            if p.role not in ("student", "parent", "guardian", "relative")
+        ]
+        if not people:
+            raise InvalidRole(f"no staff member of {tenant.name} has the email address {email} on the roster")
+        data = RoleGrantCreate(person_id=people[0].id, role=role, org_id=org_id)
+        return await self.grant_role(actor, tenant, data)
+
+    async def list_grants(self, actor: StaffAccess, limit: int = 200) -> list[StaffRoleGrant]:
+        if not actor.district_wide:
+            raise NotAllowed("only a district admin can see console role grants")
+        return list(await self.repo.grants_in(actor.tenant_id, limit))
+
     async def revoke_grant(self, actor: StaffAccess, grant_id: uuid.UUID) -> None:
         if not actor.district_wide:
             raise NotAllowed("only a district admin can take console roles away")

@@ -4,6 +4,7 @@ or a session of another district get a clear "not found" page; a district admin 
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -173,3 +174,65 @@ async def test_district_admin_grants_a_role_and_others_cannot(
     await service.revoke_grant(admin, made_id)
     await session.commit()
     assert (await page(browser, world.other_school)).status_code == 404
+
+
+async def test_staff_roles_page_for_district_admins(
+    browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World
+) -> None:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from service.identity.models import StaffRoleGrant
+    from tests.identity.conftest import csrf_of
+
+    async def grants() -> int:
+        return int((await session.exec(select(func.count()).select_from(StaffRoleGrant))).one())
+
+    await sign_in(browser, session, settings, world.tenant.slug, world.counselor_email)
+    refused = await browser.get("/console/staff")
+    assert refused.status_code == 403 and "Only a district admin" in refused.text
+    home = await browser.get("/console/")
+    assert "Staff roles" not in home.text
+    forged = await browser.post(
+        "/console/staff/grants",
+        data={"email": world.counselor_email, "role": "district_admin", "csrf_token": csrf_of(home.text)},
+    )
+    assert forged.status_code == 403
+    before = await grants()
+
+    await sign_in(browser, session, settings, world.tenant.slug, world.admin_email)
+    page_ = await browser.get("/console/staff")
+    assert page_.status_code == 200 and "No role has been granted yet." in page_.text
+    token = csrf_of(page_.text)
+    assert (
+        await browser.post("/console/staff/grants", data={"email": world.teacher_email, "role": "counselor"})
+    ).status_code == 403
+    for bad in (
+        {"email": world.learner_email, "role": "educator"},
+        {"email": "nobody@nowhere.test", "role": "educator"},
+        {"email": world.teacher_email, "role": "overlord"},
+        {"email": world.teacher_email, "role": "counselor", "school": str(uuid.uuid4())},
+        {"email": world.teacher_email, "role": "counselor", "school": "not-a-school"},
+    ):
+        answer = await browser.post("/console/staff/grants", data={**bad, "csrf_token": token})
+        assert answer.status_code == 422, bad
+        assert "There is a problem" in answer.text
+    assert await grants() == before
+
+    made = await browser.post(
+        "/console/staff/grants",
+        data={
+            "email": world.teacher_email,
+            "role": "counselor",
+            "school": str(world.school_b),
+            "csrf_token": token,
+        },
+    )
+    assert made.status_code == 303 and made.headers["location"] == "/console/staff"
+    listed = await browser.get("/console/staff")
+    assert "Theo Teach" in listed.text and "School B" in listed.text and "Counselor" in listed.text
+    assert await grants() == before + 1
+    action = re.search(r'action="(/console/staff/grants/[0-9a-f-]{36}/revoke)"', listed.text)
+    assert action is not None
+    assert (await browser.post(action.group(1), data={"csrf_token": csrf_of(listed.text)})).status_code == 303
+    assert await grants() == before

@@ -26,9 +26,10 @@ from service.config import Settings
 from service.errors import ServiceError
 from service.evidence.service import EvidenceService
 from service.frameworks.service import FrameworkService
-from service.identity.errors import CsrfFailed
+from service.identity.errors import CsrfFailed, NotAllowed
 from service.identity.mailer import Mailer
 from service.identity.oidc import OidcClient
+from service.identity.roles import ROLE_LABELS, STAFF_ROLES
 from service.identity.service import CONSOLE_PATH, IdentityService, SignedIn, csrf_matches, csrf_token
 from service.roster.repository import PersonFilter
 from service.roster.service import RosterService
@@ -96,7 +97,11 @@ def _check_csrf(request: Request, settings: Settings, user: SignedIn | None, sub
     origin = request.headers.get("origin")
     # Under the pages' "Referrer-Policy: no-referrer" browsers send "Origin: null" on form posts: only a
     # real foreign origin is refused here; the token below is what every post must carry.
-    if origin and origin != "null" and origin not in (settings.public_url, f"{request.url.scheme}://{request.url.netloc}"):
+    if (
+        origin
+        and origin != "null"
+        and origin not in (settings.public_url, f"{request.url.scheme}://{request.url.netloc}")
+    ):
         raise CsrfFailed("this form was sent from another site")
     binding = _binding(request, user)
     if not binding or not csrf_matches(settings.token_secret_value(), binding, submitted):
@@ -525,3 +530,119 @@ async def _learner_view(
         for p in pieces
     ]
     return {"progress": progress, "badges": badges, "evidence": evidence, "evidence_total": total}
+
+
+# -- staff roles (district admins) ---------------------------------------------------------------
+
+
+async def _staff_page(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    user: SignedIn,
+    *,
+    error: str = "",
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    service = identity(request, session, settings)
+    grants = await service.list_grants(user.access)
+    roster = RosterService(session, user.tenant.id)
+    schools, _ = await roster.list_orgs(PageParams(limit=200, offset=0), type_="school", status="active")
+    people = await roster.people_by_ids([g.person_id for g in grants])
+    names = {s.id: s.name for s in schools}
+    rows = [
+        {
+            "id": g.id,
+            "person": f"{people[g.person_id].given_name} {people[g.person_id].family_name}"
+            if g.person_id in people
+            else "a former staff member",
+            "email": people[g.person_id].email if g.person_id in people else "",
+            "role": ROLE_LABELS.get(g.role, g.role),
+            "school": names.get(g.org_id, "") if g.org_id else "their own schools",
+            "granted": g.created_at,
+        }
+        for g in grants
+    ]
+    return _page(
+        request,
+        "console/staff.html",
+        _context(
+            request,
+            settings,
+            user,
+            page_title="Staff roles",
+            grants=rows,
+            schools=schools,
+            roles=[(r, ROLE_LABELS[r]) for r in STAFF_ROLES],
+            error=error,
+            values=values or {"email": "", "role": "", "school": ""},
+        ),
+        status_code=status_code,
+    )
+
+
+@router.get("/staff", response_class=HTMLResponse)
+async def staff(request: Request, session: SessionDep, settings: SettingsDep, user: UserDep) -> Response:
+    if user is None:
+        return _to_sign_in()
+    if not user.access.district_wide:
+        return refuse(
+            request, session, settings, user, NotAllowed("only a district admin can manage staff roles")
+        )
+    return await _staff_page(request, session, settings, user)
+
+
+@router.post("/staff/grants", response_class=HTMLResponse)
+async def grant(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: UserDep,
+    email: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    role: Annotated[str, Form(max_length=32)] = "",
+    school: Annotated[str, Form(max_length=64)] = "",
+    csrf_token_field: Annotated[str, Form(alias="csrf_token", max_length=128)] = "",
+) -> Response:
+    if user is None:
+        return _to_sign_in()
+    try:
+        _check_csrf(request, settings, user, csrf_token_field)
+        if not user.access.district_wide:
+            raise NotAllowed("only a district admin can grant console roles")
+    except ServiceError as exc:
+        return refuse(request, session, settings, user, exc)
+    values = {"email": email.strip(), "role": role, "school": school}
+    try:
+        org_id = uuid.UUID(school) if school else None
+    except ValueError:
+        org_id = uuid.UUID(int=0)  # unknown school: refused by the service, named on the page
+    try:
+        await identity(request, session, settings).grant_role_by_email(
+            user.access, user.tenant, email.strip(), role, org_id
+        )
+    except ServiceError as exc:
+        session.info[ROLLBACK_ONLY] = True
+        return await _staff_page(
+            request, session, settings, user, error=exc.detail, values=values, status_code=422
+        )
+    return RedirectResponse(CONSOLE_PATH + "/staff", status_code=303)
+
+
+@router.post("/staff/grants/{grant_id}/revoke")
+async def revoke(
+    grant_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: UserDep,
+    csrf_token_field: Annotated[str, Form(alias="csrf_token", max_length=128)] = "",
+) -> Response:
+    if user is None:
+        return _to_sign_in()
+    try:
+        _check_csrf(request, settings, user, csrf_token_field)
+        await identity(request, session, settings).revoke_grant(user.access, grant_id)
+    except ServiceError as exc:
+        return refuse(request, session, settings, user, exc)
+    return RedirectResponse(CONSOLE_PATH + "/staff", status_code=303)
