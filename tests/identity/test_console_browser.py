@@ -246,6 +246,10 @@ def test_sign_in_by_link_search_a_learner_and_sign_out(page: Page, site: Site, a
     assert "Led the lab group." in page.locator("ol.timeline").inner_text()
     check(page, axe_source, site, "learner")
 
+    page.get_by_role("link", name="Staff roles").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Staff roles"
+    check(page, axe_source, site, "staff")
+
     page.get_by_role("button", name="Sign out", exact=True).click()
     assert page.url == f"{site.base}/console/sign-in"
     page.goto(f"{site.base}/console/")
