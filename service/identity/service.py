@@ -38,7 +38,7 @@ from service.tenancy.models import Tenant
 from service.tenancy.repository import TenantRepository
 
 #: Cookie-borne tokens: 32 random bytes, base64url (43 characters).
-_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 #: At most this many unused, unexpired links per person: more requests send nothing (mailbox flooding).
 MAX_OPEN_LINKS = 3
 #: A session's last-seen time is written at most this often (not on every request).
@@ -58,7 +58,7 @@ def hash_token(token: str) -> str:
 
 
 def well_formed(token: str) -> bool:
-    return bool(_TOKEN_RE.match(token))
+    return bool(_TOKEN_RE.fullmatch(token))
 
 
 def csrf_token(secret: str, binding: str) -> str:
