@@ -213,6 +213,7 @@ async def test_staff_roles_page_for_district_admins(
         {"email": world.teacher_email, "role": "overlord"},
         {"email": world.teacher_email, "role": "counselor", "school": str(uuid.uuid4())},
         {"email": world.teacher_email, "role": "counselor", "school": "not-a-school"},
+        {"email": world.teacher_email + "\x00", "role": "counselor"},
     ):
         answer = await browser.post("/console/staff/grants", data={**bad, "csrf_token": token})
         assert answer.status_code == 422, bad

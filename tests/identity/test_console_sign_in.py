@@ -265,3 +265,25 @@ async def test_link_requests_are_capped_per_person(
         )
         assert sent.status_code == 200 and "Check your email" in sent.text
     assert len(outbox_messages(settings, world.admin_email)) == MAX_OPEN_LINKS
+
+
+async def test_bad_form_input_is_named_on_the_page_and_writes_nothing(
+    browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World
+) -> None:
+    links = await count(session, SignInLink)
+    page = await browser.get("/console/sign-in")
+    for data in (
+        {"tenant": world.tenant.slug, "email": "no-at-sign"},
+        {"tenant": "", "email": world.counselor_email},
+        {"tenant": world.tenant.slug, "email": "coun\x00selor@x.test"},  # PostgreSQL text cannot hold U+0000
+        {"tenant": "d\x00", "email": world.counselor_email},
+    ):
+        answer = await browser.post("/console/sign-in", data={**data, "csrf_token": csrf_of(page.text)})
+        assert answer.status_code == 422, data
+        assert "There is a problem" in answer.text and 'id="email-error"' in answer.text
+    too_long = await browser.post(
+        "/console/sign-in",
+        data={"tenant": world.tenant.slug, "email": "a@" + "b" * 400, "csrf_token": csrf_of(page.text)},
+    )
+    assert 400 <= too_long.status_code < 500
+    assert await count(session, SignInLink) == links

@@ -33,7 +33,7 @@ from service.identity.roles import ROLE_LABELS, STAFF_ROLES
 from service.identity.service import CONSOLE_PATH, IdentityService, SignedIn, csrf_matches, csrf_token
 from service.roster.repository import PersonFilter
 from service.roster.service import RosterService
-from service.schemas import PageParams
+from service.schemas import PageParams, contains_nul
 
 router = APIRouter(prefix=CONSOLE_PATH, include_in_schema=False)
 
@@ -237,7 +237,9 @@ async def request_link(
             request, session, settings, user, exc, next_steps="Open the sign-in page again and resend."
         )
     tenant, email = tenant.strip(), email.strip()
-    if not tenant or "@" not in email:
+    # U+0000 cannot reach PostgreSQL text: such input is as wrong as a missing "@".
+    if not tenant or "@" not in email or contains_nul([tenant, email]):
+        tenant, email = tenant.replace("\x00", ""), email.replace("\x00", "")
         session.info[ROLLBACK_ONLY] = True
         return _page(
             request,
@@ -612,6 +614,8 @@ async def grant(
             raise NotAllowed("only a district admin can grant console roles")
     except ServiceError as exc:
         return refuse(request, session, settings, user, exc)
+    if contains_nul([email, role, school]):
+        email, role, school = "", "", ""  # refused below as unknown, never sent to the database
     values = {"email": email.strip(), "role": role, "school": school}
     try:
         org_id = uuid.UUID(school) if school else None
