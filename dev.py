@@ -236,6 +236,26 @@ def port_in_use(host: str, port: int) -> str | None:
     return None
 
 
+#: The demo's staff console accounts (service/demo.py).
+DEMO_STAFF = (("counselor", "counselor@demo.portrait.test"), ("teacher", "teacher@demo.portrait.test"))
+
+
+def print_console_links(base: str, env: dict[str, str]) -> None:
+    """The staff console's URL and a fresh one-time sign-in link for each demo staff member."""
+    print(f"\nStaff console: {base}/console/  (one-time sign-in links, valid 15 minutes, each works once):")
+    for label, email in DEMO_STAFF:
+        done = subprocess.run(
+            [str(tool("portrait")), "sign-in-link", "--tenant", "demo", "--email", email],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        link = done.stdout.strip() if done.returncode == 0 else f"(failed: {done.stderr.strip()[-200:]})"
+        print(f"  {label:<10} {email:<30} {link}")
+    print("  A new link: .venv/bin/portrait sign-in-link --tenant demo --email ADDRESS")
+
+
 def task_demo(args: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="dev.py demo")
     parser.add_argument("--host", default="127.0.0.1")
@@ -272,6 +292,7 @@ def task_demo(args: list[str]) -> int:
         print(f'  curl -s -H "Authorization: Bearer $TOKEN" "{base}/api/v1/learners?limit=5"')
     else:
         print(f"{client_file} is missing (deleted?); `python3 dev.py demo --reset` makes a new demo client.")
+    print_console_links(base, env)
     print(f"\nAPI docs: {base}/docs   GraphQL: {base}/graphql   Stop with Ctrl-C.\n")
     return exec_tool([str(tool("portrait")), "serve", "--host", opts.host, "--port", str(opts.port)], env)
 

@@ -38,6 +38,7 @@ from service.api.rest import jobs as jobs_rest
 from service.api.rest import oneroster as oneroster_rest
 from service.api.rest import transcripts as transcripts_rest
 from service.api.rest import webhooks as webhooks_rest
+from service.api.web import console as console_pages
 from service.api.web import ide, static_files, verify_pages
 from service.api.web.headers import HtmlHeadersMiddleware
 from service.config import Settings, get_settings
@@ -151,4 +152,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(ide.router)
     app.include_router(vc_api.router)
     app.include_router(graphql_router(settings.limits))
+    app.include_router(console_pages.router)
     return app

@@ -269,6 +269,112 @@ def transcripts(
         raise typer.Exit(code=1)
 
 
+@app.command("sign-in-link")
+def sign_in_link(
+    tenant: Annotated[str, typer.Option(help="tenant slug")],
+    email: Annotated[str, typer.Option(help="the staff member's email address on the roster")],
+) -> None:
+    """Print a one-time staff console sign-in URL for a roster person (the link the mailer would send)."""
+    from service.identity.service import IdentityService
+
+    settings = _settings()
+
+    async def run(db: Database) -> dict[str, object]:
+        async with db.session() as session:
+            url = await IdentityService(session, settings).link_for_email(tenant, email)
+            await session.commit()
+            return {"url": url}
+
+    typer.echo(_run_checked(settings, run)["url"])
+
+
+@app.command("grant-role")
+def grant_role(
+    tenant: Annotated[str, typer.Option(help="tenant slug")],
+    email: Annotated[str, typer.Option(help="the person's email address on the roster")],
+    role: Annotated[str, typer.Option(help="educator, counselor, school_lead or district_admin")],
+    school: Annotated[
+        str | None, typer.Option(help="school sourcedId (counselor, school_lead): limits the role to it")
+    ] = None,
+) -> None:
+    """Give a roster person a staff console role (as a district admin would); prints the grant as JSON."""
+    from pydantic import ValidationError
+
+    from service.identity.repository import IdentityRepository
+    from service.identity.schemas import RoleGrantCreate, RoleGrantRead
+    from service.identity.service import IdentityService
+    from service.roster.models import Org
+
+    settings = _settings()
+
+    async def run(db: Database) -> dict[str, object]:
+        async with db.session() as session:
+            service = IdentityService(session, settings)
+            target = await service.tenant_by_slug(tenant)
+            people = await IdentityRepository(session).active_people_by_email(target.id, email)
+            if not people:
+                raise typer.BadParameter(f"nobody on the roster of {tenant} has the email {email}")
+            org_id = None
+            if school is not None:
+                org = await service.roster.get_by_sourced_id(Org, target.id, school)
+                if org is None:
+                    raise typer.BadParameter(f"no school with sourcedId {school}")
+                org_id = org.id
+            try:
+                data = RoleGrantCreate(person_id=people[0].id, role=role, org_id=org_id)
+            except ValidationError as exc:
+                raise typer.BadParameter(f"unknown role {role}") from exc
+            grant = await service.grant_role(None, target, data)
+            await session.commit()
+            return RoleGrantRead.model_validate(grant).model_dump(mode="json")
+
+    typer.echo(json.dumps(_run_checked(settings, run), indent=2))
+
+
+@app.command("set-sso")
+def set_sso(
+    tenant: Annotated[str, typer.Option(help="tenant slug")],
+    issuer: Annotated[str, typer.Option(help="the identity provider's issuer URL")],
+    client_id: Annotated[str, typer.Option(help="this service's client id at the provider")],
+    client_secret: Annotated[
+        str,
+        typer.Option(
+            envvar="PORTRAIT_SSO_CLIENT_SECRET", help="client secret (or PORTRAIT_SSO_CLIENT_SECRET)"
+        ),
+    ],
+    match_by: Annotated[str, typer.Option(help="email or sourced_id")] = "email",
+    sourced_id_claim: Annotated[str, typer.Option(help="ID token claim holding the sourcedId")] = "sub",
+) -> None:
+    """Set up OpenID Connect single sign-on for a tenant's staff console (secret encrypted at rest)."""
+    from pydantic import ValidationError
+
+    from service.identity.schemas import OidcProviderRead, OidcProviderSet
+    from service.identity.service import IdentityService
+
+    settings = _settings()
+    try:
+        data = OidcProviderSet(
+            issuer=issuer,
+            client_id=client_id,
+            client_secret=client_secret,
+            match_by=match_by,
+            sourced_id_claim=sourced_id_claim,
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+    async def run(db: Database) -> dict[str, object]:
+        async with db.session() as session:
+            service = IdentityService(session, settings)
+            row = await service.set_oidc_provider(await service.tenant_by_slug(tenant), data)
+            await session.commit()
+            out = OidcProviderRead.model_validate(row).model_dump(mode="json")
+            out["redirect_uri"] = service.redirect_uri()
+            return out
+
+    typer.echo(json.dumps(_run_checked(settings, run), indent=2))
+
+
 DbTask = Callable[[Database], Awaitable[dict[str, object]]]
 
 

@@ -124,6 +124,36 @@ class OneRosterSettings(BaseModel):
     max_csv_uncompressed_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
 
 
+class SmtpSettings(BaseModel):
+    """The SMTP relay of the ``smtp`` mailer (sign-in links and other mail to people)."""
+
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    #: STARTTLS on a plain connection (port 587); ``use_tls`` is implicit TLS (port 465).
+    start_tls: bool = True
+    use_tls: bool = False
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+
+class ConsoleSettings(BaseModel):
+    """The staff console: sessions, one-time sign-in links, mail, OpenID Connect."""
+
+    #: A session ends after this long without a request (idle expiry) ...
+    session_idle_seconds: int = Field(default=2 * 3600, ge=60, le=7 * 24 * 3600)
+    #: ... and at the latest this long after sign-in (absolute expiry).
+    session_absolute_seconds: int = Field(default=12 * 3600, ge=300, le=30 * 24 * 3600)
+    #: How long a one-time sign-in link works.
+    link_ttl_seconds: int = Field(default=15 * 60, ge=60, le=7 * 24 * 3600)
+    #: Pending OpenID Connect sign-ins (between the redirect and the callback).
+    oidc_request_ttl_seconds: int = Field(default=10 * 60, ge=60, le=3600)
+    #: ``file``: messages written to ``var_dir/outbox`` (embedded default); ``smtp``: sent through ``smtp``.
+    mailer: Literal["file", "smtp"] = "file"
+    mail_from: str = "Portrait <no-reply@portrait.invalid>"
+    smtp: SmtpSettings = SmtpSettings()
+
+
 class Settings(BaseSettings):
     """All configuration of the service."""
 
@@ -151,6 +181,7 @@ class Settings(BaseSettings):
     badges: BadgeSettings = BadgeSettings()
     verify: VerifySettings = VerifySettings()
     oneroster: OneRosterSettings = OneRosterSettings()
+    console: ConsoleSettings = ConsoleSettings()
     #: auto: procrastinate on PostgreSQL, in-process on SQLite.
     jobs_backend: Literal["auto", "inprocess", "procrastinate"] = "auto"
 
@@ -181,6 +212,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` when the service is reached over https."""
+        return self.public_url.startswith("https://")
 
     @property
     def should_auto_migrate(self) -> bool:

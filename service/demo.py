@@ -34,6 +34,10 @@ from service.tenancy.schemas import ApiClientCreate, TenantCreate
 from service.tenancy.service import SYSTEM, TenancyService
 
 DEMO_SLUG = "demo"
+#: The staff console's demo accounts (the contract of issue 14): a high-school counselor, and the
+#: high school's English teacher.
+DEMO_COUNSELOR_EMAIL = "counselor@demo.portrait.test"
+DEMO_TEACHER_EMAIL = "teacher@demo.portrait.test"
 LEARNERS = 200
 SEED = 20260901
 
@@ -265,13 +269,27 @@ async def _roster(session: AsyncSession, roster: RosterService) -> DemoRoster:
                     role="teacher",
                     given_name=given,
                     family_name=family,
-                    email=f"{given}.{family}.{school_index}{t}@demo.example".lower(),
+                    email=DEMO_TEACHER_EMAIL
+                    if (school_index, t) == (1, 0)
+                    else f"{given}.{family}.{school_index}{t}@demo.example".lower(),
                     org_ids=[school.id],
                     sourced_id=f"demo-teacher-{school_index}-{t}",
                 )
             )
             teachers.append(teacher)
             counts["teachers"] += 1
+        if school_index == 1:
+            await roster.create_person(
+                PersonCreate(
+                    role="counselor",
+                    given_name="Dana",
+                    family_name="Okafor",
+                    email=DEMO_COUNSELOR_EMAIL,
+                    org_ids=[school.id],
+                    sourced_id="demo-counselor-hs",
+                )
+            )
+            counts["counselors"] = 1
         classes = []
         for s_index, (subject, code) in enumerate(SUBJECTS):
             for term in terms:

@@ -5,6 +5,7 @@ from service.awards import models as awards_models
 from service.badges import models as badges_models
 from service.evidence import models as evidence_models
 from service.frameworks import models as frameworks_models
+from service.identity import models as identity_models
 from service.jobs import models as jobs_models
 from service.roster import models as roster_models
 from service.tenancy import models as tenancy_models
@@ -16,6 +17,7 @@ __all__ = [
     "badges_models",
     "evidence_models",
     "frameworks_models",
+    "identity_models",
     "jobs_models",
     "oneroster_models",
     "roster_models",

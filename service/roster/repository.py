@@ -36,6 +36,9 @@ class PersonFilter:
     org_id: uuid.UUID | None = None
     class_id: uuid.UUID | None = None
     q: str | None = None
+    #: Staff scoping (the console): people of any of these orgs OR enrolled in any of these classes.
+    within_orgs: frozenset[uuid.UUID] | None = None
+    within_classes: frozenset[uuid.UUID] | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,23 @@ class RosterRepository:
                         col(Enrollment.tenant_id) == tenant_id,
                         col(Enrollment.class_id) == flt.class_id,
                     )
+                )
+            )
+        if flt.within_orgs is not None or flt.within_classes is not None:
+            conditions.append(
+                or_(
+                    col(Person.id).in_(
+                        select(PersonOrg.person_id).where(
+                            col(PersonOrg.tenant_id) == tenant_id,
+                            col(PersonOrg.org_id).in_(list(flt.within_orgs or ())),
+                        )
+                    ),
+                    col(Person.id).in_(
+                        select(Enrollment.person_id).where(
+                            col(Enrollment.tenant_id) == tenant_id,
+                            col(Enrollment.class_id).in_(list(flt.within_classes or ())),
+                        )
+                    ),
                 )
             )
         if flt.q:
