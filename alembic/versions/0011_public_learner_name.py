@@ -1,7 +1,7 @@
 """tenants.public_learner_name: how public credential pages name a learner
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0010 (re-chained in wip/clrdocs after merging wip/clr and wip/web)
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
