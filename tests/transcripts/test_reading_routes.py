@@ -188,3 +188,19 @@ async def test_the_district_decides_how_the_learner_is_named(
         text = _pdf_text(pdf.content)[0]
         assert (f"{given} {person.family_name}" in text) == (style == "full")
         assert ("(name not shown)" in text) == (style == "none")
+
+
+async def test_badge_listing_leaves_transcripts_out(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    """A transcript is stored with the badges but listed and served under /transcripts: the badge list's
+    links must all open (this failed once the demo generated transcripts)."""
+    tid, _credential, _person = await _generate(http, actors, session, settings)
+    listed = await http.get(
+        "/api/v1/credentials", params={"limit": 100}, headers=await actors.a.headers("credentials:read")
+    )
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert items and all(tid not in item["id"] for item in items)
+    for item in items:
+        assert (await http.get("/" + item["id"].split("/", 3)[3])).status_code == 200
