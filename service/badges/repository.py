@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, update
+from sqlalchemy import Table, bindparam, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -241,7 +241,15 @@ class BadgeRepository:
         achievement_id: uuid.UUID | None = None,
         status: str | None = None,
     ) -> tuple[Sequence[IssuedCredential], int]:
-        query = select(IssuedCredential).where(col(IssuedCredential.tenant_id) == self.tenant_id)
+        # Badges only: transcripts share the table (``source_key`` ``transcript:<id>``) but are listed,
+        # and served, under /transcripts.
+        query = select(IssuedCredential).where(
+            col(IssuedCredential.tenant_id) == self.tenant_id,
+            or_(
+                col(IssuedCredential.source_key).is_(None),
+                ~col(IssuedCredential.source_key).startswith("transcript:", autoescape=True),
+            ),
+        )
         if learner_id is not None:
             query = query.where(col(IssuedCredential.learner_id) == learner_id)
         if achievement_id is not None:

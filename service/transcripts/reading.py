@@ -1,8 +1,8 @@
 """Use cases of reading a transcript at its public URL: the view (HTML page) and the PDF.
 
 The words come from the signed credential; the only additions are display names the district holds and
-the credential does not (it carries salted hashes): the learner as given name and family initial (the same
-rule as the public badge page: enough for the learner to show, little for anyone else), the learner's
+the credential does not (it carries salted hashes): the learner's name as the district's
+``public_learner_name`` setting allows (as on the public badge page; "Ada L." by default), the learner's
 school and the district's name. Revocation shows as a date, never the reason.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 from anyio import to_thread
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.badges.service import learner_display_name
 from service.config import Settings
 from service.roster.models import Org, Person
 from service.roster.repository import RosterRepository
@@ -43,12 +44,12 @@ class TranscriptReading:
     revoked_on: date | None
 
 
-def learner_display(person: Person | None) -> str | None:
-    """Given (or preferred) name and family initial: "Ada L."."""
+def learner_display(person: Person | None, style: str = "first_initial") -> str | None:
+    """The learner's name as the district lets public pages show it (``full``, ``first_initial`` as in
+    "Ada L.", the default, or ``none``): the same rule as the public badge page."""
     if person is None:
         return None
-    given = person.preferred_name or person.given_name
-    return f"{given} {person.family_name[:1]}." if person.family_name else given
+    return learner_display_name(person.preferred_name or person.given_name, person.family_name, style)
 
 
 class _PdfCache:
@@ -98,9 +99,10 @@ class TranscriptReadingService:
         credential: dict[str, Any] = json.loads(row.document)
         person = await self.roster.get(Person, transcript.tenant_id, transcript.learner_id)
         tenant = await self.tenants.get(transcript.tenant_id)
+        style = tenant.public_learner_name if tenant is not None else "first_initial"
         view = build_transcript_view(
             credential,
-            learner_name=learner_display(person),
+            learner_name=learner_display(person, style),
             school_name=await self._school(transcript.tenant_id, transcript.learner_id),
             district_name=tenant.name if tenant else None,
         )

@@ -18,6 +18,7 @@ from service.config import Settings
 from service.credentials.pdf import extract_pdf
 from service.roster.models import Person
 from service.roster.repository import RosterRepository
+from service.tenancy.repository import TenantRepository
 from tests.factories import Actors
 from tests.transcripts.helpers import seed
 
@@ -168,3 +169,38 @@ async def test_revoked_transcript_says_so(
         "/api/v1/verify", content=after.content, headers={"content-type": "application/pdf"}
     )
     assert verdict.json()["verified"] is False
+
+
+async def test_the_district_decides_how_the_learner_is_named(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    tid, _credential, person = await _generate(http, actors, session, settings)
+    tenant = await TenantRepository(session).get(actors.a.tenant.id)
+    assert tenant is not None
+    given = person.preferred_name or person.given_name
+    for style, expected in (("full", f"Learner {given} {person.family_name}"), ("none", "Learner A learner")):
+        tenant.public_learner_name = style
+        session.add(tenant)
+        await session.flush()
+        page = await http.get(f"/transcripts/{tid}", headers={"Accept": "text/html"})
+        assert expected in _visible(page.text), style
+        pdf = await http.get(f"/transcripts/{tid}.pdf")
+        text = _pdf_text(pdf.content)[0]
+        assert (f"{given} {person.family_name}" in text) == (style == "full")
+        assert ("(name not shown)" in text) == (style == "none")
+
+
+async def test_badge_listing_leaves_transcripts_out(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    """A transcript is stored with the badges but listed and served under /transcripts: the badge list's
+    links must all open (this failed once the demo generated transcripts)."""
+    tid, _credential, _person = await _generate(http, actors, session, settings)
+    listed = await http.get(
+        "/api/v1/credentials", params={"limit": 100}, headers=await actors.a.headers("credentials:read")
+    )
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert items and all(tid not in item["id"] for item in items)
+    for item in items:
+        assert (await http.get("/" + item["id"].split("/", 3)[3])).status_code == 200
