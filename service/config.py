@@ -56,6 +56,9 @@ class AuthSettings(BaseModel):
     token_audience: str = "portrait-api"  # noqa: S105 - not a secret
     # Tolerated clock skew when checking exp/nbf/iat of a token.
     leeway_seconds: int = Field(default=10, ge=0, le=300)
+    #: /oauth/token: requests per minute (and burst) per client id and, separately, per client IP.
+    token_rate_per_minute: int = Field(default=60, ge=1, le=100_000)
+    token_rate_burst: int = Field(default=30, ge=1, le=100_000)
 
 
 class OutboundSettings(BaseModel):
