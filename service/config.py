@@ -103,6 +103,15 @@ class VerifySettings(BaseModel):
     fetch_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     max_document_bytes: int = Field(default=512 * 1024, ge=1024, le=8 * 1024 * 1024)
     max_fetches: int = Field(default=8, ge=1, le=32)
+    #: One deadline for all the fetches of one verification together (a slow host fails that one only).
+    deadline_seconds: float = Field(default=15.0, gt=0, le=300)
+    #: Verifications fetching remote documents at once per process (separate from the rate limit);
+    #: one that cannot start before its deadline fails with "busy".
+    max_remote_verifications: int = Field(default=32, ge=1, le=10_000)
+    #: Connections to one host at once, in the shared pool of ``pool_connections``; a verification's
+    #: own fetches run one at a time.
+    max_connections_per_host: int = Field(default=4, ge=1, le=1000)
+    pool_connections: int = Field(default=64, ge=1, le=10_000)
     cache_ttl_seconds: float = Field(default=60.0, ge=0, le=3600)
     cache_entries: int = Field(default=256, ge=1, le=100_000)
     #: did:web hosts whose DID documents are fetched over plain http (local test servers only).

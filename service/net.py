@@ -299,10 +299,12 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         )
 
 
-def outbound_client(policy: OutboundPolicy, **kwargs: Any) -> httpx.AsyncClient:
+def outbound_client(
+    policy: OutboundPolicy, *, limits: httpx.Limits | None = None, **kwargs: Any
+) -> httpx.AsyncClient:
     """An AsyncClient for tenant-chosen URLs: guarded transport, no redirects, no env proxies."""
     return httpx.AsyncClient(
-        transport=GuardedTransport(policy),
+        transport=GuardedTransport(policy, limits=limits),
         timeout=httpx.Timeout(policy.timeout_seconds),
         follow_redirects=False,
         trust_env=False,

@@ -49,11 +49,12 @@ class MappedFetcher(RemoteFetcher):
         super().__init__(settings, app)
         self.server = server
 
-    async def __call__(self, url: str) -> str:
+    async def _remote(self, url: str) -> str:
+        # The network fetch itself: a verification's deadline and the host caps still apply.
         parts = urlsplit(url)
         if parts.hostname and parts.hostname != "127.0.0.1" and parts.scheme == "https":
             url = f"{self.server.url}/ext/{parts.hostname}{parts.path}"
-        return await super().__call__(url)
+        return await super()._remote(url)
 
 
 def publish_fixture_keys(server: DocServer, documents: list[Any]) -> None:
