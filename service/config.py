@@ -45,7 +45,11 @@ class LimitSettings(BaseModel):
     max_graphql_cost: int = Field(default=100_000, ge=100, le=100_000_000)
     #: Anonymous and introspection-only operations (CPU only, no database) run in worker threads, at
     #: most this many at once per process, so that they never hold the event loop.
-    graphql_threaded_operations: int = Field(default=2, ge=1, le=64)
+    graphql_threaded_operations: int = Field(default=1, ge=1, le=64)
+    #: Anonymous GraphQL: cost units (limits.max_graphql_cost) one client IP may spend per minute, and
+    #: at once. The standard introspection query costs about 50,000.
+    graphql_anonymous_cost_per_minute: int = Field(default=200_000, ge=1000, le=1_000_000_000)
+    graphql_anonymous_cost_burst: int = Field(default=200_000, ge=1000, le=1_000_000_000)
 
 
 class AuthSettings(BaseModel):
