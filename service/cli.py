@@ -24,7 +24,7 @@ app = typer.Typer(help="Portrait credentials service.", no_args_is_help=True, ad
 
 def _settings() -> Settings:
     settings = get_settings()
-    configure_logging(settings.log_level, as_json=settings.log_json)
+    configure_logging(settings.log_level, as_json=settings.logs_as_json)
     return settings
 
 

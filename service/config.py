@@ -158,7 +158,8 @@ class Settings(BaseSettings):
     key_encryption_key: SecretStr | None = None
     auto_migrate: bool | None = None
     log_level: str = "INFO"
-    log_json: bool = False
+    #: Structured JSON log lines; unset: JSON in production mode, plain text in embedded mode.
+    log_json: bool | None = None
     limits: LimitSettings = LimitSettings()
     auth: AuthSettings = AuthSettings()
     outbound: OutboundSettings = OutboundSettings()
@@ -191,6 +192,10 @@ class Settings(BaseSettings):
             if value is not None and len(value.get_secret_value()) < 32:
                 raise ValueError(f"PORTRAIT_{name.upper()} must be at least 32 characters")
         return self
+
+    @property
+    def logs_as_json(self) -> bool:
+        return self.log_json if self.log_json is not None else self.mode == "production"
 
     @property
     def is_sqlite(self) -> bool:
