@@ -168,6 +168,11 @@ class Settings(BaseSettings):
     oneroster: OneRosterSettings = OneRosterSettings()
     #: auto: procrastinate on PostgreSQL, in-process on SQLite.
     jobs_backend: Literal["auto", "inprocess", "procrastinate"] = "auto"
+    #: A running job's heartbeat period; a job (and a procrastinate worker) silent for
+    #: ``jobs_stale_after_seconds`` is taken over; workers look for such jobs every ``jobs_sweep_seconds``.
+    jobs_heartbeat_seconds: float = Field(default=2.0, gt=0, le=300)
+    jobs_stale_after_seconds: float = Field(default=10.0, gt=0, le=3600)
+    jobs_sweep_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     @field_validator("public_url")
     @classmethod
