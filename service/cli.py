@@ -48,7 +48,9 @@ def serve(
         port=port,
         workers=workers,
         log_config=None,
-        proxy_headers=True,
+        # The client address is resolved by the app through settings.trusted_proxies only
+        # (service/net.py client_address): uvicorn must not trust X-Forwarded-For on its own.
+        proxy_headers=False,
         server_header=False,
         access_log=False,
     )

@@ -157,6 +157,9 @@ class Settings(BaseSettings):
     token_secret: SecretStr | None = None
     key_encryption_key: SecretStr | None = None
     auto_migrate: bool | None = None
+    #: Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is believed when
+    #: resolving a client's address (rate limits); empty: the TCP peer is the client.
+    trusted_proxies: list[str] = []
     log_level: str = "INFO"
     #: Structured JSON log lines; unset: JSON in production mode, plain text in embedded mode.
     log_json: bool | None = None

@@ -21,6 +21,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from service import jsonio
+from service.api.deps import client_ip
 from service.api.graphql.context import Context, get_context
 from service.api.graphql.limits import GraphQLRateLimited, check_request
 from service.api.graphql.schema import schema
@@ -89,7 +90,7 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
             self._budgets = RateLimiter(
                 limits.graphql_anonymous_cost_per_minute, limits.graphql_anonymous_cost_burst, 10_000
             )
-        ip = request.client.host if request.client else "unknown"
+        ip = client_ip(request)
         wait = self._budgets.acquire(ip, float(max(1, cost)))
         if wait is not None:
             message = f"anonymous GraphQL cost budget of this client spent; retry in {int(wait)} s"

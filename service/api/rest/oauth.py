@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from service.api.deps import SessionDep, SettingsDep
+from service.api.deps import SessionDep, SettingsDep, client_ip
 from service.api.problems import problem_body
 from service.config import Settings
 from service.errors import ServiceError
@@ -76,7 +76,7 @@ def _throttle(request: Request, settings: Settings, client_id: str) -> int | Non
     if limiter is None:
         limiter = RateLimiter(settings.auth.token_rate_per_minute, settings.auth.token_rate_burst, 10_000)
         request.app.state.token_rate_limiter = limiter
-    ip = request.client.host if request.client else "unknown"
+    ip = client_ip(request)
     waits = [
         w for w in (limiter.acquire("client:" + client_id), limiter.acquire("ip:" + ip)) if w is not None
     ]
