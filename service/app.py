@@ -38,6 +38,7 @@ from service.api.rest import jobs as jobs_rest
 from service.api.rest import oneroster as oneroster_rest
 from service.api.rest import transcripts as transcripts_rest
 from service.api.rest import webhooks as webhooks_rest
+from service.api.rest.bodies import JsonBodyMiddleware
 from service.api.web import console as console_pages
 from service.api.web import ide, static_files, verify_pages
 from service.api.web.headers import HtmlHeadersMiddleware
@@ -50,6 +51,15 @@ logger = logging.getLogger(__name__)
 
 #: Paths whose bodies may use the bulk limit instead of the default one.
 BULK_PATH_PREFIXES: tuple[str, ...] = ("/api/v1/frameworks/import", "/api/v1/evidence")
+#: Paths that read their JSON bodies through service.jsonio themselves (or keep their own error format).
+READS_JSON_ITSELF: tuple[str, ...] = (
+    *BULK_PATH_PREFIXES,
+    "/graphql",
+    "/ims/",
+    "/api/v1/verify",
+    "/verify",
+    "/vc-api/",
+)
 #: OneRoster CSV bundles (zip) have a limit of their own: settings.oneroster.max_csv_bytes.
 CSV_UPLOAD_PATH = "/api/v1/oneroster/csv"
 
@@ -118,6 +128,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return limits.max_body_bytes
 
     install_handlers(app)
+    # Inside the size limit: JSON bodies FastAPI parses itself are read by the one bounded reader first.
+    app.add_middleware(
+        JsonBodyMiddleware, limits=lambda: app.state.settings.limits, reads_itself=READS_JSON_ITSELF
+    )
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -24,7 +24,7 @@ app = typer.Typer(help="Portrait credentials service.", no_args_is_help=True, ad
 
 def _settings() -> Settings:
     settings = get_settings()
-    configure_logging(settings.log_level, as_json=settings.log_json)
+    configure_logging(settings.log_level, as_json=settings.logs_as_json)
     return settings
 
 
@@ -48,7 +48,9 @@ def serve(
         port=port,
         workers=workers,
         log_config=None,
-        proxy_headers=True,
+        # The client address is resolved by the app through settings.trusted_proxies only
+        # (service/net.py client_address): uvicorn must not trust X-Forwarded-For on its own.
+        proxy_headers=False,
         server_header=False,
         access_log=False,
     )

@@ -45,7 +45,11 @@ class LimitSettings(BaseModel):
     max_graphql_cost: int = Field(default=100_000, ge=100, le=100_000_000)
     #: Anonymous and introspection-only operations (CPU only, no database) run in worker threads, at
     #: most this many at once per process, so that they never hold the event loop.
-    graphql_threaded_operations: int = Field(default=2, ge=1, le=64)
+    graphql_threaded_operations: int = Field(default=1, ge=1, le=64)
+    #: Anonymous GraphQL: cost units (limits.max_graphql_cost) one client IP may spend per minute, and
+    #: at once. The standard introspection query costs about 50,000.
+    graphql_anonymous_cost_per_minute: int = Field(default=200_000, ge=1000, le=1_000_000_000)
+    graphql_anonymous_cost_burst: int = Field(default=200_000, ge=1000, le=1_000_000_000)
 
 
 class AuthSettings(BaseModel):
@@ -56,6 +60,9 @@ class AuthSettings(BaseModel):
     token_audience: str = "portrait-api"  # noqa: S105 - not a secret
     # Tolerated clock skew when checking exp/nbf/iat of a token.
     leeway_seconds: int = Field(default=10, ge=0, le=300)
+    #: /oauth/token: requests per minute (and burst) per client id and, separately, per client IP.
+    token_rate_per_minute: int = Field(default=60, ge=1, le=100_000)
+    token_rate_burst: int = Field(default=30, ge=1, le=100_000)
 
 
 class OutboundSettings(BaseModel):
@@ -100,6 +107,15 @@ class VerifySettings(BaseModel):
     fetch_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     max_document_bytes: int = Field(default=512 * 1024, ge=1024, le=8 * 1024 * 1024)
     max_fetches: int = Field(default=8, ge=1, le=32)
+    #: One deadline for all the fetches of one verification together (a slow host fails that one only).
+    deadline_seconds: float = Field(default=15.0, gt=0, le=300)
+    #: Verifications fetching remote documents at once per process (separate from the rate limit);
+    #: one that cannot start before its deadline fails with "busy".
+    max_remote_verifications: int = Field(default=32, ge=1, le=10_000)
+    #: Connections to one host at once, in the shared pool of ``pool_connections``; a verification's
+    #: own fetches run one at a time.
+    max_connections_per_host: int = Field(default=4, ge=1, le=1000)
+    pool_connections: int = Field(default=64, ge=1, le=10_000)
     cache_ttl_seconds: float = Field(default=60.0, ge=0, le=3600)
     cache_entries: int = Field(default=256, ge=1, le=100_000)
     #: did:web hosts whose DID documents are fetched over plain http (local test servers only).
@@ -173,8 +189,12 @@ class Settings(BaseSettings):
     token_secret: SecretStr | None = None
     key_encryption_key: SecretStr | None = None
     auto_migrate: bool | None = None
+    #: Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is believed when
+    #: resolving a client's address (rate limits); empty: the TCP peer is the client.
+    trusted_proxies: list[str] = []
     log_level: str = "INFO"
-    log_json: bool = False
+    #: Structured JSON log lines; unset: JSON in production mode, plain text in embedded mode.
+    log_json: bool | None = None
     limits: LimitSettings = LimitSettings()
     auth: AuthSettings = AuthSettings()
     outbound: OutboundSettings = OutboundSettings()
@@ -184,6 +204,11 @@ class Settings(BaseSettings):
     console: ConsoleSettings = ConsoleSettings()
     #: auto: procrastinate on PostgreSQL, in-process on SQLite.
     jobs_backend: Literal["auto", "inprocess", "procrastinate"] = "auto"
+    #: A running job's heartbeat period; a job (and a procrastinate worker) silent for
+    #: ``jobs_stale_after_seconds`` is taken over; workers look for such jobs every ``jobs_sweep_seconds``.
+    jobs_heartbeat_seconds: float = Field(default=2.0, gt=0, le=300)
+    jobs_stale_after_seconds: float = Field(default=10.0, gt=0, le=3600)
+    jobs_sweep_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     @field_validator("public_url")
     @classmethod
@@ -208,6 +233,10 @@ class Settings(BaseSettings):
             if value is not None and len(value.get_secret_value()) < 32:
                 raise ValueError(f"PORTRAIT_{name.upper()} must be at least 32 characters")
         return self
+
+    @property
+    def logs_as_json(self) -> bool:
+        return self.log_json if self.log_json is not None else self.mode == "production"
 
     @property
     def is_sqlite(self) -> bool:

@@ -17,7 +17,26 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+#: Control characters (and DEL) as visible escapes: a request path with ``%0a`` cannot forge a line.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+
+
+def escape_control(text: str) -> str:
+    return text.translate(_CONTROL)
+
+
+class PlainFormatter(logging.Formatter):
+    """``asctime level [request id] logger: message``, the message with control characters escaped
+    (a traceback, added after it, keeps its line breaks)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_control(record.message)
+        return super().formatMessage(record)
+
+
 class _JsonFormatter(logging.Formatter):
+    """One JSON object per line; ``json.dumps`` escapes every control character."""
+
     def format(self, record: logging.LogRecord) -> str:
         payload = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
@@ -38,7 +57,7 @@ def configure_logging(level: str = "INFO", *, as_json: bool = False) -> None:
         handler.setFormatter(_JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+            PlainFormatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

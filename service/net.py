@@ -299,10 +299,12 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         )
 
 
-def outbound_client(policy: OutboundPolicy, **kwargs: Any) -> httpx.AsyncClient:
+def outbound_client(
+    policy: OutboundPolicy, *, limits: httpx.Limits | None = None, **kwargs: Any
+) -> httpx.AsyncClient:
     """An AsyncClient for tenant-chosen URLs: guarded transport, no redirects, no env proxies."""
     return httpx.AsyncClient(
-        transport=GuardedTransport(policy),
+        transport=GuardedTransport(policy, limits=limits),
         timeout=httpx.Timeout(policy.timeout_seconds),
         follow_redirects=False,
         trust_env=False,
@@ -320,3 +322,30 @@ async def read_limited(response: httpx.Response, limit: int) -> bytes:
         if size >= limit:
             break
     return b"".join(chunks)[:limit]
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies: Iterable[str]) -> str:
+    """The client's address for rate limits: the TCP peer, unless the peer is a trusted proxy; then
+    the right-most X-Forwarded-For address that is not itself a trusted proxy (what a client puts on
+    the left of the header is never believed)."""
+    networks = []
+    for entry in trusted_proxies:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            continue
+
+    def trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.strip().strip("[]"))
+        except ValueError:
+            return False
+        return any(ip in network for network in networks)
+
+    address = peer or "unknown"
+    if not networks or not trusted(address) or not forwarded_for:
+        return address
+    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+        if not trusted(hop):
+            return hop
+    return address

@@ -21,6 +21,7 @@ from service.errors import (
     UnauthorizedError,
     ValidationFailedError,
 )
+from service.net import client_address
 from service.schemas import PageParams
 from service.tenancy import scopes as scope_names
 from service.tenancy.service import TenancyService
@@ -42,6 +43,15 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def client_ip(request: Request) -> str:
+    """The client's address for rate limits, through ``settings.trusted_proxies`` only."""
+    return client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        get_settings(request).trusted_proxies,
+    )
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AnyHttpUrl, Field, GetJsonSchemaHandler
+from pydantic import AfterValidator, Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from service.awards import rules
+from service.net import forbidden_reason
 from service.schemas import InputSchema, ReadSchema
 
 AwardMode = Literal["automatic", "review", "manual"]
@@ -28,6 +32,45 @@ AWARD_STATUS_DESCRIPTION = (
 )
 AchievementStatus = Literal["active", "archived"]
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+_DATA_IMAGE = re.compile(
+    r"^data:image/(png|svg\+xml|jpeg|gif|webp)(;[a-z0-9=.-]+)*(;base64)?,[A-Za-z0-9+/=%._~-]+$"
+)
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".intranet", ".lan", ".home.arpa", ".corp")
+
+
+def check_image_url(value: str) -> str:
+    """An image every viewer's browser may load: an https URL of a public host, or a data: image.
+
+    Credentials carry the image to every page that shows them; an http URL or an internal host would
+    be a tracking pixel or an intranet probe in each viewer's browser. Host names are judged by their
+    form (no DNS lookup: the page, not the service, fetches the image); IP literals must be public.
+    """
+    if value.startswith("data:"):
+        if not _DATA_IMAGE.match(value):
+            raise ValueError("a data: URI must be a base64 or URL-encoded PNG, SVG, JPEG, GIF or WebP image")
+        return value
+    try:
+        parts = urlsplit(value)
+        host = (parts.hostname or "").lower().rstrip(".")
+    except ValueError as exc:
+        raise ValueError(f"not a URL: {exc}") from exc
+    if parts.scheme != "https":
+        raise ValueError("must be an https URL (or a data: image)")
+    if not host or parts.username is not None or parts.password is not None:
+        raise ValueError("must name a host, without credentials")
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        if "." not in host or host == "localhost" or host.endswith(_LOCAL_SUFFIXES):
+            raise ValueError(f"the host {host} is not a public host name") from None
+        return value
+    reason = forbidden_reason(address)
+    if reason is not None:
+        raise ValueError(f"the host must be public: {reason}")
+    return value
+
+
+ImageUrl = Annotated[str, Field(max_length=256 * 1024), AfterValidator(check_image_url)]
 
 
 class _RuleDocument:
@@ -69,7 +112,7 @@ class AchievementCreate(InputSchema):
     criteria: Text = Field(description="what a learner must show, in words (Open Badges criteria.narrative)")
     achievement_type: Annotated[str, Field(min_length=1, max_length=64)] = "Competency"
     framework_id: uuid.UUID | None = None
-    image_url: AnyHttpUrl | None = None
+    image_url: ImageUrl | None = None
     tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=20)] = Field(
         default_factory=list
     )
@@ -85,7 +128,7 @@ class AchievementUpdate(InputSchema):
     title: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     description: Text | None = None
     criteria: Text | None = None
-    image_url: AnyHttpUrl | None = None
+    image_url: ImageUrl | None = None
     tags: (
         Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=20)] | None
     ) = None

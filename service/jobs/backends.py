@@ -96,10 +96,13 @@ class JobRunner:
         db: Database,
         settings: Settings,
         *,
-        heartbeat_interval: float = 10.0,
-        stale_after: float = 45.0,
+        heartbeat_interval: float | None = None,
+        stale_after: float | None = None,
         max_attempts: int = 5,
     ) -> None:
+        # Defaults from settings: a dead worker's job is resumed within seconds, not minutes.
+        heartbeat_interval = heartbeat_interval or settings.jobs_heartbeat_seconds
+        stale_after = stale_after or settings.jobs_stale_after_seconds
         if stale_after <= heartbeat_interval:
             raise ValueError("stale_after must exceed heartbeat_interval")
         self.db = db
@@ -372,7 +375,10 @@ class ProcrastinateBackend:
     async def sweep(self, limit: int = 500) -> int:
         """Retry procrastinate jobs of dead workers; re-defer our jobs that nothing will run."""
         manager = self.app.job_manager
-        for stalled in await manager.get_stalled_jobs(queue=QUEUE, task_name=RUN_TASK):
+        stalled_jobs = await manager.get_stalled_jobs(
+            queue=QUEUE, task_name=RUN_TASK, seconds_since_heartbeat=self.settings.jobs_stale_after_seconds
+        )
+        for stalled in stalled_jobs:
             try:
                 await manager.retry_job(stalled)
             except Exception:  # e.g. another procrastinate job for the same job id is waiting
@@ -401,16 +407,35 @@ class ProcrastinateBackend:
         name: str | None = None,
         fetch_job_polling_interval: float = 5.0,
     ) -> None:
-        """Process jobs until stopped (SIGINT/SIGTERM, or cancelling the task); the app must be open."""
-        await self.app.run_worker_async(
-            queues=[QUEUE],
-            concurrency=concurrency,
-            wait=wait,
-            install_signal_handlers=install_signal_handlers,
-            name=name or "portrait-worker",
-            delete_jobs="successful",
-            fetch_job_polling_interval=fetch_job_polling_interval,
-        )
+        """Process jobs until stopped (SIGINT/SIGTERM, or cancelling the task); the app must be open.
+
+        Alongside, every ``jobs_sweep_seconds`` the worker retries procrastinate jobs of workers whose
+        heartbeat stopped ``jobs_stale_after_seconds`` ago (procrastinate's stalled-job retry), instead
+        of waiting for the once-a-minute tick."""
+        sweeper = asyncio.create_task(self._sweep_loop(), name="jobs-sweeper")
+        try:
+            await self.app.run_worker_async(
+                queues=[QUEUE],
+                concurrency=concurrency,
+                wait=wait,
+                install_signal_handlers=install_signal_handlers,
+                name=name or "portrait-worker",
+                delete_jobs="successful",
+                fetch_job_polling_interval=fetch_job_polling_interval,
+                update_heartbeat_interval=self.settings.jobs_heartbeat_seconds,
+                stalled_worker_timeout=self.settings.jobs_stale_after_seconds,
+            )
+        finally:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.jobs_sweep_seconds)  # a timer, not synchronisation
+            try:
+                await self.sweep()
+            except Exception:
+                logger.warning("jobs sweep failed", exc_info=True)
 
 
 # -- selection and schema --------------------------------------------------------------------------

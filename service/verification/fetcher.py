@@ -11,9 +11,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -76,6 +77,8 @@ class RemoteFetcher:
         self.http_hosts = normalize_hosts(options.did_web_http_hosts)
         self.own_prefix = settings.public_url.rstrip("/") + "/"
         self.fetches = 0  # network fetches made (not cache hits, not in-process), for tests and metrics
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._verifications: asyncio.Semaphore | None = None
         # One pooled client per event loop (building one costs an SSL context: tens of milliseconds).
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -83,8 +86,13 @@ class RemoteFetcher:
     def _http(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop or self._client.is_closed:
-            self._client = outbound_client(self.policy)
+            pool = self.settings.verify.pool_connections
+            self._client = outbound_client(
+                self.policy, limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool // 4)
+            )
             self._loop = loop
+            self._hosts = {}
+            self._verifications = asyncio.Semaphore(self.settings.verify.max_remote_verifications)
         return self._client
 
     async def aclose(self) -> None:
@@ -102,14 +110,74 @@ class RemoteFetcher:
         return "http" if host.lower() in self.http_hosts else "https"
 
     async def __call__(self, url: str) -> str:
-        if self.app is not None and url.startswith(self.own_prefix):
-            return await self._own(url)
-        cached = self.cache.get(url)
-        if cached is not None:
-            return cached
-        text = await self._remote(url)
-        self.cache.put(url, text)
-        return text
+        """A fetch outside any verification's budget (tests, tools): one verification's worth."""
+        async with self.verification() as fetch:
+            return await fetch(url)
+
+    @contextlib.asynccontextmanager
+    async def verification(self) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+        """The fetch function of one verification: one deadline for all its fetches together, one
+        remote fetch at a time, at most ``verify.max_connections_per_host`` connections per host for
+        everyone, and a place among ``verify.max_remote_verifications`` taken at its first remote fetch.
+        """
+        options = self.settings.verify
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + options.deadline_seconds
+        held: list[asyncio.Semaphore] = []
+        one_at_a_time = asyncio.Lock()
+
+        async def acquire(semaphore: asyncio.Semaphore, url: str, what: str) -> None:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await semaphore.acquire()
+            except TimeoutError as exc:
+                raise FetchError(f"{url} not fetched: {what}") from exc
+
+        async def fetch(url: str) -> str:
+            if self.app is not None and url.startswith(self.own_prefix):
+                return await self._own(url)
+            cached = self.cache.get(url)
+            if cached is not None:
+                return cached
+            if loop.time() >= deadline:
+                raise FetchError(
+                    f"{url} not fetched: the verification's deadline of {options.deadline_seconds:g} s passed"
+                )
+            self._http()  # the pool and the semaphores of this event loop
+            async with one_at_a_time:
+                if not held:
+                    assert self._verifications is not None
+                    busy = "too many verifications in progress; try again later"
+                    await acquire(self._verifications, url, busy)
+                    held.append(self._verifications)
+                host = self._host_semaphore(url)
+                await acquire(host, url, "its host has too many fetches in progress")
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        text = await self._remote(url)
+                except TimeoutError as exc:
+                    passed = f"the verification's deadline of {options.deadline_seconds:g} s passed"
+                    raise FetchError(f"{url}: timed out ({passed})") from exc
+                finally:
+                    host.release()
+            self.cache.put(url, text)
+            return text
+
+        try:
+            yield fetch
+        finally:
+            for semaphore in held:
+                semaphore.release()
+
+    def _host_semaphore(self, url: str) -> asyncio.Semaphore:
+        host = httpx.URL(url).netloc.decode("ascii", "replace").lower()
+        semaphore = self._hosts.get(host)
+        if semaphore is None:
+            if len(self._hosts) >= 4096:  # bounded: start again (in-flight fetches keep their own)
+                self._hosts.clear()
+            semaphore = asyncio.Semaphore(self.settings.verify.max_connections_per_host)
+            self._hosts[host] = semaphore
+        return semaphore
 
     async def _own(self, url: str) -> str:
         assert self.app is not None

@@ -34,14 +34,14 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._buckets)
 
-    def acquire(self, key: str) -> float | None:
-        """Take one token for ``key``: ``None`` when allowed, else the seconds until a token is free."""
+    def acquire(self, key: str, amount: float = 1.0) -> float | None:
+        """Take ``amount`` tokens for ``key``: ``None`` when allowed, else the seconds until they are."""
         now = self.clock()
         with self._lock:
             tokens, seen = self._buckets.pop(key, (self.burst, now))
             tokens = min(self.burst, tokens + (now - seen) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
+            if tokens >= amount:
+                self._buckets[key] = (tokens - amount, now)
                 allowed = True
             else:
                 self._buckets[key] = (tokens, now)
@@ -50,4 +50,4 @@ class RateLimiter:
                 self._buckets.popitem(last=False)
         if allowed:
             return None
-        return max(1.0, math.ceil((1.0 - tokens) / self.rate))
+        return max(1.0, math.ceil((amount - tokens) / self.rate))

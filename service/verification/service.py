@@ -208,13 +208,14 @@ class VerificationService:
     async def verify(
         self, credential: dict[str, Any] | str, *, now: datetime | None = None
     ) -> VerificationResult:
-        return await verify_with_fetcher(
-            credential,
-            fetch=self.fetcher,
-            now=now,
-            did_web_scheme=self.fetcher.did_web_scheme,
-            max_fetches=self.settings.verify.max_fetches,
-        )
+        async with self.fetcher.verification() as fetch:  # one deadline, one place in the cap
+            return await verify_with_fetcher(
+                credential,
+                fetch=fetch,
+                now=now,
+                did_web_scheme=self.fetcher.did_web_scheme,
+                max_fetches=self.settings.verify.max_fetches,
+            )
 
     async def verify_nested(
         self, result: VerificationResult, *, now: datetime | None = None
@@ -270,15 +271,16 @@ class VerificationService:
         domain: str | None = None,
         now: datetime | None = None,
     ) -> PresentationResult:
-        return await verify_presentation_with_fetcher(
-            presentation,
-            fetch=self.fetcher,
-            challenge=challenge,
-            domain=domain,
-            now=now,
-            did_web_scheme=self.fetcher.did_web_scheme,
-            max_fetches=self.settings.verify.max_fetches,
-        )
+        async with self.fetcher.verification() as fetch:
+            return await verify_presentation_with_fetcher(
+                presentation,
+                fetch=fetch,
+                challenge=challenge,
+                domain=domain,
+                now=now,
+                did_web_scheme=self.fetcher.did_web_scheme,
+                max_fetches=self.settings.verify.max_fetches,
+            )
 
     @staticmethod
     async def require_issuer(session: AsyncSession, slug: str) -> None:

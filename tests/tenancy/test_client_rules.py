@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from fastapi import FastAPI
 
 from service.config import Settings
 from service.tenancy.tokens import issue_access_token
@@ -125,3 +126,22 @@ async def test_write_implies_read_when_asking_for_a_token(
     assert (
         await http.get("/api/v1/learners", headers={"Authorization": f"Bearer {token}"})
     ).status_code == 200
+
+
+async def test_the_token_endpoint_is_throttled_per_client_and_ip(
+    http: httpx.AsyncClient, actors: Actors, app: FastAPI, settings: Settings
+) -> None:
+    cid, secret = await make_client(actors.a.session, settings, actors.a.tenant, ["roster:read"])
+    app.state.settings = settings.model_copy(
+        update={"auth": settings.auth.model_copy(update={"token_rate_burst": 3, "token_rate_per_minute": 1})}
+    )
+    form = {"grant_type": "client_credentials"}
+    answers = [
+        (await http.post("/oauth/token", data=form, auth=(cid, "wrong"))).status_code for _ in range(4)
+    ]
+    assert answers == [401, 401, 401, 429]
+    throttled = await http.post("/oauth/token", data=form, auth=(cid, secret))
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) >= 1
+    # Another client from the same IP is throttled too (the IP's bucket is empty).
+    other, other_secret = await make_client(actors.a.session, settings, actors.a.tenant, ["roster:read"])
+    assert (await http.post("/oauth/token", data=form, auth=(other, other_secret))).status_code == 429

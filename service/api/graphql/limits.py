@@ -72,6 +72,11 @@ class GraphQLTooLarge(GraphQLLimitExceeded):
     status = 413
 
 
+class GraphQLRateLimited(GraphQLLimitExceeded):
+    status = 429
+    code = "too_many_requests"
+
+
 def _refuse(limit: str, message: str, cls: type[GraphQLLimitExceeded] = GraphQLLimitExceeded) -> NoReturn:
     raise cls(
         f"{message} (limits.{limit})",

@@ -23,11 +23,14 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from service import jsonio
+from service.api.deps import client_ip
 from service.api.graphql.context import Context, get_context
-from service.api.graphql.limits import check_request
+from service.api.graphql.limits import GraphQLRateLimited, check_request
 from service.api.graphql.schema import schema
 from service.api.web.ide import html_page, offline_graphiql
 from service.config import LimitSettings
+from service.errors import FieldError
+from service.verification.ratelimit import RateLimiter
 
 PATH = "/graphql"
 
@@ -40,6 +43,7 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         super().__init__(*args, **kwargs)
         self.limits = limits
         self._threads: anyio.CapacityLimiter | None = None
+        self._budgets: RateLimiter | None = None
 
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -80,10 +84,27 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         introspection_only = checked is not None and checked.introspection_only
         if context.principal is not None and not introspection_only:
             return await parent(*call)
+        if context.principal is None:
+            self._charge(request, limits, checked.cost if checked is not None else 1)
         if self._threads is None:
             self._threads = anyio.CapacityLimiter(limits.graphql_threaded_operations)
         # A loop of its own in the thread: such operations touch neither the session nor the app's loop.
         return await anyio.to_thread.run_sync(lambda: asyncio.run(parent(*call)), limiter=self._threads)
+
+    def _charge(self, request: Any, limits: LimitSettings, cost: int) -> None:
+        """Anonymous callers spend their IP's cost budget (``limits.graphql_anonymous_cost_*``)."""
+        if self._budgets is None:
+            self._budgets = RateLimiter(
+                limits.graphql_anonymous_cost_per_minute, limits.graphql_anonymous_cost_burst, 10_000
+            )
+        ip = client_ip(request)
+        wait = self._budgets.acquire(ip, float(max(1, cost)))
+        if wait is not None:
+            message = f"anonymous GraphQL cost budget of this client spent; retry in {int(wait)} s"
+            raise GraphQLRateLimited(
+                f"{message} (limits.graphql_anonymous_cost_per_minute)",
+                [FieldError("body.query", message, "graphql_anonymous_cost_per_minute")],
+            )
 
 
 def graphql_router(limits: LimitSettings | None = None) -> GraphQLRouter[Context, None]:

@@ -1,17 +1,37 @@
-"""Reading raw JSON bodies for routes whose body is not a pydantic model (CASE packages, bulk)."""
+"""Reading JSON bodies: every route's body goes through :mod:`service.jsonio` with the app's bounds.
+
+* :func:`read_json_body` for routes whose body is not a pydantic model (CASE packages, bulk).
+* :class:`JsonBodyMiddleware` for the others (pydantic bodies FastAPI parses itself): the same reader
+  and bounds first (a 10,000-deep body is a 400 naming the bound, never a ``RecursionError``).
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import BadRequestError, UnsupportedMediaTypeError
+from service import jsonio
+from service.api.problems import problem_response
+from service.config import LimitSettings, Settings
+from service.errors import ServiceError, UnsupportedMediaTypeError
+from service.jsonio import MalformedJson
+
+__all__ = ["JsonBodyMiddleware", "MalformedJson", "parse_body", "read_json_body"]
 
 
-class MalformedJson(BadRequestError):
-    code = "malformed_json"
+def _limits(request: Request) -> LimitSettings:
+    settings: Settings = request.app.state.settings
+    return settings.limits
+
+
+def parse_body(request: Request, raw: bytes | str, *, loc: str = "body") -> Any:
+    """``raw`` parsed by the one reader with the app's bounds."""
+    limits = _limits(request)
+    return jsonio.loads(raw, max_depth=limits.max_json_depth, max_values=limits.max_json_values, loc=loc)
 
 
 async def read_json_body(request: Request) -> Any:
@@ -22,7 +42,71 @@ async def read_json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
         raise MalformedJson("the request body is empty; a JSON document is required")
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedJson(f"the request body is not valid JSON: {exc}") from exc
+    return parse_body(request, raw)
+
+
+class JsonBodyMiddleware:
+    """Reads JSON request bodies of the other routes with the one reader before FastAPI does.
+
+    FastAPI parses a pydantic body with ``json.loads`` and no bounds of ours; this refuses a body over
+    the bounds first (the body is then replayed unchanged). Paths in ``reads_itself`` call
+    :func:`read_json_body` or :mod:`service.jsonio` themselves (bulk bodies, GraphQL), and ``/ims/``
+    keeps its own error format.
+    """
+
+    def __init__(
+        self, app: ASGIApp, limits: Callable[[], LimitSettings], reads_itself: tuple[str, ...]
+    ) -> None:
+        self.app = app
+        self.limits = limits
+        self.reads_itself = reads_itself
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        media = ""
+        for name, value in scope.get("headers", []):
+            if name == b"content-type":
+                media = value.decode("latin-1").split(";")[0].strip().lower()
+        if not (media == "application/json" or media.endswith("+json")) or path.startswith(self.reads_itself):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        try:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    await self.app(scope, receive, send)  # disconnected: nothing to check
+                    return
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+        except HTTPException as exc:  # the size limit, raised while streaming (outside the app's handlers)
+            response = problem_response(exc.status_code, "payload_too_large", exc.detail)
+            await response(scope, receive, send)
+            return
+        body = b"".join(chunks)
+        if body.strip():
+            limits = self.limits()
+            try:
+                jsonio.loads(body, max_depth=limits.max_json_depth, max_values=limits.max_json_values)
+            except jsonio.MalformedJson:
+                pass  # FastAPI reports it with the position, as before
+            except ServiceError as exc:
+                response = problem_response(
+                    exc.status, exc.code, exc.detail, errors=[e.as_dict() for e in exc.errors]
+                )
+                await response(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Any
 
@@ -12,10 +11,10 @@ from pydantic import ValidationError
 
 from service.api.deps import EvidenceReadScope, EvidenceWriteScope, PageDep, SessionDep
 from service.api.rest import examples
-from service.api.rest.bodies import MalformedJson
+from service.api.rest.bodies import MalformedJson, parse_body
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.api.rest.idempotency import idempotent
-from service.errors import FieldError, UnsupportedMediaTypeError, ValidationFailedError
+from service.errors import FieldError, ServiceError, UnsupportedMediaTypeError, ValidationFailedError
 from service.evidence.errors import InvalidEvidence
 from service.evidence.schemas import (
     BulkResult,
@@ -68,7 +67,7 @@ class TooManyRecords(ValidationFailedError):
     code = "too_many_records"
 
 
-def _parse(media: str, raw: bytes) -> tuple[bool, list[Any]]:
+def _parse(request: Request, media: str, raw: bytes) -> tuple[bool, list[Any]]:
     """(is_single, records). NDJSON lines that are not JSON become per-record errors later."""
     if media == "application/x-ndjson":
         records: list[Any] = []
@@ -78,18 +77,15 @@ def _parse(media: str, raw: bytes) -> tuple[bool, list[Any]]:
             if len(records) >= MAX_RECORDS:
                 raise TooManyRecords(f"at most {MAX_RECORDS} records per request")
             try:
-                records.append((number, json.loads(line)))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                records.append((number, _Unparsable(str(exc))))
+                records.append((number, parse_body(request, line, loc=f"body.{number}")))
+            except ServiceError as exc:
+                records.append((number, _Unparsable(exc.detail)))
         if not records:
             raise MalformedJson("the NDJSON body has no records")
         return False, records
     if media not in ("application/json", "") and not media.endswith("+json"):
         raise UnsupportedMediaTypeError(f"expected application/json or application/x-ndjson, got {media}")
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedJson(f"the request body is not valid JSON: {exc}") from exc
+    data = parse_body(request, raw)
     if isinstance(data, list):
         if len(data) > MAX_RECORDS:
             raise TooManyRecords(f"at most {MAX_RECORDS} records per request, got {len(data)}")
@@ -131,7 +127,7 @@ async def create_evidence(
     ``Idempotency-Key``, a retry returns the first answer."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
-    single, records = _parse(media, raw)
+    single, records = _parse(request, media, raw)
     service = EvidenceService(session, principal.tenant_id)
 
     async def compute() -> tuple[int, Any]:

@@ -10,12 +10,14 @@ from urllib.parse import unquote_plus
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from service.api.deps import SessionDep, SettingsDep
+from service.api.deps import SessionDep, SettingsDep, client_ip
 from service.api.problems import problem_body
 from service.api.rest import examples
+from service.config import Settings
 from service.errors import ServiceError
 from service.tenancy.schemas import TokenResponse
 from service.tenancy.service import TenancyService
+from service.verification.ratelimit import RateLimiter
 
 router = APIRouter(tags=["oauth"])
 
@@ -66,6 +68,22 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
+def _throttle(request: Request, settings: Settings, client_id: str) -> int | None:
+    """Seconds to wait when this client id or this client IP asked too often, else None.
+
+    Both are counted (guessing secrets of one client from many IPs, or of many clients from one IP).
+    """
+    limiter: RateLimiter | None = getattr(request.app.state, "token_rate_limiter", None)
+    if limiter is None:
+        limiter = RateLimiter(settings.auth.token_rate_per_minute, settings.auth.token_rate_burst, 10_000)
+        request.app.state.token_rate_limiter = limiter
+    ip = client_ip(request)
+    waits = [
+        w for w in (limiter.acquire("client:" + client_id), limiter.acquire("ip:" + ip)) if w is not None
+    ]
+    return int(max(waits)) if waits else None
+
+
 @router.post(
     "/oauth/token",
     summary="Get an access token (client credentials)",
@@ -74,6 +92,7 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     responses={
         400: {"description": "invalid_request, unsupported_grant_type or invalid_scope"},
         401: {"description": "invalid_client"},
+        429: {"description": "too many token requests for this client id or from this IP"},
     },
 )
 async def token(request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
@@ -104,6 +123,13 @@ async def token(request: Request, session: SessionDep, settings: SettingsDep) ->
         )
     if len(client_id) > 256 or len(client_secret) > 256:
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret", basic=basic is not None)
+    retry_after = _throttle(request, settings, client_id)
+    if retry_after is not None:
+        response = _oauth_error(
+            429, "too_many_requests", f"too many token requests; retry in {retry_after} s"
+        )
+        response.headers["Retry-After"] = str(retry_after)
+        return response
     try:
         issued = await TenancyService(session, settings).issue_token(
             client_id, client_secret, fields.get("scope")

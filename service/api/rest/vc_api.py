@@ -17,11 +17,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.api.deps import SessionDep
 from service.api.problems import PROBLEM_JSON
-from service.api.rest.bodies import MalformedJson, read_json_body
+from service.api.rest.bodies import read_json_body
 from service.api.rest.errors import problems
 from service.api.rest.verify import RateLimitDep, VerificationServiceDep, read_bounded_body
-from service.credentials.data_model import MAX_DEPTH, exceeds_depth
-from service.errors import FieldError, ValidationFailedError
 from service.verification import vc_api
 from service.verification.service import VerificationService
 from service.verification.vc_api import Outcome
@@ -78,16 +76,8 @@ def _body_doc(member: str) -> dict[str, Any]:
 
 async def _json(request: Request) -> Any:
     await read_bounded_body(request)
-    try:
-        body = await read_json_body(request)
-    except RecursionError as exc:
-        raise MalformedJson("the request body nests too deeply to be read") from exc
-    if exceeds_depth(body, MAX_DEPTH + 4):
-        raise ValidationFailedError(
-            f"the request body nests objects or arrays deeper than {MAX_DEPTH} levels",
-            [FieldError("body", f"nested deeper than {MAX_DEPTH} levels", "too_deep")],
-        )
-    return body
+    # The one reader bounds the nesting (limits.max_json_depth, at most the credential library's).
+    return await read_json_body(request)
 
 
 async def _issuer_and_body(

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.api.deps import client_ip
 from service.api.rest.errors import problems
 from service.config import Settings
 from service.credentials.remote import NestedResult
@@ -62,7 +63,7 @@ async def enforce_rate_limit(request: Request) -> None:
             options.rate_limit_per_minute, options.rate_limit_burst, options.rate_limit_clients
         )
         state.verify_rate_limiter = limiter
-    client = request.client.host if request.client else "unknown"
+    client = client_ip(request)
     retry_after = limiter.acquire(client)
     if retry_after is not None:
         raise StarletteHTTPException(

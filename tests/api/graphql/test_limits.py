@@ -148,3 +148,14 @@ async def test_deeply_nested_variables_are_a_400(gql: GraphQL, actors: Actors) -
     )
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "json_too_deep"
+
+
+async def test_anonymous_callers_spend_a_cost_budget_per_ip(gql: GraphQL, actors: Actors) -> None:
+    headers = await actors.a.headers("roster:read")
+    statuses = [(await gql(STANDARD_INTROSPECTION)).status for _ in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]  # about 50,000 each; 200,000 per minute
+    limited = await gql(STANDARD_INTROSPECTION)
+    assert limited.body["code"] == "too_many_requests"
+    assert "limits.graphql_anonymous_cost_per_minute" in limited.body["detail"]
+    # A caller with a token is accountable: not charged to the IP's anonymous budget.
+    assert (await gql(STANDARD_INTROSPECTION, headers=headers)).status == 200
