@@ -30,6 +30,7 @@ from service.credentials.data_model import (
 from service.credentials.remote import MAX_PRESENTED_CREDENTIALS, NestedResult, PresentationResult
 from service.credentials.vc_jwt import looks_like_jwt
 from service.credentials.verify import Check, VerificationResult
+from service.logging import request_id_var
 
 STATUS_VERIFICATION_ERROR = "https://www.w3.org/TR/vc-bitstring-status-list/#STATUS_VERIFICATION_ERROR"
 STATUS_RETRIEVAL_ERROR = "https://www.w3.org/TR/vc-bitstring-status-list/#STATUS_RETRIEVAL_ERROR"
@@ -101,6 +102,7 @@ def _problem(
         "status": status,
         "detail": detail,
         "code": code,
+        "request_id": request_id_var.get(),
         "verified": False,
         "checks": [],
         "warnings": [],

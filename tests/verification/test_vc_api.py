@@ -316,6 +316,8 @@ async def test_w3c_style_negative_cases(
     assert body["verified"] is False
     assert rule in {e["rule"] for e in body["errors"]}, body
     assert all(e["detail"] for e in body["errors"])
+    # A problem document like every other error of the API (the OpenAPI Problem schema requires it).
+    assert body["request_id"] == response.headers["x-request-id"]
 
 
 async def test_revoked_remote_credential(
