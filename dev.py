@@ -520,6 +520,10 @@ def fuzz(max_examples: int, seed: int, extra: list[str], *, keep: Path | None = 
             )
             try:
                 wait_for_health(base, server)
+                # The service builds its OpenAPI document on first request (seconds on a busy machine);
+                # build it here so that schemathesis' own schema load does not run into its timeout.
+                with urllib.request.urlopen(f"{base}/openapi.json", timeout=180) as warm:  # noqa: S310
+                    warm.read()
                 token = fetch_token(base, client["client_id"], client["client_secret"])
                 common = [
                     tool("schemathesis"),
