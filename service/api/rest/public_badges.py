@@ -240,7 +240,7 @@ def _answer_head_too() -> None:
     """Verifiers and link checkers probe with HEAD: every public GET answers it too (same status and
     headers, no body; the OpenAPI document keeps one operation per route)."""
     for route in list(router.routes):
-        if isinstance(route, APIRoute) and "GET" in route.methods:
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ()):
             router.add_api_route(
                 route.path,
                 route.endpoint,
