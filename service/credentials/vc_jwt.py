@@ -25,7 +25,9 @@ from service.credentials.errors import KeyFormatError, ProofError
 from service.credentials.keys import PrivateKey, PublicKey, jws_algorithm
 from service.credentials.timeutil import format_datetime, parse_datetime
 
-SUPPORTED_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+SUPPORTED_ALGORITHMS = ("RS256", "ES256", "EdDSA", "Ed25519")
+#: RFC 9864 names EdDSA over Ed25519 "Ed25519" (fully specified); it verifies exactly like "EdDSA".
+_ALIASES = {"Ed25519": "EdDSA"}
 ACCEPTED_TYPES = (None, "JWT", "vc+jwt", "vc+ld+json+jwt", "vc+ld+jwt")
 _COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 # pyjwt's own verification primitives; PyJWS.decode re-validates base64url character by character,
@@ -143,15 +145,15 @@ def verify_vc_jwt(token: str, public_key: PublicKey) -> ParsedJwt:
     parsed = parse_vc_jwt(token)
     algorithm = parsed.header.get("alg")
     if algorithm not in SUPPORTED_ALGORITHMS:
-        raise ProofError(f"unsupported JWT alg {algorithm!r} (RS256, ES256 or EdDSA)")
+        raise ProofError(f"unsupported JWT alg {algorithm!r} (RS256, ES256, EdDSA or Ed25519)")
     if parsed.header.get("typ") not in ACCEPTED_TYPES:
         raise ProofError(f"unexpected JWT typ {parsed.header.get('typ')!r}")
     expected = jws_algorithm(public_key)
-    if algorithm != expected:
+    if _ALIASES.get(algorithm, algorithm) != expected:
         raise ProofError(f"JWT alg {algorithm} does not match the {expected} key it names")
     head, body, signature = token.strip().split(".")
     try:
-        valid = _ALGORITHMS[algorithm].verify(
+        valid = _ALGORITHMS[_ALIASES.get(algorithm, algorithm)].verify(
             f"{head}.{body}".encode("ascii"), public_key, b64url_decode(signature)
         )
     except (KeyFormatError, ValueError, TypeError) as exc:

@@ -509,6 +509,17 @@ def _check_validity(
     bounds.append((f"{start_name}/{end_name}", start, end))
     if parsed is not None:
         nbf, exp = parsed.payload.get("nbf"), parsed.payload.get("exp")
+        # OB 3.0 (VC-JWT): nbf "MUST represent" validFrom and exp validUntil; a token whose claims say
+        # otherwise is valid for a different window than the credential it carries.
+        for claim, value, date, name in ((("nbf", nbf, start, start_name)), ("exp", exp, end, end_name)):
+            if isinstance(value, int | float) and date is not None and abs(value - date.timestamp()) >= 1:
+                state.put(
+                    "validity",
+                    False,
+                    f"JWT {claim} {format_datetime(datetime.fromtimestamp(value, UTC))} does not match "
+                    f"{name} {format_datetime(date)}",
+                )
+                return
         bounds.append(
             (
                 "JWT nbf/exp",

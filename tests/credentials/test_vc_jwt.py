@@ -106,3 +106,19 @@ def test_vc_1_1_style_token_is_parsed() -> None:
 def test_malformed_tokens(bad: str) -> None:
     with pytest.raises(ProofError):
         parse_vc_jwt(bad)
+
+
+def test_rfc_9864_ed25519_alg_is_verified_like_eddsa(issuer: Issuer) -> None:
+    """``alg: "Ed25519"`` (RFC 9864) verifies with an Ed25519 key, and only with one."""
+    document = build_credential(sample_credential(issuer.did))
+    signer = issuer.signer("Ed25519")
+    token = sign_vc_jwt(document, signer)
+    head, body, _ = token.split(".")
+    header = {**json.loads(b64url_decode(head)), "alg": "Ed25519"}
+    new_head = b64url_encode(json.dumps(header).encode())
+    signature = issuer.ed25519.sign(f"{new_head}.{body}".encode())
+    renamed = f"{new_head}.{body}.{b64url_encode(signature)}"
+    parsed = verify_vc_jwt(renamed, issuer.resolve(signer.verification_method).public_key)
+    assert parsed.credential == document
+    with pytest.raises(ProofError, match="does not match"):
+        verify_vc_jwt(renamed, issuer.rsa.public_key())

@@ -329,3 +329,26 @@ def test_vc_1_1_dates() -> None:
         .check("validity")
         .message.startswith("not yet valid: issuanceDate")
     )
+
+
+@pytest.mark.parametrize(
+    ("claim", "shift", "field"), [("nbf", -86_400, "validFrom"), ("exp", 86_400 * 365, "validUntil")]
+)
+def test_jwt_nbf_and_exp_must_match_the_credential_dates(
+    issuer: Issuer, claim: str, shift: int, field: str
+) -> None:
+    """OB 3.0: nbf represents validFrom and exp validUntil; a token claiming another window fails."""
+    import jwt
+
+    token = _signed(issuer, "vc-jwt", valid_until=datetime(2030, 1, 1, tzinfo=UTC))
+    head, body, _ = token.split(".")
+    header = json.loads(b64url_decode(head))
+    payload = json.loads(b64url_decode(body))
+    checker = _status_checker(issuer)
+    inside = datetime(2025, 2, 1, tzinfo=UTC)
+    assert verify_credential(token, resolve_key=issuer.resolve, now=inside, status_checker=checker).verified
+    payload[claim] += shift
+    forged = jwt.encode(payload, issuer.ed25519, algorithm="EdDSA", headers=header)
+    result = verify_credential(forged, resolve_key=issuer.resolve, now=inside, status_checker=checker)
+    assert _failed(result) == ["validity"]
+    assert f"JWT {claim}" in result.check("validity").message and field in result.check("validity").message

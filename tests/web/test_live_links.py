@@ -30,6 +30,8 @@ async def test_every_link_in_a_credential_answers(
         for accept in (BROWSER, JSON_LD):
             response = await http.get(path, headers={"Accept": accept})
             assert response.status_code == 200, (path, accept, response.text[:300])
+        head = await http.head(path, headers={"Accept": JSON_LD})  # verifiers probe with HEAD
+        assert head.status_code == 200 and head.content == b"", path
     # browsers get pages, machines get documents
     achievement = next(u for u in urls if "/achievements/" in u).removeprefix(settings.public_url)
     page = await http.get(achievement, headers={"Accept": BROWSER})

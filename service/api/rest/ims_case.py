@@ -483,6 +483,12 @@ async def get_cf_item(
     return _ok(item)
 
 
+# Badges align to CFItems by URL: link checkers probe them with HEAD.
+router.add_api_route(
+    "/CFItems/{sourcedId}", get_cf_item, methods=["HEAD"], include_in_schema=False, name="getCFItemHead"
+)
+
+
 @router.get(
     "/CFItemAssociations/{sourcedId}",
     operation_id="getCFItemAssociations",

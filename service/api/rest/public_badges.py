@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
+from fastapi.routing import APIRoute
 
 from service.api.deps import SessionDep, SettingsDep
 from service.api.rest.errors import problems
@@ -233,3 +234,21 @@ async def credential(
         else VC_JSON
     )
     return _json(found.row.document, media, **_no_store())
+
+
+def _answer_head_too() -> None:
+    """Verifiers and link checkers probe with HEAD: every public GET answers it too (same status and
+    headers, no body; the OpenAPI document keeps one operation per route)."""
+    for route in list(router.routes):
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ()):
+            router.add_api_route(
+                route.path,
+                route.endpoint,
+                methods=["HEAD"],
+                include_in_schema=False,
+                response_class=route.response_class,
+                name=f"{route.name}_head",
+            )
+
+
+_answer_head_too()

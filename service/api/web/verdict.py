@@ -160,6 +160,15 @@ def _is_revoked(message: str) -> str | None:
     return None
 
 
+def _explain(check: str, ok: bool, message: str) -> str:
+    if not ok and check == "status":
+        word = _is_revoked(message)
+        if word is not None:
+            return f"The issuer has {word} it."
+        return "Its revocation status could not be checked, so it cannot be relied on."
+    return (PASS_TEXT if ok else FAIL_TEXT).get(check, "")
+
+
 def build_verdict(
     result: VerificationResult,
     *,
@@ -174,7 +183,7 @@ def build_verdict(
             name=item.check,
             label=CHECK_LABELS.get(item.check, item.check.capitalize()),
             ok=item.ok,
-            explanation=(PASS_TEXT if item.ok else FAIL_TEXT).get(item.check, ""),
+            explanation=_explain(item.check, item.ok, item.message),
             detail=item.message,
         )
         for item in result.checks

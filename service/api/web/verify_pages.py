@@ -147,7 +147,10 @@ async def verify_page(
     "/verify/result",
     summary="The verification result of the credential at ?url= as an HTML fragment (the Verify button)",
     response_class=HTMLResponse,
-    responses={429: {"description": "Too many requests from this client; see Retry-After"}},
+    responses={
+        400: {"description": "No link, or the link cannot be fetched (HTML fragment)"},
+        429: {"description": "Too many requests from this client; see Retry-After"},
+    },
 )
 async def verify_fragment(
     request: Request,
