@@ -23,7 +23,7 @@ from service.roster.schemas import CourseCreate, CourseRecordCreate
 from service.roster.service import RosterService
 from tests.badges.helpers import earn, verify_via_http
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "openbadges" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[1] / "conformance" / "openbadges" / "schemas"
 _validators: dict[str, jsonschema.protocols.Validator] = {}
 
 
