@@ -48,8 +48,8 @@ class LimitSettings(BaseModel):
     graphql_threaded_operations: int = Field(default=1, ge=1, le=64)
     #: Anonymous GraphQL: cost units (limits.max_graphql_cost) one client IP may spend per minute, and
     #: at once. The standard introspection query costs about 50,000.
-    graphql_anonymous_cost_per_minute: int = Field(default=200_000, ge=1000, le=1_000_000_000)
-    graphql_anonymous_cost_burst: int = Field(default=200_000, ge=1000, le=1_000_000_000)
+    graphql_anonymous_cost_per_minute: int = Field(default=300_000, ge=1000, le=1_000_000_000)
+    graphql_anonymous_cost_burst: int = Field(default=300_000, ge=1000, le=1_000_000_000)
 
 
 class AuthSettings(BaseModel):
