@@ -1,0 +1,15 @@
+"""The staff console under ``/console/``: one router made of the console's page modules.
+
+No SQL here: pages call the identity, roster, awards, evidence and badges services; ``common`` holds what
+every page shares (the signed-in person, CSRF, cookies, refusal pages).
+"""
+
+from fastapi import APIRouter
+
+from service.api.web.console import learners, sign_in, staff
+
+router = APIRouter(include_in_schema=False)
+for module in (sign_in, learners, staff):
+    router.include_router(module.router)
+
+__all__ = ["router"]

@@ -1,0 +1,148 @@
+"""What every console page shares: the signed-in person, CSRF, cookies, rendering and refusal pages.
+
+Sessions are server-side (service.identity); the cookie holds a random token only. Every form carries a CSRF
+token (an HMAC of the browser's session or pre-session cookie). A refused request renders a page that says
+why and marks the transaction rollback-only, so it writes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.api.deps import ROLLBACK_ONLY, SessionDep, SettingsDep
+from service.api.web.templating import render
+from service.config import Settings
+from service.errors import ServiceError
+from service.identity.errors import CsrfFailed
+from service.identity.mailer import Mailer
+from service.identity.oidc import OidcClient
+from service.identity.service import CONSOLE_PATH, IdentityService, SignedIn, csrf_matches, csrf_token
+
+SESSION_COOKIE = "portrait_session"
+PRE_SESSION_COOKIE = "portrait_presession"
+SSO_STATE_COOKIE = "portrait_sso_state"
+SSO_COOKIE_PATH = CONSOLE_PATH + "/sso"
+MAX_FIELD = 320
+
+
+def page(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
+    """A console page: never cached (it shows a signed-in person's data)."""
+    return render(request, name, context, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+def identity(request: Request, session: AsyncSession, settings: Settings) -> IdentityService:
+    state = request.app.state
+    oidc: OidcClient | None = getattr(state, "oidc_client", None)
+    if oidc is None:
+        oidc = OidcClient.from_settings(settings)
+        state.oidc_client = oidc
+    mailer: Mailer | None = getattr(state, "mailer", None)
+    return IdentityService(session, settings, mailer=mailer, oidc=oidc)
+
+
+async def signed_in(request: Request, session: SessionDep, settings: SettingsDep) -> SignedIn | None:
+    return await identity(request, session, settings).resume(request.cookies.get(SESSION_COOKIE))
+
+
+UserDep = Annotated[SignedIn | None, Depends(signed_in)]
+
+
+def csrf_binding(request: Request, user: SignedIn | None) -> str:
+    if user is not None:
+        return user.token
+    return request.cookies.get(PRE_SESSION_COOKIE) or ""
+
+
+def csrf(request: Request, settings: Settings, user: SignedIn | None) -> str:
+    bound = csrf_binding(request, user)
+    return csrf_token(settings.token_secret_value(), bound) if bound else ""
+
+
+def check_csrf(request: Request, settings: Settings, user: SignedIn | None, submitted: str | None) -> None:
+    origin = request.headers.get("origin")
+    # Under the pages' "Referrer-Policy: no-referrer" browsers send "Origin: null" on form posts: only a
+    # real foreign origin is refused here; the token below is what every post must carry.
+    if (
+        origin
+        and origin != "null"
+        and origin not in (settings.public_url, f"{request.url.scheme}://{request.url.netloc}")
+    ):
+        raise CsrfFailed("this form was sent from another site")
+    bound = csrf_binding(request, user)
+    if not bound or not csrf_matches(settings.token_secret_value(), bound, submitted):
+        raise CsrfFailed("this form has expired or did not come from this console")
+
+
+def set_cookie(
+    response: Response, settings: Settings, name: str, value: str, *, max_age: int, path: str
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+    )
+
+
+def context(request: Request, settings: Settings, user: SignedIn | None, **values: Any) -> dict[str, Any]:
+    return {"user": user, "csrf": csrf(request, settings, user), **values}
+
+
+def refuse(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    user: SignedIn | None,
+    error: ServiceError,
+    *,
+    heading: str | None = None,
+    next_steps: str = "",
+) -> HTMLResponse:
+    """A page that says why, with the request's status; nothing of the request is written."""
+    session.info[ROLLBACK_ONLY] = True
+    back_url, back_label = ("/console/", "Back to the console") if user else ("/console/sign-in", "Sign in")
+    return page(
+        request,
+        "console/refusal.html",
+        context(
+            request,
+            settings,
+            user,
+            page_title=heading or error.title,
+            heading=heading or error.title,
+            detail=error.detail[:1].upper() + error.detail[1:] + ("" if error.detail.endswith(".") else "."),
+            next_steps=next_steps,
+            back_url=back_url,
+            back_label=back_label,
+        ),
+        status_code=error.status,
+    )
+
+
+def to_sign_in() -> RedirectResponse:
+    return RedirectResponse(CONSOLE_PATH + "/sign-in", status_code=303)
+
+
+def signed_in_response(settings: Settings, user: SignedIn) -> RedirectResponse:
+    response = RedirectResponse(CONSOLE_PATH + "/", status_code=303)
+    set_cookie(
+        response,
+        settings,
+        SESSION_COOKIE,
+        user.token,
+        max_age=settings.console.session_absolute_seconds,
+        path=CONSOLE_PATH,
+    )
+    response.delete_cookie(PRE_SESSION_COOKIE, path=CONSOLE_PATH)
+    return response
+
+
+#: The CSRF token every console form posts.
+CsrfField = Annotated[str, Form(alias="csrf_token", max_length=128)]

@@ -1,0 +1,201 @@
+"""Learner search and the learner page: the Portrait, badges with the reason for each not yet earned,
+and the evidence timeline."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.api.deps import SessionDep, SettingsDep
+from service.api.web.console.common import (
+    UserDep,
+    context,
+    identity,
+    page,
+    refuse,
+    to_sign_in,
+)
+from service.awards.service import AwardService
+from service.badges.service import CredentialService
+from service.config import Settings
+from service.errors import ServiceError
+from service.evidence.service import EvidenceService
+from service.frameworks.service import FrameworkService
+from service.identity.service import CONSOLE_PATH, SignedIn
+from service.roster.repository import PersonFilter
+from service.roster.service import RosterService
+from service.schemas import PageParams
+
+router = APIRouter(prefix=CONSOLE_PATH, include_in_schema=False)
+
+SEARCH_LIMIT = 50
+TIMELINE_LIMIT = 100
+
+SOURCE_LABELS = {
+    "rubric": "rubric score",
+    "grade": "grade",
+    "artifact": "artifact",
+    "exhibition": "exhibition",
+    "self_assessment": "self-assessment",
+}
+AWARD_STATUS_LABELS = {
+    "awarded": "earned",
+    "pending_review": "under review",
+    "rejected": "declined",
+    "revoked": "revoked",
+}
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+
+def _scope_filter(user: SignedIn, q: str) -> PersonFilter:
+    access = user.access
+    if access.district_wide:
+        return PersonFilter(role="student", q=q or None)
+    return PersonFilter(
+        role="student", q=q or None, within_orgs=access.school_ids, within_classes=access.class_ids
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, session: SessionDep, settings: SettingsDep, user: UserDep) -> Response:
+    if user is None:
+        return to_sign_in()
+    return page(
+        request,
+        "console/home.html",
+        context(request, settings, user, page_title="Learners", q="", results=None),
+    )
+
+
+@router.get("/learners", response_class=HTMLResponse)
+async def learners(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: UserDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    if user is None:
+        return to_sign_in()
+    q = q.strip()
+    rows, total = await RosterService(session, user.tenant.id).list_people(
+        _scope_filter(user, q), PageParams(limit=SEARCH_LIMIT, offset=0)
+    )
+    return page(
+        request,
+        "console/home.html",
+        context(
+            request,
+            settings,
+            user,
+            page_title="Learners",
+            q=q,
+            results=rows,
+            total=total,
+            more=total > len(rows),
+        ),
+    )
+
+
+@router.get("/learners/{learner_id}", response_class=HTMLResponse)
+async def learner_page(
+    learner_id: Annotated[str, Depends(lambda learner_id: learner_id[:64])],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: UserDep,
+) -> Response:
+    from service.errors import NotFoundError
+
+    if user is None:
+        return to_sign_in()
+    not_yours = NotFoundError(
+        "there is no learner with this id among the learners of your schools and classes"
+    )
+    try:
+        wanted = uuid.UUID(learner_id)
+    except ValueError:
+        return refuse(request, session, settings, user, not_yours, heading="Learner not found")
+    service = identity(request, session, settings)
+    roster = RosterService(session, user.tenant.id)
+    try:
+        learner = await roster.get_person(wanted, role="student")
+    except ServiceError:
+        return refuse(request, session, settings, user, not_yours, heading="Learner not found")
+    if not await service.learner_visible(user.access, learner.id):
+        return refuse(request, session, settings, user, not_yours, heading="Learner not found")
+    view = await _learner_view(session, settings, user, learner.id)
+    return page(
+        request,
+        "console/learner.html",
+        context(
+            request,
+            settings,
+            user,
+            page_title=f"{learner.given_name} {learner.family_name}",
+            learner=learner,
+            **view,
+        ),
+    )
+
+
+async def _learner_view(
+    session: AsyncSession, settings: Settings, user: SignedIn, learner_id: uuid.UUID
+) -> dict[str, Any]:
+    tenant_id = user.tenant.id
+    progress = await AwardService(session, tenant_id).learner_progress(learner_id)
+    credentials, _ = await CredentialService(session, tenant_id, settings).list_credentials(
+        PageParams(limit=200, offset=0), learner_id=learner_id
+    )
+    credential_status = {c.achievement_id: c.status for c in credentials}
+    badges = []
+    for item in progress.achievements:
+        if item.earned:
+            label = "earned"
+            status = credential_status.get(item.achievement_id)
+            if status is not None:
+                label += f", credential {status}"
+        elif item.award_status:
+            label = AWARD_STATUS_LABELS.get(item.award_status, item.award_status.replace("_", " "))
+        else:
+            label = "not yet earned"
+        colour = "green" if item.earned else ("yellow" if item.award_status == "pending_review" else "grey")
+        if item.award_status in ("revoked", "rejected"):
+            colour = "red"
+        badges.append({"title": item.title, "status_label": label, "reasons": item.reasons, "colour": colour})
+    pieces, total = await EvidenceService(session, tenant_id).list_page(
+        PageParams(limit=TIMELINE_LIMIT, offset=0), learner_id=learner_id
+    )
+    titles = {c.competency_id: c.title for c in progress.competencies}
+    frameworks = FrameworkService(session, tenant_id)
+    level_titles: dict[tuple[uuid.UUID, int], str] = {}
+    for framework_id in {p.framework_id for p in pieces}:
+        tree = await frameworks.load_tree(framework_id)
+        for level in tree.levels:
+            level_titles[(framework_id, level.position)] = level.title
+        for comp in tree.competencies:
+            titles.setdefault(comp.id, comp.title)
+    classes = await RosterService(session, tenant_id).classes_by_ids(
+        [p.class_id for p in pieces if p.class_id]
+    )
+    evidence = [
+        {
+            "observed_at": p.observed_at,
+            "competency": titles.get(p.competency_id, "a competency"),
+            "level": level_titles.get((p.framework_id, p.level_position), "no level")
+            if p.level_position is not None
+            else (f"score {p.score:g}" if p.score is not None else "no level"),
+            "source": SOURCE_LABELS.get(p.source, p.source),
+            "class_title": classes[p.class_id].title if p.class_id and p.class_id in classes else "",
+            "narrative": p.narrative or "",
+            "withdrawn": (p.withdrawn_reason or "withdrawn") if p.status == "withdrawn" else "",
+        }
+        for p in pieces
+    ]
+    return {"progress": progress, "badges": badges, "evidence": evidence, "evidence_total": total}
