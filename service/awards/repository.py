@@ -465,4 +465,4 @@ class AwardRepository:
             query = query.where(col(Award.status) == status)
         if needs_review is not None:
             query = query.where(col(Award.needs_review) == needs_review)
-        return await fetch_page(self.session, query, page, col(Award.created_at).desc(), col(Award.id))
+        return await fetch_page(self.session, query, page, col(Award.created_at).desc(), col(Award.id).desc())

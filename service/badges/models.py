@@ -81,7 +81,14 @@ class IssuedCredential(SQLModel, table=True):
         UniqueConstraint("status_list_id", "status_index"),
         UniqueConstraint("tenant_id", "source_key"),
         Index("ix_issued_credentials_tenant_learner", "tenant_id", "learner_id"),
-        Index("ix_issued_credentials_tenant_achievement", "tenant_id", "achievement_id"),
+        # The list orders (issued_at DESC, id DESC): a filtered page comes from the index read backwards.
+        Index(
+            "ix_issued_credentials_tenant_achievement",
+            "tenant_id",
+            "achievement_id",
+            "issued_at",
+            "id",
+        ),
         Index("ix_issued_credentials_tenant_issued_at", "tenant_id", "issued_at"),
     )
 

@@ -259,7 +259,7 @@ class BadgeRepository:
         elif status == "active":
             query = query.where(col(IssuedCredential.revoked_at).is_(None))
         return await fetch_page(
-            self.session, query, page, col(IssuedCredential.issued_at).desc(), col(IssuedCredential.id)
+            self.session, query, page, col(IssuedCredential.issued_at).desc(), col(IssuedCredential.id).desc()
         )
 
     async def add(self, *objs: Any) -> None:
