@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData, event, func, insert
+from sqlalchemy import JSON, DateTime, MetaData, event, func, insert, literal_column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -21,7 +21,7 @@ from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from service.schemas import PageParams
+from service.schemas import COUNT_LIMIT, PageParams
 
 M = TypeVar("M")
 
@@ -121,8 +121,10 @@ def discard_after_commit(session: AsyncSession) -> None:
 async def fetch_page(
     session: AsyncSession, query: SelectOfScalar[M], page: PageParams, *order: Any
 ) -> tuple[Sequence[M], int]:
-    """One page of ``query`` in ``order``, and the total number of rows it matches."""
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    """One page of ``query`` in ``order``, and the number of rows it matches, counted up to
+    COUNT_LIMIT + 1 (an index range read stops there instead of counting every match)."""
+    matches: Any = query.with_only_columns(literal_column("1"), maintain_column_froms=True)
+    total = await session.scalar(select(func.count()).select_from(matches.limit(COUNT_LIMIT + 1).subquery()))
     rows = await session.exec(query.order_by(*order).limit(page.limit).offset(page.offset))
     return rows.all(), int(total or 0)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 T = TypeVar("T")
 
@@ -29,13 +29,30 @@ class ReadSchema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+#: Lists count the matches of their filters up to this many. Beyond it a page's ``total`` reads
+#: COUNT_LIMIT + 1 and ``total_exact`` is false: counting half a million awards of one achievement costs
+#: more than serving the page (tests/bench/bench_scale.py), and "more than 10,000" is what a reader needs.
+COUNT_LIMIT = 10_000
+
+
 class Page(BaseModel, Generic[T]):
-    """One page of a list; ``total`` counts every match of the filters."""
+    """One page of a list; ``total`` counts the matches of the filters (exactly up to 10,000)."""
 
     items: list[T]
-    total: int = Field(ge=0)
+    total: int = Field(
+        ge=0,
+        description=f"matches of the filters; above {COUNT_LIMIT:,} it reads {COUNT_LIMIT + 1:,} "
+        "and total_exact is false",
+    )
     limit: int = Field(ge=1)
     offset: int = Field(ge=0)
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description=f"false when there are more than {COUNT_LIMIT:,} matches (total is then a lower bound)"
+    )
+    @property
+    def total_exact(self) -> bool:
+        return self.total <= COUNT_LIMIT
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ async def test_every_list_is_a_page_and_refuses_unknown_parameters(
         ok = await http.get(url, params={"limit": 1, "offset": 0}, headers=h)
         if "{" not in path:
             assert ok.status_code == 200, (path, ok.text)
-            assert set(ok.json()) == {"items", "total", "limit", "offset"} and ok.json()["limit"] == 1
+            assert set(ok.json()) == {"items", "total", "total_exact", "limit", "offset"}
+            assert ok.json()["limit"] == 1
         bad = await http.get(url, params={"nme": "garcia", "limit": 1}, headers=h)
         assert bad.status_code == 400, (path, bad.text)
         assert bad.headers["content-type"].startswith("application/problem+json")
@@ -120,4 +121,33 @@ async def test_issuer_keys_and_grade_maps_are_paged(http: httpx.AsyncClient, act
     maps = await actors.a.headers("sync:read")
     empty = await http.get("/api/v1/oneroster/grade-maps", headers=maps)
     assert empty.status_code == 200, empty.text
-    assert empty.json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
+    assert empty.json() == {"items": [], "total": 0, "total_exact": True, "limit": 50, "offset": 0}
+
+
+async def test_totals_are_counted_up_to_the_count_limit(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting stops past COUNT_LIMIT: the total then reads COUNT_LIMIT + 1 and says it is a lower bound
+    (REST and GraphQL); below it every total is exact."""
+    import service.db
+    import service.schemas
+
+    await make_portrait(session, actors.a.tenant.id, learners=6)
+    await session.commit()
+    h = await actors.a.all_headers()
+    gql = GraphQL(http)
+    exact = (await http.get("/api/v1/learners", params={"limit": 2}, headers=h)).json()
+    assert (exact["total"], exact["total_exact"]) == (6, True)
+
+    monkeypatch.setattr(service.db, "COUNT_LIMIT", 4)
+    monkeypatch.setattr(service.schemas, "COUNT_LIMIT", 4)
+    monkeypatch.setattr("service.api.graphql.common.COUNT_LIMIT", 4)
+    capped = (await http.get("/api/v1/learners", params={"limit": 2}, headers=h)).json()
+    assert (capped["total"], capped["total_exact"], len(capped["items"])) == (5, False, 2)
+    # Paging past the counted matches still serves the rows that exist.
+    tail = (await http.get("/api/v1/learners", params={"limit": 2, "offset": 5}, headers=h)).json()
+    assert len(tail["items"]) == 1
+    data = (await gql("{ learners(limit: 2) { total totalExact } }", None, h)).ok()["learners"]
+    assert data == {"total": 5, "totalExact": False}
+    small = (await http.get("/api/v1/learners", params={"q": "L1"}, headers=h)).json()
+    assert small["total_exact"] is True and small["total"] == len(small["items"]) >= 1

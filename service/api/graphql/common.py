@@ -14,7 +14,7 @@ from service.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from service.api.graphql.errors import Atomic, graphql_loc
 from service.config import Settings
 from service.errors import FieldError, ValidationFailedError
-from service.schemas import PageParams
+from service.schemas import COUNT_LIMIT, PageParams
 
 T = TypeVar("T")
 P = TypeVar("P", bound=BaseModel)
@@ -24,12 +24,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 MAX_OFFSET = 1_000_000_000
 
 
-@strawberry.type(description="One page of a list; `total` counts every match of the filters.")
+@strawberry.type(
+    description="One page of a list; `total` counts the matches of the filters (exactly up to 10,000)."
+)
 class Page(Generic[T]):
     items: list[T]
-    total: int
+    total: int = strawberry.field(
+        description=f"matches of the filters; above {COUNT_LIMIT:,} it reads {COUNT_LIMIT + 1:,} "
+        "and totalExact is false"
+    )
     limit: int
     offset: int
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description=f"false when there are more than {COUNT_LIMIT:,} matches (total is then a lower bound)"
+    )
+    def total_exact(self) -> bool:
+        return self.total <= COUNT_LIMIT
 
 
 @strawberry.enum(description="Whether a record is in use.")
