@@ -123,8 +123,11 @@ async def fetch_page(
 ) -> tuple[Sequence[M], int]:
     """One page of ``query`` in ``order``, and the number of rows it matches, counted up to
     COUNT_LIMIT + 1 (an index range read stops there instead of counting every match)."""
+    # In the page's order, so that the planner walks the same index and stops at the limit (unordered,
+    # it may collect every match in a bitmap first).
     matches: Any = query.with_only_columns(literal_column("1"), maintain_column_froms=True)
-    total = await session.scalar(select(func.count()).select_from(matches.limit(COUNT_LIMIT + 1).subquery()))
+    counted = matches.order_by(*order).limit(COUNT_LIMIT + 1).subquery()
+    total = await session.scalar(select(func.count()).select_from(counted))
     rows = await session.exec(query.order_by(*order).limit(page.limit).offset(page.offset))
     return rows.all(), int(total or 0)
 

@@ -81,13 +81,15 @@ class IssuedCredential(SQLModel, table=True):
         UniqueConstraint("status_list_id", "status_index"),
         UniqueConstraint("tenant_id", "source_key"),
         Index("ix_issued_credentials_tenant_learner", "tenant_id", "learner_id"),
-        # The list orders (issued_at DESC, id DESC): a filtered page comes from the index read backwards.
+        # The list orders (issued_at DESC, id DESC): a filtered page comes from the index read backwards;
+        # source_key (the transcript filter) is in the key so the capped count needs no table visits.
         Index(
             "ix_issued_credentials_tenant_achievement",
             "tenant_id",
             "achievement_id",
             "issued_at",
             "id",
+            "source_key",
         ),
         Index("ix_issued_credentials_tenant_issued_at", "tenant_id", "issued_at"),
     )
