@@ -49,7 +49,7 @@ def merged(*parts: dict[str, Any]) -> dict[str, Any]:
 
 
 def page(*items: Any) -> dict[str, Any]:
-    return {"items": list(items), "total": len(items), "limit": 50, "offset": 0}
+    return {"items": list(items), "total": len(items), "total_exact": True, "limit": 50, "offset": 0}
 
 
 TOKEN = example(
