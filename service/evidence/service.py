@@ -113,9 +113,9 @@ class EvidenceService:
 
         Returns the result (accepted ids, awards) and whether it is a replay of an earlier request with
         the same key. A refused record raises :class:`InvalidEvidence` naming it (``records[i]``): the
-        transport rolls the transaction back, so nothing of the request stays written. A concurrent twin with the same key that commits first makes the
-        remembering flush fail with ``IntegrityError``: the caller rolls back and asks
-        :meth:`first_result`.
+        transport rolls the transaction back, so nothing of the request stays written. A concurrent twin
+        with the same key that commits first makes the remembering flush fail with ``IntegrityError``:
+        the caller rolls back and asks :meth:`first_result`.
         """
         replay = await self.first_result(scope, key, request_hash)
         if replay is not None:

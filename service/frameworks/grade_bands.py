@@ -17,7 +17,7 @@ class Band(Protocol):
 
 
 def grade_number(grade: str) -> int | None:
-    """``"09"`` -> 9, ``"KG"`` / ``"K"`` -> 0, ``"PK"`` -> -1; anything else (``"13"``, ``"Other"``) -> None."""
+    """``"09"`` -> 9, ``"KG"`` / ``"K"`` -> 0, ``"PK"`` -> -1; others (``"13"``, ``"Other"``) -> None."""
     text = grade.strip().upper()
     if text in _WORDS:
         return _WORDS[text]

@@ -51,6 +51,7 @@ class PortraitLevels:
     def competencies(self) -> tuple[CompetencyView, ...]:
         return tuple(c for attribute in self.attributes for c in attribute.competencies)
 
+
 WIDTH = 660
 LABEL_WIDTH = 230
 TEXT_WIDTH = 150
@@ -251,12 +252,11 @@ def growth_chart(
             )
         for x, y in coords:
             body.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{FILL}" stroke="#ffffff" stroke-width="1.5"/>'
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{FILL}" '
+                'stroke="#ffffff" stroke-width="1.5"/>'
             )
         foot = plot_top + plot_height + 15
-        body.append(
-            f'<text x="{x0}" y="{foot}" font-size="10.5" fill="{MUTED}">{escape(_day(first))}</text>'
-        )
+        body.append(f'<text x="{x0}" y="{foot}" font-size="10.5" fill="{MUTED}">{escape(_day(first))}</text>')
         if span:
             body.append(
                 f'<text x="{x1}" y="{foot}" text-anchor="end" font-size="10.5" fill="{MUTED}">'

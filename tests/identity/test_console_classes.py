@@ -33,6 +33,7 @@ from tests.identity.test_console_sign_in import sign_in
 _KEY = re.compile(r'name="submission" value="([0-9a-f]+)"')
 LEVELS = ("Beginning", "Developing", "Proficient", "Extending")
 
+
 @dataclass(frozen=True)
 class Scoring:
     chemistry: uuid.UUID  # school A, grades 09-10, taught by the world's teacher
@@ -41,6 +42,7 @@ class Scoring:
     competency: uuid.UUID
     other_competency: uuid.UUID  # a second competency, no grade bands
     draft_competency: uuid.UUID  # in a draft framework
+
 
 @pytest.fixture
 async def scoring(session: AsyncSession, world: World) -> Scoring:
@@ -81,7 +83,11 @@ async def scoring(session: AsyncSession, world: World) -> Scoring:
     chemistry = await roster.create_class(
         ClassCreate(title="Chemistry", school_id=world.school_a, grades=["09", "10"])
     )
-    for person, role in ((world.teacher_id, "teacher"), (world.in_class, "student"), (world.same_school, "student")):
+    for person, role in (
+        (world.teacher_id, "teacher"),
+        (world.in_class, "student"),
+        (world.same_school, "student"),
+    ):
         await roster.create_enrollment(EnrollmentCreate(class_id=chemistry.id, person_id=person, role=role))
     far = await roster.create_class(ClassCreate(title="Far Geology", school_id=world.school_b))
     await roster.create_enrollment(
@@ -89,15 +95,19 @@ async def scoring(session: AsyncSession, world: World) -> Scoring:
     )
     other_roster = RosterService(session, world.other.id)
     far_school = (await other_roster.list_orgs(PageParams(limit=5, offset=0), type_="school"))[0][0]
-    other_class = await other_roster.create_class(ClassCreate(title="Other district", school_id=far_school.id))
+    other_class = await other_roster.create_class(
+        ClassCreate(title="Other district", school_id=far_school.id)
+    )
     await session.commit()
     return Scoring(chemistry.id, far.id, other_class.id, comp.id, other.id, draft_comp.id)
+
 
 async def evidence_of(session: AsyncSession, world: World, class_id: uuid.UUID) -> int:
     _, total = await EvidenceService(session, world.tenant.id).list_page(
         PageParams(limit=1, offset=0), class_id=class_id
     )
     return total
+
 
 async def grid_form(browser: httpx.AsyncClient, class_id: uuid.UUID, competency: uuid.UUID) -> dict[str, str]:
     response = await browser.get(f"/console/classes/{class_id}", params={"competency": str(competency)})
@@ -112,6 +122,7 @@ async def grid_form(browser: httpx.AsyncClient, class_id: uuid.UUID, competency:
         "note": "Lab report on reaction rates.",
         "artifact_url": "https://lms.example/assignments/42",
     }
+
 
 async def test_educator_lists_their_classes_and_sees_the_class_with_its_descriptors(
     browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World, scoring: Scoring
@@ -132,9 +143,10 @@ async def test_educator_lists_their_classes_and_sees_the_class_with_its_descript
     assert "Grades 9-12:</strong> Leads diverse teams on extended projects." in shown.text
     assert "Sets group norms" not in shown.text
     for level in LEVELS:
-        assert f'>{level}</option>' in shown.text
+        assert f">{level}</option>" in shown.text
     assert shown.text.count('class="heat--none"') == 4  # 2 learners x 2 competencies, nothing yet
     assert "Draft competency" not in shown.text
+
 
 async def test_scoring_grid_writes_evidence_once_and_the_heat_map_shows_it(
     browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World, scoring: Scoring
@@ -173,6 +185,7 @@ async def test_scoring_grid_writes_evidence_once_and_the_heat_map_shows_it(
     assert refused.status_code == 422
     assert "These scores were already saved" in refused.text
     assert await evidence_of(session, world, scoring.chemistry) == 2
+
 
 @pytest.mark.parametrize(
     ("change", "message"),
@@ -213,6 +226,7 @@ async def test_bad_grid_input_names_the_problem_and_writes_nothing(
     assert "There is a problem" in response.text and message in response.text
     assert await evidence_of(session, world, scoring.chemistry) == 0
 
+
 async def test_post_without_the_form_token_or_from_another_site_is_refused(
     browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World, scoring: Scoring
 ) -> None:
@@ -228,6 +242,7 @@ async def test_post_without_the_form_token_or_from_another_site_is_refused(
     )
     assert foreign.status_code == 403
     assert await evidence_of(session, world, scoring.chemistry) == 0
+
 
 async def test_another_schools_or_districts_class_is_refused_and_nothing_is_written(
     browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World, scoring: Scoring
@@ -245,6 +260,7 @@ async def test_another_schools_or_districts_class_is_refused_and_nothing_is_writ
     assert await evidence_of(session, world, scoring.far_class) == 0
     _, total = await EvidenceService(session, world.tenant.id).list_page(PageParams(limit=1, offset=0))
     assert total == 0
+
 
 async def test_counselor_sees_their_schools_classes_and_admin_sees_all(
     browser: httpx.AsyncClient,
@@ -266,6 +282,7 @@ async def test_counselor_sees_their_schools_classes_and_admin_sees_all(
     assert (await second_browser.get(f"/console/classes/{scoring.far_class}")).status_code == 200
     assert (await second_browser.get(f"/console/classes/{scoring.other_tenant_class}")).status_code == 404
 
+
 async def test_a_session_of_another_district_sees_none_of_its_classes(
     browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World, scoring: Scoring
 ) -> None:
@@ -281,25 +298,71 @@ async def test_a_session_of_another_district_sees_none_of_its_classes(
     assert posted.status_code == 404
     assert await evidence_of(session, world, scoring.chemistry) == 0
 
-async def test_signed_out_class_pages_redirect_to_sign_in(browser: httpx.AsyncClient, scoring: Scoring) -> None:
+
+async def test_signed_out_class_pages_redirect_to_sign_in(
+    browser: httpx.AsyncClient, scoring: Scoring
+) -> None:
     for path in ("/console/classes", f"/console/classes/{scoring.chemistry}"):
         response = await browser.get(path)
         assert response.status_code == 303 and response.headers["location"] == "/console/sign-in"
     posted = await browser.post(f"/console/classes/{scoring.chemistry}/scores", data={})
     assert posted.status_code == 303
 
+
 @pytest.mark.parametrize(
     ("grades", "expected"),
-    [(["09", "10"], "9-12"), (["07"], "6-8"), (["KG", "01"], "K-2"), (["08", "09", "10"], "9-12"), ([], None)],
+    [
+        (["09", "10"], "9-12"),
+        (["07"], "6-8"),
+        (["KG", "01"], "K-2"),
+        (["08", "09", "10"], "9-12"),
+        ([], None),
+    ],
 )
 def test_band_for_a_class(grades: list[str], expected: str | None) -> None:
     bands = [GradeBand("K-2", "a"), GradeBand("3-5", "b"), GradeBand("6-8", "c"), GradeBand("9-12", "d")]
     found = band_for(bands, grades)
     assert (found.band if found else None) == expected
 
+
 def test_grade_labels() -> None:
     assert grade_number("09") == 9 and grade_number("KG") == 0 and grade_number("PK") == -1
     assert grade_number("13") is None and grade_number("Other") is None
-    assert band_range("K-2") == (0, 2) and band_range("9–12") == (9, 12) and band_range("PK") == (-1, -1)
+    assert band_range("K-2") == (0, 2) and band_range("9\u201312") == (9, 12) and band_range("PK") == (-1, -1)
     assert band_range("12-9") is None and band_range("adult") is None
 
+
+async def test_learner_page_draws_the_portrait_and_growth_with_text_alternatives(
+    browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World, scoring: Scoring
+) -> None:
+    await sign_in(browser, session, settings, world.tenant.slug, world.teacher_email)
+    for day, level in (("2026-09-14", "0"), ("2026-10-20", "2")):
+        form = await grid_form(browser, scoring.chemistry, scoring.competency)
+        form |= {"observed_on": day, f"level-{world.in_class}": level}
+        assert (
+            await browser.post(f"/console/classes/{scoring.chemistry}/scores", data=form)
+        ).status_code == 303
+    shown = await browser.get(f"/console/learners/{world.in_class}")
+    assert shown.status_code == 200
+    # The Portrait (the transcripts' chart): the level reached on each competency, in its description.
+    assert 'id="portrait-0-desc">Competencies: Collaboration: Proficient, 3 of 4.' in shown.text
+    assert "Communication: Not yet assessed." in shown.text
+    # Growth: one chart for the competency with evidence, described in words, with its data as a table.
+    assert (
+        'id="growth-0-desc">Collaboration: 14 Sep 2026 Beginning; 20 Oct 2026 Proficient.</desc>'
+        in shown.text
+    )
+    assert shown.text.count("<polyline") == 1
+    assert "Show the levels of Collaboration as a table" in shown.text
+    assert "<td>Beginning</td>" in shown.text and "<td>Proficient</td>" in shown.text
+
+
+async def test_load_trees_is_load_tree_for_each(
+    session: AsyncSession, world: World, scoring: Scoring
+) -> None:
+    frameworks = FrameworkService(session, world.tenant.id)
+    published, _ = await frameworks.list_frameworks(PageParams(limit=10, offset=0))
+    many = await frameworks.load_trees([f.id for f in published] + [uuid.uuid4()])
+    assert len(many) == len(published) == 2
+    for framework in published:
+        assert many[framework.id] == await frameworks.load_tree(framework.id)

@@ -184,9 +184,7 @@ async def _class_view(
     if chosen_fw is None and competency_id and frameworks:
         # A competency link from elsewhere names no framework: find the one it belongs to.
         wanted = _parse_uuid(competency_id)
-        found = (
-            await FrameworkService(session, tenant_id).competencies_by_ids([wanted]) if wanted else {}
-        )
+        found = await FrameworkService(session, tenant_id).competencies_by_ids([wanted]) if wanted else {}
         owner = next(iter(found.values())).framework_id if found else None
         chosen_fw = next((f for f in frameworks if f.id == owner), None)
     if chosen_fw is None and frameworks:
