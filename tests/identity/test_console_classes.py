@@ -366,3 +366,19 @@ async def test_load_trees_is_load_tree_for_each(
     assert len(many) == len(published) == 2
     for framework in published:
         assert many[framework.id] == await frameworks.load_tree(framework.id)
+
+
+async def test_odd_addresses_of_the_class_page_still_get_a_page(
+    browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World, scoring: Scoring
+) -> None:
+    await sign_in(browser, session, settings, world.tenant.slug, world.teacher_email)
+    for params in (
+        {"saved": "abc", "awarded": "-1"},
+        {"competency": "not-a-uuid", "framework": "nope"},
+        {"competency": str(scoring.draft_competency)},
+        {"competency": str(uuid.uuid4())},
+    ):
+        shown = await browser.get(f"/console/classes/{scoring.chemistry}", params=params)
+        assert shown.status_code == 200, params
+        assert "Scores saved" not in shown.text
+        assert 'id="scoring-competency">Collaboration</h3>' in shown.text  # the first competency

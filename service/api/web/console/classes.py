@@ -310,8 +310,8 @@ async def class_page(
     user: UserDep,
     framework: Annotated[str, Query(max_length=64)] = "",
     competency: Annotated[str, Query(max_length=64)] = "",
-    saved: Annotated[int | None, Query(ge=0, le=10_000)] = None,
-    awarded: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    saved: Annotated[str, Query(max_length=8)] = "",
+    awarded: Annotated[str, Query(max_length=8)] = "",
 ) -> Response:
     if user is None:
         return to_sign_in()
@@ -326,8 +326,9 @@ async def class_page(
         klass,
         framework_id=framework,
         competency_id=competency,
-        saved=saved,
-        awarded=awarded,
+        # The counts of the redirect after saving; anything else in the address is ignored.
+        saved=int(saved) if saved.isdigit() else None,
+        awarded=int(awarded) if awarded.isdigit() else 0,
     )
 
 
