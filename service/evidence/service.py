@@ -19,8 +19,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.awards.schemas import AwardChange
 from service.awards.service import AwardService
 from service.errors import FieldError
-from service.evidence.errors import AlreadyWithdrawn, EvidenceNotFound, InvalidEvidence
-from service.evidence.models import Evidence
+from service.evidence.errors import (
+    AlreadyWithdrawn,
+    EvidenceNotFound,
+    IdempotencyKeyReused,
+    InvalidEvidence,
+)
+from service.evidence.models import Evidence, IdempotencyRecord
 from service.evidence.repository import EvidenceRepository
 from service.evidence.schemas import AcceptedRecord, BulkResult, EvidenceCreate, RecordError
 from service.schemas import PageParams
@@ -84,6 +89,59 @@ class EvidenceService:
                 parsed.append((index, _pydantic_errors(exc)))
         result, _ = await self._ingest(parsed, created_by=created_by)
         return result
+
+    async def first_result(self, scope: str, key: str, request_hash: str) -> dict[str, Any] | None:
+        """The result stored under an idempotency key, or None on first use; the key with another
+        request (``request_hash``) is refused."""
+        record = await self.repo.idempotency_get(scope, key)
+        if record is None:
+            return None
+        if record.request_hash != request_hash:
+            raise IdempotencyKeyReused("this form was already sent with other values")
+        return dict(record.response)
+
+    async def create_all_once(
+        self,
+        records: Sequence[EvidenceCreate],
+        *,
+        created_by: str | None,
+        scope: str,
+        key: str,
+        request_hash: str,
+    ) -> tuple[dict[str, Any], bool]:
+        """Write every record or none (awards evaluated as for any evidence), once per idempotency key.
+
+        Returns the result (accepted ids, awards) and whether it is a replay of an earlier request with
+        the same key. A refused record raises :class:`InvalidEvidence` naming it (``records[i]``): the
+        transport rolls the transaction back, so nothing of the request stays written. A concurrent twin
+        with the same key that commits first makes the remembering flush fail with ``IntegrityError``:
+        the caller rolls back and asks :meth:`first_result`.
+        """
+        replay = await self.first_result(scope, key, request_hash)
+        if replay is not None:
+            return replay, True
+        result, _ = await self._ingest(list(enumerate(records)), created_by=created_by)
+        if result.errors:
+            problems = [
+                FieldError(f"records[{e.index}].{err['loc']}", err["message"], err["type"])
+                for e in result.errors
+                for err in e.errors
+            ]
+            raise InvalidEvidence(
+                "the evidence cannot be accepted: " + "; ".join(p.message for p in problems), problems
+            )
+        body = result.model_dump(mode="json")
+        await self.repo.idempotency_put(
+            IdempotencyRecord(
+                tenant_id=self.tenant_id,
+                scope=scope,
+                key=key,
+                request_hash=request_hash,
+                status_code=200,
+                response=body,
+            )
+        )
+        return body, False
 
     async def _ingest(
         self, parsed: Sequence[tuple[int, EvidenceCreate | list[FieldError]]], *, created_by: str | None

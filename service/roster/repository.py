@@ -49,6 +49,9 @@ class ClassFilter:
     academic_session_id: uuid.UUID | None = None
     person_id: uuid.UUID | None = None
     q: str | None = None
+    #: Staff scoping (the console): classes of any of these schools OR any of these classes.
+    within_schools: frozenset[uuid.UUID] | None = None
+    within_classes: frozenset[uuid.UUID] | None = None
 
 
 def _like(value: str) -> str:
@@ -220,6 +223,13 @@ class RosterRepository:
                         col(Enrollment.tenant_id) == tenant_id,
                         col(Enrollment.person_id) == flt.person_id,
                     )
+                )
+            )
+        if flt.within_schools is not None or flt.within_classes is not None:
+            conditions.append(
+                or_(
+                    col(Class.school_id).in_(flt.within_schools or ()),
+                    col(Class.id).in_(flt.within_classes or ()),
                 )
             )
         if flt.q:

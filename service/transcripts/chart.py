@@ -8,15 +8,49 @@ so nothing depends on colour. For screen readers the SVG has ``role="img"`` with
 prefers a list or a table).
 
 The same SVG is inlined in the HTML page and placed in the PDF (Typst draws SVG text with its embedded
-fonts, so the font family is a parameter).
+fonts, so the font family is a parameter). The staff console draws a learner's current levels with the
+same function: anything with a ``portrait_name``, ``attributes`` and ``competencies`` (a
+:class:`TranscriptView`, or a :class:`PortraitLevels` built from the learner's evidence) is a Portrait.
+
+:func:`growth_chart` draws one competency's evidence over time (level by date), for the console's
+learner page, with the same conventions (title, desc, shapes that read without colour).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
 from xml.sax.saxutils import escape, quoteattr
 
-from service.transcripts.view import AttributeView, CompetencyView, TranscriptView
+from service.transcripts.view import AttributeView, CompetencyView, LevelView
+
+
+class Portrait(Protocol):
+    """What the chart reads: a name, the attributes with their competencies, and all competencies."""
+
+    @property
+    def portrait_name(self) -> str | None: ...
+
+    @property
+    def attributes(self) -> tuple[AttributeView, ...]: ...
+
+    @property
+    def competencies(self) -> tuple[CompetencyView, ...]: ...
+
+
+@dataclass(frozen=True)
+class PortraitLevels:
+    """A Portrait with the levels a learner reached, from anywhere other than a transcript."""
+
+    portrait_name: str | None
+    attributes: tuple[AttributeView, ...]
+
+    @property
+    def competencies(self) -> tuple[CompetencyView, ...]:
+        return tuple(c for attribute in self.attributes for c in attribute.competencies)
+
 
 WIDTH = 660
 LABEL_WIDTH = 230
@@ -48,12 +82,12 @@ def _lines(attributes: Sequence[AttributeView]) -> list[str]:
     ]
 
 
-def chart_text(view: TranscriptView) -> list[str]:
+def chart_text(view: Portrait) -> list[str]:
     """The chart as sentences, one per competency (the text alternative)."""
     return _lines(view.attributes)
 
 
-def _shared_scale(view: TranscriptView) -> list[str] | None:
+def _shared_scale(view: Portrait) -> list[str] | None:
     """The level names when every competency uses the same scale (then they head the columns)."""
     scales = {tuple(level.name for level in c.levels) for c in view.competencies if c.levels}
     return list(next(iter(scales))) if len(scales) == 1 else None
@@ -64,7 +98,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 def portrait_chart(
-    view: TranscriptView,
+    view: Portrait,
     *,
     id_prefix: str = "portrait-chart",
     font_family: str = HTML_FONT,
@@ -140,3 +174,109 @@ def portrait_chart(
         f'patternTransform="rotate(45)"><rect width="6" height="6" fill="{FILL}"/>'
         f'<rect width="2" height="6" fill="#ffffff"/></pattern></defs>' + "".join(body) + "</svg>"
     )
+
+
+# -- growth over time ------------------------------------------------------------------------------
+
+GROWTH_WIDTH = 340
+GROWTH_LABEL = 96
+GROWTH_ROW = 22
+GROWTH_FOOT = 22
+
+
+@dataclass(frozen=True)
+class GrowthPoint:
+    """One piece of evidence: its date, its level's rank on the scale (1 = lowest) and what it was."""
+
+    observed_on: date
+    rank: int
+    label: str = ""
+
+
+def _day(value: date) -> str:
+    return f"{value.day} {value.strftime('%b %Y')}"
+
+
+def growth_text(title: str, levels: Sequence[str], points: Sequence[GrowthPoint]) -> str:
+    """The growth chart as one sentence (its text alternative)."""
+    if not points:
+        return f"{title}: no evidence with a level yet."
+    ordered = sorted(points, key=lambda p: p.observed_on)
+    parts = [
+        f"{_day(p.observed_on)} {levels[p.rank - 1] if 0 < p.rank <= len(levels) else p.label}"
+        for p in ordered
+    ]
+    return f"{title}: " + "; ".join(parts) + "."
+
+
+def growth_chart(
+    title: str,
+    levels: Sequence[str],
+    points: Sequence[GrowthPoint],
+    *,
+    id_prefix: str = "growth-chart",
+    font_family: str = HTML_FONT,
+) -> str:
+    """A small SVG of one competency's evidence levels by date: one row per level of the scale (the
+    lowest at the bottom), a marker per piece joined in date order, the first and last dates below."""
+    rows = max(len(levels), 1)
+    plot_top = PAD
+    plot_height = rows * GROWTH_ROW
+    height = plot_top + plot_height + GROWTH_FOOT
+    x0, x1 = GROWTH_LABEL, GROWTH_WIDTH - 12
+    ordered = sorted(points, key=lambda p: p.observed_on)
+    body: list[str] = []
+    for index, name in enumerate(levels):
+        y = plot_top + plot_height - (index + 0.5) * GROWTH_ROW
+        body.append(
+            f'<line x1="{x0}" y1="{y:.1f}" x2="{x1}" y2="{y:.1f}" stroke="#d0d4da" stroke-width="1"/>'
+            f'<text x="{x0 - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="{MUTED}">'
+            f"{escape(_clip(name, 14))}</text>"
+        )
+    if ordered:
+        first, last = ordered[0].observed_on, ordered[-1].observed_on
+        span = (last - first).days
+        inner = (x1 - x0) - 16
+
+        def x_of(day: date) -> float:
+            return x0 + 8 + (inner * (day - first).days / span if span else inner / 2)
+
+        def y_of(rank: int) -> float:
+            return plot_top + plot_height - (max(1, min(rank, rows)) - 0.5) * GROWTH_ROW
+
+        coords = [(x_of(p.observed_on), y_of(p.rank)) for p in ordered]
+        if len(coords) > 1:
+            body.append(
+                f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in coords)}" fill="none" '
+                f'stroke="{FILL}" stroke-width="2"/>'
+            )
+        for x, y in coords:
+            body.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{FILL}" '
+                'stroke="#ffffff" stroke-width="1.5"/>'
+            )
+        foot = plot_top + plot_height + 15
+        body.append(f'<text x="{x0}" y="{foot}" font-size="10.5" fill="{MUTED}">{escape(_day(first))}</text>')
+        if span:
+            body.append(
+                f'<text x="{x1}" y="{foot}" text-anchor="end" font-size="10.5" fill="{MUTED}">'
+                f"{escape(_day(last))}</text>"
+            )
+    else:
+        body.append(
+            f'<text x="{x0}" y="{plot_top + plot_height + 15}" font-size="11" fill="{INK}">'
+            "No evidence with a level yet</text>"
+        )
+    desc = growth_text(title, levels, ordered)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {GROWTH_WIDTH} {height}" '
+        f'width="{GROWTH_WIDTH}" height="{height}" role="img" '
+        f'aria-labelledby="{id_prefix}-title {id_prefix}-desc" font-family={quoteattr(font_family)}>'
+        f'<title id="{id_prefix}-title">{escape(title)}: evidence levels by date</title>'
+        f'<desc id="{id_prefix}-desc">{escape(desc)}</desc>' + "".join(body) + "</svg>"
+    )
+
+
+def scale_of(names: Sequence[str]) -> tuple[LevelView, ...]:
+    """A rubric scale (lowest first) from its level names."""
+    return tuple(LevelView(id=str(rank), name=name, rank=rank) for rank, name in enumerate(names, start=1))

@@ -4,10 +4,12 @@ and the evidence timeline."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.api.deps import SessionDep, SettingsDep
@@ -19,16 +21,29 @@ from service.api.web.console.common import (
     refuse,
     to_sign_in,
 )
+from service.awards.schemas import CompetencyLevel
 from service.awards.service import AwardService
 from service.badges.service import CredentialService
 from service.config import Settings
 from service.errors import ServiceError
+from service.evidence.models import Evidence
 from service.evidence.service import EvidenceService
 from service.frameworks.service import FrameworkService
+from service.frameworks.tree import FrameworkTree
 from service.identity.service import CONSOLE_PATH, SignedIn
+from service.roster.models import Class
 from service.roster.repository import PersonFilter
 from service.roster.service import RosterService
 from service.schemas import PageParams
+from service.transcripts.chart import (
+    GrowthPoint,
+    PortraitLevels,
+    growth_chart,
+    growth_text,
+    portrait_chart,
+    scale_of,
+)
+from service.transcripts.view import AttributeView, CompetencyView
 
 router = APIRouter(prefix=CONSOLE_PATH, include_in_schema=False)
 
@@ -175,8 +190,10 @@ async def _learner_view(
     titles = {c.competency_id: c.title for c in progress.competencies}
     frameworks = FrameworkService(session, tenant_id)
     level_titles: dict[tuple[uuid.UUID, int], str] = {}
-    for framework_id in {p.framework_id for p in pieces}:
-        tree = await frameworks.load_tree(framework_id)
+    trees = await frameworks.load_trees(
+        [c.framework_id for c in progress.competencies] + [p.framework_id for p in pieces]
+    )
+    for framework_id, tree in trees.items():
         for level in tree.levels:
             level_titles[(framework_id, level.position)] = level.title
         for comp in tree.competencies:
@@ -198,4 +215,87 @@ async def _learner_view(
         }
         for p in pieces
     ]
-    return {"progress": progress, "badges": badges, "evidence": evidence, "evidence_total": total}
+    return {
+        "progress": progress,
+        "badges": badges,
+        "evidence": evidence,
+        "evidence_total": total,
+        "portraits": _portrait_pictures(progress.competencies, trees),
+        "growth": _growth_pictures(pieces, trees, classes),
+    }
+
+
+def _portrait_pictures(
+    levels: Sequence[CompetencyLevel], trees: dict[uuid.UUID, FrameworkTree]
+) -> list[dict[str, Any]]:
+    """One Portrait chart per published framework (the transcripts' chart, fed from current levels)."""
+    reached = {c.competency_id: c.level for c in levels}
+    pictures = []
+    for number, framework_id in enumerate(dict.fromkeys(c.framework_id for c in levels)):
+        tree = trees[framework_id]
+        scale = scale_of([lv.title for lv in sorted(tree.levels, key=lambda lv: lv.position)])
+        groups: dict[uuid.UUID | None, list[CompetencyView]] = {}
+        for comp in sorted(tree.competencies, key=lambda c: (c.position, c.title)):
+            if comp.id not in reached:
+                continue
+            value = reached[comp.id]
+            rank = max(1, min(len(scale), int(value + 1e-9) + 1)) if value is not None and scale else 0
+            groups.setdefault(comp.attribute_id, []).append(
+                CompetencyView(
+                    id=str(comp.id), name=comp.title, levels=scale, reached=scale[rank - 1] if rank else None
+                )
+            )
+        attributes = [
+            AttributeView(id=str(a.id), name=a.title, competencies=tuple(groups[a.id]))
+            for a in sorted(tree.attributes, key=lambda a: (a.position, a.title))
+            if a.id in groups
+        ]
+        if None in groups:
+            name = "Competencies" if not attributes else "Other competencies"
+            attributes.append(AttributeView(id=None, name=name, competencies=tuple(groups[None])))
+        portrait = PortraitLevels(portrait_name=tree.title, attributes=tuple(attributes))
+        # Our own SVG, built from escaped text (xml.sax.saxutils): safe to inline.
+        svg = Markup(portrait_chart(portrait, id_prefix=f"portrait-{number}"))  # noqa: S704
+        pictures.append({"title": tree.title, "svg": svg})
+    return pictures
+
+
+def _growth_pictures(
+    pieces: Sequence[Evidence], trees: dict[uuid.UUID, FrameworkTree], classes: dict[uuid.UUID, Class]
+) -> list[dict[str, Any]]:
+    """Per competency with levelled evidence: a small chart of its levels by date, and the same as rows."""
+    by_competency: dict[uuid.UUID, list[Evidence]] = {}
+    for piece in pieces:
+        if piece.status == "active" and piece.level_position is not None:
+            by_competency.setdefault(piece.competency_id, []).append(piece)
+    pictures = []
+    for number, (competency_id, found) in enumerate(by_competency.items()):
+        tree = trees.get(found[0].framework_id)
+        if tree is None:
+            continue
+        comp = next((c for c in tree.competencies if c.id == competency_id), None)
+        ordered_levels = sorted(tree.levels, key=lambda lv: lv.position)
+        names = [lv.title for lv in ordered_levels]
+        rank = {lv.position: index + 1 for index, lv in enumerate(ordered_levels)}
+        found.sort(key=lambda p: p.observed_at)
+        points = [
+            GrowthPoint(
+                p.observed_at.date(),
+                rank.get(p.level_position or 0, 1),
+                SOURCE_LABELS.get(p.source, p.source),
+            )
+            for p in found
+        ]
+        title = comp.title if comp else "A competency"
+        svg = Markup(growth_chart(title, names, points, id_prefix=f"growth-{number}"))  # noqa: S704
+        rows = [
+            {
+                "observed_at": p.observed_at,
+                "level": names[rank.get(p.level_position or 0, 1) - 1] if names else "",
+                "source": SOURCE_LABELS.get(p.source, p.source),
+                "class_title": classes[p.class_id].title if p.class_id and p.class_id in classes else "",
+            }
+            for p in found
+        ]
+        pictures.append({"title": title, "svg": svg, "text": growth_text(title, names, points), "rows": rows})
+    return sorted(pictures, key=lambda g: str(g["title"]))
