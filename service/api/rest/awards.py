@@ -181,6 +181,11 @@ async def learner_progress(
 @router.get(
     "/classes/{class_id}/progress",
     summary="Class roster view: every learner x competency current level",
+    description=(
+        "The teacher's view: for every learner of the class, the current level per competency "
+        "(`method` picks the mastery calculation) and the evidence count, answered in a fixed number "
+        "of queries whatever the class size."
+    ),
     responses=GET_ERRORS,
     tags=["awards"],
 )

@@ -45,7 +45,15 @@ async def list_jobs(
     )
 
 
-@router.get("/{job_id}", summary="Get a job: state, progress and report", responses=GET_ERRORS)
+@router.get(
+    "/{job_id}",
+    summary="Get a job: state, progress and report",
+    description=(
+        "A job's state (`queued`, `running`, `succeeded`, `failed`, `cancelled`), progress and final "
+        "report; needs the read scope of the job's area (a sync needs `sync:read`)."
+    ),
+    responses=GET_ERRORS,
+)
 async def get_job(job_id: uuid.UUID, principal: AuthenticatedDep, session: SessionDep) -> JobRead:
     job = await JobService(session, principal.tenant_id).get(job_id)
     check_scopes(principal, [f"{job.area}:read"])

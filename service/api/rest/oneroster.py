@@ -51,7 +51,15 @@ async def create_connection(
     return ConnectionRead.model_validate(connection)
 
 
-@router.get("/connections", summary="List OneRoster connections", responses=READ_ERRORS)
+@router.get(
+    "/connections",
+    summary="List OneRoster connections",
+    description=(
+        "A page of the district's OneRoster provider connections, without their client secrets, with "
+        "when and by which job they last synced."
+    ),
+    responses=READ_ERRORS,
+)
 async def list_connections(
     principal: SyncRead, session: SessionDep, settings: SettingsDep, page: PageDep
 ) -> Page[ConnectionRead]:
@@ -64,7 +72,12 @@ async def list_connections(
     )
 
 
-@router.get("/connections/{connection_id}", summary="Get a OneRoster connection", responses=GET_ERRORS)
+@router.get(
+    "/connections/{connection_id}",
+    summary="Get a OneRoster connection",
+    description=("One connection (its secret never shown); 404 for another district's."),
+    responses=GET_ERRORS,
+)
 async def get_connection(
     connection_id: uuid.UUID, principal: SyncRead, session: SessionDep, settings: SettingsDep
 ) -> ConnectionRead:
