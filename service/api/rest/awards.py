@@ -149,6 +149,7 @@ async def get_award(award_id: uuid.UUID, principal: AwardsRead, session: Session
 @router.post(
     "/awards/{award_id}/decision",
     summary="Approve or reject a pending award; keep or revoke one flagged for review",
+    openapi_extra=examples.AWARD_DECISION,
     responses=WRITE_ERRORS,
 )
 async def decide_award(

@@ -23,6 +23,7 @@ from service.adapters.oneroster.schemas import (
 from service.adapters.oneroster.service import ConnectionService, GradeMapService
 from service.adapters.oneroster.sync import GuardRefused
 from service.api.deps import AuthenticatedDep, PageDep, SessionDep, SettingsDep, check_scopes
+from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS, problems
 from service.errors import UnsupportedMediaTypeError
 from service.jobs.schemas import JobRead
@@ -125,6 +126,7 @@ async def test_connection(
     "/connections/{connection_id}/sync",
     status_code=202,
     summary="Sync rosters and grades from the provider (a job)",
+    openapi_extra=examples.SYNC,
     responses=WRITE_ERRORS,
 )
 async def sync_connection(

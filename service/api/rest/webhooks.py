@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, Security
 from fastapi.security import SecurityScopes
 
 from service.api.deps import AuthenticatedDep, PageDep, SessionDep, SettingsDep, check_scopes
+from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, WRITE_ERRORS, problems
 from service.schemas import Page
 from service.tenancy.tokens import Principal
@@ -36,7 +37,13 @@ WebhooksWrite = Annotated[Principal, Security(_scoped, scopes=["webhooks:write"]
 LIST_ERRORS = problems(400, 401, 403, 422)
 
 
-@router.post("", status_code=201, summary="Subscribe a URL to events", responses=WRITE_ERRORS)
+@router.post(
+    "",
+    status_code=201,
+    summary="Subscribe a URL to events",
+    responses=WRITE_ERRORS,
+    openapi_extra=examples.CREATE_WEBHOOK,
+)
 async def create_webhook(
     body: WebhookCreate, principal: WebhooksWrite, session: SessionDep, settings: SettingsDep
 ) -> WebhookCreated:
