@@ -2,12 +2,14 @@
 """Portrait's task runner. Needs nothing but Python >= 3.11: it builds its own virtual environment.
 
     python3 dev.py demo         load the demo district and serve it on http://127.0.0.1:8000
-    python3 dev.py test         ruff, mypy, pytest (SQLite, plus PostgreSQL when
+    python3 dev.py test         ruff, mypy, the docs build, pytest (SQLite, plus PostgreSQL when
                                 PORTRAIT_TEST_POSTGRES_URL is set), then the schemathesis fuzz run;
                                 arguments after `--` go to pytest
     python3 dev.py serve        run the service (arguments go to `portrait serve`)
     python3 dev.py lint         ruff check, ruff format --check, mypy (`--fix` rewrites instead)
-    python3 dev.py contracts    regenerate openapi/openapi.json and openapi/schema.graphql (`--check`)
+    python3 dev.py contracts    regenerate openapi/openapi.json, openapi/schema.graphql and the API
+                                reference pages under docs/reference/ (`--check` only compares)
+    python3 dev.py docs         build the docs site (MkDocs, --strict) into var/site (`--serve` to preview)
     python3 dev.py fuzz         only the schemathesis run (`--max-examples N`, `--seed N`)
     python3 dev.py bench        tests/bench/bench_api.py (needs PostgreSQL; arguments go to the script)
     python3 dev.py install      only create/update .venv
@@ -51,8 +53,14 @@ INSTALL_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("-m", "pip", "install", "-r", LOCK_FILE),
     ("-m", "pip", "install", "--no-deps", "-e", "."),
 )
-#: The test and lint tools on top (test, lint, fuzz, contracts, bench).
-DEV_INSTALL_COMMANDS: tuple[tuple[str, ...], ...] = (("-m", "pip", "install", "-r", DEV_LOCK_FILE),)
+#: The test, lint and docs tools on top (test, lint, docs, fuzz, contracts, bench).
+CODEGEN_LOCK_FILE = "requirements-codegen.lock"
+#: The SDK generator goes in without its dependency pins (see requirements-codegen.lock: it asks for an older
+#: typer than the service's; its other dependencies are in requirements-dev.lock).
+DEV_INSTALL_COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("-m", "pip", "install", "-r", DEV_LOCK_FILE),
+    ("-m", "pip", "install", "--no-deps", "-r", CODEGEN_LOCK_FILE),
+)
 MIN_PYTHON = (3, 11)
 
 # Fuzzing: bounded so that the whole step stays within a few minutes on two cores.
@@ -170,7 +178,7 @@ def ensure_env(*, dev: bool = True) -> None:
         (STAMP, install_fingerprint((LOCK_FILE, "pyproject.toml"), INSTALL_COMMANDS), INSTALL_COMMANDS)
     ]
     if dev:
-        dev_files = (LOCK_FILE, DEV_LOCK_FILE, "pyproject.toml")
+        dev_files = (LOCK_FILE, DEV_LOCK_FILE, CODEGEN_LOCK_FILE, "pyproject.toml")
         profiles.append(
             (DEV_STAMP, install_fingerprint(dev_files, DEV_INSTALL_COMMANDS), DEV_INSTALL_COMMANDS)
         )
@@ -316,6 +324,29 @@ def task_lint(args: list[str]) -> int:
     return summary()
 
 
+DOCS_SITE = ROOT / "var" / "site"
+
+
+def build_docs() -> None:
+    """The docs site, strict: a warning (a broken link, a page outside the navigation) fails the build."""
+    # NO_MKDOCS_2_WARNING: Material prints a banner about MkDocs 2.0 on every build otherwise.
+    must(
+        [tool("mkdocs"), "build", "--strict", "--clean", "--site-dir", DOCS_SITE],
+        env=venv_env(NO_MKDOCS_2_WARNING="1"),
+    )
+
+
+def task_docs(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="dev.py docs")
+    parser.add_argument("--serve", action="store_true", help="serve with live reload instead of building")
+    opts = parser.parse_args(args)
+    ensure_env()
+    if opts.serve:
+        return exec_tool([str(tool("mkdocs")), "serve", "--strict"], venv_env(NO_MKDOCS_2_WARNING="1"))
+    step(f"docs site (mkdocs build --strict into {DOCS_SITE.relative_to(ROOT)})", build_docs)
+    return summary()
+
+
 def task_contracts(args: list[str]) -> int:
     ensure_env()
     step("contracts", lambda: must([PYTHON, "-m", "service.contracts", *args], env=venv_env()))
@@ -390,12 +421,18 @@ def task_test(args: list[str]) -> int:
         args, pytest_args = args[:cut], args[cut + 1 :]
     parser = argparse.ArgumentParser(prog="dev.py test", epilog="arguments after `--` go to pytest")
     parser.add_argument(
-        "--skip", action="append", default=[], choices=["lint", "pytest", "fuzz"], help="leave a part out"
+        "--skip",
+        action="append",
+        default=[],
+        choices=["lint", "docs", "pytest", "fuzz"],
+        help="leave a part out",
     )
     opts = parser.parse_args(args)
     ensure_env()
     if "lint" not in opts.skip:
         lint_steps()
+    if "docs" not in opts.skip:
+        step("docs site (mkdocs build --strict)", build_docs)
     # The fuzz runs first so that pytest's own summary line is the last test report CI prints.
     if "fuzz" not in opts.skip:
         step("schemathesis fuzz of the OpenAPI document", lambda: fuzz(FUZZ_MAX_EXAMPLES, FUZZ_SEED, []))
@@ -592,6 +629,7 @@ TASKS: dict[str, Callable[[list[str]], int]] = {
     "test": task_test,
     "lint": task_lint,
     "contracts": task_contracts,
+    "docs": task_docs,
     "fuzz": task_fuzz,
     "bench": task_bench,
     "install": task_install,

@@ -1,6 +1,7 @@
-"""Generated API contracts: the OpenAPI document and the GraphQL SDL, committed under ``openapi/``.
+"""Generated API contracts: the OpenAPI document and the GraphQL SDL, committed under ``openapi/``, and the
+API reference pages of the docs site generated from them (``docs/reference/``, see ``service.api_reference``).
 
-``python -m service.contracts`` rewrites both files from the code; ``--check`` only compares and exits
+``python -m service.contracts`` rewrites the files from the code; ``--check`` only compares and exits
 with status 1 when a file is missing or differs (``tests/test_contracts.py`` does the same in the suite).
 The output must not depend on the machine: the app is built from fixed settings that ignore the
 environment, and the JSON is serialized with a fixed indentation and a trailing newline.
@@ -22,9 +23,12 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from service.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTRACTS_DIR = ROOT / "openapi"
-OPENAPI_FILE = "openapi.json"
-GRAPHQL_FILE = "schema.graphql"
+#: Where the generated files live; their names below are relative to it.
+CONTRACTS_DIR = ROOT
+OPENAPI_FILE = "openapi/openapi.json"
+GRAPHQL_FILE = "openapi/schema.graphql"
+REST_REFERENCE_FILE = "docs/reference/rest-api.md"
+GRAPHQL_REFERENCE_FILE = "docs/reference/graphql.md"
 REGENERATE_HINT = "run `python3 dev.py contracts` and commit the result"
 
 
@@ -73,8 +77,25 @@ def graphql_sdl() -> str:
     return sdl.rstrip("\n") + "\n"
 
 
-#: File name -> producer of its expected content.
-CONTRACTS: dict[str, Callable[[], str]] = {OPENAPI_FILE: openapi_json, GRAPHQL_FILE: graphql_sdl}
+def rest_reference_md() -> str:
+    from service.api_reference import rest_reference
+
+    return rest_reference(json.loads(openapi_json()))
+
+
+def graphql_reference_md() -> str:
+    from service.api_reference import graphql_reference
+
+    return graphql_reference(graphql_sdl())
+
+
+#: File name (relative to the repository root) -> producer of its expected content.
+CONTRACTS: dict[str, Callable[[], str]] = {
+    OPENAPI_FILE: openapi_json,
+    GRAPHQL_FILE: graphql_sdl,
+    REST_REFERENCE_FILE: rest_reference_md,
+    GRAPHQL_REFERENCE_FILE: graphql_reference_md,
+}
 
 
 def drift(name: str, expected: str, directory: Path = CONTRACTS_DIR) -> str | None:
@@ -97,12 +118,24 @@ def drift(name: str, expected: str, directory: Path = CONTRACTS_DIR) -> str | No
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m service.contracts", description=__doc__)
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 on drift")
-    parser.add_argument("--out", type=Path, default=CONTRACTS_DIR, help="directory of the contract files")
+    parser.add_argument("--out", type=Path, default=CONTRACTS_DIR, help="root of the generated files")
     args = parser.parse_args(argv)
     out: Path = args.out
     failed = False
+    produced: dict[str, str] = {}
     for name, produce in CONTRACTS.items():
-        expected = produce()
+        # The reference pages are rendered from the contracts just produced (one app build, not three).
+        if name == REST_REFERENCE_FILE:
+            from service.api_reference import rest_reference
+
+            expected = rest_reference(json.loads(produced[OPENAPI_FILE]))
+        elif name == GRAPHQL_REFERENCE_FILE:
+            from service.api_reference import graphql_reference
+
+            expected = graphql_reference(produced[GRAPHQL_FILE])
+        else:
+            expected = produce()
+        produced[name] = expected
         if args.check:
             problem = drift(name, expected, out)
             if problem:
@@ -111,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 sys.stdout.write(f"{out / name}: up to date\n")
             continue
-        out.mkdir(parents=True, exist_ok=True)
         path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() and path.read_text(encoding="utf-8") == expected:
             sys.stdout.write(f"{path}: unchanged\n")
         else:

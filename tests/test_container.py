@@ -226,3 +226,7 @@ def test_locks_split_runtime_from_dev_tools() -> None:
     for name, version in direct(project["optional-dependencies"]["dev"]).items():
         assert dev.get(name) == version, f"{name} belongs in requirements-dev.lock at {version}"
     assert (ROOT / "requirements-dev.lock").read_text().count("-r requirements.lock") == 1
+    # The SDK generator, installed --no-deps on top (its typer pin conflicts with the service's).
+    codegen = _pins(ROOT / "requirements-codegen.lock")
+    assert codegen == direct(project["optional-dependencies"]["codegen"])
+    assert codegen.keys().isdisjoint(runtime.keys() | dev.keys())

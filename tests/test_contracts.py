@@ -76,3 +76,36 @@ def test_error_responses_carry_the_problem_schema() -> None:
         assert "application/problem+json" in content, where
         assert content["application/problem+json"].get("schema"), where
         assert "application/json" not in content, where
+
+
+def test_every_operation_has_a_summary_a_description_and_a_tag() -> None:
+    """What generated SDKs and the reference pages show for each operation: checked over the whole
+    document, so a new route without them fails here."""
+    document = json.loads(contracts.openapi_json())
+    operations = [
+        (f"{method.upper()} {path}", operation)
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+    assert len(operations) > 100
+    lacking = {
+        what: [name for name, operation in operations if not str(operation.get(what) or "").strip()]
+        for what in ("summary", "description", "tags")
+    }
+    assert lacking == {"summary": [], "description": [], "tags": []}
+    # A description says more than the summary it follows.
+    same = [name for name, op in operations if op["description"].strip() == op["summary"].strip()]
+    assert same == []
+
+
+def test_reference_pages_cover_every_operation_and_schema() -> None:
+    """The generated docs/reference pages list every operation and every schema of the document."""
+    document = json.loads(contracts.openapi_json())
+    page = contracts.CONTRACTS[contracts.REST_REFERENCE_FILE]()
+    for path, methods in document["paths"].items():
+        for method in methods:
+            assert f"`{method.upper()} {path}`" in page, f"{method.upper()} {path}"
+    for name in document["components"]["schemas"]:
+        assert f"{{#schema-{re.sub(r'[^A-Za-z0-9_-]', '-', name)}}}" in page, name
+    assert "type Query" in contracts.CONTRACTS[contracts.GRAPHQL_REFERENCE_FILE]()

@@ -38,7 +38,7 @@ from service.config import Settings
 from service.db import Database, utcnow
 from service.jobs import registry
 from service.jobs.errors import JobCancelled, UnknownJobKind
-from service.jobs.models import CANCELLED, FAILED, SUCCEEDED
+from service.jobs.models import CANCELLED, FAILED, RUNNING, SUCCEEDED
 from service.jobs.registry import JobContext
 from service.jobs.repository import JobRunRepository
 
@@ -233,9 +233,15 @@ class InProcessBackend:
     async def start(self) -> None:
         registry.load_handlers()
         self._stopping = False
-        resumed = await self.resume()
-        if resumed:
-            logger.info("resumed %d unfinished jobs", resumed)
+        queued, interrupted = await self._resume(500)
+        # Queued jobs (the demo's issuance, work committed while no backend ran) are routine; only
+        # jobs whose runner died mid-way are a recovery worth a warning.
+        if queued:
+            logger.info("started %d queued jobs", queued)
+        if interrupted:
+            logger.warning(
+                "resumed %d interrupted jobs (their runner stopped without finishing)", interrupted
+            )
         self._ticker = asyncio.create_task(self._tick_loop(), name="jobs-ticker")
 
     async def stop(self) -> None:
@@ -273,14 +279,20 @@ class InProcessBackend:
 
     async def resume(self, limit: int = 500) -> int:
         """Submit queued jobs and jobs whose runner died; those already in hand are skipped."""
+        queued, interrupted = await self._resume(limit)
+        return queued + interrupted
+
+    async def _resume(self, limit: int) -> tuple[int, int]:
+        """``resume``, counting the jobs submitted as (queued, interrupted)."""
         async with self.db.session() as session:
-            ids = await JobRunRepository(session).runnable_ids(
+            rows = await JobRunRepository(session).runnable(
                 stale_before=self.runner.stale_before(), limit=limit
             )
-        fresh = [i for i in ids if i not in self._known]
-        for job_id in fresh:
+        fresh = [(job_id, state) for job_id, state in rows if job_id not in self._known]
+        for job_id, _state in fresh:
             await self.submit(job_id)
-        return len(fresh)
+        interrupted = sum(1 for _job_id, state in fresh if state == RUNNING)
+        return len(fresh) - interrupted, interrupted
 
     async def tick(self) -> None:
         await self.resume()

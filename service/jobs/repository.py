@@ -158,8 +158,13 @@ class JobRunRepository:
 
     async def runnable_ids(self, *, stale_before: datetime, limit: int) -> list[uuid.UUID]:
         """Queued jobs, and running jobs whose runner stopped sending heartbeats (a crash)."""
+        return [job_id for job_id, _state in await self.runnable(stale_before=stale_before, limit=limit)]
+
+    async def runnable(self, *, stale_before: datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
+        """``runnable_ids`` with each job's state: ``queued`` (never started, or put back by a clean
+        stop) or ``running`` (its runner stopped sending heartbeats: a crash)."""
         query = (
-            select(Job.id)
+            select(Job.id, Job.state)
             .where(
                 or_(
                     col(Job.state) == QUEUED,
@@ -172,7 +177,7 @@ class JobRunRepository:
             .order_by(col(Job.created_at))
             .limit(limit)
         )
-        return list((await self.session.exec(query)).all())
+        return [(job_id, state) for job_id, state in (await self.session.exec(query)).all()]
 
     async def without_queue_job(
         self, *, queue: str, task: str, created_before: datetime, stale_before: datetime, limit: int

@@ -17,6 +17,11 @@ CORE = [
     ("post", "/api/v1/evidence", "201"),
     ("get", "/api/v1/awards", "200"),
     ("get", "/api/v1/credentials", "200"),
+    ("post", "/api/v1/credentials/batch", "202"),
+    ("get", "/api/v1/jobs/{job_id}", "200"),
+    ("post", "/api/v1/awards/{award_id}/decision", "200"),
+    ("post", "/api/v1/webhooks", "201"),
+    ("post", "/api/v1/oneroster/connections/{connection_id}/sync", "202"),
 ]
 
 

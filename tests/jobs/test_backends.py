@@ -279,3 +279,49 @@ async def test_procrastinate_worker_runs_deferred_and_swept_jobs(committed: Comm
             await asyncio.gather(worker, return_exceptions=True)
         deactivate(queue)
         await queue.stop()
+
+
+async def test_starting_with_queued_jobs_is_not_reported_as_a_recovery(
+    committed: Committed, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A clean first start (the demo queues its issuance before the server runs) logs queued jobs as
+    started; only a job whose runner died is reported as resumed, and as a warning."""
+    queued = await _enqueue(committed, "tests.echo")
+    backend = InProcessBackend(committed.db, committed.settings, tick_interval=3600)
+    with caplog.at_level("INFO", logger=backends.logger.name):
+        await backend.start()
+    try:
+        assert (await wait_for_state(committed.db, queued, "succeeded")).attempts == 1
+    finally:
+        await backend.stop()
+    messages = [record.getMessage() for record in caplog.records if record.name == backends.logger.name]
+    assert "started 1 queued jobs" in messages
+    assert not [m for m in messages if "resumed" in m or "interrupted" in m], messages
+
+    now = utcnow()
+    crashed = Job(
+        tenant_id=committed.tenant_id,
+        kind="tests.echo",
+        area="sync",
+        state="running",
+        params={},
+        attempts=1,
+        started_at=now - timedelta(minutes=10),
+        heartbeat_at=now - timedelta(minutes=9),
+    )
+    async with committed.db.session() as session:
+        session.add(crashed)
+        await session.commit()
+        crashed_id = crashed.id
+    caplog.clear()
+    backend = InProcessBackend(committed.db, committed.settings, tick_interval=3600)
+    with caplog.at_level("INFO", logger=backends.logger.name):
+        await backend.start()
+    try:
+        assert (await wait_for_state(committed.db, crashed_id, "succeeded")).attempts == 2
+    finally:
+        await backend.stop()
+    warnings = [
+        r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "resumed" in r.getMessage()
+    ]
+    assert warnings == ["resumed 1 interrupted jobs (their runner stopped without finishing)"]

@@ -11,8 +11,10 @@ import strawberry
 
 from service.api.graphql.common import Page, enum_value, field, mutation, page_params, validate_input
 from service.api.graphql.context import Info
-from service.badges.schemas import CredentialRead, CredentialRevoke
+from service.api.graphql.jobs import Job
+from service.badges.schemas import CredentialBatch, CredentialIssue, CredentialRead, CredentialRevoke
 from service.badges.service import CredentialService, credential_read
+from service.jobs.schemas import JobRead
 
 
 @strawberry.enum(description="Whether a credential is revoked (its status list bit is set).")
@@ -63,6 +65,30 @@ class RevokeCredentialInput:
     reason: str = strawberry.field(description="why (1 to 2000 characters); kept with the credential")
 
 
+@strawberry.input(description="Issue an achievement to a learner directly, without an award.")
+class IssueCredentialInput:
+    achievement_id: UUID
+    learner_id: UUID
+    evidence_ids: list[UUID] | None = strawberry.field(
+        default=strawberry.UNSET, description="evidence the credential names (at most 100)"
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=strawberry.UNSET, description="a retry with the same key returns the first credential"
+    )
+
+
+@strawberry.input(description="One issuance of a batch.")
+class IssueCredentialItemInput:
+    achievement_id: UUID
+    learner_id: UUID
+    evidence_ids: list[UUID] | None = strawberry.UNSET
+
+
+@strawberry.input(description="Up to 10,000 issuances, run as a job.")
+class IssueCredentialBatchInput:
+    items: list[IssueCredentialItemInput]
+
+
 @strawberry.type
 class BadgesQuery:
     @field(description="Issued credentials of the caller's district (credentials:read).")
@@ -105,3 +131,44 @@ class BadgesMutation:
         async with info.context.db_lock:
             row = await service.revoke(uuid, data.reason, revoked_by=principal.client_id)
         return Credential.from_read(credential_read(row, info.context.settings.public_url))
+
+    @mutation(
+        description=(
+            "Issue an achievement to a learner (credentials:write), signed eddsa-rdfc-2022 and VC-JWT, "
+            "as REST POST /api/v1/credentials; with `idempotencyKey` a retry returns the first credential."
+        )
+    )
+    async def issue_credential(self, info: Info, input: IssueCredentialInput) -> Credential:
+        principal = info.context.require("credentials:write")
+        data = validate_input(CredentialIssue, input)
+        service = CredentialService(info.context.session, principal.tenant_id, info.context.settings)
+        async with info.context.db_lock:
+            row, _created = await service.issue_direct(data, issued_by=principal.client_id)
+        return Credential.from_read(credential_read(row, info.context.settings.public_url))
+
+    @mutation(
+        description=(
+            "Queue a job issuing up to 10,000 credentials (credentials:write), as REST POST "
+            "/api/v1/credentials/batch; follow it with `job(id:)`."
+        )
+    )
+    async def issue_credential_batch(self, info: Info, input: IssueCredentialBatchInput) -> Job:
+        principal = info.context.require("credentials:write")
+        data = validate_input(CredentialBatch, input)
+        service = CredentialService(info.context.session, principal.tenant_id, info.context.settings)
+        async with info.context.db_lock:
+            job = await service.enqueue_batch(data)
+        return Job.from_read(JobRead.model_validate(job))
+
+    @mutation(
+        description=(
+            "Queue a job issuing the credential of every awarded award still waiting for one "
+            "(credentials:write), as REST POST /api/v1/credentials/issue-waiting."
+        )
+    )
+    async def issue_waiting_credentials(self, info: Info) -> Job:
+        principal = info.context.require("credentials:write")
+        service = CredentialService(info.context.session, principal.tenant_id, info.context.settings)
+        async with info.context.db_lock:
+            job = await service.enqueue_waiting()
+        return Job.from_read(JobRead.model_validate(job))

@@ -19,6 +19,7 @@ from service.api.graphql.course_records import CourseRecordsMutation, CourseReco
 from service.api.graphql.errors import ErrorFormatter
 from service.api.graphql.evidence import EvidenceMutation, EvidenceQuery
 from service.api.graphql.frameworks import FrameworksMutation, FrameworksQuery
+from service.api.graphql.jobs import JobsMutation, JobsQuery
 from service.api.graphql.roster import RosterMutation, RosterQuery
 from service.api.graphql.tenancy import TenancyMutation, TenancyQuery
 from service.api.graphql.transcripts import TranscriptsMutation, TranscriptsQuery
@@ -37,6 +38,7 @@ class Query(
     AwardsQuery,
     BadgesQuery,
     TranscriptsQuery,
+    JobsQuery,
 ):
     pass
 
@@ -56,6 +58,7 @@ class Mutation(
     AwardsMutation,
     BadgesMutation,
     TranscriptsMutation,
+    JobsMutation,
 ):
     pass
 

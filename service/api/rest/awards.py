@@ -149,6 +149,7 @@ async def get_award(award_id: uuid.UUID, principal: AwardsRead, session: Session
 @router.post(
     "/awards/{award_id}/decision",
     summary="Approve or reject a pending award; keep or revoke one flagged for review",
+    openapi_extra=examples.AWARD_DECISION,
     responses=WRITE_ERRORS,
 )
 async def decide_award(
@@ -181,6 +182,11 @@ async def learner_progress(
 @router.get(
     "/classes/{class_id}/progress",
     summary="Class roster view: every learner x competency current level",
+    description=(
+        "The teacher's view: for every learner of the class, the current level per competency "
+        "(`method` picks the mastery calculation) and the evidence count, answered in a fixed number "
+        "of queries whatever the class size."
+    ),
     responses=GET_ERRORS,
     tags=["awards"],
 )

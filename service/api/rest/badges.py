@@ -87,6 +87,7 @@ async def issue_credential(
     "/credentials/batch",
     status_code=202,
     summary="Issue up to 10,000 credentials as a job",
+    openapi_extra=examples.ISSUE_BATCH,
     responses=WRITE_ERRORS,
 )
 async def issue_batch(

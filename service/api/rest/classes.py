@@ -17,7 +17,15 @@ from service.schemas import Page
 router = APIRouter(prefix="/api/v1/classes", tags=["roster"])
 
 
-@router.get("", summary="List classes", responses=READ_ERRORS)
+@router.get(
+    "",
+    summary="List classes",
+    description=(
+        "A page of the district's classes, filterable by school, academic session, person and status;"
+        " `q` searches titles. An unknown query parameter is a 400 naming it."
+    ),
+    responses=READ_ERRORS,
+)
 async def list_classes(
     principal: RosterRead,
     session: SessionDep,
@@ -45,17 +53,36 @@ async def list_classes(
     )
 
 
-@router.post("", status_code=201, summary="Create a class", responses=WRITE_ERRORS)
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a class",
+    description=(
+        "A class of one of the district's schools, with its academic sessions and optionally its "
+        "course; `sourced_id` is unique in the district (409)."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def create_class(body: ClassCreate, principal: RosterWrite, session: SessionDep) -> ClassRead:
     return ClassRead.model_validate(await RosterService(session, principal.tenant_id).create_class(body))
 
 
-@router.get("/{class_id}", summary="Get a class", responses=GET_ERRORS)
+@router.get(
+    "/{class_id}",
+    summary="Get a class",
+    description=("One class of the caller's district; 404 for another district's."),
+    responses=GET_ERRORS,
+)
 async def get_class(class_id: uuid.UUID, principal: RosterRead, session: SessionDep) -> ClassRead:
     return ClassRead.model_validate(await RosterService(session, principal.tenant_id).get_class(class_id))
 
 
-@router.patch("/{class_id}", summary="Update a class", responses=WRITE_ERRORS)
+@router.patch(
+    "/{class_id}",
+    summary="Update a class",
+    description=("Only the fields given change; 404 for a class of another district."),
+    responses=WRITE_ERRORS,
+)
 async def update_class(
     class_id: uuid.UUID, body: ClassUpdate, principal: RosterWrite, session: SessionDep
 ) -> ClassRead:

@@ -61,7 +61,13 @@ _CSV_BODY = {
 
 
 @learner_records.get(
-    "/{learner_id}/course-records", summary="List a learner's course records", responses=GET_ERRORS
+    "/{learner_id}/course-records",
+    summary="List a learner's course records",
+    description=(
+        "A learner's academic record in record order (school year, term, title), paged, optionally "
+        "filtered by `status`; 404 for a learner of another district."
+    ),
+    responses=GET_ERRORS,
 )
 async def list_learner_course_records(
     learner_id: uuid.UUID,
@@ -80,6 +86,11 @@ async def list_learner_course_records(
     "/{learner_id}/course-records",
     status_code=201,
     summary="Add a course record to a learner (transfer credit, prior schools, corrections)",
+    description=(
+        "Takes `school_year`, `grade` and `course_title` (or a `course_id`, whose title, code, "
+        "subject and credits fill what is not given). Errors name the field; `Idempotency-Key` makes "
+        "a retry return the first answer."
+    ),
     response_model=CourseRecordRead,
     responses=WRITE_ERRORS,
     openapi_extra=_KEY_HEADER,
@@ -102,6 +113,12 @@ async def create_course_record(
 @records.post(
     "/import",
     summary="Import course records from CSV (all or nothing)",
+    description=(
+        "A `text/csv` body (columns `learner_id` or `learner_sourced_id`, `course_title`, "
+        "`school_year`, `grade`, ...), at most 5,000 rows and 2 MiB. All rows or none: a 422 lists "
+        "every problem as `body.line[N].<column>`. A row whose `source_ref` was imported before "
+        "replaces that record."
+    ),
     response_model=CourseRecordImport,
     responses=WRITE_ERRORS | {415: {"description": "The body is not text/csv"}},
     openapi_extra=_CSV_BODY | _KEY_HEADER,
@@ -122,14 +139,27 @@ async def import_course_records(
     return await idempotent(request, session, principal, "POST /api/v1/course-records/import", compute)
 
 
-@records.get("/{record_id}", summary="Get a course record", responses=GET_ERRORS)
+@records.get(
+    "/{record_id}",
+    summary="Get a course record",
+    description=("One course record of the caller's district; 404 for another district's."),
+    responses=GET_ERRORS,
+)
 async def get_course_record(
     record_id: uuid.UUID, principal: RosterRead, session: SessionDep
 ) -> CourseRecordRead:
     return await RosterService(session, principal.tenant_id).get_course_record(record_id)
 
 
-@records.patch("/{record_id}", summary="Correct a course record", responses=WRITE_ERRORS)
+@records.patch(
+    "/{record_id}",
+    summary="Correct a course record",
+    description=(
+        "Only the fields given change; the record's transcripts show the correction from their next "
+        "generation."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def update_course_record(
     record_id: uuid.UUID, body: CourseRecordUpdate, principal: RosterWrite, session: SessionDep
 ) -> CourseRecordRead:
@@ -139,6 +169,10 @@ async def update_course_record(
 @records.delete(
     "/{record_id}",
     summary="Withdraw a course record (kept as history, left out of transcripts)",
+    description=(
+        "Withdraws the record: it stays as history with status `withdrawn` and no longer appears on "
+        "transcripts."
+    ),
     responses=WRITE_ERRORS,
 )
 async def withdraw_course_record(
@@ -147,7 +181,12 @@ async def withdraw_course_record(
     return await RosterService(session, principal.tenant_id).withdraw_course_record(record_id)
 
 
-@courses.get("", summary="List courses", responses=READ_ERRORS)
+@courses.get(
+    "",
+    summary="List courses",
+    description=("A page of the district's course catalogue; `q` searches title and course code."),
+    responses=READ_ERRORS,
+)
 async def list_courses(
     principal: RosterRead,
     session: SessionDep,
@@ -167,6 +206,10 @@ async def list_courses(
     "",
     status_code=201,
     summary="Create a course",
+    description=(
+        "A course of the district's catalogue (`title`, `course_code`, `subject`, `grade_levels`, "
+        "`credits`); classes and course records may name it."
+    ),
     response_model=CourseRead,
     responses=WRITE_ERRORS,
     openapi_extra=_KEY_HEADER,
@@ -181,7 +224,12 @@ async def create_course(
     return await idempotent(request, session, principal, "POST /api/v1/courses", compute)
 
 
-@courses.get("/{course_id}", summary="Get a course", responses=GET_ERRORS)
+@courses.get(
+    "/{course_id}",
+    summary="Get a course",
+    description=("One course of the caller's district; 404 for another district's."),
+    responses=GET_ERRORS,
+)
 async def get_course(course_id: uuid.UUID, principal: RosterRead, session: SessionDep) -> CourseRead:
     return CourseRead.model_validate(await RosterService(session, principal.tenant_id).get_course(course_id))
 
@@ -192,6 +240,11 @@ final_results = APIRouter(prefix="/api/v1/oneroster/connections", tags=["onerost
 @final_results.get(
     "/{connection_id}/final-results",
     summary="Which line items of a connection carry final grades",
+    description=(
+        "The setting that says which line items hold final grades (categories by sourcedId or title, "
+        "or a title pattern) and the passing percentage; syncs turn those results into course "
+        "records."
+    ),
     responses=GET_ERRORS,
 )
 async def get_final_results(

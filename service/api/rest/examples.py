@@ -232,3 +232,107 @@ CREDENTIALS = example(
         }
     )
 )
+
+# -- the operations an LMS uses next: direct and batch issuance, jobs, decisions, webhooks, syncs ----
+
+JOB = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+CONNECTION = "c0ffee00-1234-4abc-9def-0123456789ab"
+WEBHOOK = "d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6"
+
+
+def job_read(kind: str, area: str, state: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": JOB,
+        "kind": kind,
+        "area": area,
+        "state": state,
+        "params": {},
+        "progress": {},
+        "report": None,
+        "error": None,
+        "attempts": 0,
+        "cancel_requested": False,
+        "created_at": NOW,
+        "started_at": None,
+        "finished_at": None,
+        "heartbeat_at": None,
+        **fields,
+    }
+
+
+_BATCH_ITEMS = [
+    {"achievement_id": ACHIEVEMENT, "learner_id": LEARNER, "evidence_ids": [EVIDENCE]},
+    {"achievement_id": ACHIEVEMENT, "learner_id": "0b6c2f0e-5f4c-4d55-9d2e-4e0f6b1f7a02", "evidence_ids": []},
+]
+
+ISSUE_BATCH = example(
+    request={"items": _BATCH_ITEMS},
+    response=job_read("badges.issue_batch", "credentials", "queued", params={"items": _BATCH_ITEMS}),
+    status=202,
+)
+
+JOB_DONE = example(
+    response=job_read(
+        "badges.issue_batch",
+        "credentials",
+        "succeeded",
+        params={"items": _BATCH_ITEMS},
+        progress={"next": 2, "issued": 2, "errors": [], "total": 2},
+        report={"issued": 2, "errors": [], "total": 2},
+        attempts=1,
+        started_at=NOW,
+        finished_at=NOW,
+        heartbeat_at=NOW,
+    )
+)
+
+AWARD_DECISION = example(
+    request={"decision": "approve", "reason": "Portfolio reviewed with the learner's advisor."},
+    response={
+        "id": AWARD,
+        "learner_id": LEARNER,
+        "achievement_id": ACHIEVEMENT,
+        "status": "awarded",
+        "method": "rule",
+        "rule_version": 1,
+        "evidence_ids": [EVIDENCE],
+        "needs_review": False,
+        "review_reason": None,
+        "decided_by": "3f2e1d0c-9b8a-4765-8432-10fedcba9876",
+        "decided_at": NOW,
+        "awarded_at": NOW,
+        "credential_id": None,
+        "issuance_status": "waiting",
+        "created_at": NOW,
+    },
+)
+
+CREATE_WEBHOOK = example(
+    request={
+        "url": "https://lms.example.com/hooks/portrait",
+        "events": ["award.created", "credential.issued", "credential.revoked"],
+        "description": "Gradebook badge sync",
+    },
+    response={
+        "id": WEBHOOK,
+        "url": "https://lms.example.com/hooks/portrait",
+        "events": ["award.created", "credential.issued", "credential.revoked"],
+        "description": "Gradebook badge sync",
+        "active": True,
+        "created_at": NOW,
+        "updated_at": NOW,
+        "secret": "whsec_4f9a2c7e1b8d3a6f0e5c9b2d7a4f1e8c",
+    },
+    status=201,
+)
+
+SYNC = example(
+    request={"mode": "delta", "override": False},
+    response=job_read(
+        "oneroster.sync",
+        "sync",
+        "queued",
+        params={"connection_id": CONNECTION, "mode": "delta", "override": False},
+    ),
+    status=202,
+)

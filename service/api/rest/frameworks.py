@@ -47,7 +47,15 @@ _IMPORT_BODY = {
 }
 
 
-@router.get("", summary="List frameworks", responses=READ_ERRORS)
+@router.get(
+    "",
+    summary="List frameworks",
+    description=(
+        "A page of the district's portraits (frameworks), filterable by kind and status; each item "
+        "without its tree."
+    ),
+    responses=READ_ERRORS,
+)
 async def list_frameworks(
     principal: FrameworksRead,
     session: SessionDep,
@@ -67,7 +75,16 @@ async def list_frameworks(
     )
 
 
-@router.post("", status_code=201, summary="Create a draft framework", responses=WRITE_ERRORS)
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a draft framework",
+    description=(
+        "A new draft portrait (kind graduate, learner, educator, leader, system or self). Drafts are "
+        "editable; publishing freezes them."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def create_framework(
     body: FrameworkCreate, principal: FrameworksWrite, session: SessionDep
 ) -> FrameworkRead:
@@ -79,6 +96,11 @@ async def create_framework(
     "/import",
     status_code=201,
     summary="Import a CASE CFPackage as a framework (its id is the CFDocument identifier)",
+    description=(
+        "Imports a CASE 1.1 CFPackage (CASE 1.0-style packages are accepted leniently) as a draft "
+        "framework and answers with a report of what was ignored; `?replace=true` replaces an "
+        "existing draft. An unusable package is a 422 listing every problem, and nothing is written."
+    ),
     openapi_extra=_IMPORT_BODY,
     responses=WRITE_ERRORS,
 )
@@ -102,7 +124,15 @@ async def import_framework(
     )
 
 
-@router.get("/{framework_id}", summary="Get a framework with its whole tree", responses=GET_ERRORS)
+@router.get(
+    "/{framework_id}",
+    summary="Get a framework with its whole tree",
+    description=(
+        "The framework with its attributes, competencies, grade-band descriptors, rubric levels and "
+        "level descriptors; 404 for another district's."
+    ),
+    responses=GET_ERRORS,
+)
 async def get_framework(
     framework_id: uuid.UUID, principal: FrameworksRead, session: SessionDep
 ) -> FrameworkTreeRead:
@@ -112,6 +142,10 @@ async def get_framework(
 @router.get(
     "/{framework_id}/case",
     summary="Export a framework as a CASE 1.1 CFPackage",
+    description=(
+        "The framework as a CASE 1.1 CFPackage (CFDocument, CFItems, CFAssociations, CFRubrics), the "
+        "form other CASE systems import."
+    ),
     responses=GET_ERRORS,
     response_model=dict[str, Any],
 )
@@ -124,7 +158,14 @@ async def export_framework(
     return JSONResponse(build_package(tree, settings.public_url))
 
 
-@router.patch("/{framework_id}", summary="Update a draft framework", responses=WRITE_ERRORS)
+@router.patch(
+    "/{framework_id}",
+    summary="Update a draft framework",
+    description=(
+        "Only the fields given change; a published or retired version is frozen (409 `framework_frozen`)."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def update_framework(
     framework_id: uuid.UUID, body: FrameworkUpdate, principal: FrameworksWrite, session: SessionDep
 ) -> FrameworkRead:
@@ -132,7 +173,13 @@ async def update_framework(
     return FrameworkRead.model_validate(framework)
 
 
-@router.delete("/{framework_id}", status_code=204, summary="Delete a draft framework", responses=WRITE_ERRORS)
+@router.delete(
+    "/{framework_id}",
+    status_code=204,
+    summary="Delete a draft framework",
+    description=("Deletes a draft and its tree; a published or retired version cannot be deleted (409)."),
+    responses=WRITE_ERRORS,
+)
 async def delete_framework(
     framework_id: uuid.UUID, principal: FrameworksWrite, session: SessionDep
 ) -> Response:
@@ -140,7 +187,15 @@ async def delete_framework(
     return Response(status_code=204)
 
 
-@router.post("/{framework_id}/publish", summary="Publish a draft (freezes it)", responses=WRITE_ERRORS)
+@router.post(
+    "/{framework_id}/publish",
+    summary="Publish a draft (freezes it)",
+    description=(
+        "Publishes a draft (it needs at least one competency and a rubric scale; a 422 names what is "
+        "missing): from then on it is frozen and its CASE items are public."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def publish_framework(
     framework_id: uuid.UUID, principal: FrameworksWrite, session: SessionDep
 ) -> FrameworkRead:
@@ -149,7 +204,15 @@ async def publish_framework(
     )
 
 
-@router.post("/{framework_id}/retire", summary="Retire a published version", responses=WRITE_ERRORS)
+@router.post(
+    "/{framework_id}/retire",
+    summary="Retire a published version",
+    description=(
+        "Retires a published version: it stays readable (issued credentials point at it) but new work"
+        " should use a newer version."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def retire_framework(
     framework_id: uuid.UUID, principal: FrameworksWrite, session: SessionDep
 ) -> FrameworkRead:
@@ -162,6 +225,9 @@ async def retire_framework(
     "/{framework_id}/versions",
     status_code=201,
     summary="Draft a new version from a published one",
+    description=(
+        "Copies a published version into a new draft with new ids that remember what they were copied from."
+    ),
     responses=WRITE_ERRORS,
 )
 async def new_version(
@@ -177,7 +243,13 @@ async def new_version(
 
 
 @router.post(
-    "/{framework_id}/attributes", status_code=201, summary="Add an attribute", responses=WRITE_ERRORS
+    "/{framework_id}/attributes",
+    status_code=201,
+    summary="Add an attribute",
+    description=(
+        "Adds an attribute (a top-level trait of the portrait) to a draft; 409 on a published version."
+    ),
+    responses=WRITE_ERRORS,
 )
 async def add_attribute(
     framework_id: uuid.UUID, body: AttributeCreate, principal: FrameworksWrite, session: SessionDep
@@ -187,7 +259,10 @@ async def add_attribute(
 
 
 @router.patch(
-    "/{framework_id}/attributes/{attribute_id}", summary="Update an attribute", responses=WRITE_ERRORS
+    "/{framework_id}/attributes/{attribute_id}",
+    summary="Update an attribute",
+    description=("Only the fields given change; 409 on a published version."),
+    responses=WRITE_ERRORS,
 )
 async def update_attribute(
     framework_id: uuid.UUID,
@@ -206,6 +281,7 @@ async def update_attribute(
     "/{framework_id}/attributes/{attribute_id}",
     status_code=204,
     summary="Delete an attribute",
+    description=("Deletes an attribute of a draft with its competencies; 409 on a published version."),
     responses=WRITE_ERRORS,
 )
 async def delete_attribute(
@@ -219,7 +295,14 @@ async def delete_attribute(
 
 
 @router.post(
-    "/{framework_id}/competencies", status_code=201, summary="Add a competency", responses=WRITE_ERRORS
+    "/{framework_id}/competencies",
+    status_code=201,
+    summary="Add a competency",
+    description=(
+        "Adds a competency under an attribute (or another competency) of a draft, with its statement,"
+        " grade-band descriptors, look-fors and launch year."
+    ),
+    responses=WRITE_ERRORS,
 )
 async def add_competency(
     framework_id: uuid.UUID, body: CompetencyCreate, principal: FrameworksWrite, session: SessionDep
@@ -229,7 +312,10 @@ async def add_competency(
 
 
 @router.patch(
-    "/{framework_id}/competencies/{competency_id}", summary="Update a competency", responses=WRITE_ERRORS
+    "/{framework_id}/competencies/{competency_id}",
+    summary="Update a competency",
+    description=("Only the fields given change; 409 on a published version."),
+    responses=WRITE_ERRORS,
 )
 async def update_competency(
     framework_id: uuid.UUID,
@@ -250,6 +336,7 @@ async def update_competency(
     "/{framework_id}/competencies/{competency_id}",
     status_code=204,
     summary="Delete a competency",
+    description=("Deletes a competency of a draft and its children; 409 on a published version."),
     responses=WRITE_ERRORS,
 )
 async def delete_competency(
@@ -262,6 +349,10 @@ async def delete_competency(
 @router.put(
     "/{framework_id}/competencies/{competency_id}/descriptors",
     summary="Replace a competency's descriptors per rubric level",
+    description=(
+        "Sets what each rubric level means for this competency; levels not given lose their "
+        "descriptor. 409 on a published version."
+    ),
     responses=WRITE_ERRORS,
 )
 async def put_descriptors(
@@ -280,7 +371,16 @@ async def put_descriptors(
 # -- rubric levels ------------------------------------------------------------------------------
 
 
-@router.post("/{framework_id}/levels", status_code=201, summary="Add a rubric level", responses=WRITE_ERRORS)
+@router.post(
+    "/{framework_id}/levels",
+    status_code=201,
+    summary="Add a rubric level",
+    description=(
+        "Adds a level to the draft's rubric scale at a position (0 = lowest); award rules name levels"
+        " by position, id or title."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def add_level(
     framework_id: uuid.UUID, body: LevelCreate, principal: FrameworksWrite, session: SessionDep
 ) -> LevelRead:
@@ -289,7 +389,15 @@ async def add_level(
     )
 
 
-@router.patch("/{framework_id}/levels/{level_id}", summary="Update a rubric level", responses=WRITE_ERRORS)
+@router.patch(
+    "/{framework_id}/levels/{level_id}",
+    summary="Update a rubric level",
+    description=(
+        "Only the fields given change (title, description, score, whether it counts as proficient); "
+        "409 on a published version."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def update_level(
     framework_id: uuid.UUID,
     level_id: uuid.UUID,
@@ -305,6 +413,7 @@ async def update_level(
     "/{framework_id}/levels/{level_id}",
     status_code=204,
     summary="Delete a rubric level",
+    description=("Deletes a rubric level of a draft; 409 on a published version."),
     responses=WRITE_ERRORS,
 )
 async def delete_level(

@@ -28,7 +28,15 @@ class Readiness(BaseModel):
     head: str | None
 
 
-@router.get("/health", summary="Liveness: the process answers", response_model=Health)
+@router.get(
+    "/health",
+    summary="Liveness: the process answers",
+    description=(
+        "Answers 200 as long as the process runs; touches no database, so it suits a container's "
+        "liveness probe."
+    ),
+    response_model=Health,
+)
 async def health() -> Health:
     return Health(status="ok", version=__version__)
 
@@ -36,6 +44,10 @@ async def health() -> Health:
 @router.get(
     "/ready",
     summary="Readiness: database reachable and migrated to head",
+    description=(
+        "200 when the database answers and its schema is at the expected Alembic revision, 503 "
+        "otherwise; use it as a readiness probe before sending traffic."
+    ),
     response_model=Readiness,
     responses={503: {"description": "not ready (problem document says why)"}},
 )

@@ -373,6 +373,10 @@ SourcedId = Annotated[str, Path(max_length=100, description="the object's identi
     "/CFDocuments",
     operation_id="getAllCFDocuments",
     summary="List the district's CFDocuments (frameworks)",
+    description=(
+        "1EdTech CASE 1.1 service: the district's frameworks as CFDocuments. Errors are "
+        "`imsx_StatusInfo` bodies."
+    ),
     responses=_LIST_ERRORS,
     response_model=dict[str, Any],
 )
@@ -419,6 +423,9 @@ async def get_all_cf_documents(
     "/CFDocuments/{sourcedId}",
     operation_id="getCFDocument",
     summary="Get a CFDocument (a framework)",
+    description=(
+        "1EdTech CASE 1.1: one CFDocument by its identifier; unknown ids answer an `imsx_StatusInfo` 404."
+    ),
     responses=_ERRORS,
     response_model=dict[str, Any],
 )
@@ -435,6 +442,9 @@ async def get_cf_document(
     "/CFPackages/{sourcedId}",
     operation_id="getCFPackage",
     summary="Get a whole framework as a CFPackage",
+    description=(
+        "1EdTech CASE 1.1: the CFDocument with all its CFItems, CFAssociations and CFRubrics in one document."
+    ),
     responses=_ERRORS,
     response_model=dict[str, Any],
 )
@@ -493,6 +503,10 @@ router.add_api_route(
     "/CFItemAssociations/{sourcedId}",
     operation_id="getCFItemAssociations",
     summary="Get a CFItem with every association that starts or ends at it",
+    description=(
+        "1EdTech CASE 1.1: the CFItem and the associations (isChildOf, ...) whose origin or "
+        "destination it is."
+    ),
     responses=_ERRORS,
     response_model=dict[str, Any],
 )
@@ -512,6 +526,7 @@ async def get_cf_item_associations(
     "/CFAssociations/{sourcedId}",
     operation_id="getCFAssociation",
     summary="Get a CFAssociation",
+    description=("1EdTech CASE 1.1: one association between two items of a framework."),
     responses=_ERRORS,
     response_model=dict[str, Any],
 )
@@ -546,6 +561,10 @@ async def get_cf_association(
     "/CFRubrics/{sourcedId}",
     operation_id="getCFRubric",
     summary="Get a framework's CFRubric (its rubric scale and level descriptors)",
+    description=(
+        "1EdTech CASE 1.1: the rubric of a framework, one criterion per competency and one level per "
+        "rubric level with its descriptor."
+    ),
     responses=_ERRORS,
     response_model=dict[str, Any],
 )
@@ -565,6 +584,7 @@ async def get_cf_rubric(
     "/CFItemTypes/{sourcedId}",
     operation_id="getCFItemType",
     summary="Get a CFItemType (Attribute or Competency of one framework)",
+    description=("1EdTech CASE 1.1: the item type of a framework's attributes or competencies."),
     responses=_ERRORS,
     response_model=dict[str, Any],
 )

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service.api.deps import AuthenticatedDep, PageDep, SessionDep, check_scopes
+from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, problems
 from service.jobs.schemas import JobRead, JobState
 from service.jobs.service import JobService
@@ -45,7 +46,16 @@ async def list_jobs(
     )
 
 
-@router.get("/{job_id}", summary="Get a job: state, progress and report", responses=GET_ERRORS)
+@router.get(
+    "/{job_id}",
+    summary="Get a job: state, progress and report",
+    openapi_extra=examples.JOB_DONE,
+    description=(
+        "A job's state (`queued`, `running`, `succeeded`, `failed`, `cancelled`), progress and final "
+        "report; needs the read scope of the job's area (a sync needs `sync:read`)."
+    ),
+    responses=GET_ERRORS,
+)
 async def get_job(job_id: uuid.UUID, principal: AuthenticatedDep, session: SessionDep) -> JobRead:
     job = await JobService(session, principal.tenant_id).get(job_id)
     check_scopes(principal, [f"{job.area}:read"])

@@ -23,6 +23,7 @@ from service.adapters.oneroster.schemas import (
 from service.adapters.oneroster.service import ConnectionService, GradeMapService
 from service.adapters.oneroster.sync import GuardRefused
 from service.api.deps import AuthenticatedDep, PageDep, SessionDep, SettingsDep, check_scopes
+from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS, problems
 from service.errors import UnsupportedMediaTypeError
 from service.jobs.schemas import JobRead
@@ -51,7 +52,15 @@ async def create_connection(
     return ConnectionRead.model_validate(connection)
 
 
-@router.get("/connections", summary="List OneRoster connections", responses=READ_ERRORS)
+@router.get(
+    "/connections",
+    summary="List OneRoster connections",
+    description=(
+        "A page of the district's OneRoster provider connections, without their client secrets, with "
+        "when and by which job they last synced."
+    ),
+    responses=READ_ERRORS,
+)
 async def list_connections(
     principal: SyncRead, session: SessionDep, settings: SettingsDep, page: PageDep
 ) -> Page[ConnectionRead]:
@@ -64,7 +73,12 @@ async def list_connections(
     )
 
 
-@router.get("/connections/{connection_id}", summary="Get a OneRoster connection", responses=GET_ERRORS)
+@router.get(
+    "/connections/{connection_id}",
+    summary="Get a OneRoster connection",
+    description=("One connection (its secret never shown); 404 for another district's."),
+    responses=GET_ERRORS,
+)
 async def get_connection(
     connection_id: uuid.UUID, principal: SyncRead, session: SessionDep, settings: SettingsDep
 ) -> ConnectionRead:
@@ -112,6 +126,7 @@ async def test_connection(
     "/connections/{connection_id}/sync",
     status_code=202,
     summary="Sync rosters and grades from the provider (a job)",
+    openapi_extra=examples.SYNC,
     responses=WRITE_ERRORS,
 )
 async def sync_connection(

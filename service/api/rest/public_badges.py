@@ -73,6 +73,10 @@ def _json(document: str | dict[str, Any], media_type: str = VC_JSON, **headers: 
 @router.get(
     "/issuers/{slug}/did.json",
     summary="An issuer's DID document (did:web)",
+    description=(
+        "The district's DID document for `did:web:<host>:issuers:<slug>`: every issuer key, retired "
+        "ones included, so older credentials keep verifying. No token."
+    ),
     responses={**PUBLIC_ERRORS, 200: {"content": {"application/did+json": {}}}},
 )
 async def did_document(slug: str, session: SessionDep, settings: SettingsDep) -> Response:
@@ -83,6 +87,10 @@ async def did_document(slug: str, session: SessionDep, settings: SettingsDep) ->
 @router.get(
     "/issuers/{slug}/jwks.json",
     summary="An issuer's public keys as a JWK Set",
+    description=(
+        "The issuer's public keys as a JWK Set (`kid` = the verification method URL), for VC-JWT "
+        "verifiers. No token."
+    ),
     responses={**PUBLIC_ERRORS, 200: {"content": {"application/jwk-set+json": {}}}},
 )
 async def issuer_jwks(slug: str, session: SessionDep, settings: SettingsDep) -> Response:
@@ -93,6 +101,10 @@ async def issuer_jwks(slug: str, session: SessionDep, settings: SettingsDep) -> 
 @router.get(
     "/issuers/{slug}",
     summary="An issuer's Open Badges 3.0 Profile (JSON-LD), or its web page for browsers (text/html)",
+    description=(
+        "Content-negotiated: `Accept: text/html` gets the issuer's public page, anything else the "
+        "Open Badges 3.0 Profile. No token."
+    ),
     responses={**PUBLIC_ERRORS, 200: {"content": {"application/ld+json": {}, "text/html": {}}}},
 )
 async def issuer_profile(slug: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
@@ -108,6 +120,10 @@ async def issuer_profile(slug: str, request: Request, session: SessionDep, setti
 @router.get(
     "/issuers/{slug}/achievements/{achievement_id}",
     summary="A badge definition: the OB 3.0 Achievement (JSON-LD), or its web page for browsers (text/html)",
+    description=(
+        "Content-negotiated: the badge's criteria, competencies and level descriptors as a page, or "
+        "the OB 3.0 Achievement exactly as in the credentials. No token."
+    ),
     responses={**PUBLIC_ERRORS, 200: {"content": {"application/ld+json": {}, "text/html": {}}}},
 )
 async def achievement(
@@ -122,6 +138,10 @@ async def achievement(
 @router.get(
     "/status-lists/{list_id}",
     summary="A signed BitstringStatusListCredential (ETag, Cache-Control, 304 on If-None-Match)",
+    description=(
+        "The signed revocation list verifiers check (BitstringStatusListCredential); cacheable for "
+        "`badges.status_list_max_age` seconds, with an ETag. No token."
+    ),
     responses={**PUBLIC_ERRORS, 200: {"content": {VC_JSON: {}}}, 304: {"description": "not modified"}},
 )
 async def status_list(
@@ -150,6 +170,10 @@ async def _credential(
 @router.get(
     "/credentials/{credential_id}.jwt",
     summary="A credential as a compact JWS (VC-JWT, RS256)",
+    description=(
+        "The credential's VC-JWT form (RS256, `kid` resolving to the issuer's key) as "
+        "`application/jwt`. No token: the unguessable URL is the secret."
+    ),
     responses={**PUBLIC_ERRORS, 200: {"content": {"text/plain": {}}}},
     response_class=PlainTextResponse,
 )
@@ -161,6 +185,7 @@ async def credential_jwt(credential_id: uuid.UUID, session: SessionDep, settings
 @router.get(
     "/credentials/{credential_id}.json",
     summary="A credential as signed JSON (eddsa-rdfc-2022)",
+    description=("The credential byte for byte as signed, with its Data Integrity proof. No token."),
     responses={**PUBLIC_ERRORS, 200: {"content": {VC_JSON: {}}}},
 )
 async def credential_json(credential_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> Response:
@@ -171,6 +196,10 @@ async def credential_json(credential_id: uuid.UUID, session: SessionDep, setting
 @router.get(
     "/credentials/{credential_id}/badge.png",
     summary="The badge image with the credential baked in (PNG iTXt 'openbadgecredential')",
+    description=(
+        "A PNG badge with the signed credential in an `iTXt` chunk, as OB 3.0 baking specifies; `POST"
+        " /api/v1/verify` reads it back. No token."
+    ),
     responses={**PUBLIC_ERRORS, 200: {"content": {"image/png": {}}}},
     response_class=Response,
 )
@@ -187,6 +216,10 @@ async def baked_png(credential_id: uuid.UUID, session: SessionDep, settings: Set
 @router.get(
     "/credentials/{credential_id}/badge.svg",
     summary="The badge image with the credential baked in (SVG openbadges:credential)",
+    description=(
+        "An SVG badge with the signed credential in an `openbadges:credential` element, as OB 3.0 "
+        "baking specifies. No token."
+    ),
     responses={**PUBLIC_ERRORS, 200: {"content": {"image/svg+xml": {}}}},
     response_class=Response,
 )
@@ -203,6 +236,11 @@ async def baked_svg(credential_id: uuid.UUID, session: SessionDep, settings: Set
 @router.get(
     "/credentials/{credential_id}",
     summary="A credential: JSON (default), compact JWS (text/plain) or a web page (text/html)",
+    description=(
+        "Content-negotiated: the signed JSON (default), the compact JWS for `text/plain` / "
+        "`application/jwt`, or for browsers the public page with the credential's live status. No "
+        "token."
+    ),
     responses={
         **PUBLIC_ERRORS,
         200: {"content": {VC_JSON: {}, "application/json": {}, "text/plain": {}, "text/html": {}}},

@@ -37,6 +37,7 @@ async def _found(transcript_id: uuid.UUID, session: SessionDep, settings: Settin
 @router.get(
     "/transcripts/{transcript_id}.jwt",
     summary="A transcript as a compact JWS (VC-JWT, RS256)",
+    description=("The transcript's VC-JWT form (RS256). No token: the unguessable URL is the secret."),
     responses={**PUBLIC_ERRORS, 200: {"content": {"text/plain": {}}}},
     response_class=PlainTextResponse,
 )
@@ -76,6 +77,7 @@ async def transcript_pdf(
 @router.get(
     "/transcripts/{transcript_id}.json",
     summary="A transcript as signed JSON (eddsa-rdfc-2022)",
+    description=("The ClrCredential byte for byte as signed. No token."),
     responses={**PUBLIC_ERRORS, 200: {"content": {VC_JSON: {}}}},
 )
 async def transcript_json(transcript_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> Response:
@@ -86,6 +88,10 @@ async def transcript_json(transcript_id: uuid.UUID, session: SessionDep, setting
 @router.get(
     "/transcripts/{transcript_id}",
     summary="A transcript (ClrCredential): signed JSON (default), compact JWS or the page (text/html)",
+    description=(
+        "Content-negotiated like a credential: the signed JSON (default), the compact JWS, or the "
+        "transcript page for browsers. No token."
+    ),
     responses={
         **PUBLIC_ERRORS,
         200: {"content": {VC_JSON: {}, "application/json": {}, "text/plain": {}, "text/html": {}}},

@@ -33,7 +33,15 @@ router = APIRouter(prefix="/api/v1", tags=["roster"])
 Status = Literal["active", "inactive"]
 
 
-@router.get("/orgs", summary="List orgs (district, schools, ...)", responses=READ_ERRORS)
+@router.get(
+    "/orgs",
+    summary="List orgs (district, schools, ...)",
+    description=(
+        "A page of the district's organisations (the district itself and its schools), filterable by "
+        "type and status."
+    ),
+    responses=READ_ERRORS,
+)
 async def list_orgs(
     principal: RosterRead,
     session: SessionDep,
@@ -47,24 +55,48 @@ async def list_orgs(
     )
 
 
-@router.post("/orgs", status_code=201, summary="Create an org", responses=WRITE_ERRORS)
+@router.post(
+    "/orgs",
+    status_code=201,
+    summary="Create an org",
+    description=(
+        "A school or other organisation of the caller's district; `sourced_id` is unique in the "
+        "district (409)."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def create_org(body: OrgCreate, principal: RosterWrite, session: SessionDep) -> OrgRead:
     return OrgRead.model_validate(await RosterService(session, principal.tenant_id).create_org(body))
 
 
-@router.get("/orgs/{org_id}", summary="Get an org", responses=GET_ERRORS)
+@router.get(
+    "/orgs/{org_id}",
+    summary="Get an org",
+    description=("One organisation of the caller's district; 404 for another district's."),
+    responses=GET_ERRORS,
+)
 async def get_org(org_id: uuid.UUID, principal: RosterRead, session: SessionDep) -> OrgRead:
     return OrgRead.model_validate(await RosterService(session, principal.tenant_id).get_org(org_id))
 
 
-@router.patch("/orgs/{org_id}", summary="Update an org", responses=WRITE_ERRORS)
+@router.patch(
+    "/orgs/{org_id}",
+    summary="Update an org",
+    description=("Only the fields given change; 404 for an organisation of another district."),
+    responses=WRITE_ERRORS,
+)
 async def update_org(
     org_id: uuid.UUID, body: OrgUpdate, principal: RosterWrite, session: SessionDep
 ) -> OrgRead:
     return OrgRead.model_validate(await RosterService(session, principal.tenant_id).update_org(org_id, body))
 
 
-@router.get("/academic-sessions", summary="List academic sessions", responses=READ_ERRORS)
+@router.get(
+    "/academic-sessions",
+    summary="List academic sessions",
+    description=("A page of the district's school years, terms, semesters and grading periods."),
+    responses=READ_ERRORS,
+)
 async def list_academic_sessions(
     principal: RosterRead,
     session: SessionDep,
@@ -84,7 +116,14 @@ async def list_academic_sessions(
 
 
 @router.post(
-    "/academic-sessions", status_code=201, summary="Create an academic session", responses=WRITE_ERRORS
+    "/academic-sessions",
+    status_code=201,
+    summary="Create an academic session",
+    description=(
+        "A school year, term, semester or grading period (with its dates and optional parent); "
+        "`sourced_id` is unique in the district (409)."
+    ),
+    responses=WRITE_ERRORS,
 )
 async def create_academic_session(
     body: AcademicSessionCreate, principal: RosterWrite, session: SessionDep
@@ -93,7 +132,12 @@ async def create_academic_session(
     return AcademicSessionRead.model_validate(obj)
 
 
-@router.get("/academic-sessions/{session_id}", summary="Get an academic session", responses=GET_ERRORS)
+@router.get(
+    "/academic-sessions/{session_id}",
+    summary="Get an academic session",
+    description=("One academic session of the caller's district; 404 for another district's."),
+    responses=GET_ERRORS,
+)
 async def get_academic_session(
     session_id: uuid.UUID, principal: RosterRead, session: SessionDep
 ) -> AcademicSessionRead:
@@ -101,7 +145,15 @@ async def get_academic_session(
     return AcademicSessionRead.model_validate(obj)
 
 
-@router.get("/people", summary="List people of any role", responses=READ_ERRORS)
+@router.get(
+    "/people",
+    summary="List people of any role",
+    description=(
+        "A page of the district's people of every role (teachers, administrators, learners, "
+        "guardians), filterable by role and status; `q` searches names and email."
+    ),
+    responses=READ_ERRORS,
+)
 async def list_people(
     principal: RosterRead,
     session: SessionDep,
@@ -122,25 +174,46 @@ async def list_people(
     "/people",
     status_code=201,
     summary="Create a person (teacher, administrator, ...)",
+    description=(
+        "A person of the caller's district with a OneRoster role; staff roles also give access to the"
+        " staff console. `sourced_id` is unique in the district (409)."
+    ),
     responses=WRITE_ERRORS,
 )
 async def create_person(body: PersonCreate, principal: RosterWrite, session: SessionDep) -> PersonRead:
     return await RosterService(session, principal.tenant_id).create_person(body)
 
 
-@router.get("/people/{person_id}", summary="Get a person", responses=GET_ERRORS)
+@router.get(
+    "/people/{person_id}",
+    summary="Get a person",
+    description=("One person of the caller's district; 404 for another district's."),
+    responses=GET_ERRORS,
+)
 async def get_person(person_id: uuid.UUID, principal: RosterRead, session: SessionDep) -> PersonRead:
     return await RosterService(session, principal.tenant_id).get_person(person_id)
 
 
-@router.patch("/people/{person_id}", summary="Update a person", responses=WRITE_ERRORS)
+@router.patch(
+    "/people/{person_id}",
+    summary="Update a person",
+    description=("Only the fields given change; 404 for a person of another district."),
+    responses=WRITE_ERRORS,
+)
 async def update_person(
     person_id: uuid.UUID, body: PersonUpdate, principal: RosterWrite, session: SessionDep
 ) -> PersonRead:
     return await RosterService(session, principal.tenant_id).update_person(person_id, body)
 
 
-@router.get("/enrollments", summary="List enrollments", responses=READ_ERRORS)
+@router.get(
+    "/enrollments",
+    summary="List enrollments",
+    description=(
+        "A page of enrollments (person, class, role), filterable by class, person, role and status."
+    ),
+    responses=READ_ERRORS,
+)
 async def list_enrollments(
     principal: RosterRead,
     session: SessionDep,
@@ -161,7 +234,16 @@ async def list_enrollments(
     )
 
 
-@router.post("/enrollments", status_code=201, summary="Enroll a person in a class", responses=WRITE_ERRORS)
+@router.post(
+    "/enrollments",
+    status_code=201,
+    summary="Enroll a person in a class",
+    description=(
+        "Enrolls a person of the district in one of its classes with a role (student, teacher, ...); "
+        "the class's teachers then see its learners in the console."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def create_enrollment(
     body: EnrollmentCreate, principal: RosterWrite, session: SessionDep
 ) -> EnrollmentRead:

@@ -25,7 +25,12 @@ router = APIRouter(prefix="/api/v1", tags=["tenants"])
 
 
 @router.get(
-    "/tenants", summary="List tenants (admin: all; otherwise the caller's own)", responses=READ_ERRORS
+    "/tenants",
+    summary="List tenants (admin: all; otherwise the caller's own)",
+    description=(
+        "A page of districts. An `admin` token sees every tenant; any other token sees only its own district."
+    ),
+    responses=READ_ERRORS,
 )
 async def list_tenants(
     principal: TenantsRead,
@@ -40,7 +45,16 @@ async def list_tenants(
     )
 
 
-@router.post("/tenants", status_code=201, summary="Create a tenant (admin)", responses=WRITE_ERRORS)
+@router.post(
+    "/tenants",
+    status_code=201,
+    summary="Create a tenant (admin)",
+    description=(
+        "Creates a district (its slug names its did:web issuer and its public pages). Platform "
+        "administration: needs `admin`; a slug already taken is a 409."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def create_tenant(
     body: TenantCreate, principal: TenantsWrite, session: SessionDep, settings: SettingsDep
 ) -> TenantRead:
@@ -48,14 +62,27 @@ async def create_tenant(
     return TenantRead.model_validate(tenant)
 
 
-@router.get("/tenants/{tenant_id}", summary="Get a tenant", responses=GET_ERRORS)
+@router.get(
+    "/tenants/{tenant_id}",
+    summary="Get a tenant",
+    description=("One district; another district's id is a 404 unless the token holds `admin`."),
+    responses=GET_ERRORS,
+)
 async def get_tenant(
     tenant_id: uuid.UUID, principal: TenantsRead, session: SessionDep, settings: SettingsDep
 ) -> TenantRead:
     return TenantRead.model_validate(await TenancyService(session, settings).get_tenant(principal, tenant_id))
 
 
-@router.patch("/tenants/{tenant_id}", summary="Update a tenant", responses=WRITE_ERRORS)
+@router.patch(
+    "/tenants/{tenant_id}",
+    summary="Update a tenant",
+    description=(
+        "Only the fields given change (name, status, `public_learner_name`: how public pages name a "
+        "learner). Disabling a tenant refuses its tokens at once."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def update_tenant(
     tenant_id: uuid.UUID,
     body: TenantUpdate,
@@ -67,7 +94,15 @@ async def update_tenant(
     return TenantRead.model_validate(tenant)
 
 
-@router.get("/clients", summary="List API clients", responses=READ_ERRORS)
+@router.get(
+    "/clients",
+    summary="List API clients",
+    description=(
+        "A page of API clients (never their secrets): every client with `admin`, otherwise those of "
+        "the caller's district."
+    ),
+    responses=READ_ERRORS,
+)
 async def list_clients(
     principal: TenantsRead,
     session: SessionDep,
@@ -88,6 +123,11 @@ async def list_clients(
     "/clients",
     status_code=201,
     summary="Create an API client; the secret is returned once",
+    description=(
+        "Creates a client of a district with the scopes asked for. With `admin`: any tenant and any "
+        "scopes; with `tenants:write`: the caller's own district and at most the caller's scopes. The"
+        " `client_secret` is in this answer only; it is stored as a hash."
+    ),
     responses=WRITE_ERRORS,
 )
 async def create_client(
@@ -99,7 +139,12 @@ async def create_client(
     )
 
 
-@router.get("/clients/{client_id}", summary="Get an API client", responses=GET_ERRORS)
+@router.get(
+    "/clients/{client_id}",
+    summary="Get an API client",
+    description=("One API client (without its secret); 404 for a client the token may not see."),
+    responses=GET_ERRORS,
+)
 async def get_client(
     client_id: uuid.UUID, principal: TenantsRead, session: SessionDep, settings: SettingsDep
 ) -> ApiClientRead:
@@ -111,6 +156,12 @@ async def get_client(
 @router.patch(
     "/clients/{client_id}",
     summary="Update an API client (name, scopes, status: inactive disables its tokens at once)",
+    description=(
+        "A caller may change another client only if it holds every scope that client holds (403 "
+        "naming the missing ones); only `admin` touches an `admin` client; the last active `admin` "
+        "client cannot be disabled or demoted (409 `last_admin_client`). Changes apply to existing "
+        "tokens on their next request."
+    ),
     responses=WRITE_ERRORS,
 )
 async def update_client(

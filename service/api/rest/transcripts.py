@@ -80,7 +80,15 @@ async def generate_batch(
     return JobRead.model_validate(job)
 
 
-@router.get("/transcripts", summary="List the district's transcripts", responses=READ_ERRORS)
+@router.get(
+    "/transcripts",
+    summary="List the district's transcripts",
+    description=(
+        "A page of the district's CLR transcripts, filterable by learner, generating job and status "
+        "(`active`, `revoked`)."
+    ),
+    responses=READ_ERRORS,
+)
 async def list_transcripts(
     principal: TranscriptsRead,
     session: SessionDep,
@@ -97,7 +105,13 @@ async def list_transcripts(
 
 
 @router.get(
-    "/transcripts/{transcript_id}", summary="Get a transcript with its credential", responses=GET_ERRORS
+    "/transcripts/{transcript_id}",
+    summary="Get a transcript with its credential",
+    description=(
+        "The transcript's record (partial reasons, counts, options, status list entry) with the "
+        "signed ClrCredential and its VC-JWT."
+    ),
+    responses=GET_ERRORS,
 )
 async def get_transcript(
     transcript_id: uuid.UUID, principal: TranscriptsRead, session: SessionDep, settings: SettingsDep
@@ -109,6 +123,10 @@ async def get_transcript(
 @router.post(
     "/transcripts/{transcript_id}/revoke",
     summary="Revoke a transcript (sets its status list bit)",
+    description=(
+        "Sets the transcript's status list bit and re-signs the list, so verifiers see the revocation"
+        " at once; 409 when already revoked."
+    ),
     responses=WRITE_ERRORS,
 )
 async def revoke_transcript(

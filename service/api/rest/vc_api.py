@@ -94,6 +94,10 @@ async def _issuer_and_body(
 @router.post(
     "/credentials/verify",
     summary="VC-API: verify a credential",
+    description=(
+        "W3C VC-API verification of a credential (object or compact JWS): 200 with the checks when it"
+        " verifies, 400 with the failed checks otherwise. No token; rate-limited per client address."
+    ),
     response_model=VcApiResult,
     responses=_RESPONSES,
     openapi_extra={"requestBody": _body_doc("verifiableCredential")},
@@ -117,6 +121,10 @@ async def verify_credential_vc_api(
 @router.post(
     "/presentations/verify",
     summary="VC-API: verify a presentation and its credentials",
+    description=(
+        "W3C VC-API: verifies the presentation's proof (purpose `authentication`, `challenge` and "
+        "`domain` as given) and each credential in it. No token; rate-limited per client address."
+    ),
     response_model=VcApiResult,
     responses=_RESPONSES,
     openapi_extra={"requestBody": _body_doc("verifiablePresentation")},

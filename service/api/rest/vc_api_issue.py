@@ -67,6 +67,13 @@ class IssueResponse(InputSchema):
     "/issuers/{slug}/credentials/issue",
     status_code=201,
     summary="Issue (sign) a credential: W3C VC-API",
+    description=(
+        "W3C VC-API issuance with a bearer token holding `credentials:write` for that district: the "
+        "credential (VC 2.0 or 1.1 context, no proof, no other issuer) is signed with eddsa-rdfc-2022"
+        " as the district's did:web (or did:key with `options.issuerMethod`). Undefined JSON-LD terms"
+        " and schema violations are 422s naming the field; nothing is stored unless "
+        "`options.credentialStatus` asks for a status entry."
+    ),
     responses=WRITE_ERRORS,
     response_model_by_alias=True,
 )

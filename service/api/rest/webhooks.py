@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, Security
 from fastapi.security import SecurityScopes
 
 from service.api.deps import AuthenticatedDep, PageDep, SessionDep, SettingsDep, check_scopes
+from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, WRITE_ERRORS, problems
 from service.schemas import Page
 from service.tenancy.tokens import Principal
@@ -36,7 +37,13 @@ WebhooksWrite = Annotated[Principal, Security(_scoped, scopes=["webhooks:write"]
 LIST_ERRORS = problems(400, 401, 403, 422)
 
 
-@router.post("", status_code=201, summary="Subscribe a URL to events", responses=WRITE_ERRORS)
+@router.post(
+    "",
+    status_code=201,
+    summary="Subscribe a URL to events",
+    responses=WRITE_ERRORS,
+    openapi_extra=examples.CREATE_WEBHOOK,
+)
 async def create_webhook(
     body: WebhookCreate, principal: WebhooksWrite, session: SessionDep, settings: SettingsDep
 ) -> WebhookCreated:
@@ -46,7 +53,14 @@ async def create_webhook(
     return WebhookCreated(**WebhookRead.model_validate(subscription).model_dump(), secret=secret)
 
 
-@router.get("", summary="List webhook subscriptions", responses=LIST_ERRORS)
+@router.get(
+    "",
+    summary="List webhook subscriptions",
+    description=(
+        "A page of the district's webhook subscriptions (URL, events, status), without their secrets."
+    ),
+    responses=LIST_ERRORS,
+)
 async def list_webhooks(
     principal: WebhooksRead,
     session: SessionDep,
@@ -59,12 +73,25 @@ async def list_webhooks(
     )
 
 
-@router.get("/{webhook_id}", summary="Get a webhook subscription", responses=GET_ERRORS)
+@router.get(
+    "/{webhook_id}",
+    summary="Get a webhook subscription",
+    description=("One subscription of the caller's district; 404 for another district's."),
+    responses=GET_ERRORS,
+)
 async def get_webhook(webhook_id: uuid.UUID, principal: WebhooksRead, session: SessionDep) -> WebhookRead:
     return WebhookRead.model_validate(await WebhookService(session, principal.tenant_id).get(webhook_id))
 
 
-@router.patch("/{webhook_id}", summary="Update a webhook subscription", responses=WRITE_ERRORS)
+@router.patch(
+    "/{webhook_id}",
+    summary="Update a webhook subscription",
+    description=(
+        "Only the fields given change (URL, events, active); the URL must pass the outbound guard (no"
+        " private addresses unless configured)."
+    ),
+    responses=WRITE_ERRORS,
+)
 async def update_webhook(
     webhook_id: uuid.UUID,
     body: WebhookUpdate,

@@ -111,6 +111,10 @@ def _page(
 @router.get(
     "/verify",
     summary="Verification web page; with ?url= it fetches and verifies that credential (HTML verdict)",
+    description=(
+        "The public verification page: a form for a link, an upload or a pasted credential; with "
+        "`?url=` (and optionally `&recipient=`) it verifies at once and shows the verdict."
+    ),
     response_class=HTMLResponse,
     responses={
         400: {
@@ -146,6 +150,10 @@ async def verify_page(
 @router.get(
     "/verify/result",
     summary="The verification result of the credential at ?url= as an HTML fragment (the Verify button)",
+    description=(
+        "The same checks as `/verify`, answered as an HTML fragment the credential page's Verify "
+        "button shows in place."
+    ),
     response_class=HTMLResponse,
     responses={
         400: {"description": "No link, or the link cannot be fetched (HTML fragment)"},
@@ -222,6 +230,10 @@ async def _read_page_form(request: Request) -> tuple[dict[str, str], Submitted |
 @router.post(
     "/verify",
     summary="Verification web page: verify the linked, uploaded or pasted credential (HTML verdict)",
+    description=(
+        "The form's target: verifies the link, uploaded file (baked PNG/SVG, PDF, JSON, JWT) or "
+        "pasted text and renders the verdict page; rate-limited per client address."
+    ),
     response_class=HTMLResponse,
     openapi_extra={
         "requestBody": {

@@ -1,32 +1,7 @@
-"""CASE 1.1 CFPackages to and from :class:`~service.frameworks.tree.FrameworkTree`. Pure: no I/O.
-
-Import (:func:`parse_package`) is lenient where real exports are sloppy (CASE 1.0-style members such as
-``CFPackageURI``/``CFDocumentURI``, a ``uri`` without ``identifier``, missing timestamps, unknown members,
-empty rubrics) and says so in the :class:`ImportReport`; it is strict where the package cannot make a
-framework (not an object, no CFDocument, identifiers that are not UUIDs or are used twice, isChildOf
-cycles, associations pointing nowhere, wrong JSON types, too many objects) and then raises
-:class:`CaseImportError` listing every problem it found.
-
-Export (:func:`build_package`) writes a CFPackage that validates against the official CASE 1.1 JSON Schema.
-Identifiers are kept, so ``parse(build(parse(p)))`` gives the tree ``parse(p)`` gave.
-
-What CASE has no field for travels in ``extensions`` members (objects with ``additionalProperties``):
-
-- ``CFDocument.extensions.portraitKind``: graduate, learner, educator, leader, system or self;
-- ``CFItem.extensions.portraitCategory`` (core/technical/transferable), ``portraitGradeBands``
-  (``[{"band": "K-2", "descriptor": "..."}]``), ``portraitLookFors`` (``["..."]``),
-  ``portraitLaunchSchoolYear`` (ending year: 2026 means 2025-26; this is the launch schedule) and
-  ``portraitFoundational`` (attributes);
-- ``CFRubric.extensions.portraitLevels``: the rubric scale (identifier, position, title, description, score,
-  proficient), and ``CFRubricCriterionLevel.extensions[].portraitLevelId``: which level a cell belongs to.
-
-Packages from other tools may instead carry grade bands and look-fors as child CFItems typed
-"Grade Band Descriptor" or "Look-for"; import folds those into their competency.
-"""
+"""CASE CFPackage import: :func:`parse_package` (the lenient, report-keeping parser)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -34,7 +9,51 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from service.errors import FieldError, ValidationFailedError
+from service.errors import FieldError
+from service.frameworks.case.common import (
+    _ADOPTION_FROM_STATUS,
+    _ASSOCIATION_CONSUMED,
+    _ASSOCIATION_KEPT,
+    _ASSOCIATION_TYPES,
+    _ATTRIBUTE_EXTENSIONS,
+    _ATTRIBUTE_TYPES,
+    _COMPETENCY_EXTENSIONS,
+    _COMPETENCY_TYPES,
+    _DOC_CONSUMED,
+    _DOC_KEPT,
+    _EXT_ASSOCIATION_RE,
+    _GRADE_BAND_TYPES,
+    _INT32,
+    _ITEM_CONSUMED,
+    _ITEM_KEPT,
+    _LOOK_FOR_TYPES,
+    _NO_DOCUMENT,
+    _PACKAGE_KEYS,
+    _STATUS_FROM_ADOPTION,
+    _UUID_RE,
+    ATTRIBUTE_TYPE,
+    CASE_VERSION,
+    COMPETENCY_TYPE,
+    EXT_CATEGORY,
+    EXT_FOUNDATIONAL,
+    EXT_GRADE_BANDS,
+    EXT_KIND,
+    EXT_LAUNCH,
+    EXT_LEVEL_ID,
+    EXT_LEVELS,
+    EXT_LOOK_FORS,
+    MAX_ERRORS,
+    CaseImportError,
+    _derived_id,
+    _is_int,
+    _is_number,
+    _kind_from_title,
+    _norm_type,
+    _render_counts,
+    default_rubric_id,
+    derive_title,
+    item_type_id,
+)
 from service.frameworks.tree import (
     CATEGORIES,
     KINDS,
@@ -47,240 +66,6 @@ from service.frameworks.tree import (
     LevelNode,
 )
 from service.schemas import contains_nul
-
-__all__ = [
-    "CASE_API_PATH",
-    "CaseImportError",
-    "association_json",
-    "build_package",
-    "document_json",
-    "find_association",
-    "find_item",
-    "item_associations_json",
-    "item_json",
-    "item_type_id",
-    "item_types_json",
-    "parse_package",
-    "rubric_json",
-]
-
-CASE_API_PATH = "/ims/case/v1p1"
-CASE_VERSION = "1.1"
-#: At most this many problems are listed in one CaseImportError.
-MAX_ERRORS = 100
-#: Titles derived from a long ``fullStatement`` are cut to about this many characters.
-TITLE_LENGTH = 150
-
-EXT_KIND = "portraitKind"
-EXT_CATEGORY = "portraitCategory"
-EXT_GRADE_BANDS = "portraitGradeBands"
-EXT_LOOK_FORS = "portraitLookFors"
-EXT_LAUNCH = "portraitLaunchSchoolYear"
-EXT_FOUNDATIONAL = "portraitFoundational"
-EXT_LEVELS = "portraitLevels"
-EXT_LEVEL_ID = "portraitLevelId"
-_COMPETENCY_EXTENSIONS = (EXT_CATEGORY, EXT_GRADE_BANDS, EXT_LOOK_FORS, EXT_LAUNCH)
-_ATTRIBUTE_EXTENSIONS = (EXT_FOUNDATIONAL,)
-
-ATTRIBUTE_TYPE = "Attribute"
-COMPETENCY_TYPE = "Competency"
-
-#: Namespace of identifiers this module derives (item types, missing association/criterion ids).
-_NAMESPACE = uuid.UUID("5f0c6c1e-2b7a-5d53-9a39-0c7d3e0b8a41")
-_NO_DOCUMENT = uuid.UUID(int=0)  # placeholder while a package without a usable CFDocument is checked
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_EXT_ASSOCIATION_RE = re.compile(r"^ext:[A-Za-z0-9.\-_|]+$")
-_INT32 = (-(2**31), 2**31 - 1)
-
-_ASSOCIATION_TYPES = frozenset(
-    {
-        "isChildOf",
-        "isPeerOf",
-        "isPartOf",
-        "exactMatchOf",
-        "precedes",
-        "isRelatedTo",
-        "replacedBy",
-        "exemplar",
-        "hasSkillLevel",
-        "isTranslationOf",
-    }
-)
-_STATUS_FROM_ADOPTION = {
-    "draft": "draft",
-    "privatedraft": "draft",
-    "adopted": "published",
-    "implemented": "published",
-    "deprecated": "retired",
-}
-_ADOPTION_FROM_STATUS = {"draft": "Draft", "published": "Adopted", "retired": "Deprecated"}
-
-# CFItemType names (compared without case, spaces or punctuation) that decide a node's role.
-_ATTRIBUTE_TYPES = frozenset({"attribute", "portraitattribute", "domain", "competencygroup", "grouping"})
-_COMPETENCY_TYPES = frozenset({"competency", "portraitcompetency", "subcompetency", "skill"})
-_GRADE_BAND_TYPES = frozenset({"gradebanddescriptor", "gradeband", "gradebanddescription"})
-_LOOK_FOR_TYPES = frozenset({"lookfor", "lookfors"})
-
-# "Portrait of a Leader" -> leader; checked in this order, first on the word after "portrait of a".
-_KIND_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("leader", re.compile(r"\bleaders?(hip)?\b")),
-    ("educator", re.compile(r"\b(educators?|teachers?)\b")),
-    ("learner", re.compile(r"\blearners?\b")),
-    ("graduate", re.compile(r"\bgraduates?\b")),
-    ("system", re.compile(r"\bsystems?\b")),
-    ("self", re.compile(r"\bself\b")),
-)
-_PORTRAIT_OF = re.compile(r"portrait\s+of\s+(?:an?\s+|the\s+)?([a-z-]+)")
-
-# Members of each CASE object: consumed into typed fields, or kept in ``extra`` and given back on export.
-_PACKAGE_KEYS = frozenset(
-    {"CFDocument", "CFItems", "CFAssociations", "CFDefinitions", "CFRubrics", "extensions"}
-)
-_DOC_CONSUMED = frozenset(
-    {
-        "identifier",
-        "uri",
-        "title",
-        "creator",
-        "publisher",
-        "description",
-        "language",
-        "version",
-        "adoptionStatus",
-        "statusStartDate",
-        "subject",
-        "lastChangeDateTime",
-        "caseVersion",
-        "extensions",
-    }
-)
-_DOC_KEPT: dict[str, str] = {
-    "frameworkType": "str",
-    "officialSourceURL": "str",
-    "notes": "str",
-    "statusEndDate": "date",
-    "licenseURI": "link",
-    "subjectURI": "links",
-}
-_ITEM_CONSUMED = frozenset(
-    {
-        "identifier",
-        "uri",
-        "fullStatement",
-        "abbreviatedStatement",
-        "humanCodingScheme",
-        "CFItemType",
-        "CFItemTypeURI",
-        "lastChangeDateTime",
-        "extensions",
-    }
-)
-_ITEM_KEPT: dict[str, str] = {
-    "alternativeLabel": "str",
-    "listEnumeration": "str",
-    "conceptKeywords": "strs",
-    "conceptKeywordsURI": "link",
-    "notes": "str",
-    "subject": "strs",
-    "subjectURI": "links",
-    "language": "str",
-    "educationLevel": "strs",
-    "licenseURI": "link",
-    "statusStartDate": "date",
-    "statusEndDate": "date",
-}
-_ASSOCIATION_CONSUMED = frozenset(
-    {
-        "identifier",
-        "uri",
-        "associationType",
-        "originNodeURI",
-        "destinationNodeURI",
-        "sequenceNumber",
-        "lastChangeDateTime",
-    }
-)
-# Kept for associations other than the tree's isChildOf ones (those become node links).
-_ASSOCIATION_KEPT: dict[str, str] = {
-    "notes": "str",
-    "extensions": "object",
-    "CFAssociationGroupingURI": "link",
-}
-
-
-class CaseImportError(ValidationFailedError):
-    """The CFPackage cannot be imported; ``errors`` lists every problem found (up to ``MAX_ERRORS``)."""
-
-    code = "invalid_case_package"
-    title = "Invalid CASE package"
-
-
-# -- small helpers ------------------------------------------------------------------------------
-
-
-def _norm_type(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.casefold())
-
-
-def derive_title(text: str) -> str:
-    """A title from a statement: whitespace collapsed, cut at a word boundary near TITLE_LENGTH."""
-    flat = " ".join(text.split())
-    if len(flat) <= TITLE_LENGTH:
-        return flat
-    cut = flat[: TITLE_LENGTH - 1]
-    space = cut.rfind(" ")
-    if space > TITLE_LENGTH // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.-") + "…"
-
-
-def _derived_id(*parts: object) -> uuid.UUID:
-    return uuid.uuid5(_NAMESPACE, ":".join(str(p) for p in parts))
-
-
-def default_rubric_id(framework_id: uuid.UUID) -> uuid.UUID:
-    """The rubric identifier of a framework whose package had no CFRubric."""
-    return _derived_id(framework_id, "CFRubric")
-
-
-def item_type_id(framework_id: uuid.UUID, name: str) -> uuid.UUID:
-    """The stable identifier of the CFItemType ``name`` in a framework's exports."""
-    return _derived_id(framework_id, "CFItemType", name)
-
-
-def _kind_from_title(title: str) -> str | None:
-    text = title.casefold()
-    match = _PORTRAIT_OF.search(text)
-    if match:
-        word = match.group(1)
-        for kind, pattern in _KIND_WORDS:
-            if pattern.search(word):
-                return kind
-    for kind, pattern in _KIND_WORDS:
-        if pattern.search(text):
-            return kind
-    return None
-
-
-def _stamp(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _render_counts(counter: Counter[str]) -> list[str]:
-    return [key if n == 1 else f"{key} ({n})" for key, n in counter.items()]
-
-
-# -- import ------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -1519,370 +1304,3 @@ def parse_package(
     anything is built.
     """
     return _Parser(max_items, max_associations).parse(data)
-
-
-# -- export ------------------------------------------------------------------------------------
-
-
-class _Exporter:
-    def __init__(self, tree: FrameworkTree, base_url: str, now: datetime | None = None) -> None:
-        self.tree = tree
-        self.root = base_url.rstrip("/") + CASE_API_PATH
-        self.stamp = _stamp(tree.last_change or now or datetime.now(UTC))
-        self.attributes = {a.id: a for a in tree.attributes}
-        self.competencies = {c.id: c for c in tree.competencies}
-        self.levels = sorted(tree.levels, key=lambda lv: lv.position)
-        self.level_by_id = {lv.id: lv for lv in tree.levels}
-        names: list[str] = []
-        nodes: list[AttributeNode | CompetencyNode] = [*tree.attributes, *tree.competencies]
-        for node in nodes:
-            name = self.type_name(node)
-            if name not in names:
-                names.append(name)
-        self.type_names = names
-        self.type_ids = {name: item_type_id(tree.id, name) for name in names}
-
-    def uri(self, collection: str, ident: uuid.UUID | str) -> str:
-        return f"{self.root}/{collection}/{ident}"
-
-    def type_name(self, node: AttributeNode | CompetencyNode) -> str:
-        name = node.extra.get("CFItemType")
-        if isinstance(name, str) and name:
-            return name
-        return ATTRIBUTE_TYPE if isinstance(node, AttributeNode) else COMPETENCY_TYPE
-
-    def document_link(self) -> dict[str, Any]:
-        return {
-            "title": self.tree.title,
-            "identifier": str(self.tree.id),
-            "uri": self.uri("CFDocuments", self.tree.id),
-        }
-
-    def item_link(self, node: AttributeNode | CompetencyNode) -> dict[str, Any]:
-        return {"title": node.title, "identifier": str(node.id), "uri": self.uri("CFItems", node.id)}
-
-    def node_ref(self, ident: uuid.UUID) -> dict[str, Any] | None:
-        if ident == self.tree.id:
-            return self.document_link()
-        node = self.attributes.get(ident) or self.competencies.get(ident)
-        return self.item_link(node) if node is not None else None
-
-    # -- objects
-
-    def document(self, *, standalone: bool) -> dict[str, Any]:
-        tree = self.tree
-        stored = tree.extra.get("document")
-        kept = dict(stored) if isinstance(stored, dict) else {}
-        adoption = kept.pop("adoptionStatus", None)
-        if not (isinstance(adoption, str) and _STATUS_FROM_ADOPTION.get(_norm_type(adoption)) == tree.status):
-            adoption = _ADOPTION_FROM_STATUS.get(tree.status, "Draft")
-        doc: dict[str, Any] = {
-            "identifier": str(tree.id),
-            "uri": self.uri("CFDocuments", tree.id),
-            "title": tree.title,
-            "creator": tree.creator or "",
-            "lastChangeDateTime": self.stamp,
-            "caseVersion": CASE_VERSION,
-            "version": tree.version,
-            "adoptionStatus": adoption,
-        }
-        if standalone:
-            doc["CFPackageURI"] = {
-                "title": tree.title,
-                "identifier": str(tree.id),
-                "uri": self.uri("CFPackages", tree.id),
-            }
-        if tree.adoption_date is not None:
-            doc["statusStartDate"] = tree.adoption_date.isoformat()
-        for key, value in (
-            ("publisher", tree.publisher),
-            ("description", tree.description),
-            ("language", tree.language),
-        ):
-            if value:
-                doc[key] = value
-        if tree.subjects:
-            doc["subject"] = list(tree.subjects)
-        given = kept.pop("extensions", None)
-        extensions = dict(given) if isinstance(given, dict) else {}
-        for key in _DOC_KEPT:
-            if key in kept:
-                doc[key] = kept[key]
-        doc["extensions"] = {**extensions, EXT_KIND: tree.kind}
-        return doc
-
-    def item(self, node: AttributeNode | CompetencyNode, *, standalone: bool) -> dict[str, Any]:
-        full = (node.description or node.title) if isinstance(node, AttributeNode) else node.statement
-        item: dict[str, Any] = {"identifier": str(node.id), "uri": self.uri("CFItems", node.id)}
-        if standalone:
-            item["CFDocumentURI"] = self.document_link()
-        item["fullStatement"] = full
-        if node.title != derive_title(full):
-            item["abbreviatedStatement"] = node.title
-        if node.code:
-            item["humanCodingScheme"] = node.code
-        name = self.type_name(node)
-        type_id = self.type_ids.get(name) or item_type_id(self.tree.id, name)
-        item["CFItemType"] = name
-        item["CFItemTypeURI"] = {
-            "title": name,
-            "identifier": str(type_id),
-            "uri": self.uri("CFItemTypes", type_id),
-        }
-        for key in _ITEM_KEPT:
-            if key in node.extra:
-                item[key] = node.extra[key]
-        item["lastChangeDateTime"] = self.stamp
-        given = node.extra.get("extensions")
-        extensions: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
-        if isinstance(node, AttributeNode):
-            if node.foundational:
-                extensions[EXT_FOUNDATIONAL] = True
-        else:
-            if node.category:
-                extensions[EXT_CATEGORY] = node.category
-            if node.grade_bands:
-                extensions[EXT_GRADE_BANDS] = [
-                    {"band": g.band, "descriptor": g.descriptor} for g in node.grade_bands
-                ]
-            if node.look_fors:
-                extensions[EXT_LOOK_FORS] = list(node.look_fors)
-            if node.launch_school_year is not None:
-                extensions[EXT_LAUNCH] = node.launch_school_year
-        if extensions:
-            item["extensions"] = extensions
-        return item
-
-    def tree_association(self, node: AttributeNode | CompetencyNode, *, standalone: bool) -> dict[str, Any]:
-        parent: dict[str, Any] | None = None
-        if isinstance(node, CompetencyNode):
-            if node.parent_id is not None:
-                parent = self.node_ref(node.parent_id)
-            if parent is None and node.attribute_id is not None:
-                parent = self.node_ref(node.attribute_id)
-        assoc: dict[str, Any] = {
-            "identifier": str(node.association_id),
-            "uri": self.uri("CFAssociations", node.association_id),
-            "associationType": "isChildOf",
-            "sequenceNumber": node.position,
-            "originNodeURI": self.item_link(node),
-            "destinationNodeURI": parent or self.document_link(),
-            "lastChangeDateTime": self.stamp,
-        }
-        if standalone:
-            assoc["CFDocumentURI"] = self.document_link()
-        return assoc
-
-    def other_association(self, record: dict[str, Any], *, standalone: bool) -> dict[str, Any] | None:
-        ends: dict[str, dict[str, Any]] = {}
-        for member in ("originNodeURI", "destinationNodeURI"):
-            end = record.get(member)
-            if not isinstance(end, dict) or not isinstance(end.get("identifier"), str):
-                return None
-            if len(end) == 1:  # a node of this framework: the link is rebuilt
-                if not _UUID_RE.match(end["identifier"]):
-                    return None
-                ref = self.node_ref(uuid.UUID(end["identifier"]))
-                if ref is None:
-                    return None
-                ends[member] = ref
-            else:
-                ends[member] = dict(end)
-        assoc: dict[str, Any] = {
-            "identifier": record["identifier"],
-            "uri": self.uri("CFAssociations", record["identifier"]),
-            "associationType": record["associationType"],
-        }
-        if "sequenceNumber" in record:
-            assoc["sequenceNumber"] = record["sequenceNumber"]
-        assoc.update(ends)
-        for key in _ASSOCIATION_KEPT:
-            if key in record:
-                assoc[key] = record[key]
-        assoc["lastChangeDateTime"] = self.stamp
-        if standalone:
-            assoc["CFDocumentURI"] = self.document_link()
-        return assoc
-
-    def associations(self, *, standalone: bool = False) -> list[dict[str, Any]]:
-        out = [self.tree_association(n, standalone=standalone) for n in self.tree.attributes]
-        out += [self.tree_association(n, standalone=standalone) for n in self.tree.competencies]
-        records = self.tree.extra.get("associations")
-        for record in records if isinstance(records, list) else []:
-            if (
-                isinstance(record, dict)
-                and isinstance(record.get("identifier"), str)
-                and isinstance(record.get("associationType"), str)
-            ):
-                assoc = self.other_association(record, standalone=standalone)
-                if assoc is not None:
-                    out.append(assoc)
-        return out
-
-    def item_types(self) -> list[dict[str, Any]]:
-        out = []
-        for index, name in enumerate(self.type_names):
-            ident = self.type_ids[name]
-            description = {
-                ATTRIBUTE_TYPE: "A Portrait attribute: a grouping of competencies.",
-                COMPETENCY_TYPE: "A Portrait competency, stated at the proficient level.",
-            }.get(name, f"Items of type {name}.")
-            out.append(
-                {
-                    "identifier": str(ident),
-                    "uri": self.uri("CFItemTypes", ident),
-                    "title": name,
-                    "description": description,
-                    "hierarchyCode": str(index + 1),
-                    "typeCode": _norm_type(name) or "type",
-                    "lastChangeDateTime": self.stamp,
-                }
-            )
-        return out
-
-    def has_rubric(self) -> bool:
-        return bool(self.tree.levels) or self.tree.rubric_id != default_rubric_id(self.tree.id)
-
-    def rubric(self) -> dict[str, Any]:
-        tree = self.tree
-        stored = tree.extra.get("rubric")
-        info: dict[str, Any] = stored if isinstance(stored, dict) else {}
-        rubric: dict[str, Any] = {
-            "identifier": str(tree.rubric_id),
-            "uri": self.uri("CFRubrics", tree.rubric_id),
-        }
-        for key in ("title", "description"):
-            if isinstance(info.get(key), str):
-                rubric[key] = info[key]
-        rubric["lastChangeDateTime"] = self.stamp
-        criteria = []
-        for comp in tree.competencies:
-            cells = [d for d in comp.descriptors if d.level_id in self.level_by_id]
-            if not cells:
-                continue
-            crit_uri = f"{self.uri('CFRubrics', tree.rubric_id)}/CFRubricCriteria/{comp.criterion_id}"
-            criterion: dict[str, Any] = {
-                "identifier": str(comp.criterion_id),
-                "uri": crit_uri,
-                "CFItemURI": self.item_link(comp),
-                "position": comp.position,
-                "rubricId": str(tree.rubric_id),
-                "lastChangeDateTime": self.stamp,
-                "CFRubricCriterionLevels": [],
-            }
-            for cell in cells:
-                level = self.level_by_id[cell.level_id]
-                out: dict[str, Any] = {
-                    "identifier": str(cell.id),
-                    "uri": f"{crit_uri}/CFRubricCriterionLevels/{cell.id}",
-                    "description": cell.description,
-                    "quality": level.title,
-                    "position": level.position,
-                    "rubricCriterionId": str(comp.criterion_id),
-                    "lastChangeDateTime": self.stamp,
-                    "extensions": [{EXT_LEVEL_ID: str(level.id)}],
-                }
-                if level.score is not None:
-                    out["score"] = level.score
-                criterion["CFRubricCriterionLevels"].append(out)
-            criteria.append(criterion)
-        rubric["CFRubricCriteria"] = criteria
-        levels = []
-        for lv in self.levels:
-            entry: dict[str, Any] = {"identifier": str(lv.id), "position": lv.position, "title": lv.title}
-            if lv.description:
-                entry["description"] = lv.description
-            if lv.score is not None:
-                entry["score"] = lv.score
-            entry["proficient"] = lv.proficient
-            levels.append(entry)
-        given = info.get("extensions")
-        rubric["extensions"] = {**(given if isinstance(given, dict) else {}), EXT_LEVELS: levels}
-        return rubric
-
-    def package(self) -> dict[str, Any]:
-        items = [self.item(n, standalone=False) for n in self.tree.attributes]
-        items += [self.item(n, standalone=False) for n in self.tree.competencies]
-        package: dict[str, Any] = {
-            "CFDocument": self.document(standalone=False),
-            "CFItems": items,
-            "CFAssociations": self.associations(),
-            "CFDefinitions": {"CFItemTypes": self.item_types()},
-        }
-        if self.has_rubric():
-            package["CFRubrics"] = [self.rubric()]
-        extensions = (self.tree.extra.get("package") or {}).get("extensions")
-        if isinstance(extensions, dict) and extensions:
-            package["extensions"] = dict(extensions)
-        return package
-
-
-def build_package(tree: FrameworkTree, base_url: str, *, now: datetime | None = None) -> dict[str, Any]:
-    """A CASE 1.1 CFPackage for ``tree``; object uris live under ``{base_url}/ims/case/v1p1``.
-
-    ``lastChangeDateTime`` is the tree's ``last_change`` (``now`` or the current time when it has none).
-    """
-    return _Exporter(tree, base_url, now).package()
-
-
-def find_item(tree: FrameworkTree, item_id: uuid.UUID) -> AttributeNode | CompetencyNode | None:
-    for attr in tree.attributes:
-        if attr.id == item_id:
-            return attr
-    for comp in tree.competencies:
-        if comp.id == item_id:
-            return comp
-    return None
-
-
-def document_json(tree: FrameworkTree, base_url: str) -> dict[str, Any]:
-    """The CFDocument (with its CFPackageURI) as the read API serves it."""
-    return _Exporter(tree, base_url).document(standalone=True)
-
-
-def item_json(tree: FrameworkTree, item_id: uuid.UUID, base_url: str) -> dict[str, Any] | None:
-    """The CFItem ``item_id`` (with its CFDocumentURI), or None when the framework has no such item."""
-    node = find_item(tree, item_id)
-    return _Exporter(tree, base_url).item(node, standalone=True) if node is not None else None
-
-
-def find_association(tree: FrameworkTree, association_id: uuid.UUID, base_url: str) -> dict[str, Any] | None:
-    wanted = str(association_id)
-    for assoc in _Exporter(tree, base_url).associations(standalone=True):
-        if assoc["identifier"] == wanted:
-            return assoc
-    return None
-
-
-def association_json(tree: FrameworkTree, association_id: uuid.UUID, base_url: str) -> dict[str, Any] | None:
-    """The CFAssociation ``association_id`` (tree links and kept associations alike), or None."""
-    return find_association(tree, association_id, base_url)
-
-
-def item_associations_json(tree: FrameworkTree, item_id: uuid.UUID, base_url: str) -> dict[str, Any] | None:
-    """A CFAssociationSet: the CFItem and every association that starts or ends at it."""
-    node = find_item(tree, item_id)
-    if node is None:
-        return None
-    exporter = _Exporter(tree, base_url)
-    wanted = str(item_id)
-    associations = [
-        a
-        for a in exporter.associations()
-        if a["originNodeURI"]["identifier"] == wanted or a["destinationNodeURI"]["identifier"] == wanted
-    ]
-    return {"CFItem": exporter.item(node, standalone=True), "CFAssociations": associations}
-
-
-def rubric_json(tree: FrameworkTree, base_url: str) -> dict[str, Any] | None:
-    """The framework's CFRubric, or None when it has none."""
-    exporter = _Exporter(tree, base_url)
-    return exporter.rubric() if exporter.has_rubric() else None
-
-
-def item_types_json(tree: FrameworkTree, type_id: uuid.UUID, base_url: str) -> dict[str, Any] | None:
-    """A CFItemTypeSet holding the CFItemType ``type_id`` of this framework, or None."""
-    for entry in _Exporter(tree, base_url).item_types():
-        if entry["identifier"] == str(type_id):
-            return {"CFItemTypes": [entry]}
-    return None
