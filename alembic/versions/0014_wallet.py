@@ -2,7 +2,7 @@
 
 Revision ID: 0014
 Revises: 0013
-Create Date: 2026-12-07 04:22:27.047421
+Create Date: 2026-12-07
 """
 
 from collections.abc import Sequence
@@ -48,7 +48,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.id"],
@@ -76,10 +76,10 @@ def upgrade() -> None:
         sa.Column("code_challenge", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("person_id", sa.Uuid(), nullable=True),
         sa.Column("code_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("decided_at", service.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("used_at", service.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_row_id"],
             ["wallet_clients.id"],
@@ -118,9 +118,9 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", service.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_row_id"],
             ["wallet_clients.id"],
@@ -155,10 +155,10 @@ def upgrade() -> None:
         sa.Column("credential_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("issuer_id", sa.Text(), nullable=False),
         sa.Column("credential_id", sa.Text(), nullable=False),
-        sa.Column("valid_from", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
         sa.Column("format", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
-        sa.Column("received_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"],
             ["people.id"],
@@ -195,7 +195,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("updated_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name=op.f("fk_wallet_profiles_person_id_people"), ondelete="CASCADE"
         ),
@@ -223,10 +223,10 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("access_expires_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("refresh_expires_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", service.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("access_expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("refresh_expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_row_id"],
             ["wallet_clients.id"],
