@@ -154,16 +154,16 @@ class WalletRepository:
             col(IssuedCredential.tenant_id) == self.tenant_id,
             col(IssuedCredential.learner_id) == person_id,
             col(IssuedCredential.revoked_at).is_(None),
-            is_transcript
-            if transcripts
-            else or_(col(IssuedCredential.source_key).is_(None), ~is_transcript),
+            is_transcript if transcripts else or_(col(IssuedCredential.source_key).is_(None), ~is_transcript),
         )
         if since is not None:
             query = query.where(col(IssuedCredential.issued_at) > since)
         query = query.order_by(col(IssuedCredential.issued_at), col(IssuedCredential.id)).limit(MAX_LISTED)
         return (await self.session.exec(query)).all()
 
-    async def received(self, person_id: uuid.UUID, api: str, since: datetime | None) -> Sequence[WalletCredential]:
+    async def received(
+        self, person_id: uuid.UUID, api: str, since: datetime | None
+    ) -> Sequence[WalletCredential]:
         query = select(WalletCredential).where(
             col(WalletCredential.tenant_id) == self.tenant_id,
             col(WalletCredential.person_id) == person_id,

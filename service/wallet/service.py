@@ -31,11 +31,11 @@ from service.credentials.timeutil import format_datetime, parse_datetime
 from service.credentials.verify import VerificationResult
 from service.db import after_commit, utcnow
 from service.errors import FieldError
+from service.identity.errors import SignInRefused
 from service.identity.mailer import Mailer, compose, mailer_for
 from service.identity.models import SignInLink, StaffSession
 from service.identity.repository import IdentityRepository
 from service.identity.service import hash_token, new_token, well_formed
-from service.identity.errors import SignInRefused
 from service.roster.models import Person
 from service.tenancy.models import Tenant
 from service.tenancy.repository import TenantRepository
@@ -154,8 +154,10 @@ def _uri(value: Any, name: str, *, https: bool = True) -> str:
         raise InvalidClientMetadata(f"{name} must be a URL of at most {_MAX_URI} characters")
     parts = urlsplit(value)
     loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
-    if parts.scheme not in ("https", "http") or not parts.netloc or (
-        https and parts.scheme != "https" and not loopback
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.netloc
+        or (https and parts.scheme != "https" and not loopback)
     ):
         raise InvalidClientMetadata(f"{name} must be an https URL (http only for localhost): {value!r}")
     return value
@@ -183,7 +185,9 @@ def validate_metadata(metadata: Any) -> dict[str, Any]:
             raise InvalidRedirectUri(f"a redirection URL must not have a fragment: {uri!r}")
     scope = metadata.get("scope")
     if not isinstance(scope, str) or not scope.strip():
-        raise InvalidClientMetadata("scope is required: the space-separated scope URIs the client may ask for")
+        raise InvalidClientMetadata(
+            "scope is required: the space-separated scope URIs the client may ask for"
+        )
     requested = wallet_scopes.parse_scope(scope)
     unknown = [s for s in requested if s not in wallet_scopes.ALL_SCOPES]
     if unknown:
@@ -198,8 +202,10 @@ def validate_metadata(metadata: Any) -> dict[str, Any]:
     if responses != ["code"]:
         raise InvalidClientMetadata('response_types must be ["code"]')
     contacts = metadata.get("contacts", [])
-    if not isinstance(contacts, list) or len(contacts) > 10 or not all(
-        isinstance(c, str) and 0 < len(c) <= 320 for c in contacts
+    if (
+        not isinstance(contacts, list)
+        or len(contacts) > 10
+        or not all(isinstance(c, str) and 0 < len(c) <= 320 for c in contacts)
     ):
         raise InvalidClientMetadata("contacts must be a list of at most 10 email addresses")
     return {
@@ -647,19 +653,24 @@ class WalletService:
                 credentials.append(json.loads(document))
         return Listed(credentials, jws, len(items))
 
-    async def upsert(self, api: Api, person: Person, body: dict[str, Any] | str, verify: Verifier) -> Upserted:
+    async def upsert(
+        self, api: Api, person: Person, body: dict[str, Any] | str, verify: Verifier
+    ) -> Upserted:
         """Verify, then store by the spec's equality (issuer id + credential id); a newer validFrom
         replaces, an older or equal one changes nothing."""
         result = await verify(body)
         credential = result.credential
         if credential is None:
-            raise InvalidData("the body is not a credential", [FieldError("body", "unreadable", "invalid_data")])
+            raise InvalidData(
+                "the body is not a credential", [FieldError("body", "unreadable", "invalid_data")]
+            )
         types = credential.get("type")
         type_set = set(types) if isinstance(types, list) else {types}
         wanted = {"ClrCredential"} if api.key == "clr" else {"OpenBadgeCredential", "AchievementCredential"}
         if not type_set & wanted:
             raise InvalidData(
-                f"this API takes {api.credential_type}s; the credential's type is {sorted(map(str, type_set))}",
+                f"this API takes {api.credential_type}s; the credential's type is "
+                f"{sorted(map(str, type_set))}",
                 [FieldError("type", "wrong credential type", "invalid_data")],
             )
         if not result.verified:
@@ -679,10 +690,13 @@ class WalletService:
             valid_from = parse_datetime(str(credential.get("validFrom") or credential.get("issuanceDate")))
         except ValueError:
             raise InvalidData(
-                "the credential has no readable validFrom", [FieldError("validFrom", "missing", "invalid_data")]
+                "the credential has no readable validFrom",
+                [FieldError("validFrom", "missing", "invalid_data")],
             ) from None
         fmt = "jws" if isinstance(body, str) else "json"
-        document = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+        document = (
+            body if isinstance(body, str) else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+        )
         now = utcnow()
         issuer_key, credential_key = _key(issuer_id), _key(credential_id)
         row = await self.repo.received_one(person.id, api.key, issuer_key, credential_key)
@@ -723,7 +737,10 @@ class WalletService:
 
     async def put_profile(self, api: Api, person: Person, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise InvalidData("the body must be a Profile (a JSON object)", [FieldError("body", "not an object", "invalid_data")])
+            raise InvalidData(
+                "the body must be a Profile (a JSON object)",
+                [FieldError("body", "not an object", "invalid_data")],
+            )
         errors = ob_schema.schema_errors(body, ob_schema.OB_PROFILE_SCHEMA)
         if errors:
             raise InvalidData(
@@ -745,4 +762,4 @@ class WalletService:
         return body
 
 
-__all__ = ["AccessDenied", "UnauthorizedClient", "WalletService", "format_datetime", "oauth_base", "api_base"]
+__all__ = ["AccessDenied", "UnauthorizedClient", "WalletService", "api_base", "format_datetime", "oauth_base"]

@@ -9,7 +9,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,7 +34,7 @@ _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]*)"')
 _LINK = re.compile(r"https://portrait\.test(/wallet/sign-in/link/\S+)")
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(name: str) -> Draft201909Validator:
     return Draft201909Validator(json.loads((SCHEMAS / name).read_text(encoding="utf-8")))
 
@@ -47,7 +47,10 @@ def assert_valid(body: Any, name: str) -> None:
 def assert_imsx(response: httpx.Response, status: int, minor: str, api: str = "ob") -> dict[str, Any]:
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
-    assert_valid(body, f"{api}_v3p0_imsx_statusinfo_schema.json" if api == "ob" else "clr_v2p0_imsx_statusinfo_schema.json")
+    assert_valid(
+        body,
+        f"{api}_v3p0_imsx_statusinfo_schema.json" if api == "ob" else "clr_v2p0_imsx_statusinfo_schema.json",
+    )
     assert body["imsx_codeMajor"] == "failure" and body["imsx_severity"] == "error"
     assert body["imsx_codeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"] == minor
     return body

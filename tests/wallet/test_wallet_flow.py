@@ -26,6 +26,7 @@ from tests.wallet.helpers import (
     ALL,
     BASE,
     REDIRECT,
+    SCHEMAS,
     assert_imsx,
     assert_valid,
     authorize_params,
@@ -36,6 +37,7 @@ from tests.wallet.helpers import (
     sign_in_and_consent,
 )
 
+OFFICIAL_OPENAPI = json.loads((SCHEMAS / "openapi" / "ob_v3p0_openapi_ghpages-2024-07-31.json").read_text())
 OB_LIST = "ob_v3p0_getopenbadgecredentialsresponse_schema.json"
 CLR_LIST = "clr_v2p0_getclrcredentialsresponse_schema.json"
 
@@ -86,7 +88,9 @@ async def test_wallet_end_to_end(web: httpx.AsyncClient, session: AsyncSession, 
     assert set(flow["scopes"]) == set(OB.scopes)
     assert sdd["info"]["x-imssf-privacyPolicyUrl"] and sdd["info"]["termsOfService"]
     clr_sdd = (await web.get(f"/ims/clr/v2p0/{d.slug}/discovery")).json()
-    assert set(clr_sdd["components"]["securitySchemes"]["OAuth2ACG"]["flows"]["authorizationCode"]["scopes"]) == set(CLR.scopes)
+    assert set(
+        clr_sdd["components"]["securitySchemes"]["OAuth2ACG"]["flows"]["authorizationCode"]["scopes"]
+    ) == set(CLR.scopes)
 
     # Register, authorize with PKCE, sign in by link, consent.
     client = await register(web, registration_url)
@@ -102,12 +106,21 @@ async def test_wallet_end_to_end(web: httpx.AsyncClient, session: AsyncSession, 
     # Token.
     tokens = await web.post(
         flow["tokenUrl"],
-        data={"grant_type": "authorization_code", "code": answer["code"], "redirect_uri": REDIRECT, "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": answer["code"],
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+        },
         headers=client.basic,
     )
     assert tokens.status_code == 200, tokens.text
     grant = tokens.json()
-    assert grant["token_type"] == "Bearer" and grant["scope"] == ALL and tokens.headers["cache-control"] == "no-store"
+    assert (
+        grant["token_type"] == "Bearer"
+        and grant["scope"] == ALL
+        and tokens.headers["cache-control"] == "no-store"
+    )
     bearer = {"Authorization": f"Bearer {grant['access_token']}"}
 
     # The learner's own badge, then a credential from another issuer upserted (JSON, signed with its key).
@@ -132,7 +145,9 @@ async def test_wallet_end_to_end(web: httpx.AsyncClient, session: AsyncSession, 
     same = await web.post(base + "/credentials", json=signed, headers=bearer)
     assert same.status_code == 304
     newer = sign_vc_jwt({**unsigned, "validFrom": "2026-06-01T00:00:00Z"}, signer)
-    replaced = await web.post(base + "/credentials", content=newer, headers={**bearer, "Content-Type": "text/plain"})
+    replaced = await web.post(
+        base + "/credentials", content=newer, headers={**bearer, "Content-Type": "text/plain"}
+    )
     assert replaced.status_code == 200, replaced.text
     assert replaced.text == newer
     tampered = sign_data_integrity({**unsigned, "validFrom": "2027-01-01T00:00:00Z"}, signer)
@@ -155,7 +170,11 @@ async def test_wallet_end_to_end(web: httpx.AsyncClient, session: AsyncSession, 
     assert 'rel="prev"' in second.headers["link"] and 'rel="next"' not in second.headers["link"]
     since = await web.get(base + "/credentials", params={"since": "2999-01-01T00:00:00Z"}, headers=bearer)
     assert since.headers["x-total-count"] == "0" and since.json() == {}
-    assert_imsx(await web.get(base + "/credentials", params={"limit": "x"}, headers=bearer), 400, "invalid_query_parameter")
+    assert_imsx(
+        await web.get(base + "/credentials", params={"limit": "x"}, headers=bearer),
+        400,
+        "invalid_query_parameter",
+    )
 
     # CLR: the learner's transcript.
     clr = await web.get(f"/ims/clr/v2p0/{d.slug}/credentials", headers=bearer)
@@ -173,17 +192,25 @@ async def test_wallet_end_to_end(web: httpx.AsyncClient, session: AsyncSession, 
     put = await web.put(base + "/profile", json=changed, headers=bearer)
     assert put.status_code == 200 and put.json() == changed
     assert (await web.get(base + "/profile", headers=bearer)).json()["name"] == "Ines I."
-    assert_imsx(await web.put(base + "/profile", json={**changed, "id": "urn:uuid:someone-else"}, headers=bearer), 400, "invalid_data")
+    assert_imsx(
+        await web.put(base + "/profile", json={**changed, "id": "urn:uuid:someone-else"}, headers=bearer),
+        400,
+        "invalid_data",
+    )
 
     # Refresh: a new pair; the old pair stops working.
     refreshed = await web.post(
-        flow["refreshUrl"], data={"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}, headers=client.basic
+        flow["refreshUrl"],
+        data={"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]},
+        headers=client.basic,
     )
     assert refreshed.status_code == 200, refreshed.text
     new = refreshed.json()
     assert_imsx(await web.get(base + "/credentials", headers=bearer), 401, "unauthorizedrequest")
     again = await web.post(
-        flow["tokenUrl"], data={"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]}, headers=client.basic
+        flow["tokenUrl"],
+        data={"grant_type": "refresh_token", "refresh_token": grant["refresh_token"]},
+        headers=client.basic,
     )
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
     bearer = {"Authorization": f"Bearer {new['access_token']}"}
@@ -195,26 +222,32 @@ async def test_wallet_end_to_end(web: httpx.AsyncClient, session: AsyncSession, 
     assert revoked.status_code == 200
     after = await web.get(base + "/credentials", headers=bearer)
     body = assert_imsx(after, 401, "unauthorizedrequest")
-    assert "revoked" in body["imsx_description"] and 'error="invalid_token"' in after.headers["www-authenticate"]
+    assert (
+        "revoked" in body["imsx_description"] and 'error="invalid_token"' in after.headers["www-authenticate"]
+    )
     unknown = await web.post(revoke_url, data={"token": "x" * 43}, headers=client.basic)
     assert unknown.status_code == 200
 
 
-async def test_discovery_document_shape_follows_the_official_openapi(web: httpx.AsyncClient, session: AsyncSession, settings: Settings) -> None:
-    from pathlib import Path
-
+async def test_discovery_document_shape_follows_the_official_openapi(
+    web: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
     from jsonschema import Draft4Validator  # type: ignore[import-untyped]
 
     d = await district(session, settings)
-    official = json.loads(
-        (Path(__file__).resolve().parents[1] / "conformance/openbadges/schemas/openapi/ob_v3p0_openapi_ghpages-2024-07-31.json").read_text()
-    )
+    official = OFFICIAL_OPENAPI
     components = official["components"]
     for api in ("ob/v3p0", "clr/v2p0"):
         document = (await web.get(f"/ims/{api}/{d.slug}/discovery")).json()
-        validator = Draft4Validator({"$ref": "#/components/schemas/ServiceDescriptionDocument", "components": components})
+        validator = Draft4Validator(
+            {"$ref": "#/components/schemas/ServiceDescriptionDocument", "components": components}
+        )
         assert not [e.message for e in validator.iter_errors(document)]
-        scheme = Draft4Validator({"$ref": "#/components/schemas/OpenApiOAuth2SecurityScheme", "components": components})
-        assert not [e.message for e in scheme.iter_errors(document["components"]["securitySchemes"]["OAuth2ACG"])]
+        scheme = Draft4Validator(
+            {"$ref": "#/components/schemas/OpenApiOAuth2SecurityScheme", "components": components}
+        )
+        assert not [
+            e.message for e in scheme.iter_errors(document["components"]["securitySchemes"]["OAuth2ACG"])
+        ]
     missing = await web.get("/ims/ob/v3p0/no-such-district/discovery")
     assert_imsx(missing, 404, "not_found")

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path as PathParam, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.routing import APIRoute
@@ -66,7 +67,9 @@ _MINOR_BY_STATUS = {
 Slug = Annotated[str, PathParam(max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
 
-def imsx(status: int, description: str, minor: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def imsx(
+    status: int, description: str, minor: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = {
         "imsx_codeMajor": "failure",
         "imsx_severity": "error",
@@ -95,13 +98,16 @@ class WalletApiRoute(APIRoute):
             except ServiceError as exc:
                 headers = None
                 if exc.status == 401:
-                    headers = {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{exc.detail}"'}
+                    headers = {
+                        "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{exc.detail}"'
+                    }
                 elif exc.status == 403:
                     headers = {"WWW-Authenticate": 'Bearer error="insufficient_scope"'}
                 return imsx(exc.status, exc.detail, getattr(exc, "imsx_minor", None), headers)
             except RequestValidationError as exc:
                 messages = [
-                    f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in ('query', 'path'))}: {e.get('msg')}"
+                    ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path"))
+                    + f": {e.get('msg')}"
                     for e in exc.errors()
                 ]
                 status = 404 if any(e.get("loc", ("",))[0] == "path" for e in exc.errors()) else 400
@@ -133,7 +139,9 @@ class OAuthRoute(APIRoute):
                     headers["WWW-Authenticate"] = 'Basic realm="wallet clients"'
                 return JSONResponse({"error": code, "error_description": exc.detail}, status, headers=headers)
             except RequestValidationError:
-                return JSONResponse({"error": "invalid_request", "error_description": "malformed request"}, 400)
+                return JSONResponse(
+                    {"error": "invalid_request", "error_description": "malformed request"}, 400
+                )
 
         return oauth_handler
 
@@ -142,9 +150,13 @@ api_router = APIRouter(include_in_schema=False, route_class=WalletApiRoute)
 oauth_router = APIRouter(prefix=OAUTH_PREFIX, include_in_schema=False, route_class=OAuthRoute)
 
 
-def wallet_service(request: Request, session: SessionDep, settings: SettingsDep) -> Callable[[str], Coroutine[Any, Any, WalletService]]:
+def wallet_service(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> Callable[[str], Coroutine[Any, Any, WalletService]]:
     async def make(slug: str) -> WalletService:
-        return await WalletService.for_slug(session, settings, slug, mailer=getattr(request.app.state, "mailer", None))
+        return await WalletService.for_slug(
+            session, settings, slug, mailer=getattr(request.app.state, "mailer", None)
+        )
 
     return make
 
@@ -194,7 +206,9 @@ def discovery_document(settings: Settings, api: Api, slug: str, tenant_name: str
     """The Service Description Document: the official OpenAPI file profiled for this district."""
     base, oauth = api_base(settings, api, slug), oauth_base(settings, slug)
     document = copy.deepcopy(_official_openapi())
-    descriptions = wallet_scopes.OB_SCOPE_DESCRIPTIONS if api.key == "ob" else wallet_scopes.CLR_SCOPE_DESCRIPTIONS
+    descriptions = (
+        wallet_scopes.OB_SCOPE_DESCRIPTIONS if api.key == "ob" else wallet_scopes.CLR_SCOPE_DESCRIPTIONS
+    )
     if api.key == "clr":
         document = _clr_profile(document)
     document["info"].update(
@@ -211,7 +225,7 @@ def discovery_document(settings: Settings, api: Api, slug: str, tenant_name: str
     document["components"]["securitySchemes"] = {
         "OAuth2ACG": {
             "type": "oauth2",
-            "description": "OAuth 2.0 authorization code grant with PKCE (S256); clients register dynamically.",
+            "description": "OAuth 2.0 authorization code grant with PKCE (S256); dynamic registration.",
             "x-imssf-registrationUrl": f"{oauth}/register",
             "flows": {
                 "authorizationCode": {
@@ -230,7 +244,9 @@ def discovery_document(settings: Settings, api: Api, slug: str, tenant_name: str
 def _clr_profile(document: dict[str, Any]) -> dict[str, Any]:
     """The CLR 2.0 API is the same service with ClrCredentials and the CLR scope URIs."""
     text = json.dumps(document)
-    text = text.replace("https://purl.imsglobal.org/spec/ob/v3p0/scope/", "https://purl.imsglobal.org/spec/clr/v2p0/scope/")
+    text = text.replace(
+        "https://purl.imsglobal.org/spec/ob/v3p0/scope/", "https://purl.imsglobal.org/spec/clr/v2p0/scope/"
+    )
     text = text.replace("GetOpenBadgeCredentialsResponse", "GetClrCredentialsResponse")
     text = text.replace("OpenBadgeCredentials", "ClrCredentials")
     out: dict[str, Any] = json.loads(text)
@@ -249,7 +265,9 @@ def _add_api_routes(api: Api) -> None:
         return JSONResponse(discovery_document(settings, api, service.tenant.slug, service.tenant.name))
 
     @api_router.get(prefix + "/credentials", name=f"{api.key}_get_credentials")
-    async def get_credentials(request: Request, tenant: Slug, make: ServiceFactory, settings: SettingsDep) -> JSONResponse:
+    async def get_credentials(
+        request: Request, tenant: Slug, make: ServiceFactory, settings: SettingsDep
+    ) -> JSONResponse:
         service = await make(tenant)
         bearer = await service.bearer(request.headers.get("authorization"), api.read)
         limit, offset, since = _paging(request, settings)
@@ -288,7 +306,9 @@ def _add_api_routes(api: Api) -> None:
                 raise InvalidData("the body must be a credential (a JSON object)")
             body = value
         else:
-            raise StarletteHTTPException(415, "send the credential as application/json or text/plain (compact JWS)")
+            raise StarletteHTTPException(
+                415, "send the credential as application/json or text/plain (compact JWS)"
+            )
         result = await service.upsert(api, bearer.person, body, verifier.verify)
         if not result.created and not result.replaced:
             return Response(status_code=304)
@@ -372,11 +392,15 @@ async def register(request: Request, tenant: Slug, make: ServiceFactory) -> JSON
     except _ServiceError as exc:
         raise InvalidClientMetadata(exc.detail) from None
     registered = await service.register(metadata)
-    return JSONResponse(registered.response(), status_code=201, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return JSONResponse(
+        registered.response(), status_code=201, headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
+    )
 
 
 @oauth_router.get("/{tenant}/authorize")
-async def authorize(request: Request, tenant: Slug, session: SessionDep, settings: SettingsDep, make: ServiceFactory) -> Response:
+async def authorize(
+    request: Request, tenant: Slug, session: SessionDep, settings: SettingsDep, make: ServiceFactory
+) -> Response:
     """The authorization endpoint: checks the request, then hands the learner to the sign-in and consent
     pages. An untrusted client or redirect_uri is shown to the learner, never redirected to."""
     service = await make(tenant)
@@ -425,4 +449,4 @@ async def revoke(request: Request, tenant: Slug, make: ServiceFactory) -> Respon
     return Response(status_code=200, headers={"Cache-Control": "no-store"})
 
 
-__all__ = ["api_router", "oauth_router", "discovery_document", "link_header", "uuid"]
+__all__ = ["api_router", "discovery_document", "link_header", "oauth_router", "uuid"]

@@ -66,13 +66,25 @@ def _page(
 
 
 def _refuse(
-    request: Request, session: AsyncSession, user: Learner | None, settings: Settings, heading: str, detail: str, status: int
+    request: Request,
+    session: AsyncSession,
+    user: Learner | None,
+    settings: Settings,
+    heading: str,
+    detail: str,
+    status: int,
 ) -> HTMLResponse:
     session.info[ROLLBACK_ONLY] = True
     return _page(
         request,
         "error.html",
-        {"page_title": heading, "heading": heading, "detail": detail, "user": user, "csrf": _csrf(request, settings, user)},
+        {
+            "page_title": heading,
+            "heading": heading,
+            "detail": detail,
+            "user": user,
+            "csrf": _csrf(request, settings, user),
+        },
         status_code=status,
     )
 
@@ -118,7 +130,10 @@ def _sign_in_page(
 
 @router.get("/sign-in", response_class=HTMLResponse)
 async def sign_in_page(
-    request: Request, settings: SettingsDep, user: LearnerDep, tenant: Annotated[str, Query(max_length=63)] = ""
+    request: Request,
+    settings: SettingsDep,
+    user: LearnerDep,
+    tenant: Annotated[str, Query(max_length=63)] = "",
 ) -> Response:
     if user is not None:
         return RedirectResponse(WALLET_PATH + "/connections", status_code=303)
@@ -137,7 +152,15 @@ async def request_link(
     csrf_token_field: CsrfField = "",
 ) -> Response:
     if not _check_csrf(request, settings, user, csrf_token_field):
-        return _refuse(request, session, user, settings, "Form expired", "This form has expired. Open the page again and resend.", 403)
+        return _refuse(
+            request,
+            session,
+            user,
+            settings,
+            "Form expired",
+            "This form has expired. Open the page again and resend.",
+            403,
+        )
     tenant, email = tenant.strip().lower(), email.strip()
     next_uuid = _uuid(next_id)
     if not tenant or "@" not in email or contains_nul([tenant, email]):
@@ -152,7 +175,9 @@ async def request_link(
             status_code=422,
         )
     try:
-        service = await WalletService.for_slug(session, settings, tenant, mailer=getattr(request.app.state, "mailer", None))
+        service = await WalletService.for_slug(
+            session, settings, tenant, mailer=getattr(request.app.state, "mailer", None)
+        )
         await service.email_link(email, next_uuid)
     except ServiceError:
         pass  # the page says the same either way: it does not tell who is on the roster
@@ -190,10 +215,14 @@ async def open_link(
         return _refuse(request, session, None, settings, exc.title, exc.detail, exc.status)
     next_uuid = _uuid(next_id)
     target = (
-        f"{WALLET_PATH}/authorize/{learner.tenant.slug}/{next_uuid}" if next_uuid else WALLET_PATH + "/connections"
+        f"{WALLET_PATH}/authorize/{learner.tenant.slug}/{next_uuid}"
+        if next_uuid
+        else WALLET_PATH + "/connections"
     )
     response = RedirectResponse(target, status_code=303)
-    set_cookie(response, settings, COOKIE, learner.token, max_age=settings.wallet.session_seconds, path=WALLET_PATH)
+    set_cookie(
+        response, settings, COOKIE, learner.token, max_age=settings.wallet.session_seconds, path=WALLET_PATH
+    )
     response.delete_cookie(PRE_COOKIE, path=WALLET_PATH)
     return response
 
@@ -254,17 +283,31 @@ async def decide(
     if user is None:
         return RedirectResponse(f"{WALLET_PATH}/authorize/{tenant}/{auth_id}", status_code=303)
     if not _check_csrf(request, settings, user, csrf_token_field):
-        return _refuse(request, session, user, settings, "Form expired", "This form has expired. Open the page again.", 403)
+        return _refuse(
+            request,
+            session,
+            user,
+            settings,
+            "Form expired",
+            "This form has expired. Open the page again.",
+            403,
+        )
     if decision not in ("approve", "deny"):
-        return _refuse(request, session, user, settings, "Choose an answer", "Choose Allow or Do not allow.", 422)
+        return _refuse(
+            request, session, user, settings, "Choose an answer", "Choose Allow or Do not allow.", 422
+        )
     try:
         service = await WalletService.for_slug(session, settings, tenant)
         if service.tenant.id != user.tenant.id:
-            raise_wrong = True
-        else:
-            raise_wrong = False
-        if raise_wrong:
-            return _refuse(request, session, user, settings, "Wrong district", "This request is for another district.", 403)
+            return _refuse(
+                request,
+                session,
+                user,
+                settings,
+                "Wrong district",
+                "This request is for another district.",
+                403,
+            )
         target = await service.decide(auth_id, user, decision == "approve")
     except ServiceError as exc:
         return _refuse(request, session, user, settings, exc.title, exc.detail, exc.status)
@@ -308,7 +351,15 @@ async def disconnect(
     if user is None:
         return RedirectResponse(WALLET_PATH + "/sign-in", status_code=303)
     if not _check_csrf(request, settings, user, csrf_token_field):
-        return _refuse(request, session, user, settings, "Form expired", "This form has expired. Open the page again.", 403)
+        return _refuse(
+            request,
+            session,
+            user,
+            settings,
+            "Form expired",
+            "This form has expired. Open the page again.",
+            403,
+        )
     try:
         client = await WalletService(session, settings, user.tenant).disconnect(user.person, consent_id)
     except ServiceError as exc:
@@ -322,7 +373,11 @@ async def disconnect(
 
 @router.post("/sign-out")
 async def sign_out(
-    request: Request, session: SessionDep, settings: SettingsDep, user: LearnerDep, csrf_token_field: CsrfField = ""
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: LearnerDep,
+    csrf_token_field: CsrfField = "",
 ) -> Response:
     if user is not None and _check_csrf(request, settings, user, csrf_token_field):
         await WalletService.sign_out(session, user)
