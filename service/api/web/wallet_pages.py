@@ -264,6 +264,7 @@ async def consent_page(
             "logo": safe_image_src(client.logo_uri),
             "scope_words": [wallet_scopes.plain_words(s) for s in pending.scopes],
             "auth_id": auth_id,
+            "return_host": origin.netloc,
         },
         csp=csp,
     )
