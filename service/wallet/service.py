@@ -37,6 +37,7 @@ from service.identity.models import SignInLink, StaffSession
 from service.identity.repository import IdentityRepository
 from service.identity.service import hash_token, new_token, well_formed
 from service.roster.models import Person
+from service.schemas import contains_nul
 from service.tenancy.models import Tenant
 from service.tenancy.repository import TenantRepository
 from service.wallet import scopes as wallet_scopes
@@ -173,6 +174,8 @@ def validate_metadata(metadata: Any) -> dict[str, Any]:
     """RFC 7591 client metadata with what the 1EdTech APIs require (names, URLs, software, scopes)."""
     if not isinstance(metadata, dict):
         raise InvalidClientMetadata("the registration request must be a JSON object")
+    if contains_nul(metadata):
+        raise InvalidClientMetadata("the client metadata holds a NUL character (U+0000)")
     redirect_uris = metadata.get("redirect_uris")
     if not isinstance(redirect_uris, list) or not redirect_uris or len(redirect_uris) > 10:
         raise InvalidRedirectUri("redirect_uris must list 1 to 10 redirection URLs")
@@ -233,7 +236,7 @@ def basic_credentials(authorization: str | None) -> tuple[str, str]:
     except (binascii.Error, UnicodeDecodeError):
         raise InvalidClient("the Basic credentials cannot be read") from None
     client_id, sep, secret = decoded.partition(":")
-    if not sep:
+    if not sep or "\x00" in decoded:
         raise InvalidClient("the Basic credentials cannot be read")
     return unquote_plus(client_id), unquote_plus(secret)
 
@@ -310,6 +313,8 @@ class WalletService:
         """Checks the request; stores it pending until the learner decides. Errors before the
         redirect_uri is trusted raise :class:`BadRedirect` (shown, never redirected); later ones carry
         ``redirect`` so the transport sends them back to the client."""
+        if contains_nul(params):
+            raise BadRedirect("the request holds a NUL character (U+0000)")
         client = await self.repo.client_by_client_id(params.get("client_id", "")[:64])
         if client is None:
             raise BadRedirect("the wallet is not registered with this district (unknown client_id)")
@@ -681,7 +686,12 @@ class WalletService:
                 [FieldError(name, "failed", "invalid_data") for name in result.failed],
             )
         credential_id, issuer_id = credential.get("id"), _issuer_id(credential)
-        if not isinstance(credential_id, str) or not credential_id or issuer_id is None:
+        if (
+            not isinstance(credential_id, str)
+            or not credential_id
+            or issuer_id is None
+            or contains_nul([credential_id, issuer_id])
+        ):
             raise InvalidData(
                 "the credential needs an id and an issuer id (they identify it for updates)",
                 [FieldError("id", "missing", "invalid_data")],
@@ -740,6 +750,10 @@ class WalletService:
             raise InvalidData(
                 "the body must be a Profile (a JSON object)",
                 [FieldError("body", "not an object", "invalid_data")],
+            )
+        if contains_nul(body):
+            raise InvalidData(
+                "the profile holds a NUL character (U+0000)", [FieldError("body", "NUL", "invalid_data")]
             )
         errors = ob_schema.schema_errors(body, ob_schema.OB_PROFILE_SCHEMA)
         if errors:

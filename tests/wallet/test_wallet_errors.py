@@ -3,6 +3,7 @@ redirect_uri, reused code, bad verifier, expired token, bad registrations, other
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -15,7 +16,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
 from service.db import utcnow
-from service.wallet.models import WalletAuthorization, WalletClient, WalletConsent, WalletToken
+from service.wallet.models import (
+    WalletAuthorization,
+    WalletClient,
+    WalletConsent,
+    WalletCredential,
+    WalletToken,
+)
 from service.wallet.scopes import CLR, OB
 from tests.factories import make_tenant
 from tests.wallet.helpers import (
@@ -317,3 +324,64 @@ async def test_staff_cannot_connect_a_wallet_and_learner_sessions_do_not_open_th
     await code_for(web, settings, d, client, challenge, OB.read)  # signs the learner in
     console = await web.get("/console/")
     assert console.status_code == 303 and console.headers["location"] == "/console/sign-in"
+
+
+async def test_nul_characters_are_refused_not_stored(
+    web: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """PostgreSQL text cannot hold U+0000: each place it could reach the database answers 4xx instead."""
+    d = await district(session, settings)
+    bad_meta = await web.post(oauth(d, "register"), json={**metadata(), "client_name": "Wal\x00let"})
+    assert bad_meta.status_code == 400 and bad_meta.json()["error"] == "invalid_client_metadata"
+    client = await register(web, oauth(d, "register"))
+    verifier, challenge = pkce()
+    for field in ("state", "client_id"):
+        params = authorize_params(client, challenge)
+        params[field] += "\x00"
+        page = await web.get(oauth(d, "authorize"), params=params)
+        assert page.status_code == 400 and "NUL" in page.text
+    basic = {"Authorization": "Basic " + base64.b64encode(b"id\x00:secret").decode()}
+    refused = await web.post(oauth(d, "token"), data={"grant_type": "refresh_token"}, headers=basic)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    code = await code_for(web, settings, d, client, challenge, f"{OB.profile_read} {OB.profile_update}")
+    bearer = {
+        "Authorization": f"Bearer {(await exchange(web, d, client, code, verifier)).json()['access_token']}"
+    }
+    profile = (await web.get(f"/ims/ob/v3p0/{d.slug}/profile", headers=bearer)).json()
+    put = await web.put(f"/ims/ob/v3p0/{d.slug}/profile", json={**profile, "name": "A\x00"}, headers=bearer)
+    assert_imsx(put, 400, "invalid_data")
+
+
+async def test_upsert_refuses_what_is_not_a_verified_credential_of_the_api(
+    web: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    d = await district(session, settings)
+    client = await register(web, oauth(d, "register"))
+    verifier, challenge = pkce()
+    code = await code_for(web, settings, d, client, challenge, f"{OB.upsert} {CLR.upsert} {OB.read}")
+    bearer = {
+        "Authorization": f"Bearer {(await exchange(web, d, client, code, verifier)).json()['access_token']}"
+    }
+    url = f"/ims/ob/v3p0/{d.slug}/credentials"
+    for body in ({}, {"type": "Nope"}, [1, 2]):
+        assert_imsx(await web.post(url, json=body, headers=bearer), 400, "invalid_data")
+    text = {**bearer, "Content-Type": "text/plain"}
+    assert_imsx(await web.post(url, content="not a jws", headers=text), 400, "invalid_data")
+    assert_imsx(await web.post(url, content="eyJhbGciOiJub25lIn0.e30.", headers=text), 400, "invalid_data")
+    assert_imsx(
+        await web.post(url, content=b"{", headers={**bearer, "Content-Type": "application/json"}),
+        400,
+        "invalid_data",
+    )
+    assert_imsx(
+        await web.post(url, content=b"x", headers={**bearer, "Content-Type": "image/png"}),
+        415,
+        "invalid_data",
+    )
+    # The learner's own badge, issued by the district, is an OpenBadgeCredential: the CLR API refuses it.
+    own = (await web.get(url, headers=bearer)).json()["credential"][0]
+    wrong_api = await web.post(f"/ims/clr/v2p0/{d.slug}/credentials", json=own, headers=bearer)
+    assert_imsx(wrong_api, 400, "invalid_data", api="clr")
+    assert "ClrCredential" in wrong_api.json()["imsx_description"]
+    rows = (await session.exec(select(func.count()).select_from(WalletCredential))).one()
+    assert rows == 0
