@@ -1,7 +1,8 @@
 """The wallet pages in a real browser: Debian's Chromium driven by Playwright against the service served by
 uvicorn over real HTTP. A wallet (httpx) registers and starts the authorization; the learner signs in by the
 emailed link, reads the consent page, allows; the wallet gets its tokens; the learner disconnects it on "My
-connected wallets". axe-core checks each page; screenshots at 1280 and 390 px go to var/screenshots/wallet-*."""
+connected wallets". axe-core checks each page; screenshots at 1280 and 390 px
+go to var/screenshots/wallet-*."""
 
 from __future__ import annotations
 
