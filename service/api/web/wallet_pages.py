@@ -24,15 +24,29 @@ from service.api.web.images import safe_image_src
 from service.api.web.templating import render
 from service.config import Settings
 from service.errors import ServiceError
+from service.identity.errors import SignInRefused
+from service.identity.oidc import OidcClient
 from service.identity.service import csrf_matches, csrf_token
 from service.schemas import contains_nul
 from service.wallet import scopes as wallet_scopes
 from service.wallet.service import WALLET_PATH, Learner, WalletService
+from service.wallet.sso import LearnerSso
 
 router = APIRouter(prefix=WALLET_PATH, include_in_schema=False)
 
 COOKIE = "portrait_wallet"
 PRE_COOKIE = "portrait_wallet_pre"
+SSO_COOKIE = "portrait_wallet_sso"
+SSO_PATH = WALLET_PATH + "/sso"
+
+
+def learner_sso(request: Request, session: AsyncSession, settings: Settings) -> LearnerSso:
+    state = request.app.state
+    oidc: OidcClient | None = getattr(state, "oidc_client", None)
+    if oidc is None:
+        oidc = OidcClient.from_settings(settings)
+        state.oidc_client = oidc
+    return LearnerSso(session, settings, oidc)
 
 
 async def current(request: Request, session: SessionDep) -> Learner | None:
@@ -100,6 +114,7 @@ def _sign_in_page(
     email: str = "",
     error: str = "",
     status_code: int = 200,
+    sso: bool = False,
 ) -> HTMLResponse:
     pre = request.cookies.get(PRE_COOKIE)
     fresh = pre is None or len(pre) != 43
@@ -119,6 +134,7 @@ def _sign_in_page(
             "next": next_id,
             "email": email,
             "error": error,
+            "sso": sso,
             "link_minutes": settings.console.link_ttl_seconds // 60,
         },
         status_code=status_code,
@@ -242,6 +258,7 @@ async def consent_page(
     except ServiceError as exc:
         return _refuse(request, session, user, settings, exc.title, exc.detail, exc.status)
     if user is None or user.tenant.id != service.tenant.id:
+        sso = await learner_sso(request, session, settings).provider_row(service.tenant) is not None
         return _sign_in_page(
             request,
             settings,
@@ -249,6 +266,7 @@ async def consent_page(
             tenant_name=service.tenant.name,
             client=client,
             next_id=str(auth_id),
+            sso=sso,
         )
     origin = urlsplit(pending.redirect_uri)
     # The decision redirects to the wallet: the form's CSP must allow that navigation.
@@ -384,4 +402,69 @@ async def sign_out(
         await WalletService.sign_out(session, user)
     response = RedirectResponse(WALLET_PATH + "/sign-in", status_code=303)
     response.delete_cookie(COOKIE, path=WALLET_PATH)
+    return response
+
+
+@router.get("/sso/start")
+async def sso_start(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    tenant: Annotated[str, Query(max_length=63)] = "",
+    next_id: Annotated[str, Query(alias="next", max_length=36)] = "",
+) -> Response:
+    """Off to the district's identity provider; the state (and where to come back to) in a cookie."""
+    try:
+        service = await WalletService.for_slug(session, settings, tenant)
+        started = await learner_sso(request, session, settings).begin(service.tenant)
+    except ServiceError as exc:
+        return _refuse(request, session, None, settings, exc.title, exc.detail, exc.status)
+    next_uuid = _uuid(next_id)
+    response = RedirectResponse(started.url, status_code=303)
+    value = f"{started.state}.{next_uuid or ''}"
+    set_cookie(
+        response,
+        settings,
+        SSO_COOKIE,
+        value,
+        max_age=settings.console.oidc_request_ttl_seconds,
+        path=SSO_PATH,
+    )
+    return response
+
+
+@router.get("/sso/callback")
+async def sso_callback(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    state: Annotated[str, Query(max_length=200)] = "",
+    code: Annotated[str, Query(max_length=4096)] = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    browser_state, _, next_id = request.cookies.get(SSO_COOKIE, "").partition(".")
+    try:
+        if error:
+            raise SignInRefused(f"your district's sign-in service did not sign you in ({error})")
+        if not state or not code:
+            raise SignInRefused("the answer from your district's sign-in service is incomplete")
+        learner = await learner_sso(request, session, settings).finish(
+            state=state, code=code, browser_state=browser_state
+        )
+    except ServiceError as exc:
+        refused = _refuse(request, session, None, settings, exc.title, exc.detail, exc.status)
+        refused.delete_cookie(SSO_COOKIE, path=SSO_PATH)
+        return refused
+    next_uuid = _uuid(next_id)
+    target = (
+        f"{WALLET_PATH}/authorize/{learner.tenant.slug}/{next_uuid}"
+        if next_uuid
+        else WALLET_PATH + "/connections"
+    )
+    response = RedirectResponse(target, status_code=303)
+    set_cookie(
+        response, settings, COOKIE, learner.token, max_age=settings.wallet.session_seconds, path=WALLET_PATH
+    )
+    response.delete_cookie(SSO_COOKIE, path=SSO_PATH)
+    response.delete_cookie(PRE_COOKIE, path=WALLET_PATH)
     return response
