@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -77,6 +77,21 @@ class WalletRepository:
             .values(used_at=now)
         )
         return bool(result.rowcount)
+
+    async def delete_expired(self, now: datetime) -> None:
+        """Housekeeping on the rare writes that start an authorization: requests and codes past their end,
+        and token pairs whose refresh token has ended, are of no use."""
+        await self.session.exec(
+            delete(WalletAuthorization).where(
+                col(WalletAuthorization.tenant_id) == self.tenant_id,
+                col(WalletAuthorization.expires_at) < now,
+            )
+        )
+        await self.session.exec(
+            delete(WalletToken).where(
+                col(WalletToken.tenant_id) == self.tenant_id, col(WalletToken.refresh_expires_at) < now
+            )
+        )
 
     # -- tokens -----------------------------------------------------------------------------------
 

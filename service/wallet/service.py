@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.badges.documents import learner_urn
 from service.config import Settings
 from service.credentials import schema as ob_schema
-from service.credentials.timeutil import format_datetime, parse_datetime
+from service.credentials.timeutil import parse_datetime
 from service.credentials.verify import VerificationResult
 from service.db import after_commit, utcnow
 from service.errors import FieldError
@@ -42,8 +42,8 @@ from service.tenancy.models import Tenant
 from service.tenancy.repository import TenantRepository
 from service.wallet import scopes as wallet_scopes
 from service.wallet.errors import (
-    AccessDenied,
     BadRedirect,
+    ConnectionNotFound,
     InvalidClient,
     InvalidClientMetadata,
     InvalidData,
@@ -54,7 +54,6 @@ from service.wallet.errors import (
     NotALearner,
     ScopeMissing,
     TokenRefused,
-    UnauthorizedClient,
     UnknownTenant,
     UnsupportedGrantType,
     UnsupportedResponseType,
@@ -227,8 +226,6 @@ def validate_metadata(metadata: Any) -> dict[str, Any]:
 
 def basic_credentials(authorization: str | None) -> tuple[str, str]:
     """client_secret_basic (RFC 6749 2.3.1): the form-urlencoded id and secret in HTTP Basic."""
-    from urllib.parse import unquote_plus
-
     if not authorization or not authorization.lower().startswith("basic "):
         raise InvalidClient("client authentication is required: HTTP Basic (client_secret_basic)")
     try:
@@ -252,7 +249,7 @@ def _key(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _redirect(uri: str, params: dict[str, str]) -> str:
+def redirect_with(uri: str, params: dict[str, str]) -> str:
     joiner = "&" if urlsplit(uri).query else "?"
     return uri + joiner + urlencode({k: v for k, v in params.items() if v})
 
@@ -338,6 +335,7 @@ class WalletService:
         if len(state) > 512:
             raise InvalidRequest("state is longer than 512 characters")
         now = utcnow()
+        await self.repo.delete_expired(now)
         row = WalletAuthorization(
             tenant_id=self.tenant.id,
             client_row_id=client.id,
@@ -370,7 +368,7 @@ class WalletService:
         row.person_id = learner.person.id
         if not approve:
             await self.repo.add(row)
-            return _redirect(
+            return redirect_with(
                 row.redirect_uri,
                 {"error": "access_denied", "error_description": "the learner declined", "state": row.state},
             )
@@ -386,7 +384,7 @@ class WalletService:
         consent.revoked_at = None
         consent.updated_at = now
         await self.repo.add(row, consent)
-        return _redirect(row.redirect_uri, {"code": code, "state": row.state})
+        return redirect_with(row.redirect_uri, {"code": code, "state": row.state})
 
     # -- tokens -----------------------------------------------------------------------------------
 
@@ -623,8 +621,6 @@ class WalletService:
 
     async def disconnect(self, person: Person, consent_id: uuid.UUID) -> WalletClient:
         """Withdraw a consent: every token of the wallet for this learner stops working now."""
-        from service.wallet.errors import ConnectionNotFound
-
         consent = await self.repo.consent_by_id(consent_id, person.id)
         if consent is None or consent.revoked_at is not None:
             raise ConnectionNotFound("this wallet is not connected")
@@ -774,6 +770,3 @@ class WalletService:
         row.updated_at = utcnow()
         await self.repo.add(row)
         return body
-
-
-__all__ = ["AccessDenied", "UnauthorizedClient", "WalletService", "api_base", "format_datetime", "oauth_base"]

@@ -15,13 +15,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import uuid
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi import Path as PathParam
@@ -31,7 +30,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service import __version__
-from service.api.deps import SessionDep, SettingsDep
+from service.api.deps import ROLLBACK_ONLY, SessionDep, SettingsDep
 from service.api.rest.verify import VerificationServiceDep
 from service.api.web.templating import SERVICE_NAME, render
 from service.config import Settings
@@ -40,9 +39,16 @@ from service.credentials.vc_jwt import looks_like_jwt
 from service.errors import ServiceError
 from service.jsonio import loads
 from service.wallet import scopes as wallet_scopes
-from service.wallet.errors import BadRedirect, InvalidQuery, OAuthError
+from service.wallet.errors import (
+    BadRedirect,
+    InvalidClientMetadata,
+    InvalidData,
+    InvalidQuery,
+    InvalidRequest,
+    OAuthError,
+)
 from service.wallet.scopes import CLR, OB, Api
-from service.wallet.service import WalletService, api_base, oauth_base
+from service.wallet.service import WalletService, api_base, oauth_base, redirect_with
 
 logger = logging.getLogger(__name__)
 
@@ -175,19 +181,13 @@ async def _body(request: Request) -> bytes:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    from urllib.parse import parse_qsl
-
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/x-www-form-urlencoded":
-        from service.wallet.errors import InvalidRequest
-
         raise InvalidRequest("the body must be application/x-www-form-urlencoded")
     raw = (await _body(request)).decode("utf-8", "replace")
     form: dict[str, str] = {}
     for key, value in parse_qsl(raw, keep_blank_values=True):
         if key in form:
-            from service.wallet.errors import InvalidRequest
-
             raise InvalidRequest(f"the parameter {key} is repeated")
         form[key] = value
     return form
@@ -293,8 +293,6 @@ def _add_api_routes(api: Api) -> None:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         raw = await _body(request)
         body: dict[str, Any] | str
-        from service.wallet.errors import InvalidData
-
         if media == "text/plain":
             text = raw.decode("utf-8", "replace").strip()
             if not looks_like_jwt(text):
@@ -381,15 +379,10 @@ async def register(request: Request, tenant: Slug, make: ServiceFactory) -> JSON
     service = await make(tenant)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
-        from service.wallet.errors import InvalidClientMetadata
-
         raise InvalidClientMetadata("the registration request must be application/json")
-    from service.errors import ServiceError as _ServiceError
-    from service.wallet.errors import InvalidClientMetadata
-
     try:
         metadata = loads(await _body(request))
-    except _ServiceError as exc:
+    except ServiceError as exc:
         raise InvalidClientMetadata(exc.detail) from None
     registered = await service.register(metadata)
     return JSONResponse(
@@ -408,8 +401,6 @@ async def authorize(
     try:
         pending = await service.begin_authorization(params)
     except BadRedirect as exc:
-        from service.api.deps import ROLLBACK_ONLY
-
         session.info[ROLLBACK_ONLY] = True
         return render(
             request,
@@ -419,11 +410,8 @@ async def authorize(
             headers={"Cache-Control": "no-store"},
         )
     except OAuthError as exc:
-        from service.api.deps import ROLLBACK_ONLY
-        from service.wallet.service import _redirect
-
         session.info[ROLLBACK_ONLY] = True
-        target = _redirect(
+        target = redirect_with(
             params["redirect_uri"],
             {"error": exc.code, "error_description": exc.detail, "state": params.get("state", "")},
         )
@@ -449,4 +437,4 @@ async def revoke(request: Request, tenant: Slug, make: ServiceFactory) -> Respon
     return Response(status_code=200, headers={"Cache-Control": "no-store"})
 
 
-__all__ = ["api_router", "discovery_document", "link_header", "oauth_router", "uuid"]
+__all__ = ["api_router", "discovery_document", "link_header", "oauth_router"]

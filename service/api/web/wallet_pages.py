@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -383,8 +383,6 @@ async def disconnect(
         client = await WalletService(session, settings, user.tenant).disconnect(user.person, consent_id)
     except ServiceError as exc:
         return _refuse(request, session, user, settings, exc.title, exc.detail, exc.status)
-    from urllib.parse import urlencode
-
     return RedirectResponse(
         f"{WALLET_PATH}/connections?{urlencode({'disconnected': client.client_name})}", status_code=303
     )
