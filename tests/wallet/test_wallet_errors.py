@@ -4,6 +4,7 @@ redirect_uri, reused code, bad verifier, expired token, bad registrations, other
 from __future__ import annotations
 
 import base64
+import email
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -16,6 +17,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
 from service.db import utcnow
+from service.identity.mailer import outbox_dir
+from service.roster.schemas import PersonCreate
+from service.roster.service import RosterService
+from service.tenancy.repository import TenantRepository
 from service.wallet.models import (
     WalletAuthorization,
     WalletClient,
@@ -319,8 +324,25 @@ async def test_staff_cannot_connect_a_wallet_and_learner_sessions_do_not_open_th
     web: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
     d = await district(session, settings)
+    tenant = await TenantRepository(session).get_by_slug(d.slug)
+    assert tenant is not None
+    teacher_email = f"teacher-{d.slug}@school.test"
+    await RosterService(session, tenant.id).create_person(
+        PersonCreate(role="teacher", given_name="Theo", family_name="Teach", email=teacher_email)
+    )
+    await session.commit()
     client = await register(web, oauth(d, "register"))
     _, challenge = pkce()
+    started = await web.get(oauth(d, "authorize"), params=authorize_params(client, challenge, OB.read))
+    page = await web.get(started.headers["location"])
+    sent = await web.post(
+        "/wallet/sign-in",
+        data={"csrf_token": csrf_of(page.text), "tenant": d.slug, "email": teacher_email, "next": ""},
+    )
+    assert sent.status_code == 200 and "Check your email" in sent.text  # says the same as always ...
+    outbox = outbox_dir(settings)
+    sent_to = [email.message_from_bytes(p.read_bytes())["To"] for p in outbox.glob("*.eml")]
+    assert teacher_email not in sent_to  # ... but sends a staff member nothing
     await code_for(web, settings, d, client, challenge, OB.read)  # signs the learner in
     console = await web.get("/console/")
     assert console.status_code == 303 and console.headers["location"] == "/console/sign-in"
