@@ -27,10 +27,12 @@ from tests.wallet.helpers import (
     BASE,
     REDIRECT,
     SCHEMAS,
+    Client,
     assert_imsx,
     assert_valid,
     authorize_params,
     district,
+    metadata,
     pkce,
     query_of,
     register,
@@ -251,3 +253,50 @@ async def test_discovery_document_shape_follows_the_official_openapi(
         ]
     missing = await web.get("/ims/ob/v3p0/no-such-district/discovery")
     assert_imsx(missing, 404, "not_found")
+
+
+async def test_clr_upsert_from_another_host(
+    web: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """A learner record host pushes a ClrCredential signed with its own key: verified, stored, listed with
+    the district's transcript; the OB API refuses it."""
+    d = await district(session, settings)
+    registered = await web.post(f"/ims/oauth/{d.slug}/register", json=metadata())
+    client = registered.json()
+    verifier, challenge = pkce()
+    started = await web.get(
+        f"/ims/oauth/{d.slug}/authorize",
+        params=authorize_params(Client(client["client_id"], client["client_secret"]), challenge),
+    )
+    code = query_of(
+        (await sign_in_and_consent(web, settings, d, started.headers["location"])).headers["location"]
+    )["code"]
+    grant = await web.post(
+        f"/ims/oauth/{d.slug}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+        },
+        auth=(client["client_id"], client["client_secret"]),
+    )
+    bearer = {"Authorization": f"Bearer {grant.json()['access_token']}"}
+    base = f"/ims/clr/v2p0/{d.slug}"
+    [transcript] = (await web.get(base + "/credentials", headers=bearer)).json()["credential"]
+    key = generate_private_key("Ed25519")
+    assert isinstance(key, ed25519.Ed25519PrivateKey)
+    signer = Signer(did_key_verification_method(key.public_key()), key)
+    theirs = {k: v for k, v in transcript.items() if k not in ("proof", "credentialStatus")}
+    theirs["id"] = "urn:uuid:7d1f0a4e-96a3-4f4e-9a55-3d8f1c2b6e01"
+    theirs["issuer"] = {"id": signer.controller, "type": ["Profile"], "name": "Summer Bridge Program"}
+    signed = sign_data_integrity(theirs, signer)
+    created = await web.post(base + "/credentials", json=signed, headers=bearer)
+    assert created.status_code == 201, created.text
+    assert_valid(created.json(), "clr_v2p0_clrcredential_schema.json")
+    listed = await web.get(base + "/credentials", headers=bearer)
+    assert listed.headers["x-total-count"] == "2"
+    assert_valid(listed.json(), CLR_LIST)
+    assert [c["issuer"]["id"] for c in listed.json()["credential"]][1] == signer.controller
+    wrong = await web.post(f"/ims/ob/v3p0/{d.slug}/credentials", json=signed, headers=bearer)
+    assert_imsx(wrong, 400, "invalid_data")
