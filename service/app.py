@@ -23,6 +23,7 @@ from service.api.rest import (
     frameworks,
     health,
     ims_case,
+    ims_wallet,
     learners,
     oauth,
     public_badges,
@@ -40,7 +41,7 @@ from service.api.rest import transcripts as transcripts_rest
 from service.api.rest import webhooks as webhooks_rest
 from service.api.rest.bodies import JsonBodyMiddleware
 from service.api.web import console as console_pages
-from service.api.web import ide, static_files, verify_pages
+from service.api.web import ide, static_files, verify_pages, wallet_pages
 from service.api.web.headers import HtmlHeadersMiddleware
 from service.config import Settings, get_settings
 from service.db import Database
@@ -154,6 +155,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(webhooks_rest.router)
     app.include_router(oneroster_rest.router)
     app.include_router(ims_case.router)
+    app.include_router(ims_wallet.api_router)
+    app.include_router(ims_wallet.oauth_router)
     app.include_router(badges_rest.router)
     app.include_router(vc_api_issue.router)
     app.include_router(public_badges.router)
@@ -167,4 +170,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(vc_api.router)
     app.include_router(graphql_router(settings.limits))
     app.include_router(console_pages.router)
+    app.include_router(wallet_pages.router)
     return app

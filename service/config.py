@@ -170,6 +170,26 @@ class ConsoleSettings(BaseModel):
     smtp: SmtpSettings = SmtpSettings()
 
 
+class WalletSettings(BaseModel):
+    """Wallets and learner record hosts (the 1EdTech OB 3.0 / CLR 2.0 APIs and their OAuth 2.0 server)."""
+
+    #: An authorization request waits this long for the learner to sign in and decide.
+    request_ttl_seconds: int = Field(default=15 * 60, ge=60, le=3600)
+    #: An authorization code works once, within this many seconds of the learner's approval.
+    code_ttl_seconds: int = Field(default=60, ge=10, le=600)
+    access_token_seconds: int = Field(default=3600, ge=60, le=24 * 3600)
+    refresh_token_seconds: int = Field(default=90 * 24 * 3600, ge=3600, le=400 * 24 * 3600)
+    #: Learner sessions of the wallet pages (sign-in by link) end after this long.
+    session_seconds: int = Field(default=3600, ge=300, le=24 * 3600)
+    #: Registered clients per district (dynamic registration is open; this bounds what it can fill).
+    max_clients_per_tenant: int = Field(default=10_000, ge=1)
+    #: GET /credentials pages: default and largest ``limit``.
+    default_page_size: int = Field(default=50, ge=1, le=1000)
+    max_page_size: int = Field(default=200, ge=1, le=1000)
+    privacy_policy_url: str = ""
+    terms_of_service_url: str = ""
+
+
 class Settings(BaseSettings):
     """All configuration of the service."""
 
@@ -202,6 +222,7 @@ class Settings(BaseSettings):
     verify: VerifySettings = VerifySettings()
     oneroster: OneRosterSettings = OneRosterSettings()
     console: ConsoleSettings = ConsoleSettings()
+    wallet: WalletSettings = WalletSettings()
     #: auto: procrastinate on PostgreSQL, in-process on SQLite.
     jobs_backend: Literal["auto", "inprocess", "procrastinate"] = "auto"
     #: A running job's heartbeat period; a job (and a procrastinate worker) silent for

@@ -1,0 +1,204 @@
+"""The wallet pages in a real browser: Debian's Chromium driven by Playwright against the service served by
+uvicorn over real HTTP. A wallet (httpx) registers and starts the authorization; the learner signs in by the
+emailed link, reads the consent page, allows; the wallet gets its tokens; the learner disconnects it on "My
+connected wallets". axe-core checks each page; screenshots at 1280 and 390 px
+go to var/screenshots/wallet-*."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from service.app import create_app
+from service.config import Settings
+from service.db import Database
+from service.identity.mailer import outbox_dir
+from service.migrations import upgrade_sync
+from service.wallet.scopes import CLR, OB
+from tests.conftest import create_scratch_postgres, drop_scratch_postgres
+from tests.identity.conftest import NODE_DIR, node_packages
+from tests.identity.test_console_browser import CHROMIUM, CHROMIUM_ARGS, _free_socket
+from tests.wallet.helpers import District, district, metadata, pkce
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "var" / "screenshots"
+AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@dataclass(frozen=True)
+class Site:
+    base: str
+    backend: str
+    district: District
+    settings: Settings
+
+
+async def _populate(url: str, settings: Settings) -> District:
+    db = Database(url, pool_size=2)
+    try:
+        async with db.session() as session:
+            return await district(session, settings)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="module")
+def site(backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    var = tmp_path_factory.mktemp("wallet-browser")
+    url = (
+        f"sqlite+aiosqlite:///{(var / 'wallet.db').as_posix()}"
+        if backend == "sqlite"
+        else asyncio.run(create_scratch_postgres())
+    )
+    sock = _free_socket()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    env = settings.model_copy(update={"database_url": url, "var_dir": var, "public_url": base})
+    upgrade_sync(url)
+    made = asyncio.run(_populate(url, env))
+    server = uvicorn.Server(uvicorn.Config(create_app(env), log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield Site(base, backend, made, env)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+        sock.close()
+        if backend != "sqlite":
+            asyncio.run(drop_scratch_postgres(url))
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    node_packages()
+    return AXE.read_text()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is required (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, site: Site) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        url = message.location.get("url", "")
+        if message.type == "error" and url.startswith(site.base) and not url.endswith("/favicon.ico"):
+            errors.append(f"{message.text} {url}")
+
+    opened.on("console", on_console)
+    opened.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}") if r.status >= 400 and r.url.startswith(site.base) else None
+        ),
+    )
+    yield opened
+    context.close()
+    assert errors == [], errors  # a CSP violation (the redirect to the wallet too) shows up here
+
+
+def check(page: Page, axe_source: str, site: Site, name: str) -> None:
+    page.evaluate(axe_source + "\n;0")
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    serious = [
+        (v["id"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], (name, serious)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width, label in ((1280, "desktop"), (390, "phone")):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(SHOTS / f"wallet-{name}-{label}-{site.backend}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def latest_link(site: Site) -> str:
+    directory = outbox_dir(site.settings)
+    messages = [email.message_from_bytes(p.read_bytes()) for p in sorted(directory.glob("*.eml"))]
+    body = [m for m in messages if m["To"] == site.district.learner_email][-1].get_payload(decode=True)
+    assert isinstance(body, bytes)
+    return next(line.strip() for line in body.decode().splitlines() if "/wallet/sign-in/link/" in line)
+
+
+def test_connect_a_wallet_and_disconnect_it(page: Page, site: Site, axe_source: str) -> None:
+    slug = site.district.slug
+    callback = f"{site.base}/health"  # the wallet's redirection URL: any page that answers 200 will do
+    wallet = httpx.Client(base_url=site.base)
+    registered = wallet.post(
+        f"/ims/oauth/{slug}/register", json={**metadata(), "redirect_uris": [callback]}
+    ).json()
+    verifier, challenge = pkce()
+    scope = f"{OB.read} {OB.profile_read} {CLR.read}"
+    start = httpx.URL(f"{site.base}/ims/oauth/{slug}/authorize").copy_merge_params(
+        {
+            "response_type": "code",
+            "client_id": registered["client_id"],
+            "redirect_uri": callback,
+            "scope": scope,
+            "state": "browser-state",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    page.goto(str(start))
+    assert page.get_by_role("heading", level=1).inner_text() == "Sign in to connect Example Wallet"
+    check(page, axe_source, site, "sign-in")
+    page.get_by_label("Your school email address").fill(site.district.learner_email)
+    page.get_by_role("button", name="Send me a sign-in link").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Check your email"
+    check(page, axe_source, site, "link-sent")
+
+    page.goto(latest_link(site))
+    assert page.get_by_role("heading", level=1).inner_text() == "Connect Example Wallet?"
+    scopes = page.locator("#scopes").inner_text()
+    assert "see the badges the district issued to you" in scopes
+    assert "see your profile" in scopes and "learner records (transcripts)" in scopes
+    check(page, axe_source, site, "consent")
+    page.keyboard.press("Tab")  # keyboard reachable: the decision buttons are plain buttons in a form
+    page.get_by_role("button", name="Allow", exact=True).click()
+    page.wait_for_url(f"{callback}?*")
+    answer = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+    assert answer["state"] == "browser-state"
+    tokens = wallet.post(
+        f"/ims/oauth/{slug}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": answer["code"],
+            "redirect_uri": callback,
+            "code_verifier": verifier,
+        },
+        auth=(registered["client_id"], registered["client_secret"]),
+    )
+    assert tokens.status_code == 200, tokens.text
+    bearer = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    assert wallet.get(f"/ims/ob/v3p0/{slug}/credentials", headers=bearer).headers["x-total-count"] == "1"
+
+    page.goto(f"{site.base}/wallet/connections")
+    assert "Example Wallet" in page.locator("main").inner_text()
+    check(page, axe_source, site, "connections")
+    page.get_by_role("button", name="Disconnect Example Wallet").click()
+    assert "Example Wallet is disconnected" in page.locator("#disconnected").inner_text()
+    check(page, axe_source, site, "disconnected")
+    assert wallet.get(f"/ims/ob/v3p0/{slug}/credentials", headers=bearer).status_code == 401
+    wallet.close()
