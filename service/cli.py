@@ -371,7 +371,7 @@ def set_sso(
             row = await service.set_oidc_provider(await service.tenant_by_slug(tenant), data)
             await session.commit()
             out = OidcProviderRead.model_validate(row).model_dump(mode="json")
-            out["redirect_uri"] = service.redirect_uri()
+            out["redirect_uri"] = service.round_trip().redirect_uri
             return out
 
     typer.echo(json.dumps(_run_checked(settings, run), indent=2))

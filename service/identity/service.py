@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,12 +16,12 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
-from service.crypto import SecretBoxError, secret_box
+from service.crypto import secret_box
 from service.db import after_commit, utcnow
-from service.identity.errors import InvalidRole, NotAllowed, SignInRefused, SsoNotConfigured, UnknownPerson
+from service.identity.errors import InvalidRole, NotAllowed, SignInRefused, UnknownPerson
 from service.identity.mailer import Mailer, compose, mailer_for
-from service.identity.models import OidcProvider, OidcRequest, SignInLink, StaffRoleGrant, StaffSession
-from service.identity.oidc import OidcClient, OidcFailure, Provider, new_code_verifier, new_nonce, new_state
+from service.identity.models import OidcProvider, SignInLink, StaffRoleGrant, StaffSession
+from service.identity.oidc import OidcClient
 from service.identity.repository import IdentityRepository
 from service.identity.roles import (
     SCHOOL_ROLES,
@@ -32,6 +31,8 @@ from service.identity.roles import (
     roster_roles,
 )
 from service.identity.schemas import OidcProviderSet, RoleGrantCreate
+from service.identity.sso import OidcRoundTrip, SsoStart
+from service.identity.tokens import hash_token, new_token
 from service.roster.models import Org, Person
 from service.roster.repository import RosterRepository
 from service.tenancy.models import Tenant
@@ -46,15 +47,6 @@ TOUCH_INTERVAL = timedelta(seconds=60)
 CONSOLE_PATH = "/console"
 LINK_PATH = CONSOLE_PATH + "/sign-in/link/"
 SSO_CALLBACK_PATH = CONSOLE_PATH + "/sso/callback"
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    """Tokens are 256-bit random values: a fast hash is enough (no stretching needed)."""
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
 def well_formed(token: str) -> bool:
@@ -79,12 +71,6 @@ class SignedIn:
     tenant: Tenant
     person: Person
     access: StaffAccess
-
-
-@dataclass(frozen=True)
-class SsoStart:
-    url: str
-    state: str
 
 
 class IdentityService:
@@ -319,80 +305,23 @@ class IdentityService:
             return None
         return tenant
 
+    def round_trip(self) -> OidcRoundTrip:
+        return OidcRoundTrip(
+            self.session, self.settings, self.oidc, redirect_uri=self.settings.public_url + SSO_CALLBACK_PATH
+        )
+
     async def oidc_provider(self, tenant: Tenant) -> OidcProvider | None:
-        row = await self.repo.oidc_provider(tenant.id)
-        return row if row is not None and row.enabled else None
-
-    def _provider(self, row: OidcProvider) -> Provider:
-        try:
-            secret = secret_box(self.settings).decrypt(
-                row.client_secret_encrypted, context=f"oidc:{row.tenant_id}"
-            )
-        except SecretBoxError as exc:
-            raise SignInRefused("single sign-on is misconfigured: its client secret cannot be read") from exc
-        return Provider(issuer=row.issuer, client_id=row.client_id, client_secret=secret, scopes=row.scopes)
-
-    def redirect_uri(self) -> str:
-        return self.settings.public_url + SSO_CALLBACK_PATH
+        return await self.round_trip().provider_row(tenant)
 
     async def begin_sso(self, tenant_slug: str) -> SsoStart:
-        tenant = await self.tenant_by_slug(tenant_slug)
-        row = await self.oidc_provider(tenant)
-        if row is None:
-            raise SsoNotConfigured(f"{tenant.name} has not set up single sign-on; use a sign-in link")
-        state, nonce, verifier = new_state(), new_nonce(), new_code_verifier()
-        try:
-            url = await self.oidc.authorization_url(
-                self._provider(row),
-                redirect_uri=self.redirect_uri(),
-                state=state,
-                nonce=nonce,
-                code_verifier=verifier,
-            )
-        except OidcFailure as exc:
-            raise SignInRefused(str(exc)) from exc
-        now = utcnow()
-        await self.repo.add(
-            OidcRequest(
-                tenant_id=tenant.id,
-                state_hash=hash_token(state),
-                nonce=nonce,
-                code_verifier=verifier,
-                created_at=now,
-                expires_at=now + timedelta(seconds=self.settings.console.oidc_request_ttl_seconds),
-            )
-        )
-        return SsoStart(url=url, state=state)
+        return await self.round_trip().begin(await self.tenant_by_slug(tenant_slug))
 
     async def finish_sso(self, *, state: str, code: str, browser_state: str | None) -> SignedIn:
         """The provider's redirect back: the state must be the one this browser started with."""
-        if not browser_state or not hmac.compare_digest(state, browser_state):
-            raise SignInRefused(
-                "this sign-in did not start in this browser (or its cookie was lost); start again"
-            )
-        pending = await self.repo.oidc_request_by_hash(hash_token(state))
-        now = utcnow()
-        if pending is None or pending.used_at is not None or pending.expires_at <= now:
-            raise SignInRefused("this sign-in has expired or was already completed; start again")
-        if not await self.repo.claim_oidc_request(pending.id, now):
-            raise SignInRefused("this sign-in was already completed; start again")
-        tenant = await self.tenants.get(pending.tenant_id)
-        row = await self.oidc_provider(tenant) if tenant is not None else None
-        if tenant is None or row is None:
-            raise SignInRefused("single sign-on is no longer set up for this district")
-        try:
-            claims = await self.oidc.sign_in(
-                self._provider(row),
-                code=code,
-                redirect_uri=self.redirect_uri(),
-                nonce=pending.nonce,
-                code_verifier=pending.code_verifier,
-            )
-        except OidcFailure as exc:
-            raise SignInRefused(str(exc)) from exc
-        person = await self._match(tenant, row, claims)
-        person, access = await self._staff(tenant.id, person)
-        return await self.start_session(tenant, person, access, "oidc")
+        answer = await self.round_trip().finish(state=state, code=code, browser_state=browser_state)
+        person = await self._match(answer.tenant, answer.provider, answer.claims)
+        person, access = await self._staff(answer.tenant.id, person)
+        return await self.start_session(answer.tenant, person, access, "oidc")
 
     async def _match(self, tenant: Tenant, row: OidcProvider, claims: dict[str, object]) -> Person:
         if row.match_by == "sourced_id":

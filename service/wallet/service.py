@@ -35,7 +35,8 @@ from service.identity.errors import SignInRefused
 from service.identity.mailer import Mailer, compose, mailer_for
 from service.identity.models import SignInLink, StaffSession
 from service.identity.repository import IdentityRepository
-from service.identity.service import hash_token, new_token, well_formed
+from service.identity.service import well_formed
+from service.identity.tokens import hash_token, new_token
 from service.roster.models import Person
 from service.schemas import contains_nul
 from service.tenancy.models import Tenant

@@ -19,7 +19,8 @@ from service.db import utcnow
 from service.identity.errors import UnknownPerson
 from service.identity.mailer import outbox_dir
 from service.identity.models import SignInLink, StaffSession
-from service.identity.service import MAX_OPEN_LINKS, IdentityService, hash_token
+from service.identity.service import MAX_OPEN_LINKS, IdentityService
+from service.identity.tokens import hash_token
 from tests.identity.conftest import World, csrf_of
 
 
