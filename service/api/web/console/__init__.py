@@ -6,10 +6,10 @@ every page shares (the signed-in person, CSRF, cookies, refusal pages).
 
 from fastapi import APIRouter
 
-from service.api.web.console import learners, sign_in, staff
+from service.api.web.console import dashboard, learners, reviews, sign_in, staff, transcripts
 
 router = APIRouter(include_in_schema=False)
-for module in (sign_in, learners, staff):
+for module in (sign_in, learners, staff, reviews, transcripts, dashboard):
     router.include_router(module.router)
 
 __all__ = ["router"]
