@@ -125,9 +125,12 @@ class MetricsRepository:
                 col(Evidence.framework_id) == framework_id,
                 col(Evidence.status) == "active",
             )
-            .subquery()
+            # Computed once (MATERIALIZED, PostgreSQL 12+ and SQLite 3.35+): a planner misled by stale
+            # statistics would otherwise re-run the window for every learner of a nested loop.
+            .cte("latest")
+            .prefix_with("MATERIALIZED")
         )
-        learners = self._learners_in(school_ids).subquery()
+        learners = self._learners_in(school_ids).cte("learners").prefix_with("MATERIALIZED")
         query = (
             sa_select(
                 learners.c.school_id,
