@@ -5,6 +5,7 @@ refused with a page and change nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from service.awards.schemas import AchievementCreate
 from service.awards.service import AwardService
 from service.badges.service import ISSUE_AWARDS_KIND
 from service.config import Settings
+from service.db import Database
 from service.evidence.schemas import EvidenceCreate
 from service.evidence.service import EvidenceService
 from service.jobs.models import Job
@@ -270,3 +272,48 @@ def test_the_consoles_reason_limit_is_the_apis() -> None:
     except ValidationError:
         return
     raise AssertionError("the API accepts longer reasons than the console")
+
+
+async def test_simultaneous_approvals_decide_once_and_queue_one_credential(
+    committed_db: Database, settings: Settings
+) -> None:
+    """Two people approve the same award at the same moment (real commits, separate connections): one
+    decision is recorded, the other is told the award was already decided; one issuance job."""
+    from service.awards.errors import InvalidAwardTransition
+    from service.awards.schemas import AwardDecision
+    from service.db import declare_write_intent
+    from service.roster.schemas import OrgCreate, PersonCreate
+    from service.roster.service import RosterService
+    from tests.factories import make_tenant_ref
+
+    env = settings.model_copy(update={"database_url": str(committed_db.url)})
+    async with committed_db.session() as session:
+        tenant = await make_tenant_ref(session, env)
+        roster = RosterService(session, tenant.id)
+        school = await roster.create_org(OrgCreate(name="School", type="school"))
+        learner = await roster.create_person(
+            PersonCreate(role="student", given_name="Ria", family_name="Race", org_ids=[school.id])
+        )
+        _, _, awards = await _pending(session, tenant.id, [learner.id])
+        await session.commit()
+    award_id = awards[learner.id]
+
+    async def approve(who: str) -> str:
+        async with committed_db.session() as session:
+            await declare_write_intent(session)
+            try:
+                await AwardService(session, tenant.id).decide(
+                    award_id, AwardDecision(decision="approve"), decided_by=who
+                )
+            except InvalidAwardTransition:
+                await session.rollback()
+                return "refused"
+            await session.commit()
+            return who
+
+    outcomes = await asyncio.gather(approve("staff:a"), approve("staff:b"), approve("staff:c"))
+    assert sorted(o == "refused" for o in outcomes) == [False, True, True], outcomes
+    async with committed_db.session() as session:
+        decided = await award(session, tenant.id, award_id)
+        assert decided.status == "awarded" and decided.decided_by in outcomes
+        assert await issuance_jobs(session, award_id) == 1
