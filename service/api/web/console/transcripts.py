@@ -310,7 +310,7 @@ async def _runs_page(
     status_code: int = 200,
 ) -> Response:
     jobs, _ = await JobService(session, user.tenant.id).list(
-        PageParams(limit=RUNS_LIMIT * 5, offset=0), areas=[AREA], kind=BATCH_KIND
+        PageParams(limit=RUNS_LIMIT * 2, offset=0), areas=[AREA], kind=BATCH_KIND
     )
     runs = [progress_of(j) for j in jobs if _run_in_reach(user, j)][:RUNS_LIMIT]
     return page(
