@@ -262,3 +262,30 @@ async def test_cohort_runs_are_scoped_and_checked(
         assert (await browser.get(url)).status_code == 404
     assert (await browser.get(f"/console/transcripts/runs/{job_id}/progress")).status_code == 404
     assert "School B" not in (await browser.get("/console/transcripts")).text
+
+
+async def test_another_districts_session_cannot_follow_or_start_this_districts_runs(
+    browser: httpx.AsyncClient,
+    second_browser: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    world: World,
+) -> None:
+    await _seniors(session, world)
+    await sign_in(browser, session, settings, world.tenant.slug, world.counselor_email)
+    csrf = csrf_of((await browser.get("/console/transcripts")).text)
+    started = await browser.post(
+        "/console/transcripts/runs", data={"school": str(world.school_a), "grade": "12", "csrf_token": csrf}
+    )
+    run_url = started.headers["location"]
+    await sign_in(second_browser, session, settings, world.other.slug, world.other_counselor_email)
+    assert (await second_browser.get(run_url)).status_code == 404
+    assert (await second_browser.get(run_url + "/progress")).status_code == 404
+    other_csrf = csrf_of((await second_browser.get("/console/transcripts")).text)
+    refused = await second_browser.post(
+        "/console/transcripts/runs",
+        data={"school": str(world.school_a), "grade": "12", "csrf_token": other_csrf},
+    )
+    assert refused.status_code == 422 and "Choose one of your schools" in refused.text
+    assert len(await runs(session, world.tenant.id)) == 1
+    assert await runs(session, world.other.id) == []
