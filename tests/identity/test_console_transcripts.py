@@ -289,3 +289,18 @@ async def test_another_districts_session_cannot_follow_or_start_this_districts_r
     assert refused.status_code == 422 and "Choose one of your schools" in refused.text
     assert len(await runs(session, world.tenant.id)) == 1
     assert await runs(session, world.other.id) == []
+
+
+async def test_signed_out_people_are_sent_to_sign_in(browser: httpx.AsyncClient, world: World) -> None:
+    for url in (
+        "/console/transcripts",
+        f"/console/learners/{world.same_school}/transcripts",
+        f"/console/transcripts/runs/{uuid.uuid4()}",
+        "/console/dashboard",
+    ):
+        response = await browser.get(url)
+        assert response.status_code == 303 and response.headers["location"] == "/console/sign-in", url
+    progress = await browser.get(f"/console/transcripts/runs/{uuid.uuid4()}/progress")
+    assert progress.status_code == 401 and progress.json() == {"detail": "sign in again"}
+    posted = await browser.post(f"/console/learners/{world.same_school}/transcripts", data={})
+    assert posted.status_code == 303 and posted.headers["location"] == "/console/sign-in"
