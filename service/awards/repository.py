@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -24,7 +24,7 @@ from service.awards.models import (
 from service.db import bulk_insert, fetch_page
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency, Framework, RubricLevel
-from service.roster.models import Enrollment, Person
+from service.roster.models import Enrollment, Person, PersonOrg
 from service.schemas import PageParams
 
 #: Learners per fact query: bounded so that the statement stays far below driver parameter limits.
@@ -334,8 +334,44 @@ class AwardRepository:
 
     # -- awards --------------------------------------------------------------------------------
 
-    async def get_award(self, award_id: uuid.UUID) -> Award | None:
-        return await self.session.get(Award, (self.tenant_id, award_id))
+    async def get_award(self, award_id: uuid.UUID, *, for_update: bool = False) -> Award | None:
+        if not for_update:
+            return await self.session.get(Award, (self.tenant_id, award_id))
+        # A decision locks the row (PostgreSQL): two approvals of one award are decided one after the
+        # other, and the second sees the first's status (SQLite serialises writers anyway).
+        query = (
+            select(Award)
+            .where(col(Award.tenant_id) == self.tenant_id, col(Award.id) == award_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.exec(query)).first()
+
+    async def awards_in_reach(
+        self,
+        page: PageParams,
+        *,
+        status: str,
+        within_orgs: Iterable[uuid.UUID] | None,
+        within_classes: Iterable[uuid.UUID] | None,
+    ) -> tuple[Sequence[Award], int]:
+        """Awards of one status whose learner belongs to one of these orgs or classes (None and None:
+        every learner of the district), oldest first: the review queue of a staff member."""
+        query = select(Award).where(col(Award.tenant_id) == self.tenant_id, col(Award.status) == status)
+        if within_orgs is not None or within_classes is not None:
+            in_orgs = select(PersonOrg.person_id).where(
+                col(PersonOrg.tenant_id) == self.tenant_id,
+                col(PersonOrg.org_id).in_(list(within_orgs or ())),
+            )
+            in_classes = select(Enrollment.person_id).where(
+                col(Enrollment.tenant_id) == self.tenant_id,
+                col(Enrollment.class_id).in_(list(within_classes or ())),
+                col(Enrollment.role) == "student",
+            )
+            query = query.where(
+                or_(col(Award.learner_id).in_(in_orgs), col(Award.learner_id).in_(in_classes))
+            )
+        return await fetch_page(self.session, query, page, col(Award.created_at), col(Award.id))
 
     async def awards_by_ids(self, ids: Iterable[uuid.UUID]) -> list[Award]:
         wanted = list(set(ids))

@@ -498,6 +498,20 @@ class AwardService:
             raise AwardNotFound(f"award {award_id} not found")
         return award
 
+    async def review_queue(
+        self,
+        page: PageParams,
+        *,
+        within_orgs: Iterable[uuid.UUID] | None = None,
+        within_classes: Iterable[uuid.UUID] | None = None,
+    ) -> tuple[list[AwardRead], int]:
+        """Awards waiting for a person's approval (pending_review), of the learners in these orgs or
+        classes (both None: the whole district), oldest first, with the evidence behind each."""
+        rows, total = await self.repo.awards_in_reach(
+            page, status="pending_review", within_orgs=within_orgs, within_classes=within_classes
+        )
+        return await self.read_awards(rows), total
+
     async def list_awards(self, page: PageParams, **filters: Any) -> tuple[list[AwardRead], int]:
         rows, total = await self.repo.list_awards(page, **filters)
         return await self.read_awards(rows), total
@@ -554,7 +568,9 @@ class AwardService:
         return await self._evaluate(work) if work else 0
 
     async def decide(self, award_id: uuid.UUID, data: AwardDecision, *, decided_by: str) -> Award:
-        award = await self.get_award(award_id)
+        award = await self.repo.get_award(award_id, for_update=True)
+        if award is None:
+            raise AwardNotFound(f"award {award_id} not found")
         now = datetime.now(UTC)
         if data.decision in ("approve", "reject"):
             if award.status != "pending_review":

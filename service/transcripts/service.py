@@ -612,7 +612,9 @@ class TranscriptService:
             )
         return page
 
-    async def enqueue_batch(self, data: TranscriptBatch) -> Job:
+    async def enqueue_batch(self, data: TranscriptBatch, *, about: dict[str, str] | None = None) -> Job:
+        """Queue the cohort's job. ``about`` is kept in the job's params for the people who follow it (the
+        console records the school, grade and who started it); the job itself does not read it."""
         learner_ids = await self.select_cohort(data)
         self._as_of(data.options)
         if data.options.framework_id is not None:
@@ -623,6 +625,7 @@ class TranscriptService:
             {
                 "learner_ids": [str(i) for i in learner_ids],
                 "options": data.options.model_dump(mode="json"),
+                **({"about": dict(about)} if about else {}),
             },
         )
 
