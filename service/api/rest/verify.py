@@ -135,6 +135,11 @@ class CheckRead(BaseModel):
     check: str = Field(description="schema, proof, issuer, validity or status")
     ok: bool
     message: str
+    applicable: bool = Field(
+        default=True,
+        description="false when the check does not apply (the schema check of a credential that is "
+        "neither an Open Badge nor a CLR); absent otherwise",
+    )
 
 
 class NestedRead(BaseModel):
@@ -182,7 +187,9 @@ def verify_body(
     """The :class:`VerifyRead` document, built directly: the credential is echoed as read, and
     re-validating it through the model would only copy it."""
     body: dict[str, Any] = {
-        "verified": result.verified and all(item.result.verified for item in nested or ()),
+        # An Open Badges verdict: a credential that is neither an Open Badge nor a CLR is not
+        # "verified" here even when its proof holds (docs/verification.md).
+        "verified": result.badge_verified and all(item.result.badge_verified for item in nested or ()),
         "checks": [check.to_json() for check in result.checks],
         "credential": result.credential,
         "proof_format": result.proof_format,

@@ -46,6 +46,7 @@ class CheckView:
     ok: bool
     explanation: str
     detail: str
+    applicable: bool = True
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Claim:
 
 @dataclass(frozen=True)
 class Verdict:
-    #: valid | revoked | suspended | expired | not_yet_valid | invalid
+    #: valid | revoked | suspended | expired | not_yet_valid | invalid | not_a_badge
     state: str
     #: The first heading: starts with "Valid", "Revoked", "Expired" or "Not valid".
     headline: str
@@ -183,8 +184,13 @@ def build_verdict(
             name=item.check,
             label=CHECK_LABELS.get(item.check, item.check.capitalize()),
             ok=item.ok,
-            explanation=_explain(item.check, item.ok, item.message),
+            explanation=(
+                _explain(item.check, item.ok, item.message)
+                if item.applicable
+                else "No Open Badges or CLR schema applies to this kind of credential."
+            ),
             detail=item.message,
+            applicable=item.applicable,
         )
         for item in result.checks
     )
@@ -196,6 +202,18 @@ def build_verdict(
     claims = credential_claims(credential)
     genuine = not ({"schema", "proof", "issuer"} & failed.keys())
     status_word = _is_revoked(failed.get("status", ""))
+    if result.verified and not result.recognized:
+        kinds = [str(t) for t in (credential.get("type") or []) if t != "VerifiableCredential"]
+        summary = (
+            f"Its signature by {issuer}, its dates and its status hold, but it is "
+            + (f"a {', '.join(kinds)} credential, " if kinds else "a plain verifiable credential, ")
+            + "not an Open Badge or a CLR transcript, so this service cannot say what it certifies."
+        )
+        reason = "It is not an Open Badge or CLR: what it claims has not been checked against a badge schema."
+        return Verdict(
+            "not_a_badge", "Not valid as an Open Badge", summary, checks, claims, "struck", reason,
+            recipient_matched,
+        )
     if result.verified:
         state, headline = "valid", "Valid"
         summary = f"Issued by {issuer} to {recipient}" + (f", on {human_date(start)}" if start else "") + "."
