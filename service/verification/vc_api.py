@@ -27,9 +27,9 @@ from service.credentials.data_model import (
     credential_problems,
     presentation_problems,
 )
+from service.credentials.errors import CredentialError
 from service.credentials.remote import MAX_PRESENTED_CREDENTIALS, NestedResult, PresentationResult
 from service.credentials.vc_jwt import looks_like_jwt
-from service.credentials.errors import CredentialError
 from service.credentials.verify import Check, VerificationResult, enveloped_token
 from service.logging import request_id_var
 

@@ -112,7 +112,10 @@ def test_jwt_with_an_unpinned_context_fails_the_proof_check() -> None:
     credential = _badge(did)
     credential["@context"] = [*credential["@context"], "https://example.org/unpinned/v1"]
     result = verify_credential(encode_vc_jwt(credential, key, method), resolve_key=RESOLVE, now=NOW)
-    assert result.failed == ["proof", "issuer"]  # issuer: not checked without a verified key and "unpinned" in result.check("proof").message
+    assert result.failed == [
+        "proof",
+        "issuer",
+    ]  # issuer: not checked without a verified key and "unpinned" in result.check("proof").message
 
 
 @pytest.mark.parametrize("encoding", ["plain", "base64"])
@@ -127,7 +130,7 @@ def test_enveloped_verifiable_credential_is_accepted(encoding: str) -> None:
     assert result.proof_format == "vc-jwt"
     assert result.credential is not None and result.credential["issuer"]["id"] == did
     if encoding == "plain":
-        head, body, signature = token.split(".")
+        head, body, _ = token.split(".")
         other, _, _ = _p256()
         foreign = encode_vc_jwt(_badge(did), other, method, typ="vc+jwt").split(".")[2]
         tampered = {**envelope, "id": f"data:{media},{head}.{body}.{foreign}"}
@@ -135,7 +138,11 @@ def test_enveloped_verifiable_credential_is_accepted(encoding: str) -> None:
 
 
 def test_envelope_without_a_jws_is_unreadable() -> None:
-    envelope = {"@context": [VC_V2], "id": "data:application/vc+jwt,hello", "type": "EnvelopedVerifiableCredential"}
+    envelope = {
+        "@context": [VC_V2],
+        "id": "data:application/vc+jwt,hello",
+        "type": "EnvelopedVerifiableCredential",
+    }
     result = verify_credential(envelope, resolve_key=RESOLVE, now=NOW)
     assert not result.verified and "compact JWS" in result.check("proof").message
 
@@ -165,4 +172,3 @@ def test_open_badge_with_the_examples_context_is_still_an_open_badge(issuer: Iss
     credential["@context"] = [*credential["@context"], EXAMPLES_V2]
     result = verify_credential(add_proof(credential, key, method), resolve_key=RESOLVE, now=NOW)
     assert result.badge_verified, result.to_json()
-

@@ -211,7 +211,13 @@ def build_verdict(
         )
         reason = "It is not an Open Badge or CLR: what it claims has not been checked against a badge schema."
         return Verdict(
-            "not_a_badge", "Not valid as an Open Badge", summary, checks, claims, "struck", reason,
+            "not_a_badge",
+            "Not valid as an Open Badge",
+            summary,
+            checks,
+            claims,
+            "struck",
+            reason,
             recipient_matched,
         )
     if result.verified:
