@@ -51,7 +51,8 @@ def resolve_did_key(did_or_url: str) -> dict[str, Any]:
 
     Ed25519 (``z6Mk``, multicodec 0xed) and P-256 (``zDn``, multicodec p256-pub 0x1200, compressed
     point) did:keys are accepted, as the W3C did:key method and the reference verifiers do; the
-    document lists the key as a Multikey under assertionMethod, authentication, capabilityInvocation and capabilityDelegation.
+    document lists the key as a Multikey under assertionMethod, authentication, capabilityInvocation
+    and capabilityDelegation.
     """
     did = did_or_url.split("#", 1)[0]
     if not did.startswith("did:key:z"):
