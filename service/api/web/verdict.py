@@ -7,12 +7,13 @@ expired one, genuine but no longer in force, has them shown struck through with 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from service.api.web.templating import human_date
+from service.credentials.remote import NestedResult
 from service.credentials.verify import VerificationResult
 
 CHECK_LABELS = {
@@ -57,6 +58,16 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class NestedView:
+    """One credential held by a CLR transcript, verified on its own."""
+
+    index: int
+    name: str
+    kind: str
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
 class Verdict:
     #: valid | revoked | suspended | expired | not_yet_valid | invalid | not_a_badge
     state: str
@@ -70,10 +81,40 @@ class Verdict:
     claims_reason: str | None = None
     recipient_matched: bool | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: A CLR transcript only: the verdict of each credential it holds, in order.
+    nested: tuple[NestedView, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.state == "valid"
+
+
+def with_nested(verdict: Verdict, nested: Sequence[NestedResult]) -> Verdict:
+    """A CLR transcript's verdict with the verdict of each credential it holds. The transcript counts
+    as valid only when every credential in it verifies (as ``POST /api/v1/verify`` says)."""
+    views = tuple(
+        NestedView(
+            index=item.index + 1,
+            name=item.name or item.id or f"Credential {item.index + 1}",
+            kind=", ".join(t for t in item.types if t != "VerifiableCredential") or "VerifiableCredential",
+            verdict=build_verdict(item.result),
+        )
+        for item in nested
+    )
+    failing = [view for view in views if view.verdict.state != "valid"]
+    if not failing or verdict.state != "valid":
+        return replace(verdict, nested=views)
+    count = f"{len(failing)} of the {len(views)} credentials it holds"
+    return replace(
+        verdict,
+        state="invalid",
+        headline=f"Not valid: {count} did not verify",
+        summary=verdict.summary
+        + f" The transcript itself is genuine, but {count} did not verify: see each one below.",
+        claims_mode="struck",
+        claims_reason="Part of this transcript did not verify, so what it says is shown struck through.",
+        nested=views,
+    )
 
 
 def text_of(value: Any) -> str | None:
