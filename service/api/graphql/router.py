@@ -30,7 +30,7 @@ from service.api.graphql.schema import schema
 from service.api.web.ide import html_page, offline_graphiql
 from service.config import LimitSettings
 from service.errors import FieldError
-from service.verification.ratelimit import RateLimiter
+from service.verification.ratelimit import Limiter, make_limiter
 
 PATH = "/graphql"
 
@@ -43,7 +43,7 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         super().__init__(*args, **kwargs)
         self.limits = limits
         self._threads: anyio.CapacityLimiter | None = None
-        self._budgets: RateLimiter | None = None
+        self._budgets: Limiter | None = None
 
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -85,20 +85,26 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         if context.principal is not None and not introspection_only:
             return await parent(*call)
         if context.principal is None:
-            self._charge(request, limits, checked.cost if checked is not None else 1)
+            await self._charge(request, context, checked.cost if checked is not None else 1)
         if self._threads is None:
             self._threads = anyio.CapacityLimiter(limits.graphql_threaded_operations)
         # A loop of its own in the thread: such operations touch neither the session nor the app's loop.
         return await anyio.to_thread.run_sync(lambda: asyncio.run(parent(*call)), limiter=self._threads)
 
-    def _charge(self, request: Any, limits: LimitSettings, cost: int) -> None:
+    async def _charge(self, request: Any, context: Context, cost: int) -> None:
         """Anonymous callers spend their IP's cost budget (``limits.graphql_anonymous_cost_*``)."""
+        limits = context.settings.limits
         if self._budgets is None:
-            self._budgets = RateLimiter(
-                limits.graphql_anonymous_cost_per_minute, limits.graphql_anonymous_cost_burst, 10_000
+            self._budgets = make_limiter(
+                request.app.state,
+                context.settings,
+                "graphql",
+                limits.graphql_anonymous_cost_per_minute,
+                limits.graphql_anonymous_cost_burst,
+                10_000,
             )
         ip = client_ip(request)
-        wait = self._budgets.acquire(ip, float(max(1, cost)))
+        wait = await self._budgets.acquire(ip, float(max(1, cost)))
         if wait is not None:
             message = f"anonymous GraphQL cost budget of this client spent; retry in {int(wait)} s"
             raise GraphQLRateLimited(
