@@ -33,9 +33,7 @@ def _settings(settings: Settings, url: str, **limits: object) -> Settings:
 
 
 @pytest.fixture
-async def two_apps(
-    committed_db: Database, settings: Settings
-) -> AsyncIterator[tuple[FastAPI, FastAPI, str]]:
+async def two_apps(committed_db: Database, settings: Settings) -> AsyncIterator[tuple[FastAPI, FastAPI, str]]:
     env = _settings(settings, committed_db.url)
     other = Database(committed_db.url, pool_size=2)  # a second process has its own pool
     try:
@@ -83,9 +81,7 @@ async def test_concurrent_takes_across_engines_never_exceed_the_burst(
         first = make_limiter(committed_db_state(committed_db), env, "test", 1, 10, 100)
         second = make_limiter(committed_db_state(other), env, "test", 1, 10, 100)
         assert isinstance(first, SharedLimiter) and isinstance(second, SharedLimiter)
-        results = await asyncio.gather(
-            *(limiter.acquire("ip:192.0.2.1") for limiter in [first, second] * 20)
-        )
+        results = await asyncio.gather(*(limiter.acquire("ip:192.0.2.1") for limiter in [first, second] * 20))
         assert sum(result is None for result in results) == 10
         assert all(result == 60 for result in results if result is not None)
         # another key is untouched; a cost larger than what is left is refused without spending it
@@ -95,6 +91,6 @@ async def test_concurrent_takes_across_engines_never_exceed_the_burst(
         await other.dispose()
 
 
-class committed_db_state:  # noqa: N801 - stands in for app.state
+class committed_db_state:
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -5,11 +5,21 @@ and the document is checked against the budgets of :mod:`service.api.graphql.lim
 tokens, fragments, aliases, root fields, fields, depth, cost). Operations that need no database
 (anonymous ones, which can only introspect, and introspection-only ones) run in a worker thread with
 a small per-process cap, so a costly introspection never holds the event loop.
+
+Introspection results are cached per schema (this module's one schema, so per process): an
+introspection-only operation without errors is executed once per distinct (query text, operation name,
+variables) and answered from the cache afterwards (at most :data:`INTROSPECTION_CACHE_SIZE` entries,
+least recently used forgotten first). The standard introspection query costs about 70,000 units and
+holds the GIL for a long time; a cached answer costs an anonymous caller
+1/:data:`CACHED_COST_DIVISOR` of that from their budget.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import anyio
@@ -33,6 +43,42 @@ from service.errors import FieldError
 from service.verification.ratelimit import Limiter, make_limiter
 
 PATH = "/graphql"
+INTROSPECTION_CACHE_SIZE = 16
+CACHED_COST_DIVISOR = 100
+
+
+class IntrospectionCache:
+    """Results of introspection-only operations, which depend on nothing but the schema."""
+
+    def __init__(self, size: int = INTROSPECTION_CACHE_SIZE) -> None:
+        self.size = size
+        self._results: OrderedDict[tuple[str, str | None, str], ExecutionResult] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    @staticmethod
+    def key(request_data: GraphQLRequestData) -> tuple[str, str | None, str] | None:
+        try:
+            variables = json.dumps(request_data.variables or {}, sort_keys=True)
+        except (TypeError, ValueError):
+            return None
+        return (str(request_data.query), request_data.operation_name, variables)
+
+    def get(self, key: tuple[str, str | None, str]) -> ExecutionResult | None:
+        with self._lock:
+            found = self._results.get(key)
+            if found is not None:
+                self._results.move_to_end(key)
+                self.hits += 1
+            return found
+
+    def put(self, key: tuple[str, str | None, str], result: ExecutionResult) -> None:
+        if result.errors:
+            return  # only complete answers are worth repeating
+        with self._lock:
+            self._results[key] = result
+            while len(self._results) > self.size:
+                self._results.popitem(last=False)
 
 
 class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
@@ -44,6 +90,7 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         self.limits = limits
         self._threads: anyio.CapacityLimiter | None = None
         self._budgets: Limiter | None = None
+        self.introspection_cache = IntrospectionCache()
 
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -84,12 +131,26 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         introspection_only = checked is not None and checked.introspection_only
         if context.principal is not None and not introspection_only:
             return await parent(*call)
+        key = self.introspection_cache.key(request_data) if introspection_only else None
+        cached = self.introspection_cache.get(key) if key is not None else None
+        cost = checked.cost if checked is not None else 1
         if context.principal is None:
-            await self._charge(request, context, checked.cost if checked is not None else 1)
+            await self._charge(request, context, cost // CACHED_COST_DIVISOR if cached else cost)
+        if cached is not None:
+            return cached
+        result = await self._threaded(parent, call, limits)
+        if key is not None:
+            self.introspection_cache.put(key, result)
+        return result
+
+    async def _threaded(self, parent: Any, call: tuple[Any, ...], limits: LimitSettings) -> ExecutionResult:
         if self._threads is None:
             self._threads = anyio.CapacityLimiter(limits.graphql_threaded_operations)
         # A loop of its own in the thread: such operations touch neither the session nor the app's loop.
-        return await anyio.to_thread.run_sync(lambda: asyncio.run(parent(*call)), limiter=self._threads)
+        result: ExecutionResult = await anyio.to_thread.run_sync(
+            lambda: asyncio.run(parent(*call)), limiter=self._threads
+        )
+        return result
 
     async def _charge(self, request: Any, context: Context, cost: int) -> None:
         """Anonymous callers spend their IP's cost budget (``limits.graphql_anonymous_cost_*``)."""
