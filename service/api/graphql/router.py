@@ -17,10 +17,12 @@ holds the GIL for a long time; a cached answer costs an anonymous caller
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -29,7 +31,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.types import ExecutionResult
 
 from service import jsonio
@@ -43,8 +45,32 @@ from service.errors import FieldError
 from service.verification.ratelimit import Limiter, make_limiter
 
 PATH = "/graphql"
+ResultT = TypeVar("ResultT")
 INTROSPECTION_CACHE_SIZE = 16
 CACHED_COST_DIVISOR = 100
+
+
+@dataclasses.dataclass
+class EncodedResult(ExecutionResult):
+    """An introspection answer with its JSON body encoded once, in the worker thread: a cached answer
+    is sent without serializing hundreds of kilobytes on the event loop again."""
+
+    body: bytes | None = None
+
+
+class _EncodedResponse(dict[str, Any]):
+    """What :meth:`ProblemGraphQLRouter.process_result` hands to ``encode_json`` for such an answer."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+
+def _encoded(result: ExecutionResult) -> EncodedResult:
+    body = None
+    if not result.errors:
+        body = json.dumps(process_result(result), separators=(",", ":")).encode("utf-8")
+    return EncodedResult(data=result.data, errors=result.errors, extensions=result.extensions, body=body)
 
 
 class IntrospectionCache:
@@ -52,7 +78,7 @@ class IntrospectionCache:
 
     def __init__(self, size: int = INTROSPECTION_CACHE_SIZE) -> None:
         self.size = size
-        self._results: OrderedDict[tuple[str, str | None, str], ExecutionResult] = OrderedDict()
+        self._results: OrderedDict[tuple[str, str | None, str], EncodedResult] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
 
@@ -64,7 +90,7 @@ class IntrospectionCache:
             return None
         return (str(request_data.query), request_data.operation_name, variables)
 
-    def get(self, key: tuple[str, str | None, str]) -> ExecutionResult | None:
+    def get(self, key: tuple[str, str | None, str]) -> EncodedResult | None:
         with self._lock:
             found = self._results.get(key)
             if found is not None:
@@ -72,8 +98,8 @@ class IntrospectionCache:
                 self.hits += 1
             return found
 
-    def put(self, key: tuple[str, str | None, str], result: ExecutionResult) -> None:
-        if result.errors:
+    def put(self, key: tuple[str, str | None, str], result: EncodedResult) -> None:
+        if result.errors or result.body is None:
             return  # only complete answers are worth repeating
         with self._lock:
             self._results[key] = result
@@ -138,19 +164,28 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
             await self._charge(request, context, cost // CACHED_COST_DIVISOR if cached else cost)
         if cached is not None:
             return cached
-        result = await self._threaded(parent, call, limits)
-        if key is not None:
-            self.introspection_cache.put(key, result)
-        return result
+        if key is None:
+            return await self._threaded(lambda: asyncio.run(parent(*call)), limits)
+        # Executed and encoded in the worker thread; cached when complete.
+        answer = await self._threaded(lambda: _encoded(asyncio.run(parent(*call))), limits)
+        self.introspection_cache.put(key, answer)
+        return answer
 
-    async def _threaded(self, parent: Any, call: tuple[Any, ...], limits: LimitSettings) -> ExecutionResult:
+    async def _threaded(self, work: Callable[[], ResultT], limits: LimitSettings) -> ResultT:
         if self._threads is None:
             self._threads = anyio.CapacityLimiter(limits.graphql_threaded_operations)
         # A loop of its own in the thread: such operations touch neither the session nor the app's loop.
-        result: ExecutionResult = await anyio.to_thread.run_sync(
-            lambda: asyncio.run(parent(*call)), limiter=self._threads
-        )
-        return result
+        return await anyio.to_thread.run_sync(work, limiter=self._threads)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if isinstance(result, EncodedResult) and result.body is not None:
+            return _EncodedResponse(result.body)  # type: ignore[return-value]
+        return await super().process_result(request, result)
+
+    def encode_json(self, data: object) -> str | bytes:
+        if isinstance(data, _EncodedResponse):
+            return data.body
+        return super().encode_json(data)
 
     async def _charge(self, request: Any, context: Context, cost: int) -> None:
         """Anonymous callers spend their IP's cost budget (``limits.graphql_anonymous_cost_*``)."""
