@@ -50,6 +50,11 @@ class LimitSettings(BaseModel):
     #: at once. The standard introspection query costs about 50,000.
     graphql_anonymous_cost_per_minute: int = Field(default=300_000, ge=1000, le=1_000_000_000)
     graphql_anonymous_cost_burst: int = Field(default=300_000, ge=1000, le=1_000_000_000)
+    #: Where the rate limiters (verification, /oauth/token, anonymous GraphQL) keep their buckets:
+    #: "database" shares them between every process and machine through the PostgreSQL table
+    #: rate_limit_buckets; "memory" keeps them in each process; "auto": database on PostgreSQL,
+    #: memory on SQLite (one process).
+    rate_limit_store: Literal["auto", "memory", "database"] = "auto"
 
 
 class AuthSettings(BaseModel):

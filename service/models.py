@@ -10,6 +10,7 @@ from service.jobs import models as jobs_models
 from service.roster import models as roster_models
 from service.tenancy import models as tenancy_models
 from service.transcripts import models as transcripts_models
+from service.verification import models as verification_models
 from service.wallet import models as wallet_models
 from service.webhooks import models as webhooks_models
 
@@ -24,6 +25,7 @@ __all__ = [
     "roster_models",
     "tenancy_models",
     "transcripts_models",
+    "verification_models",
     "wallet_models",
     "webhooks_models",
 ]

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.api.deps import ROLLBACK_ONLY, get_session
 from service.app import create_app
-from service.config import Settings
+from service.config import LimitSettings, Settings
 from service.db import Database, create_engine, discard_after_commit, run_after_commit
 from service.migrations import upgrade_sync
 from tests.factories import Actors
@@ -127,6 +127,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         key_encryption_key=SecretStr("k" * 48),
         auto_migrate=False,
         public_url="https://portrait.test",
+        # Each test's app keeps its own buckets (tests must not share a budget through the database);
+        # tests/verification/test_shared_limits.py covers the shared store.
+        limits=LimitSettings(rate_limit_store="memory"),
     )
 
 

@@ -45,6 +45,25 @@ class PublicRepository:
     async def person(self, person_id: uuid.UUID) -> Person | None:
         return await self.session.get(Person, person_id)
 
+    async def issued_achievements(self, tenant_id: uuid.UUID, limit: int) -> Sequence[Achievement]:
+        """The district's active achievements that at least one issued badge names (their URLs are
+        already public inside those badges), by title; transcripts are not achievements."""
+        issued = (
+            select(IssuedCredential.achievement_id)
+            .where(
+                col(IssuedCredential.tenant_id) == tenant_id,
+                col(IssuedCredential.achievement_id) == col(Achievement.id),
+            )
+            .exists()
+        )
+        rows = await self.session.exec(
+            select(Achievement)
+            .where(col(Achievement.tenant_id) == tenant_id, col(Achievement.status) == "active", issued)
+            .order_by(col(Achievement.title), col(Achievement.id))
+            .limit(limit)
+        )
+        return rows.all()
+
 
 class BadgeRepository:
     def __init__(self, session: AsyncSession, tenant_id: uuid.UUID) -> None:

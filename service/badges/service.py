@@ -913,6 +913,19 @@ class PublicAchievement:
     document: dict[str, Any]
 
 
+PUBLIC_ACHIEVEMENTS_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class PublicListing:
+    """One badge on an issuer's public page."""
+
+    title: str
+    description: str
+    achievement_type: str
+    url: str
+
+
 class PublicBadgeService:
     """What anyone may read without a token: issuers' DID documents and profiles, credentials by
     their (unguessable) UUID, status lists."""
@@ -927,6 +940,23 @@ class PublicBadgeService:
         if tenant is None:
             raise IssuerNotFound(f"issuer {slug!r} not found")
         return IssuerService(self.session, tenant.id, self.settings)
+
+    async def achievements(self, slug: str, limit: int = PUBLIC_ACHIEVEMENTS_LIMIT) -> list[PublicListing]:
+        """The badges a district has issued, for its public issuer page: active achievements that at
+        least one issued credential names (nothing about who earned them), by title."""
+        tenant = await self.repo.tenant_by_slug(slug)
+        if tenant is None:
+            raise IssuerNotFound(f"issuer {slug!r} not found")
+        rows = await self.repo.issued_achievements(tenant.id, limit)
+        return [
+            PublicListing(
+                title=row.title,
+                description=row.description,
+                achievement_type=row.achievement_type,
+                url=documents.achievement_url(self.settings.public_url, slug, row.id),
+            )
+            for row in rows
+        ]
 
     async def credential(self, credential_id: uuid.UUID) -> PublicCredential:
         row = await self.repo.credential(credential_id)

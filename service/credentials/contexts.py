@@ -36,6 +36,7 @@ ED25519_2020_V1 = "https://w3id.org/security/suites/ed25519-2020/v1"
 DID_V1 = "https://www.w3.org/ns/did/v1"
 STATUS_V1 = "https://www.w3.org/ns/credentials/status/v1"
 UNDEFINED_TERMS_V2 = "https://www.w3.org/ns/credentials/undefined-terms/v2"
+EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,15 @@ PINNED_CONTEXTS: Mapping[str, PinnedContext] = _pins(
         UNDEFINED_TERMS_V2,
         "www.w3.org_ns_credentials_undefined-terms_v2.jsonld",
         "12ce438d3d024c76ef23fddb6d577f50f0a5b98411336be766adf81619aa4746",
+    ),
+    # Not in the conformance collection: w3c/vc-data-model@647f43b324:contexts/credentials/examples/v2
+    # (the source of the published file; tests/credentials/contexts/PROVENANCE.tsv). It only sets
+    # @vocab, exactly as its inline twin {"@vocab": "https://www.w3.org/ns/credentials/examples#"}
+    # does; both are accepted under one rule (docs/verification.md).
+    (
+        EXAMPLES_V2,
+        "www.w3.org_ns_credentials_examples_v2.jsonld",
+        "57393fbc69d6efb9b9b5dc9cb6b9880b0944360abfe2eaf459c9e58cf2279d7c",
     ),
 )
 

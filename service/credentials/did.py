@@ -1,4 +1,4 @@
-"""DIDs: did:key for Ed25519 (created and resolved offline) and did:web identifiers and documents.
+"""DIDs: did:key for Ed25519 and P-256 (created and resolved offline) and did:web identifiers and documents.
 
 A district issuer is ``did:web:<host>:issuers:<slug>``, whose document is served at
 ``https://<host>/issuers/<slug>/did.json``. A port in the public URL is part of the host and its colon
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from service.credentials.contexts import DID_V1, MULTIKEY_V1
 from service.credentials.errors import KeyFormatError, KeyResolutionError
@@ -23,6 +23,7 @@ from service.credentials.keys import (
     ed25519_public_multibase,
     key_kind,
     public_key_from_multibase,
+    public_key_multibase,
     public_key_to_jwk,
     verification_key_from_document,
 )
@@ -34,22 +35,24 @@ JWK_CONTEXT = "https://www.w3.org/ns/cid/v1"
 # --- did:key ----------------------------------------------------------------------------------------
 
 
-def did_key(public_key: ed25519.Ed25519PublicKey) -> str:
-    """The did:key of an Ed25519 public key: ``did:key:z6Mk...``."""
-    return "did:key:" + ed25519_public_multibase(public_key)
+def did_key(public_key: ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey) -> str:
+    """The did:key of an Ed25519 (``did:key:z6Mk...``) or P-256 (``did:key:zDn...``) public key."""
+    return "did:key:" + public_key_multibase(public_key)
 
 
-def did_key_verification_method(public_key: ed25519.Ed25519PublicKey) -> str:
+def did_key_verification_method(public_key: ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey) -> str:
     """The verification method URL of a did:key: ``did:key:<mb>#<mb>``."""
-    fingerprint = ed25519_public_multibase(public_key)
+    fingerprint = public_key_multibase(public_key)
     return f"did:key:{fingerprint}#{fingerprint}"
 
 
 def resolve_did_key(did_or_url: str) -> dict[str, Any]:
     """Resolve a did:key (or a URL inside it) to its DID document, offline.
 
-    Only Ed25519 did:keys (``z6Mk``) are accepted; the document lists the key as a Multikey under
-    assertionMethod, authentication, capabilityInvocation and capabilityDelegation.
+    Ed25519 (``z6Mk``, multicodec 0xed) and P-256 (``zDn``, multicodec p256-pub 0x1200, compressed
+    point) did:keys are accepted, as the W3C did:key method and the reference verifiers do; the
+    document lists the key as a Multikey under assertionMethod, authentication, capabilityInvocation
+    and capabilityDelegation.
     """
     did = did_or_url.split("#", 1)[0]
     if not did.startswith("did:key:z"):
@@ -59,8 +62,8 @@ def resolve_did_key(did_or_url: str) -> dict[str, Any]:
         key = public_key_from_multibase(fingerprint)
     except KeyFormatError as exc:
         raise KeyResolutionError(f"{did!r}: {exc}") from exc
-    if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise KeyResolutionError(f"{did!r}: only Ed25519 did:keys are supported")
+    if not isinstance(key, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
+        raise KeyResolutionError(f"{did!r}: only Ed25519 and P-256 did:keys are supported")
     method_id = f"{did}#{fingerprint}"
     return {
         "@context": [DID_V1, MULTIKEY_V1],

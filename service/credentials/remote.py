@@ -433,7 +433,7 @@ class NestedResult:
             "id": self.id,
             "name": self.name,
             "type": list(self.types),
-            "verified": self.result.verified,
+            "verified": self.result.badge_verified,
             "checks": [check.to_json() for check in self.result.checks],
         }
 

@@ -23,14 +23,17 @@ pass a resolver over the fetched documents (see :func:`service.credentials.did.d
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -45,6 +48,7 @@ from service.credentials.errors import (
     UnknownContextError,
 )
 from service.credentials.keys import KeyResolver, VerificationKey
+from service.credentials.linked_data import expand
 from service.credentials.schema import schema_errors, schema_for
 from service.credentials.status_list import StatusResult
 from service.credentials.timeutil import format_datetime, parse_datetime
@@ -64,15 +68,25 @@ class Check:
     check: str
     ok: bool
     message: str
+    #: False when the check does not apply to this credential (the 1EdTech schema check of a credential
+    #: that is neither an Open Badge nor a CLR); ``ok`` is then True and says nothing.
+    applicable: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        """``{"check", "ok", "message"}`` as the verify API returns it."""
-        return {"check": self.check, "ok": self.ok, "message": self.message}
+        """``{"check", "ok", "message"}`` as the verify API returns it (plus ``"applicable": false``
+        for a check that does not apply)."""
+        out: dict[str, Any] = {"check": self.check, "ok": self.ok, "message": self.message}
+        if not self.applicable:
+            out["applicable"] = False
+        return out
 
 
 @dataclass(frozen=True)
 class VerificationResult:
-    """``verified`` is true only when every check passed; ``credential`` is the parsed credential."""
+    """``verified`` is true only when every check passed (the W3C sense: a genuine, current, unrevoked
+    verifiable credential); ``credential`` is the parsed credential. :attr:`recognized` says whether it
+    is a credential this service judges as a badge (an Open Badge 3.0 or CLR 2.0 credential, whose
+    1EdTech schema check applied); :attr:`badge_verified` needs both."""
 
     verified: bool
     checks: tuple[Check, ...]
@@ -85,6 +99,18 @@ class VerificationResult:
             if item.check == name:
                 return item
         raise KeyError(name)
+
+    @property
+    def recognized(self) -> bool:
+        """Whether the 1EdTech schema check applied: an Open Badge 3.0 (achievement or endorsement)
+        or CLR 2.0 credential. Unreadable input counts as recognized (its checks already failed)."""
+        return all(item.applicable for item in self.checks)
+
+    @property
+    def badge_verified(self) -> bool:
+        """The verdict of an Open Badges / CLR verifier: every check passed *and* the credential is an
+        Open Badge or CLR (as the 1EdTech validator, whose type probe fails any other credential)."""
+        return self.verified and self.recognized
 
     @property
     def failed(self) -> list[str]:
@@ -135,8 +161,8 @@ class _State:
     checks: dict[str, Check] = field(default_factory=dict)
     keys: list[VerificationKey] = field(default_factory=list)
 
-    def put(self, name: str, ok: bool, message: str) -> None:
-        self.checks[name] = Check(name, ok, message)
+    def put(self, name: str, ok: bool, message: str, *, applicable: bool = True) -> None:
+        self.checks[name] = Check(name, ok, message, applicable)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -164,14 +190,47 @@ def _is_vc1(credential: Mapping[str, Any]) -> bool:
     return bool(contexts) and contexts[0] == VC_V1
 
 
+_ENVELOPED = re.compile(r"^data:application/(?:vc\+jwt|vc\+ld\+json\+jwt|vc\+ld\+jwt)(;[^,]*)?,(.*)$", re.S)
+
+
+def enveloped_token(value: Mapping[str, Any]) -> str | None:
+    """The compact JWS inside an ``EnvelopedVerifiableCredential`` (VC-JOSE-COSE: ``id`` is a
+    ``data:application/vc+jwt,<JWS>`` URL), or ``None`` when ``value`` is not one. Raises
+    :class:`CredentialError` for an envelope whose ``id`` holds no JWS."""
+    if "EnvelopedVerifiableCredential" not in _as_list(value.get("type")):
+        return None
+    identifier = value.get("id")
+    match = _ENVELOPED.match(identifier) if isinstance(identifier, str) else None
+    if match is None:
+        raise CredentialError(
+            "an EnvelopedVerifiableCredential needs an id of the form data:application/vc+jwt,<JWS>"
+        )
+    parameters, data = match.group(1) or "", match.group(2)
+    if ";base64" in parameters:
+        try:
+            data = base64.b64decode(data, validate=True).decode("ascii")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CredentialError(f"the envelope's base64 data is invalid: {exc}") from exc
+    else:
+        data = unquote(data)
+    if not looks_like_jwt(data):
+        raise CredentialError("the EnvelopedVerifiableCredential's data is not a compact JWS")
+    return data.strip()
+
+
 def parse_input(
     doc_or_jws: Mapping[str, Any] | str | bytes,
 ) -> tuple[dict[str, Any], ParsedJwt | None, str | None]:
-    """Turn a credential (JSON object, JSON text or compact JWS) into ``(credential, jwt, token)``.
+    """Turn a credential (JSON object, JSON text, compact JWS or an ``EnvelopedVerifiableCredential``
+    holding a VC-JWT) into ``(credential, jwt, token)``.
 
     Raises :class:`ProofError` for a malformed JWS and :class:`CredentialError` for anything that is
     neither JSON nor a JWS.
     """
+    if isinstance(doc_or_jws, Mapping):
+        token = enveloped_token(doc_or_jws)
+        if token is not None:
+            return parse_input(token)
     if isinstance(doc_or_jws, bytes):
         try:
             doc_or_jws = doc_or_jws.decode("utf-8")
@@ -190,6 +249,9 @@ def parse_input(
             raise CredentialError("the credential is neither JSON nor a compact JWS") from exc
         if not isinstance(value, dict):
             raise CredentialError("the credential must be a JSON object")
+        token = enveloped_token(value)
+        if token is not None:
+            return parse_input(token)
         return _shallow_enough(value), None, None
     if not isinstance(doc_or_jws, Mapping):
         raise CredentialError("the credential must be a JSON object or a compact JWS")
@@ -252,7 +314,7 @@ def verify_credential(
 
     _check_schema(state, credential)
     if parsed is not None and token is not None:
-        _check_jwt_proof(state, token, parsed, resolve_key)
+        _check_jwt_proof(state, token, parsed, resolve_key, registry)
     else:
         _check_data_integrity(
             state, credential, resolve_key, registry, proof_memo if registry is None else None
@@ -309,7 +371,15 @@ def _check_schema(state: _State, credential: Mapping[str, Any]) -> None:
         if missing:
             state.put("schema", False, f"missing {', '.join(missing)}")
         elif _data_model_holds(state, credential):
-            state.put("schema", True, f"no 1EdTech schema for type {types}; the VC data model basics hold")
+            # Not vacuously "valid": no 1EdTech schema applies. The check is reported as not applicable
+            # and an Open Badges verdict (VerificationResult.badge_verified) stays false for it.
+            state.put(
+                "schema",
+                True,
+                f"not applicable: type {types} is neither an Open Badge 3.0 nor a CLR 2.0 credential "
+                "(no 1EdTech schema applies; the W3C VC data model rules hold)",
+                applicable=False,
+            )
         return
     document = _vc1_as_vc2(credential) if vc1 else credential
     errors = schema_errors(document, schema_id)
@@ -437,7 +507,13 @@ def _previous_proofs(
     return [by_id[item] for item in dict.fromkeys(ids)]
 
 
-def _check_jwt_proof(state: _State, token: str, parsed: ParsedJwt, resolve_key: KeyResolver) -> None:
+def _check_jwt_proof(
+    state: _State,
+    token: str,
+    parsed: ParsedJwt,
+    resolve_key: KeyResolver,
+    registry: ContextRegistry | None = None,
+) -> None:
     method = parsed.kid
     if method is None:
         issuer = parsed.payload.get("iss")
@@ -457,6 +533,16 @@ def _check_jwt_proof(state: _State, token: str, parsed: ParsedJwt, resolve_key: 
         verify_vc_jwt(token, key.public_key)
     except ProofError as exc:
         state.put("proof", False, str(exc))
+        return
+    # The same JSON-LD safe mode a Data Integrity proof goes through: a JWS signs bytes, not meaning,
+    # so without it an undefined term or an unpinned context would verify as a JWT and fail as DI.
+    try:
+        expand(parsed.credential, registry=registry)
+    except SafeModeError as exc:
+        state.put("proof", False, f"VC-JWT: JSON-LD safe mode: {exc}")
+        return
+    except CredentialError as exc:
+        state.put("proof", False, f"VC-JWT: {exc}")
         return
     state.keys.append(key)
     state.put("proof", True, f"VC-JWT {parsed.header.get('alg')} signature by {method} is valid")

@@ -27,9 +27,10 @@ from service.credentials.data_model import (
     credential_problems,
     presentation_problems,
 )
+from service.credentials.errors import CredentialError
 from service.credentials.remote import MAX_PRESENTED_CREDENTIALS, NestedResult, PresentationResult
 from service.credentials.vc_jwt import looks_like_jwt
-from service.credentials.verify import Check, VerificationResult
+from service.credentials.verify import Check, VerificationResult, enveloped_token
 from service.logging import request_id_var
 
 STATUS_VERIFICATION_ERROR = "https://www.w3.org/TR/vc-bitstring-status-list/#STATUS_VERIFICATION_ERROR"
@@ -235,6 +236,12 @@ def credential_request_problems(body: Any) -> list[Violation]:
                 PARSING_ERROR,
             )
         ]
+    if isinstance(credential, Mapping):
+        try:
+            if enveloped_token(credential) is not None:
+                return []  # VC-JOSE-COSE: the enveloped JWT is read and judged by the verifier
+        except CredentialError as exc:
+            return [Violation("verifiableCredential", "verifiableCredential.id", str(exc), PARSING_ERROR)]
     return credential_problems(credential)
 
 

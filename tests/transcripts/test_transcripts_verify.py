@@ -157,3 +157,34 @@ async def test_independent_js_verifier_accepts_transcript_and_every_nested_crede
         ]
         is False
     )
+
+
+async def test_verify_page_shows_each_nested_credentials_verdict(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    """/verify on a CLR transcript lists every credential it holds with its own verdict; a revoked
+    badge inside makes the page say "Not valid" and names it."""
+    import re
+
+    credential, _ = await _transcript(http, actors, session, settings)
+    page = await http.post("/verify", files={"credential": (None, json.dumps(credential))})
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert re.search(r"<h1[^>]*>\s*Valid", html)
+    assert "Credentials in this transcript" in html
+    states = re.findall(r'<li class="nested" data-state="([a-z_]+)" data-index="(\d+)"', html)
+    assert states == [("valid", str(i)) for i in range(1, 6)]
+
+    badge_uuid = nested(credential)[0]["id"].rsplit("/", 1)[1]
+    revoked = await http.post(
+        f"/api/v1/credentials/{badge_uuid}/revoke",
+        json={"reason": "awarded in error"},
+        headers=await actors.a.headers("credentials:write"),
+    )
+    assert revoked.status_code == 200, revoked.text
+    html = (await http.post("/verify", files={"credential": (None, json.dumps(credential))})).text
+    heading = re.search(r"<h1[^>]*>\s*([^<]+)", html)
+    assert heading is not None and heading.group(1).strip().startswith("Not valid: 1 of the 5")
+    states = re.findall(r'<li class="nested" data-state="([a-z_]+)" data-index="(\d+)"', html)
+    assert states == [("revoked", "1")] + [("valid", str(i)) for i in range(2, 6)]
+    assert "awarded in error" not in html  # revocation reasons stay internal

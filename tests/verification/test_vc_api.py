@@ -8,6 +8,7 @@ for real: guard, HTTP, cache, verifier.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -606,3 +607,40 @@ async def test_deep_bodies_are_refused(vc_http: httpx.AsyncClient, slug: str) ->
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 400 and response.json()["code"] == "json_too_deep"
+
+
+async def test_enveloped_vc_jwt(vc_http: httpx.AsyncClient, slug: str, remote_issuer: RemoteIssuer) -> None:
+    """VC-JOSE-COSE: an EnvelopedVerifiableCredential holding a VC-JWT is verified like the JWT."""
+    envelope = {
+        "@context": [VC_V2],
+        "id": f"data:application/vc+jwt,{remote_issuer.jwt()}",
+        "type": "EnvelopedVerifiableCredential",
+    }
+    response = await vc_http.post(credentials_url(slug), json={"verifiableCredential": envelope})
+    assert response.status_code == 200, response.text
+    assert response.json()["verified"] is True
+    broken = {**envelope, "id": "data:application/vc+jwt,not-a-jws"}
+    response = await vc_http.post(credentials_url(slug), json={"verifiableCredential": broken})
+    assert response.status_code == 422, response.text
+    assert "compact JWS" in response.text
+
+
+async def test_plain_vc_is_verified_by_vc_api_but_not_a_verified_badge(
+    vc_http: httpx.AsyncClient, slug: str
+) -> None:
+    """One credential that is neither an Open Badge nor a CLR: the W3C VC-API verifier says verified
+    (as W3C verifiers do); the Open Badges verifier reports the schema check as not applicable and
+    does not call it verified (as the 1EdTech validator's type probe does)."""
+    credential = signed_minimal()
+    response = await vc_http.post(credentials_url(slug), json={"verifiableCredential": credential})
+    assert response.status_code == 200 and response.json()["verified"] is True
+    response = await vc_http.post("/api/v1/verify", json=credential)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["verified"] is False
+    schema = next(item for item in body["checks"] if item["check"] == "schema")
+    assert schema["applicable"] is False and schema["ok"] is True
+    assert all(item["ok"] for item in body["checks"])
+    page = await vc_http.post("/verify", files={"credential": (None, json.dumps(credential))})
+    assert page.status_code == 200
+    assert "Not valid as an Open Badge" in page.text and "not applicable" in page.text

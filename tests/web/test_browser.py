@@ -410,3 +410,46 @@ def test_api_pages_work_offline(browser: Browser, site: Site, path: str, ready: 
         context.close()
     assert elsewhere == []
     assert errors == []
+
+
+def test_transcript_verification_and_issuer_badges_at_two_widths(
+    browser: Browser, site: Site, axe_source: str
+) -> None:
+    """/verify on a CLR transcript shows each credential it holds with its own verdict; the issuer page
+    lists the district's badges; both at desktop (1280 px) and phone (390 px) width, no sideways scroll."""
+    listed = httpx.get(
+        f"{site.base}/api/v1/transcripts", params={"limit": 1}, headers=site.token("transcripts:read")
+    )
+    assert listed.status_code == 200, listed.text
+    transcripts = listed.json()["items"]
+    assert transcripts, "the demo district has a transcript"
+    transcript_url = transcripts[0]["id"]
+    issuer_url = httpx.get(
+        site.credentials(limit=1)[0]["id"], headers={"Accept": "application/vc+ld+json"}
+    ).json()["issuer"]["url"]
+    for width, label in ((1280, "desktop"), (390, "phone")):
+        context = browser.new_context(
+            viewport={"width": width, "height": 900}, is_mobile=label == "phone", has_touch=label == "phone"
+        )
+        tab = context.new_page()
+        try:
+            tab.goto(f"{site.base}/verify?url={transcript_url}")
+            assert first_heading(tab) == "Valid"
+            items = tab.locator(".nested-list > li.nested")
+            assert items.count() >= 1
+            assert all(items.nth(i).get_attribute("data-state") == "valid" for i in range(items.count()))
+            items.first.locator("summary").click()  # the checks of one nested credential
+            assert items.first.locator(".check").count() == 5
+            assert tab.evaluate("() => document.documentElement.scrollWidth") <= width
+            check_accessibility(tab, axe_source)
+            shot(tab, site, f"verify-transcript-{label}")
+            tab.goto(issuer_url)
+            badges = tab.locator(".badge-list a")
+            assert badges.count() >= 1
+            href = badges.first.get_attribute("href")
+            assert href is not None and "/achievements/" in href
+            assert tab.evaluate("() => document.documentElement.scrollWidth") <= width
+            check_accessibility(tab, axe_source)
+            shot(tab, site, f"issuer-badges-{label}")
+        finally:
+            context.close()

@@ -71,3 +71,27 @@ async def test_draft_framework_items_stay_private(
     assert other.status_code == 404
     missing = await http.get("/issuers/nobody/achievements/00000000-0000-4000-8000-000000000000")
     assert missing.status_code == 404
+
+
+async def test_issuer_page_lists_its_issued_badges_and_nothing_of_other_districts(
+    http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
+) -> None:
+    """The public issuer page lists the badges the district has issued, each linking to its public
+    achievement page; another district's badges and learners never appear."""
+    issuer_path = f"/issuers/{actors.a.tenant.slug}"
+    before = await http.get(issuer_path, headers={"Accept": BROWSER})
+    assert before.status_code == 200 and 'id="no-badges"' in before.text
+    issued = await issue_one(session, actors.a.tenant.id, settings)
+    credential = json.loads(issued.document)
+    achievement = credential["credentialSubject"]["achievement"]
+    page = await http.get(issuer_path, headers={"Accept": BROWSER})
+    assert page.status_code == 200
+    assert 'id="no-badges"' not in page.text
+    assert f'href="{achievement["id"]}"' in page.text and achievement["name"] in page.text
+    assert 'class="badge-list"' in page.text
+    subject_name = credential["credentialSubject"].get("name")
+    if isinstance(subject_name, str):
+        assert subject_name not in page.text
+    other = await http.get(f"/issuers/{actors.b.tenant.slug}", headers={"Accept": BROWSER})
+    assert other.status_code == 200 and 'id="no-badges"' in other.text
+    assert achievement["id"] not in other.text

@@ -14,7 +14,11 @@ out of the archive (never unpacked whole), so memory does not grow with the bund
 
 An upload is all or nothing: the whole import runs in one savepoint, and anything that makes the
 bundle unusable (a corrupt archive, a file that is not UTF-8 or not CSV, a required column missing, the
-deactivation guard) undoes everything written and answers 4xx naming the file, line and column.
+deactivation guard) undoes everything written and answers 4xx naming the file, line and column. So does
+a single row that cannot be written (a value that does not map, a reference to a record the bundle and
+the district do not have, a duplicate enrollment, a result refused as evidence): the 422 lists every such
+row by file, line and column (at most ``MAX_ROW_ERRORS``). A parent or an org membership that cannot be
+linked leaves its row written and is reported (``KEPT_ROW_KINDS``).
 """
 
 from __future__ import annotations
@@ -55,6 +59,10 @@ CSV_BASE_URL = "csv:upload"
 BATCH = 1000
 MAX_ROWS_PER_FILE = 2_000_000
 MAX_ISSUES = 1000
+#: Rows that cannot be written refuse the upload; at most this many are listed in the 422.
+MAX_ROW_ERRORS = 100
+#: Problems that leave their row written (a link left out): reported, they do not refuse the upload.
+KEPT_ROW_KINDS = frozenset({"unknown_parent", "unknown_org"})
 #: Compression ratio beyond which a member is treated as a zip bomb.
 MAX_RATIO = 200
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$")
@@ -536,6 +544,43 @@ class _FileImport:
         await self.flush()
 
 
+def _refusing_count(state: SyncState) -> int:
+    return sum(count for kind, count in state.errors.items() if kind not in KEPT_ROW_KINDS)
+
+
+def _refuse_bad_rows(state: SyncState) -> None:
+    """A row that could not be written (a value that does not map, a reference to nothing, a duplicate,
+    a result refused as evidence) refuses the whole upload: raise :class:`InvalidBundle` listing every
+    such row by file, line and column (at most :data:`MAX_ROW_ERRORS`). Problems that leave the row
+    written (:data:`KEPT_ROW_KINDS`) stay in the report."""
+    total = _refusing_count(state)
+    if not total:
+        return
+    shown = [sample for sample in state.samples if sample.get("kind") not in KEPT_ROW_KINDS][:MAX_ROW_ERRORS]
+    errors: list[FieldError] = [
+        CsvFieldError(
+            "body.file",
+            str(sample.get("message") or sample.get("kind")),
+            str(sample.get("kind")),
+            file=sample.get("file") or sample.get("where"),
+            line=sample.get("line"),
+            column=sample.get("column") or sample.get("field"),
+        )
+        for sample in shown
+    ]
+    kinds = ", ".join(
+        f"{kind} {count}" for kind, count in sorted(state.errors.items()) if kind not in KEPT_ROW_KINDS
+    )
+    first = errors[0] if errors else None
+    where = ""
+    if isinstance(first, CsvFieldError):
+        where = f" (first: {first.file} line {first.line}, column {first.column}: {first.message})"
+    more = f"; the first {len(errors)} are listed" if total > len(errors) else ""
+    raise InvalidBundle(
+        f"{total} row(s) cannot be imported ({kinds}), so nothing was written{where}{more}", errors
+    )
+
+
 async def import_bundle(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -572,6 +617,9 @@ async def _import(
         importer = _FileImport(collection, name, repo, state, run_id)
         await importer.run(bundle, roles)
         await link_parents(repo, state, collection, locate=importer.locate)
+        if _refusing_count(state) >= MAX_ROW_ERRORS:
+            break  # enough to show; the bundle is refused whatever the rest holds
+    _refuse_bad_rows(state)
     full = {c: m == "bulk" for c, m in modes.items()}
     oneroster = settings.oneroster
     if not override:

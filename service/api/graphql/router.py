@@ -5,12 +5,24 @@ and the document is checked against the budgets of :mod:`service.api.graphql.lim
 tokens, fragments, aliases, root fields, fields, depth, cost). Operations that need no database
 (anonymous ones, which can only introspect, and introspection-only ones) run in a worker thread with
 a small per-process cap, so a costly introspection never holds the event loop.
+
+Introspection results are cached per schema (this module's one schema, so per process): an
+introspection-only operation without errors is executed once per distinct (query text, operation name,
+variables) and answered from the cache afterwards (at most :data:`INTROSPECTION_CACHE_SIZE` entries,
+least recently used forgotten first). The standard introspection query costs about 70,000 units and
+holds the GIL for a long time; a cached answer costs an anonymous caller
+1/:data:`CACHED_COST_DIVISOR` of that from their budget.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import dataclasses
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -19,7 +31,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.types import ExecutionResult
 
 from service import jsonio
@@ -30,9 +42,69 @@ from service.api.graphql.schema import schema
 from service.api.web.ide import html_page, offline_graphiql
 from service.config import LimitSettings
 from service.errors import FieldError
-from service.verification.ratelimit import RateLimiter
+from service.verification.ratelimit import Limiter, make_limiter
 
 PATH = "/graphql"
+ResultT = TypeVar("ResultT")
+INTROSPECTION_CACHE_SIZE = 16
+CACHED_COST_DIVISOR = 100
+
+
+@dataclasses.dataclass
+class EncodedResult(ExecutionResult):
+    """An introspection answer with its JSON body encoded once, in the worker thread: a cached answer
+    is sent without serializing hundreds of kilobytes on the event loop again."""
+
+    body: bytes | None = None
+
+
+class _EncodedResponse(dict[str, Any]):
+    """What :meth:`ProblemGraphQLRouter.process_result` hands to ``encode_json`` for such an answer."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+
+def _encoded(result: ExecutionResult) -> EncodedResult:
+    body = None
+    if not result.errors:
+        body = json.dumps(process_result(result), separators=(",", ":")).encode("utf-8")
+    return EncodedResult(data=result.data, errors=result.errors, extensions=result.extensions, body=body)
+
+
+class IntrospectionCache:
+    """Results of introspection-only operations, which depend on nothing but the schema."""
+
+    def __init__(self, size: int = INTROSPECTION_CACHE_SIZE) -> None:
+        self.size = size
+        self._results: OrderedDict[tuple[str, str | None, str], EncodedResult] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    @staticmethod
+    def key(request_data: GraphQLRequestData) -> tuple[str, str | None, str] | None:
+        try:
+            variables = json.dumps(request_data.variables or {}, sort_keys=True)
+        except (TypeError, ValueError):
+            return None
+        return (str(request_data.query), request_data.operation_name, variables)
+
+    def get(self, key: tuple[str, str | None, str]) -> EncodedResult | None:
+        with self._lock:
+            found = self._results.get(key)
+            if found is not None:
+                self._results.move_to_end(key)
+                self.hits += 1
+            return found
+
+    def put(self, key: tuple[str, str | None, str], result: EncodedResult) -> None:
+        if result.errors or result.body is None:
+            return  # only complete answers are worth repeating
+        with self._lock:
+            self._results[key] = result
+            while len(self._results) > self.size:
+                self._results.popitem(last=False)
 
 
 class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
@@ -43,7 +115,8 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         super().__init__(*args, **kwargs)
         self.limits = limits
         self._threads: anyio.CapacityLimiter | None = None
-        self._budgets: RateLimiter | None = None
+        self._budgets: Limiter | None = None
+        self.introspection_cache = IntrospectionCache()
 
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -84,21 +157,50 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         introspection_only = checked is not None and checked.introspection_only
         if context.principal is not None and not introspection_only:
             return await parent(*call)
+        key = self.introspection_cache.key(request_data) if introspection_only else None
+        cached = self.introspection_cache.get(key) if key is not None else None
+        cost = checked.cost if checked is not None else 1
         if context.principal is None:
-            self._charge(request, limits, checked.cost if checked is not None else 1)
+            await self._charge(request, context, cost // CACHED_COST_DIVISOR if cached else cost)
+        if cached is not None:
+            return cached
+        if key is None:
+            return await self._threaded(lambda: asyncio.run(parent(*call)), limits)
+        # Executed and encoded in the worker thread; cached when complete.
+        answer = await self._threaded(lambda: _encoded(asyncio.run(parent(*call))), limits)
+        self.introspection_cache.put(key, answer)
+        return answer
+
+    async def _threaded(self, work: Callable[[], ResultT], limits: LimitSettings) -> ResultT:
         if self._threads is None:
             self._threads = anyio.CapacityLimiter(limits.graphql_threaded_operations)
         # A loop of its own in the thread: such operations touch neither the session nor the app's loop.
-        return await anyio.to_thread.run_sync(lambda: asyncio.run(parent(*call)), limiter=self._threads)
+        return await anyio.to_thread.run_sync(work, limiter=self._threads)
 
-    def _charge(self, request: Any, limits: LimitSettings, cost: int) -> None:
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if isinstance(result, EncodedResult) and result.body is not None:
+            return _EncodedResponse(result.body)  # type: ignore[return-value]
+        return await super().process_result(request, result)
+
+    def encode_json(self, data: object) -> str | bytes:
+        if isinstance(data, _EncodedResponse):
+            return data.body
+        return super().encode_json(data)
+
+    async def _charge(self, request: Any, context: Context, cost: int) -> None:
         """Anonymous callers spend their IP's cost budget (``limits.graphql_anonymous_cost_*``)."""
+        limits = context.settings.limits
         if self._budgets is None:
-            self._budgets = RateLimiter(
-                limits.graphql_anonymous_cost_per_minute, limits.graphql_anonymous_cost_burst, 10_000
+            self._budgets = make_limiter(
+                request.app.state,
+                context.settings,
+                "graphql",
+                limits.graphql_anonymous_cost_per_minute,
+                limits.graphql_anonymous_cost_burst,
+                10_000,
             )
         ip = client_ip(request)
-        wait = self._budgets.acquire(ip, float(max(1, cost)))
+        wait = await self._budgets.acquire(ip, float(max(1, cost)))
         if wait is not None:
             message = f"anonymous GraphQL cost budget of this client spent; retry in {int(wait)} s"
             raise GraphQLRateLimited(

@@ -17,7 +17,7 @@ from service.config import Settings
 from service.errors import ServiceError
 from service.tenancy.schemas import TokenResponse
 from service.tenancy.service import TenancyService
-from service.verification.ratelimit import RateLimiter
+from service.verification.ratelimit import Limiter, make_limiter
 
 router = APIRouter(tags=["oauth"])
 
@@ -68,19 +68,25 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def _throttle(request: Request, settings: Settings, client_id: str) -> int | None:
+async def _throttle(request: Request, settings: Settings, client_id: str) -> int | None:
     """Seconds to wait when this client id or this client IP asked too often, else None.
 
     Both are counted (guessing secrets of one client from many IPs, or of many clients from one IP).
     """
-    limiter: RateLimiter | None = getattr(request.app.state, "token_rate_limiter", None)
+    limiter: Limiter | None = getattr(request.app.state, "token_rate_limiter", None)
     if limiter is None:
-        limiter = RateLimiter(settings.auth.token_rate_per_minute, settings.auth.token_rate_burst, 10_000)
+        limiter = make_limiter(
+            request.app.state,
+            settings,
+            "token",
+            settings.auth.token_rate_per_minute,
+            settings.auth.token_rate_burst,
+            10_000,
+        )
         request.app.state.token_rate_limiter = limiter
     ip = client_ip(request)
-    waits = [
-        w for w in (limiter.acquire("client:" + client_id), limiter.acquire("ip:" + ip)) if w is not None
-    ]
+    taken = (await limiter.acquire("client:" + client_id), await limiter.acquire("ip:" + ip))
+    waits = [w for w in taken if w is not None]
     return int(max(waits)) if waits else None
 
 
@@ -123,7 +129,7 @@ async def token(request: Request, session: SessionDep, settings: SettingsDep) ->
         )
     if len(client_id) > 256 or len(client_secret) > 256:
         return _oauth_error(401, "invalid_client", "unknown client or wrong secret", basic=basic is not None)
-    retry_after = _throttle(request, settings, client_id)
+    retry_after = await _throttle(request, settings, client_id)
     if retry_after is not None:
         response = _oauth_error(
             429, "too_many_requests", f"too many token requests; retry in {retry_after} s"

@@ -108,11 +108,17 @@ async def issuer_jwks(slug: str, session: SessionDep, settings: SettingsDep) -> 
     responses={**PUBLIC_ERRORS, 200: {"content": {"application/ld+json": {}, "text/html": {}}}},
 )
 async def issuer_profile(slug: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    issuer = await PublicBadgeService(session, settings).issuer(slug)
+    public = PublicBadgeService(session, settings)
+    issuer = await public.issuer(slug)
     if wants_html(request.headers.get("accept")):
         tenant = await issuer.tenant()
         return public_pages.issuer_page(
-            request, name=tenant.name, did=issuer.did_for(slug), slug=slug, public_url=settings.public_url
+            request,
+            name=tenant.name,
+            did=issuer.did_for(slug),
+            slug=slug,
+            public_url=settings.public_url,
+            achievements=await public.achievements(slug),
         )
     return _json(await issuer.profile(), "application/ld+json", Vary="Accept")
 

@@ -24,7 +24,7 @@ from service.credentials.verify import VerificationResult
 from service.errors import FieldError
 from service.verification.errors import NoCredentialFound, UnreadableCredential, VerifyBodyTooLarge
 from service.verification.fetcher import RemoteFetcher
-from service.verification.ratelimit import RateLimiter
+from service.verification.ratelimit import Limiter, make_limiter
 from service.verification.recipient import MAX_RECIPIENT_LENGTH, recipient_matches
 from service.verification.service import (
     Submitted,
@@ -56,15 +56,21 @@ async def get_verification_service(request: Request) -> VerificationService:
 async def enforce_rate_limit(request: Request) -> None:
     """Per client IP token bucket; raises 429 with ``Retry-After`` when exhausted."""
     state = request.app.state
-    limiter: RateLimiter | None = getattr(state, "verify_rate_limiter", None)
+    limiter: Limiter | None = getattr(state, "verify_rate_limiter", None)
     if limiter is None:
-        options = _settings(request).verify
-        limiter = RateLimiter(
-            options.rate_limit_per_minute, options.rate_limit_burst, options.rate_limit_clients
+        settings = _settings(request)
+        options = settings.verify
+        limiter = make_limiter(
+            state,
+            settings,
+            "verify",
+            options.rate_limit_per_minute,
+            options.rate_limit_burst,
+            options.rate_limit_clients,
         )
         state.verify_rate_limiter = limiter
     client = client_ip(request)
-    retry_after = limiter.acquire(client)
+    retry_after = await limiter.acquire(client)
     if retry_after is not None:
         raise StarletteHTTPException(
             429,
@@ -135,6 +141,11 @@ class CheckRead(BaseModel):
     check: str = Field(description="schema, proof, issuer, validity or status")
     ok: bool
     message: str
+    applicable: bool = Field(
+        default=True,
+        description="false when the check does not apply (the schema check of a credential that is "
+        "neither an Open Badge nor a CLR); absent otherwise",
+    )
 
 
 class NestedRead(BaseModel):
@@ -182,7 +193,9 @@ def verify_body(
     """The :class:`VerifyRead` document, built directly: the credential is echoed as read, and
     re-validating it through the model would only copy it."""
     body: dict[str, Any] = {
-        "verified": result.verified and all(item.result.verified for item in nested or ()),
+        # An Open Badges verdict: a credential that is neither an Open Badge nor a CLR is not
+        # "verified" here even when its proof holds (docs/verification.md).
+        "verified": result.badge_verified and all(item.result.badge_verified for item in nested or ()),
         "checks": [check.to_json() for check in result.checks],
         "credential": result.credential,
         "proof_format": result.proof_format,

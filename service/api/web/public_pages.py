@@ -4,6 +4,7 @@ and the competency it aligns to. Browsers get HTML, machines JSON(-LD), by the `
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from service.api.web.images import safe_image_src
 from service.api.web.templating import render
 from service.badges import documents
-from service.badges.service import PublicAchievement
+from service.badges.service import PUBLIC_ACHIEVEMENTS_LIMIT, PublicAchievement, PublicListing
 from service.frameworks.tree import FrameworkTree
 
 FRAMEWORK_KINDS = {
@@ -106,8 +107,18 @@ def competency_page(
     return render(request, "competency.html", context, headers=NO_CACHE)
 
 
-def issuer_page(request: Request, *, name: str, did: str, slug: str, public_url: str) -> HTMLResponse:
+def issuer_page(
+    request: Request,
+    *,
+    name: str,
+    did: str,
+    slug: str,
+    public_url: str,
+    achievements: Sequence[PublicListing] = (),
+) -> HTMLResponse:
     context = {
+        "achievements": achievements,
+        "achievements_limit": PUBLIC_ACHIEVEMENTS_LIMIT,
         "page_title": name,
         "name": name,
         "did": did,

@@ -7,12 +7,13 @@ expired one, genuine but no longer in force, has them shown struck through with 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from service.api.web.templating import human_date
+from service.credentials.remote import NestedResult
 from service.credentials.verify import VerificationResult
 
 CHECK_LABELS = {
@@ -46,6 +47,7 @@ class CheckView:
     ok: bool
     explanation: str
     detail: str
+    applicable: bool = True
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,18 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class NestedView:
+    """One credential held by a CLR transcript, verified on its own."""
+
+    index: int
+    name: str
+    kind: str
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
 class Verdict:
-    #: valid | revoked | suspended | expired | not_yet_valid | invalid
+    #: valid | revoked | suspended | expired | not_yet_valid | invalid | not_a_badge
     state: str
     #: The first heading: starts with "Valid", "Revoked", "Expired" or "Not valid".
     headline: str
@@ -69,10 +81,40 @@ class Verdict:
     claims_reason: str | None = None
     recipient_matched: bool | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: A CLR transcript only: the verdict of each credential it holds, in order.
+    nested: tuple[NestedView, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.state == "valid"
+
+
+def with_nested(verdict: Verdict, nested: Sequence[NestedResult]) -> Verdict:
+    """A CLR transcript's verdict with the verdict of each credential it holds. The transcript counts
+    as valid only when every credential in it verifies (as ``POST /api/v1/verify`` says)."""
+    views = tuple(
+        NestedView(
+            index=item.index + 1,
+            name=item.name or item.id or f"Credential {item.index + 1}",
+            kind=", ".join(t for t in item.types if t != "VerifiableCredential") or "VerifiableCredential",
+            verdict=build_verdict(item.result),
+        )
+        for item in nested
+    )
+    failing = [view for view in views if view.verdict.state != "valid"]
+    if not failing or verdict.state != "valid":
+        return replace(verdict, nested=views)
+    count = f"{len(failing)} of the {len(views)} credentials it holds"
+    return replace(
+        verdict,
+        state="invalid",
+        headline=f"Not valid: {count} did not verify",
+        summary=verdict.summary
+        + f" The transcript itself is genuine, but {count} did not verify: see each one below.",
+        claims_mode="struck",
+        claims_reason="Part of this transcript did not verify, so what it says is shown struck through.",
+        nested=views,
+    )
 
 
 def text_of(value: Any) -> str | None:
@@ -183,8 +225,13 @@ def build_verdict(
             name=item.check,
             label=CHECK_LABELS.get(item.check, item.check.capitalize()),
             ok=item.ok,
-            explanation=_explain(item.check, item.ok, item.message),
+            explanation=(
+                _explain(item.check, item.ok, item.message)
+                if item.applicable
+                else "No Open Badges or CLR schema applies to this kind of credential."
+            ),
             detail=item.message,
+            applicable=item.applicable,
         )
         for item in result.checks
     )
@@ -196,6 +243,24 @@ def build_verdict(
     claims = credential_claims(credential)
     genuine = not ({"schema", "proof", "issuer"} & failed.keys())
     status_word = _is_revoked(failed.get("status", ""))
+    if result.verified and not result.recognized:
+        kinds = [str(t) for t in (credential.get("type") or []) if t != "VerifiableCredential"]
+        summary = (
+            f"Its signature by {issuer}, its dates and its status hold, but it is "
+            + (f"a {', '.join(kinds)} credential, " if kinds else "a plain verifiable credential, ")
+            + "not an Open Badge or a CLR transcript, so this service cannot say what it certifies."
+        )
+        reason = "It is not an Open Badge or CLR: what it claims has not been checked against a badge schema."
+        return Verdict(
+            "not_a_badge",
+            "Not valid as an Open Badge",
+            summary,
+            checks,
+            claims,
+            "struck",
+            reason,
+            recipient_matched,
+        )
     if result.verified:
         state, headline = "valid", "Valid"
         summary = f"Issued by {issuer} to {recipient}" + (f", on {human_date(start)}" if start else "") + "."

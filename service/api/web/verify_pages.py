@@ -21,7 +21,7 @@ from service.api.rest.verify import (
     read_bounded_body,
 )
 from service.api.web.templating import render, render_fragment
-from service.api.web.verdict import Verdict, build_verdict
+from service.api.web.verdict import Verdict, build_verdict, with_nested
 from service.badges.service import PublicBadgeService
 from service.config import Settings
 from service.errors import FieldError, NotFoundError, ServiceError
@@ -74,7 +74,11 @@ async def verdict_for(
     if not result.verified:
         revoked_on = await own_revocation_date(session, settings, result.credential)
     matched = recipient_matches(result.credential, recipient) if recipient and recipient.strip() else None
-    return build_verdict(result, revoked_on=revoked_on, recipient_matched=matched), result.proof_format
+    verdict = build_verdict(result, revoked_on=revoked_on, recipient_matched=matched)
+    nested = await service.verify_nested(result)  # a CLR transcript: each credential it holds
+    if nested is not None:
+        verdict = with_nested(verdict, nested)
+    return verdict, result.proof_format
 
 
 def _error(exc: ServiceError, fallback_field: str) -> dict[str, str]:

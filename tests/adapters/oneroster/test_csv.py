@@ -269,3 +269,57 @@ async def test_a_changed_row_under_the_same_date_last_modified_is_applied(
     assert again.status_code == 200 and again.json()["totals"]["updated"] == 1
     found = await learner(http, h, "u1")
     assert found is not None and found["given_name"] == "Anne"
+
+
+ENROLLMENTS_HEADER = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role\n"
+CLASSES = (
+    "sourcedId,status,dateLastModified,title,schoolSourcedId\nclass-1,active,2026-01-01,Algebra,school-9\n"
+)
+
+
+async def test_one_bad_row_refuses_the_whole_bundle_listing_every_bad_row(
+    http: httpx.AsyncClient, actors: Actors
+) -> None:
+    """Before: 200, the good rows written and the bad ones skipped. Now: 422 listing every row that
+    cannot be written by file, line and column; nothing of the bundle is written."""
+    h = await actors.a.headers("sync:write", "roster:read")
+    users = USERS_HEADER + (
+        "u1,active,2026-01-01,school-9,student,u1,Good,Row\n"  # line 2
+        "u2,active,2026-01-01,school-9,wizard,u2,Bad,Role\n"  # line 3: no such role
+    )
+    enrollments = ENROLLMENTS_HEADER + (
+        "e1,active,2026-01-01,class-1,school-9,u1,student\n"  # line 2
+        "e2,active,2026-01-01,class-1,school-9,nobody,student\n"  # line 3: no such user
+    )
+    files = {"orgs.csv": ORGS, "classes.csv": CLASSES, "users.csv": users, "enrollments.csv": enrollments}
+    response = await upload(http, h, bundle(files))
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "oneroster_invalid_bundle"
+    assert "nothing was written" in body["detail"]
+    located = {(e["file"], e["line"], e["column"]) for e in body["errors"]}
+    assert ("users.csv", 3, "role") in located
+    assert ("enrollments.csv", 3, "userSourcedId") in located
+    assert len(body["errors"]) == 2
+    assert not await org_exists(http, h, "school-9")
+    assert await learner(http, h, "u1") is None  # the good rows were not written either
+    # the same bundle without the bad rows imports
+    good = {
+        **files,
+        "users.csv": USERS_HEADER + "u1,active,2026-01-01,school-9,student,u1,Good,Row\n",
+        "enrollments.csv": ENROLLMENTS_HEADER + "e1,active,2026-01-01,class-1,school-9,u1,student\n",
+    }
+    imported = await upload(http, h, bundle(good))
+    assert imported.status_code == 200, imported.text
+    assert await learner(http, h, "u1") is not None
+
+
+async def test_the_list_of_bad_rows_is_bounded(http: httpx.AsyncClient, actors: Actors) -> None:
+    h = await actors.a.headers("sync:write", "roster:read")
+    rows = "".join(f"u{i},active,2026-01-01,,wizard,u{i},G,F\n" for i in range(150))
+    response = await upload(http, h, bundle({"users.csv": USERS_HEADER + rows}))
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert len(body["errors"]) == 100
+    assert body["detail"].startswith("150 row(s) cannot be imported")
+    assert [e["line"] for e in body["errors"]] == list(range(2, 102))

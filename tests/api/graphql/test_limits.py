@@ -156,10 +156,26 @@ async def test_anonymous_callers_spend_a_cost_budget_per_ip(gql: GraphQL, actors
     cost = measure(parse(STANDARD_INTROSPECTION), schema._schema).cost
     allowed = LimitSettings().graphql_anonymous_cost_burst // cost
     assert allowed >= 3  # the default budget keeps a few full introspections a minute possible
-    statuses = [(await gql(STANDARD_INTROSPECTION)).status for _ in range(allowed + 1)]
+    # Distinct texts (a trailing comment each), so that none is answered from the introspection cache.
+    statuses = [(await gql(f"{STANDARD_INTROSPECTION}\n# {i}")).status for i in range(allowed + 1)]
     assert statuses == [200] * allowed + [429]
     limited = await gql(STANDARD_INTROSPECTION)
     assert limited.body["code"] == "too_many_requests"
     assert "limits.graphql_anonymous_cost_per_minute" in limited.body["detail"]
     # A caller with a token is accountable: not charged to the IP's anonymous budget.
     assert (await gql(STANDARD_INTROSPECTION, headers=headers)).status == 200
+
+
+async def test_introspection_is_cached_per_schema_and_cheap_when_cached(gql: GraphQL) -> None:
+    """The standard introspection query runs once; repeats are answered from the cache, identical, and
+    cost an anonymous caller a hundredth of the full cost, so a GraphiQL user reloading is not
+    throttled and an abuser cannot make the service re-run it."""
+    cost = measure(parse(STANDARD_INTROSPECTION), schema._schema).cost
+    allowed_uncached = LimitSettings().graphql_anonymous_cost_burst // cost
+    first = (await gql(STANDARD_INTROSPECTION)).ok()
+    repeats = [await gql(STANDARD_INTROSPECTION) for _ in range(3 * allowed_uncached)]
+    assert [r.status for r in repeats] == [200] * len(repeats)  # uncached, the budget ends far sooner
+    assert all(r.ok() == first for r in repeats)
+    # Another text is another cache entry (and is charged in full).
+    other = await gql(STANDARD_INTROSPECTION.replace("IntrospectionQuery", "Other", 1))
+    assert other.status == 200 and other.ok() == first
