@@ -357,6 +357,26 @@ async def test_learner_page_draws_the_portrait_and_growth_with_text_alternatives
     assert "<td>Beginning</td>" in shown.text and "<td>Proficient</td>" in shown.text
 
 
+async def test_learner_page_shows_the_portraits_written_for_learners(
+    browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World, scoring: Scoring
+) -> None:
+    """A district's Portrait of a Leader (about adults) is published too: it is not drawn or listed on a
+    learner's page, the Portrait of a Graduate is."""
+    frameworks = FrameworkService(session, world.tenant.id)
+    leader = await frameworks.create_framework(FrameworkCreate(kind="leader", title="Portrait of a Leader"))
+    await frameworks.add_level(leader.id, LevelCreate(title="Emerging"))
+    await frameworks.add_competency(
+        leader.id, CompetencyCreate(title="Catalyzing a Shared Purpose", statement="Leads with purpose.")
+    )
+    await frameworks.publish(leader.id)
+    await session.commit()
+    await sign_in(browser, session, settings, world.tenant.slug, world.teacher_email)
+    shown = await browser.get(f"/console/learners/{world.in_class}")
+    assert shown.status_code == 200
+    assert "Portrait of a Graduate" in shown.text and "Collaboration" in shown.text
+    assert "Portrait of a Leader" not in shown.text and "Catalyzing a Shared Purpose" not in shown.text
+
+
 async def test_load_trees_is_load_tree_for_each(
     session: AsyncSession, world: World, scoring: Scoring
 ) -> None:

@@ -160,6 +160,10 @@ async def learner_page(
     )
 
 
+#: Framework kinds a learner's page shows (a leader's or a system's portrait is about adults).
+LEARNER_PORTRAITS = frozenset({"graduate", "learner", "self"})
+
+
 async def _learner_view(
     session: AsyncSession, settings: Settings, user: SignedIn, learner_id: uuid.UUID
 ) -> dict[str, Any]:
@@ -215,12 +219,19 @@ async def _learner_view(
         }
         for p in pieces
     ]
+    # A learner's page shows the portraits written for learners (graduate, learner, self), and any other
+    # that holds evidence about this learner; not the district's Portrait of a Leader or of a System.
+    shown = {fid for fid, tree in trees.items() if tree.kind in LEARNER_PORTRAITS} | {
+        p.framework_id for p in pieces
+    }
+    levels = [c for c in progress.competencies if c.framework_id in shown]
     return {
         "progress": progress,
+        "levels": levels,
         "badges": badges,
         "evidence": evidence,
         "evidence_total": total,
-        "portraits": _portrait_pictures(progress.competencies, trees),
+        "portraits": _portrait_pictures(levels, trees),
         "growth": _growth_pictures(pieces, trees, classes),
     }
 
