@@ -166,6 +166,22 @@ class Database:
         self.sessionmaker = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
         )
+        self._default_sessionmaker = self.sessionmaker
+        # Sessions that will write take SQLite's write lock with their first statement (BEGIN
+        # IMMEDIATE then), not when the session opens: a request whose reads are all cached
+        # (service.hotcache) and that writes nothing (VC-API issuance without status) never queues
+        # behind the writer, and one that writes holds the lock for less time.
+        self._write_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(**{WRITE_INTENT: True}),
+            class_=AsyncSession,
+            expire_on_commit=False,
+            autoflush=False,
+        )
+
+    def write_sessionmaker(self) -> async_sessionmaker[AsyncSession] | None:
+        """A factory of sessions that declare their write intent lazily, or ``None`` when the session
+        factory was replaced (tests bind sessions to a connection: declare the intent eagerly there)."""
+        return self._write_sessionmaker if self.sessionmaker is self._default_sessionmaker else None
 
     @property
     def dialect(self) -> str:

@@ -57,8 +57,10 @@ def client_ip(request: Request) -> str:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit before the response is sent, roll back on error."""
     db: Database = request.app.state.db
-    async with db.sessionmaker() as session:
-        if request.method not in SAFE_METHODS:
+    writes = request.method not in SAFE_METHODS
+    lazy = db.write_sessionmaker() if writes else None
+    async with (lazy or db.sessionmaker)() as session:
+        if writes and lazy is None:
             await declare_write_intent(session)
         try:
             yield session

@@ -24,6 +24,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service import hotcache
 from service.awards import rules
 from service.awards.models import Achievement
 from service.badges import documents, images
@@ -167,6 +168,7 @@ class IssuerService:
         private = generate_private_key(kind)  # type: ignore[arg-type]
         fragment = key_fragment(kind, generation)
         pem = private_key_to_pem(private).decode("ascii")
+        hotcache.mark_changed(self.session)
         await self.repo.insert_key(
             {
                 "tenant_id": self.tenant_id,
@@ -195,9 +197,20 @@ class IssuerService:
         return key
 
     async def signer(self, kind: str) -> Signer:
+        """The signer of the current ``kind`` key (cached per tenant; invalidated when a key is created
+        or retired or the district's slug changes, in any process: service.hotcache)."""
+        invalidation = hotcache.for_session(self.session)
+        cache_key = (self.tenant_id, kind, self.settings.public_url)
+        cached = invalidation.get("signer", cache_key) if invalidation else None
+        if isinstance(cached, Signer):
+            return cached
+        epoch = invalidation.current() if invalidation else None
         did = await self.did()
         key = await self.active_key(kind)
-        return Signer(verification_method=f"{did}#{key.fragment}", private_key=self.private_key(key))
+        signer = Signer(verification_method=f"{did}#{key.fragment}", private_key=self.private_key(key))
+        if invalidation is not None and not self.session.info.get(hotcache.SESSION_FLAG):
+            invalidation.put("signer", cache_key, epoch, signer)
+        return signer
 
     async def context(self) -> IssuerContext:
         if self._context is None:
@@ -223,6 +236,7 @@ class IssuerService:
         for kind in dict.fromkeys(kinds):
             generation = await self.repo.max_generation(kind) + 1
             await self._create_key(kind, generation)
+            hotcache.mark_changed(self.session)
             await self.repo.retire_keys(kind, generation, now)
         self._context = None
         return list(await self.repo.keys())
@@ -923,10 +937,17 @@ class PublicBadgeService:
         self.repo = PublicRepository(session)
 
     async def issuer(self, slug: str) -> IssuerService:
-        tenant = await self.repo.tenant_by_slug(slug)
-        if tenant is None:
-            raise IssuerNotFound(f"issuer {slug!r} not found")
-        return IssuerService(self.session, tenant.id, self.settings)
+        invalidation = hotcache.for_session(self.session)
+        tenant_id = invalidation.get("tenant_by_slug", slug) if invalidation else None
+        if not isinstance(tenant_id, uuid.UUID):
+            epoch = invalidation.current() if invalidation else None
+            tenant = await self.repo.tenant_by_slug(slug)
+            if tenant is None:
+                raise IssuerNotFound(f"issuer {slug!r} not found")
+            tenant_id = tenant.id
+            if invalidation is not None:
+                invalidation.put("tenant_by_slug", slug, epoch, tenant_id)
+        return IssuerService(self.session, tenant_id, self.settings)
 
     async def credential(self, credential_id: uuid.UUID) -> PublicCredential:
         row = await self.repo.credential(credential_id)
