@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service import hotcache
 from service.awards import rules
 from service.awards.models import Achievement
-from service.badges import documents, images
+from service.badges import documents, images, signing
 from service.badges.errors import (
     AchievementNotFound,
     AwardNotIssuable,
@@ -56,7 +56,6 @@ from service.credentials import (
     Signer,
     build_did_document,
     build_status_list_credential,
-    check_credential,
     did_key,
     did_key_verification_method,
     did_web_for_issuer,
@@ -1109,15 +1108,21 @@ class VcApiIssuer:
             return await self._issue_with_status(
                 credential, signer, issuer_id, created, status_purpose, issued_by
             )
-        return self._sign(credential, signer, created)
+        return await self._sign(credential, signer, created)
 
-    def _sign(self, credential: dict[str, Any], signer: Signer, created: datetime | None) -> dict[str, Any]:
-
+    async def _sign(
+        self, credential: dict[str, Any], signer: Signer, created: datetime | None
+    ) -> dict[str, Any]:
         types = credential.get("type") or []
         try:
-            if "OpenBadgeCredential" in types or "AchievementCredential" in types:
-                check_credential(credential)
-            return sign_data_integrity(credential, signer, created=created)
+            # Off the event loop, in a worker process (service.badges.signing).
+            return await signing.sign(
+                credential,
+                signer,
+                created=created,
+                check="OpenBadgeCredential" in types or "AchievementCredential" in types,
+                processes=self.settings.badges.signing_processes,
+            )
         except SchemaValidationError as exc:
             raise InvalidCredential(
                 "the credential does not validate against its schema",
@@ -1151,7 +1156,7 @@ class VcApiIssuer:
                 status_list_index=index,
                 status_purpose=purpose,
             )
-            signed = self._sign({**credential, "credentialStatus": entry.to_json()}, signer, created)
+            signed = await self._sign({**credential, "credentialStatus": entry.to_json()}, signer, created)
             subject = signed.get("credentialSubject")
             first = subject[0] if isinstance(subject, list) and subject else subject
             subject_id = first.get("id") if isinstance(first, dict) else None
