@@ -94,6 +94,8 @@ class Invalidation:
         self._url = url
         self._caches: dict[str, dict[Hashable, tuple[Any, float, Any]]] = {}
         self._epoch_file: Path | None = None
+        #: Set on every notification received (PostgreSQL); tests wait on it.
+        self.notified = asyncio.Event()
         if self.backend == "sqlite":
             database = parsed.database or ""
             if database and database != ":memory:":
@@ -184,6 +186,7 @@ class Invalidation:
 
     def _on_notify(self, *_args: Any) -> None:
         self._notified += 1
+        self.notified.set()
         for cache in self._caches.values():
             cache.clear()
 

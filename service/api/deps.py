@@ -42,7 +42,12 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def _settings_dependency(request: Request) -> Settings:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a hop per request for nothing.
+    return get_settings(request)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 
 
 def client_ip(request: Request) -> str:
@@ -183,7 +188,7 @@ def reject_unknown_query(request: Request) -> None:
         )
 
 
-def page_params(
+async def page_params(
     request: Request,
     limit: Annotated[
         int | None,

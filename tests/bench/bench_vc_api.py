@@ -15,7 +15,8 @@ A script that prints figures (nothing asserted; pytest does not collect it).
    served from memory) that signs the same credential with an Ed25519 Multikey.
 3. For each: 1 request in flight and 16 in flight (one keep-alive HTTP connection per client), prints
    credentials/s, p50, p90, p99 and the server's CPU per request; every answer is checked to carry a
-   proof (an error counts as an error, not as a sample).
+   proof (an error counts as an error, not as a sample). The load generator is a minimal keep-alive
+   HTTP/1.1 client on asyncio streams, so that its own CPU use stays small next to the servers'.
 
 ``--profile`` runs py-spy (``record``, speedscope/flamegraph SVG under var/bench/) on the Portrait server
 during the 16-in-flight phase. ``--workers N`` passes ``--workers`` to ``portrait serve``.
@@ -42,7 +43,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.bench_api import (  # noqa: E402
+from service.credentials.contexts import PINNED_CONTEXTS, default_registry
+from tests.bench.bench_api import (
     cpu_seconds,
     free_port,
     percentile,
@@ -51,7 +53,6 @@ from tests.bench.bench_api import (  # noqa: E402
     stop,
     wait_healthy,
 )
-from service.credentials.contexts import PINNED_CONTEXTS, default_registry  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -64,31 +65,63 @@ def credential() -> dict[str, Any]:
     return document
 
 
+async def _post(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bytes]:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
 async def load(
     url: str, body: dict[str, Any], headers: dict[str, str], *, total: int, concurrency: int
 ) -> tuple[list[float], dict[str, int], float]:
+    """``concurrency`` keep-alive HTTP/1.1 connections, each with one request in flight at a time.
+
+    A minimal client (pre-built request bytes, Content-Length framing) rather than httpx: the load
+    generator shares the machine's two cores with the server and must cost little per request."""
+    parsed = httpx.URL(url)
+    payload = json.dumps(body).encode()
+    lines = [
+        f"POST {parsed.raw_path.decode()} HTTP/1.1",
+        f"Host: {parsed.host}:{parsed.port}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(payload)}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
     latencies: list[float] = []
     errors: dict[str, int] = {}
     issued = 0
 
     async def worker() -> None:
         nonlocal issued
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(headers=headers, limits=limits, timeout=60) as client:
+        reader, writer = await asyncio.open_connection(parsed.host, parsed.port, limit=1 << 22)
+        try:
             while issued < total:
                 issued += 1
                 started = time.perf_counter()
                 try:
-                    response = await client.post(url, json=body)
-                    ok = response.status_code == 201 and "proof" in response.json()["verifiableCredential"]
-                    status = "ok" if ok else f"{response.status_code}: {response.text[:200]}"
-                except httpx.HTTPError as exc:
+                    code, answer = await _post(reader, writer, request)
+                    ok = code == 201 and b'"proof"' in answer
+                    status = "ok" if ok else f"{code}: {answer[:200]!r}"
+                except (OSError, asyncio.IncompleteReadError) as exc:
                     status = type(exc).__name__
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(parsed.host, parsed.port, limit=1 << 22)
                 elapsed = time.perf_counter() - started
                 if status == "ok":
                     latencies.append(elapsed)
                 else:
                     errors[status] = errors.get(status, 0) + 1
+        finally:
+            writer.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -109,7 +142,11 @@ def measure(
     for concurrency in (1, 16):
         asyncio.run(load(url, body, headers, total=max(20, requests // 10), concurrency=concurrency))
         spy = None
-        if profile is not None and concurrency == 16 and shutil.which("py-spy", path=Path(sys.executable).parent):
+        if (
+            profile is not None
+            and concurrency == 16
+            and shutil.which("py-spy", path=Path(sys.executable).parent)
+        ):
             spy = subprocess.Popen(  # noqa: S603
                 [
                     str(Path(sys.executable).parent / "py-spy"),
@@ -154,7 +191,9 @@ def measure(
         )
 
 
-def bench_portrait(args: argparse.Namespace, work: Path, results: dict[tuple[str, int], dict[str, float]]) -> None:
+def bench_portrait(
+    args: argparse.Namespace, work: Path, results: dict[tuple[str, int], dict[str, float]]
+) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = portrait_env(work / "var", None, base)
@@ -214,9 +253,9 @@ def install_node() -> None:
         return
     print("  npm install (tests/bench/node, from the npm registry) ...")
     subprocess.run(  # noqa: S603
-        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]  # noqa: S607
+        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
         if (NODE_DIR / "package-lock.json").is_file()
-        else ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],  # noqa: S607
+        else ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
         cwd=NODE_DIR,
         check=True,
     )
@@ -253,7 +292,9 @@ def bench_js(args: argparse.Namespace, work: Path, results: dict[tuple[str, int]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=400, help="measured requests per phase")
     parser.add_argument("--workers", type=int, default=1, help="portrait serve --workers")
     parser.add_argument("--skip-js", action="store_true", help="only Portrait")
@@ -272,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     if ours and theirs:
         print(
             f"16 in flight: Portrait {ours['rate'] / theirs['rate']:.1f}x the JS issuer's throughput; "
-            f"Portrait p99/p50 = {ours['p99'] / ours['p50']:.1f}, JS p99/p50 = {theirs['p99'] / theirs['p50']:.1f}"
+            f"Portrait p99/p50 = {ours['p99'] / ours['p50']:.1f}, "
+            f"JS p99/p50 = {theirs['p99'] / theirs['p50']:.1f}"
         )
     return 0
 
