@@ -62,7 +62,13 @@ VECTOR = ROOT / "tests/conformance/openbadges/examples/ob3_testvector_unsigned_c
 def credential() -> dict[str, Any]:
     document = json.loads(VECTOR.read_text())
     document.pop("issuer", None)
+    # A different subject in every request (the load generator writes a counter over the zeros), so
+    # that no server can answer from a cache of identical documents: every credential is new.
+    document["credentialSubject"]["id"] = f"did:example:learner-{PLACEHOLDER.decode()}"
     return document
+
+
+PLACEHOLDER = b"000000000000"
 
 
 async def _post(
@@ -96,6 +102,8 @@ async def load(
         *(f"{k}: {v}" for k, v in headers.items()),
     ]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+    cut = request.index(PLACEHOLDER)
+    before, after = request[:cut], request[cut + len(PLACEHOLDER) :]
     latencies: list[float] = []
     errors: dict[str, int] = {}
     issued = 0
@@ -106,9 +114,10 @@ async def load(
         try:
             while issued < total:
                 issued += 1
+                unique = before + f"{issued + os.getpid() * 1_000_000:012d}"[-12:].encode() + after
                 started = time.perf_counter()
                 try:
-                    code, answer = await _post(reader, writer, request)
+                    code, answer = await _post(reader, writer, unique)
                     ok = code == 201 and b'"proof"' in answer
                     status = "ok" if ok else f"{code}: {answer[:200]!r}"
                 except (OSError, asyncio.IncompleteReadError) as exc:
