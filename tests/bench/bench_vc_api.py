@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -69,6 +70,7 @@ def credential() -> dict[str, Any]:
 
 
 PLACEHOLDER = b"000000000000"
+SUBJECTS = itertools.count(time.time_ns() % 10**11)  # distinct across phases and runs
 
 
 async def _post(
@@ -114,7 +116,7 @@ async def load(
         try:
             while issued < total:
                 issued += 1
-                unique = before + f"{issued + os.getpid() * 1_000_000:012d}"[-12:].encode() + after
+                unique = before + f"{next(SUBJECTS):012d}".encode() + after
                 started = time.perf_counter()
                 try:
                     code, answer = await _post(reader, writer, unique)
