@@ -40,7 +40,7 @@ from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
@@ -248,11 +248,15 @@ def for_session(session: Any) -> Invalidation | None:
     return for_engine(engine) if isinstance(engine, Engine) else None
 
 
-def mark_changed(session: Any) -> None:
-    """Declare that this session changed a watched row through Core statements (issuer keys)."""
-    sync = getattr(session, "sync_session", session)
-    sync.info[SESSION_FLAG] = True
-    _changed_in_transaction(sync)
+async def mark_changed(session: Any) -> None:
+    """Declare that this (async) session changes a watched row through Core statements (issuer keys)."""
+    session.sync_session.info[SESSION_FLAG] = True
+    invalidation = for_session(session)
+    if invalidation is None:
+        return
+    invalidation.bump_local()
+    if invalidation.backend == "postgresql":
+        await session.execute(text(f"NOTIFY {CHANNEL}"))
 
 
 def _changed_in_transaction(session: Session) -> None:

@@ -167,7 +167,7 @@ class IssuerService:
         private = generate_private_key(kind)  # type: ignore[arg-type]
         fragment = key_fragment(kind, generation)
         pem = private_key_to_pem(private).decode("ascii")
-        hotcache.mark_changed(self.session)
+        await hotcache.mark_changed(self.session)
         await self.repo.insert_key(
             {
                 "tenant_id": self.tenant_id,
@@ -235,7 +235,7 @@ class IssuerService:
         for kind in dict.fromkeys(kinds):
             generation = await self.repo.max_generation(kind) + 1
             await self._create_key(kind, generation)
-            hotcache.mark_changed(self.session)
+            await hotcache.mark_changed(self.session)
             await self.repo.retire_keys(kind, generation, now)
         self._context = None
         return list(await self.repo.keys())
