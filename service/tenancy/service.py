@@ -200,7 +200,7 @@ class TenancyService:
 
     async def authenticate(self, token: str) -> Principal:
         try:
-            principal = tokens.decode_access_token(
+            principal = tokens.decode_access_token_cached(
                 token,
                 secret=self.settings.token_secret_value(),
                 issuer=self.settings.auth.token_issuer,
