@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from service import __version__
+from service import __version__, hotcache
 from service.api.graphql.router import graphql_router
 from service.api.middleware import BodyLimitMiddleware, NulGuardMiddleware, RequestIdMiddleware
 from service.api.openapi import install_openapi
@@ -89,6 +89,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             await upgrade(settings.database_url)
             await asyncio.to_thread(prepare_queue_sync, settings)
         app.state.db = db
+        # Caches of clients, tenants and issuer keys: listen for invalidations (PostgreSQL).
+        invalidation = hotcache.for_engine(db.engine.sync_engine)
+        await invalidation.start()
         # Jobs: in-process tasks (SQLite) or deferring to procrastinate workers (PostgreSQL).
         jobs = create_backend(settings, db)
         await jobs.start()
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         finally:
             deactivate(jobs)
             await jobs.stop()
+            await invalidation.stop()
             verification = getattr(app.state, "verification_service", None)
             if verification is not None:
                 await verification.fetcher.aclose()

@@ -93,6 +93,9 @@ class BadgeSettings(BaseModel):
     status_list_size: int = Field(default=131_072, ge=131_072, le=1 << 24)
     #: Cache-Control max-age of served status lists (verifiers see a revocation within this delay).
     status_list_max_age: int = Field(default=300, ge=0, le=86_400)
+    #: Processes that sign VC-API credentials off the event loop (None: one per CPU; 0: a thread in
+    #: the server process instead). See docs/performance.md.
+    signing_processes: int | None = Field(default=None, ge=0, le=64)
 
 
 class VerifySettings(BaseModel):

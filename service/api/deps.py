@@ -42,7 +42,12 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def _settings_dependency(request: Request) -> Settings:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a hop per request for nothing.
+    return get_settings(request)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 
 
 def client_ip(request: Request) -> str:
@@ -57,8 +62,10 @@ def client_ip(request: Request) -> str:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit before the response is sent, roll back on error."""
     db: Database = request.app.state.db
-    async with db.sessionmaker() as session:
-        if request.method not in SAFE_METHODS:
+    writes = request.method not in SAFE_METHODS
+    lazy = db.write_sessionmaker() if writes else None
+    async with (lazy or db.sessionmaker)() as session:
+        if writes and lazy is None:
             await declare_write_intent(session)
         try:
             yield session
@@ -181,7 +188,7 @@ def reject_unknown_query(request: Request) -> None:
         )
 
 
-def page_params(
+async def page_params(
     request: Request,
     limit: Annotated[
         int | None,

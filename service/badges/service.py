@@ -24,9 +24,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service import hotcache
 from service.awards import rules
 from service.awards.models import Achievement
-from service.badges import documents, images
+from service.badges import documents, images, signing
 from service.badges.errors import (
     AchievementNotFound,
     AwardNotIssuable,
@@ -55,7 +56,6 @@ from service.credentials import (
     Signer,
     build_did_document,
     build_status_list_credential,
-    check_credential,
     did_key,
     did_key_verification_method,
     did_web_for_issuer,
@@ -167,6 +167,7 @@ class IssuerService:
         private = generate_private_key(kind)  # type: ignore[arg-type]
         fragment = key_fragment(kind, generation)
         pem = private_key_to_pem(private).decode("ascii")
+        await hotcache.mark_changed(self.session)
         await self.repo.insert_key(
             {
                 "tenant_id": self.tenant_id,
@@ -195,9 +196,20 @@ class IssuerService:
         return key
 
     async def signer(self, kind: str) -> Signer:
+        """The signer of the current ``kind`` key (cached per tenant; invalidated when a key is created
+        or retired or the district's slug changes, in any process: service.hotcache)."""
+        invalidation = hotcache.for_session(self.session)
+        cache_key = (self.tenant_id, kind, self.settings.public_url)
+        cached = invalidation.get("signer", cache_key) if invalidation else None
+        if isinstance(cached, Signer):
+            return cached
+        epoch = invalidation.current() if invalidation else None
         did = await self.did()
         key = await self.active_key(kind)
-        return Signer(verification_method=f"{did}#{key.fragment}", private_key=self.private_key(key))
+        signer = Signer(verification_method=f"{did}#{key.fragment}", private_key=self.private_key(key))
+        if invalidation is not None and not self.session.info.get(hotcache.SESSION_FLAG):
+            invalidation.put("signer", cache_key, epoch, signer)
+        return signer
 
     async def context(self) -> IssuerContext:
         if self._context is None:
@@ -223,6 +235,7 @@ class IssuerService:
         for kind in dict.fromkeys(kinds):
             generation = await self.repo.max_generation(kind) + 1
             await self._create_key(kind, generation)
+            await hotcache.mark_changed(self.session)
             await self.repo.retire_keys(kind, generation, now)
         self._context = None
         return list(await self.repo.keys())
@@ -936,10 +949,17 @@ class PublicBadgeService:
         self.repo = PublicRepository(session)
 
     async def issuer(self, slug: str) -> IssuerService:
-        tenant = await self.repo.tenant_by_slug(slug)
-        if tenant is None:
-            raise IssuerNotFound(f"issuer {slug!r} not found")
-        return IssuerService(self.session, tenant.id, self.settings)
+        invalidation = hotcache.for_session(self.session)
+        tenant_id = invalidation.get("tenant_by_slug", slug) if invalidation else None
+        if not isinstance(tenant_id, uuid.UUID):
+            epoch = invalidation.current() if invalidation else None
+            tenant = await self.repo.tenant_by_slug(slug)
+            if tenant is None:
+                raise IssuerNotFound(f"issuer {slug!r} not found")
+            tenant_id = tenant.id
+            if invalidation is not None:
+                invalidation.put("tenant_by_slug", slug, epoch, tenant_id)
+        return IssuerService(self.session, tenant_id, self.settings)
 
     async def achievements(self, slug: str, limit: int = PUBLIC_ACHIEVEMENTS_LIMIT) -> list[PublicListing]:
         """The badges a district has issued, for its public issuer page: active achievements that at
@@ -1118,15 +1138,21 @@ class VcApiIssuer:
             return await self._issue_with_status(
                 credential, signer, issuer_id, created, status_purpose, issued_by
             )
-        return self._sign(credential, signer, created)
+        return await self._sign(credential, signer, created)
 
-    def _sign(self, credential: dict[str, Any], signer: Signer, created: datetime | None) -> dict[str, Any]:
-
+    async def _sign(
+        self, credential: dict[str, Any], signer: Signer, created: datetime | None
+    ) -> dict[str, Any]:
         types = credential.get("type") or []
         try:
-            if "OpenBadgeCredential" in types or "AchievementCredential" in types:
-                check_credential(credential)
-            return sign_data_integrity(credential, signer, created=created)
+            # Off the event loop, in a worker process (service.badges.signing).
+            return await signing.sign(
+                credential,
+                signer,
+                created=created,
+                check="OpenBadgeCredential" in types or "AchievementCredential" in types,
+                processes=self.settings.badges.signing_processes,
+            )
         except SchemaValidationError as exc:
             raise InvalidCredential(
                 "the credential does not validate against its schema",
@@ -1160,7 +1186,7 @@ class VcApiIssuer:
                 status_list_index=index,
                 status_purpose=purpose,
             )
-            signed = self._sign({**credential, "credentialStatus": entry.to_json()}, signer, created)
+            signed = await self._sign({**credential, "credentialStatus": entry.to_json()}, signer, created)
             subject = signed.get("credentialSubject")
             first = subject[0] if isinstance(subject, list) and subject else subject
             subject_id = first.get("id") if isinstance(first, dict) else None

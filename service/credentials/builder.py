@@ -57,11 +57,15 @@ def canonical_problems(document: Any, path: str = "$") -> list[str]:
     return problems
 
 
-def check_credential(document: Mapping[str, Any], *, registry: ContextRegistry | None = None) -> None:
+def check_credential(
+    document: Mapping[str, Any], *, registry: ContextRegistry | None = None, check_json_ld: bool = True
+) -> None:
     """Everything an issued credential must satisfy before it is signed or stored.
 
     Canonical JSON, the official JSON Schema for its type, and safe-mode JSON-LD expansion over the
     pinned contexts. Raises :class:`SchemaValidationError` or a JSON-LD error naming the problem.
+    ``check_json_ld=False`` leaves the expansion to a Data Integrity signing that follows at once (it
+    expands in safe mode itself, with the same errors).
     """
     problems = canonical_problems(document)
     if problems:
@@ -71,7 +75,8 @@ def check_credential(document: Mapping[str, Any], *, registry: ContextRegistry |
         errors = schema_errors(document, schema_id)
         if errors:
             raise SchemaValidationError(errors)
-    expand(document, registry=registry)
+    if check_json_ld:
+        expand(document, registry=registry)
 
 
 def build_credential(

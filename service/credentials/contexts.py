@@ -226,6 +226,8 @@ class ContextRegistry:
         self.resolved_contexts = BoundedCache(256)
         # Processed active contexts, memoized by jsonld.py (identity keyed; see _CachingProcessor).
         self.processed_contexts = BoundedCache(4096)
+        # Canonical N-Quads of whole documents, keyed by the SHA-256 of their exact JSON (linked_data.py).
+        self.canonical_documents = BoundedCache(2048)
 
     @property
     def urls(self) -> frozenset[str]:

@@ -36,6 +36,14 @@ holding only outputs that pyld itself computed, make it cheaper without changing
   Identity keys are safe because the cache entry holds references to both objects, so an ``id()`` can
   not be reused while the entry exists.
 
+A third cache holds canonical N-Quads of whole documents, keyed by the SHA-256 of the document's exact
+JSON serialization (key order included): canonicalization is a pure function of that JSON and of the
+registry's pinned contexts, so an identical document gives identical N-Quads. It pays off where the same
+JSON is canonicalized again: a proof configuration (same key, same ``created`` second: every credential a
+busy issuer signs within one second), a credential verified repeatedly (a QR code scanned by several
+partners, a verification page reloaded). Failures (safe mode...) are never cached; documents whose
+N-Quads exceed 64 KiB are not kept.
+
 ``tests/bench/bench_credentials.py`` measures the ratio (about x5 for canonicalization, x7 for signing).
 Byte-identical output is proved by the test vectors, which run with the caches on, and by a test that
 canonicalizes every example and fixture with the caches off, cold and warm (and from several threads).
@@ -43,6 +51,8 @@ canonicalizes every example and fixture with the caches off, cold and warm (and 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
 from collections.abc import Mapping
@@ -351,6 +361,17 @@ def expand(
     return result
 
 
+_MAX_MEMO_NQUADS = 64 * 1024
+
+
+def _document_key(document: Mapping[str, Any]) -> bytes | None:
+    try:
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        return None  # not plain JSON (the processor decides what to do with it): no memo
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
 def canonicalize(
     document: Mapping[str, Any], *, registry: ContextRegistry | None = None, memoize: bool = True
 ) -> str:
@@ -358,6 +379,14 @@ def canonicalize(
 
     Same errors as :func:`expand`. The output is the exact byte sequence that Data Integrity hashes.
     """
-    result = _run(registry or default_registry(), memoize, "normalize", document)
+    registry = registry or default_registry()
+    key = _document_key(document) if memoize and registry.cache else None
+    if key is not None:
+        cached = registry.canonical_documents.get(key)
+        if isinstance(cached, str):
+            return cached
+    result = _run(registry, memoize, "normalize", document)
     assert isinstance(result, str)
+    if key is not None and len(result) <= _MAX_MEMO_NQUADS:
+        registry.canonical_documents[key] = result
     return result

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service import hotcache
 from service.config import Settings
 from service.errors import ConflictError, ForbiddenError, UnauthorizedError
 from service.schemas import PageParams
@@ -199,7 +200,7 @@ class TenancyService:
 
     async def authenticate(self, token: str) -> Principal:
         try:
-            principal = tokens.decode_access_token(
+            principal = tokens.decode_access_token_cached(
                 token,
                 secret=self.settings.token_secret_value(),
                 issuer=self.settings.auth.token_issuer,
@@ -209,8 +210,15 @@ class TenancyService:
         except tokens.TokenInvalid as exc:
             raise UnauthorizedError(str(exc)) from exc
         # Re-read on every use: disabling a client or a tenant, or taking scopes away, takes effect at
-        # once, not when its tokens expire.
-        state = await self.clients.token_state(principal.api_client_id)
+        # once, not when its tokens expire. The row is cached in-process with invalidation on every
+        # committed change of a client or tenant, in any process (service.hotcache).
+        invalidation = hotcache.for_session(self.session)
+        state = invalidation.get("token_state", principal.api_client_id) if invalidation else None
+        if state is None:
+            epoch = invalidation.current() if invalidation else None
+            state = await self.clients.token_state(principal.api_client_id)
+            if invalidation is not None:
+                invalidation.put("token_state", principal.api_client_id, epoch, state)
         if state is None or state[:2] != ("active", "active"):
             raise UnauthorizedError("the access token's client or tenant is disabled")
         _client_status, _tenant_status, tenant_id, current = state

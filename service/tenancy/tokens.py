@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -124,3 +125,29 @@ def decode_access_token(token: str, *, secret: str, issuer: str, audience: str, 
         scopes=frozenset(scope_names.parse(scope)),
         token_id=str(claims["jti"]),
     )
+
+
+# Verified tokens: the exact token string (with the secret, issuer and audience that verified it) ->
+# its principal and expiry. The HMAC check and claim parsing are then paid once per token, not once per
+# request; expiry is still checked on every use, and the client's status and scopes are re-read (or
+# taken from service.hotcache, which drops them on any change) by TenancyService.authenticate.
+_verified: dict[tuple[str, str, str, str], tuple[Principal, float]] = {}
+_VERIFIED_MAX = 4096
+
+
+def decode_access_token_cached(
+    token: str, *, secret: str, issuer: str, audience: str, leeway: int
+) -> Principal:
+    """:func:`decode_access_token`, remembered for the token's lifetime."""
+    key = (token, secret, issuer, audience)
+    found = _verified.get(key)
+    now = time.time()
+    if found is not None and now <= found[1] + leeway:
+        return found[0]
+    principal = decode_access_token(token, secret=secret, issuer=issuer, audience=audience, leeway=leeway)
+    expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    if isinstance(expires, int | float):
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[key] = (principal, float(expires))
+    return principal

@@ -29,6 +29,10 @@ ACCEPT = (
 )
 
 
+#: A remote fetch is not started with less than this left of its verification's deadline.
+MIN_USEFUL_FETCH_SECONDS = 0.1
+
+
 class TtlCache:
     """A bounded map whose entries expire ``ttl`` seconds after they were stored."""
 
@@ -152,6 +156,14 @@ class RemoteFetcher:
                     held.append(self._verifications)
                 host = self._host_semaphore(url)
                 await acquire(host, url, "its host has too many fetches in progress")
+                if deadline - loop.time() < MIN_USEFUL_FETCH_SECONDS:
+                    # Its turn came too late to finish: opening a connection now would only add one
+                    # more to the host's (a slow host's connections close lazily), never an answer.
+                    host.release()
+                    raise FetchError(
+                        f"{url} not fetched: the verification's deadline of "
+                        f"{options.deadline_seconds:g} s passed while its host was busy"
+                    )
                 try:
                     async with asyncio.timeout_at(deadline):
                         text = await self._remote(url)

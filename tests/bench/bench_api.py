@@ -276,6 +276,15 @@ def bench_postgres(args: argparse.Namespace, work: Path) -> None:
             f"  load           {args.requests} requests max, {args.concurrency} concurrent clients, "
             f"cap {args.cap:.0f}s (after {args.warmup} warm-up requests)"
         )
+        spy = None
+        if args.profile:
+            out = ROOT / "var/bench/bench_api.pyspy.txt"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(server.pid)]
+            command += ["--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking"]
+            spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+            time.sleep(1)  # attaching
+            print(f"  py-spy         recording the server into {out}")
         server_cpu, own_cpu = cpu_seconds(server.pid), time.process_time()
         samples, wall = asyncio.run(
             load(
@@ -289,6 +298,9 @@ def bench_postgres(args: argparse.Namespace, work: Path) -> None:
             )
         )
         server_cpu, own_cpu = cpu_seconds(server.pid) - server_cpu, time.process_time() - own_cpu
+        if spy is not None:
+            spy.send_signal(2)
+            spy.wait(timeout=60)
         report_latencies(samples, wall)
         done = max(1, sum(len(v) for v in samples.latencies.values()) + sum(samples.errors.values()))
         print(
@@ -343,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests first")
     parser.add_argument("--cold-runs", type=int, default=3, help="cold start repetitions (0 skips)")
     parser.add_argument("--skip-postgres", action="store_true", help="only the cold start")
+    parser.add_argument("--profile", action="store_true", help="py-spy the server during the measured load")
     args = parser.parse_args(argv)
     print(
         f"Portrait benchmark on {platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}"

@@ -150,3 +150,27 @@ def test_concurrent_canonicalization_is_consistent() -> None:
         for _ in range(3):
             results = list(pool.map(lambda document: _outcome(document, registry, memoize=True), documents))
             assert results == expected
+
+
+def test_the_document_memo_answers_only_for_the_same_json() -> None:
+    """Canonical N-Quads are memoized by the document's exact JSON: a second call answers from the memo
+    with the same bytes, a changed value (however small) is canonicalized afresh, and a document that
+    fails safe mode fails every time (failures are never memoized)."""
+    registry = ContextRegistry()
+    document = load(EXAMPLES / "ob3_testvector_unsigned_credential.json")
+    expected = (TESTVECTORS / "obv3p0_document-canon.nq").read_text(encoding="utf-8")
+    assert canonicalize(document, registry=registry) == expected
+    assert len(registry.canonical_documents) == 1
+    assert canonicalize(copy.deepcopy(document), registry=registry) == expected
+    assert len(registry.canonical_documents) == 1  # answered from the memo
+    changed = copy.deepcopy(document)
+    changed["credentialSubject"]["achievement"]["name"] = "Teamwork!"
+    other = canonicalize(changed, registry=registry)
+    assert other != expected and '"Teamwork!"' in other
+    assert other == canonicalize(changed, registry=ContextRegistry(), memoize=False)
+    bad = copy.deepcopy(document)
+    bad["credentialSubject"]["undefinedTerm"] = "x"
+    for _ in range(2):
+        with pytest.raises(SafeModeError):
+            canonicalize(bad, registry=registry)
+    assert len(registry.canonical_documents) == 2

@@ -14,7 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Security
+import orjson
+from fastapi import APIRouter, Response, Security
 from fastapi.security import SecurityScopes
 from pydantic import ConfigDict, Field
 
@@ -75,11 +76,12 @@ class IssueResponse(InputSchema):
         "`options.credentialStatus` asks for a status entry."
     ),
     responses=WRITE_ERRORS,
+    response_model=IssueResponse,
     response_model_by_alias=True,
 )
 async def issue(
     slug: str, body: IssueRequest, principal: CredentialsWrite, session: SessionDep, settings: SettingsDep
-) -> IssueResponse:
+) -> Response:
     issuer = await PublicBadgeService(session, settings).issuer(slug)
     if issuer.tenant_id != principal.tenant_id:
         raise IssuerNotFound(f"issuer {slug!r} not found")
@@ -91,4 +93,8 @@ async def issue(
         status_purpose=status.status_purpose if status is not None else None,
         issued_by=principal.client_id,
     )
-    return IssueResponse.model_validate({"verifiableCredential": signed})
+    # The signed document is plain JSON built by the library: serialized once, by orjson (a pydantic
+    # round trip of a free-form dict only copies it).
+    return Response(
+        orjson.dumps({"verifiableCredential": signed}), status_code=201, media_type="application/json"
+    )
