@@ -170,8 +170,8 @@ async def load_demo(db: Database, settings: Settings, *, reset: bool = False) ->
 async def _issue_credentials(session: AsyncSession, tenant_id: uuid.UUID, settings: Settings) -> int:
     """Issue the demo's awards now (not through the jobs the awards queued: the demo must show signed
     badges as soon as it starts, with or without a worker). Those jobs later find them issued."""
+    from service.badges.issuance import CredentialService
     from service.badges.repository import BadgeRepository
-    from service.badges.service import CredentialService
 
     repo, service = BadgeRepository(session, tenant_id), CredentialService(session, tenant_id, settings)
     issued, after = 0, None

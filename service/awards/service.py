@@ -456,7 +456,7 @@ class AwardService:
     async def _queue_issuance(self, award_ids: list[uuid.UUID]) -> None:
         """Open Badges issuance of new awards runs as a job queued in this transaction."""
         if award_ids:
-            from service.badges.service import queue_award_issuance
+            from service.badges.issuance import queue_award_issuance
 
             await queue_award_issuance(self.session, self.tenant_id, award_ids)
 
@@ -593,7 +593,7 @@ class AwardService:
         await self.repo.add(award)
         await self._emit("award.updated", [self.award_event(award)])
         if data.decision == "revoke":
-            from service.badges.service import queue_award_revocation
+            from service.badges.issuance import queue_award_revocation
 
             await queue_award_revocation(self.session, self.tenant_id, award.id, data.reason)
         if award.status == "awarded" and data.decision == "approve":

@@ -13,9 +13,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from service.badges.issuance import ISSUE_AWARDS_KIND, ISSUE_BATCH_KIND, REVOKE_AWARD_KIND, CredentialService
 from service.badges.repository import BadgeRepository
 from service.badges.schemas import CredentialBatchItem, CredentialIssue
-from service.badges.service import ISSUE_AWARDS_KIND, ISSUE_BATCH_KIND, REVOKE_AWARD_KIND, CredentialService
 from service.errors import ServiceError
 from service.jobs.registry import JobContext, register
 

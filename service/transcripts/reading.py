@@ -19,7 +19,7 @@ from typing import Any
 from anyio import to_thread
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.badges.service import learner_display_name
+from service.badges.public import learner_display_name
 from service.config import Settings
 from service.roster.models import Org, Person
 from service.roster.repository import RosterRepository

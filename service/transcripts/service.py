@@ -22,15 +22,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.badges.documents import LearnerInfo, cf_item_url, learner_urn, status_list_url
 from service.badges.errors import IssuerKeyUnavailable
+from service.badges.issuance import MAX_INDEX_DRAWS, CredentialService
+from service.badges.issuers import IssuerContext, IssuerService
 from service.badges.models import IssuedCredential
 from service.badges.repository import BadgeRepository
-from service.badges.service import (
-    MAX_INDEX_DRAWS,
-    CredentialService,
-    IssuerContext,
-    IssuerService,
-    StatusListService,
-)
+from service.badges.status_lists import StatusListService
 from service.config import Settings
 from service.credentials import (
     BitstringStatusListEntry,

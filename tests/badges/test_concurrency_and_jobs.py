@@ -14,9 +14,9 @@ from sqlmodel import col, func, select
 from service.awards.models import Award
 from service.awards.schemas import AwardDecision
 from service.awards.service import AwardService
+from service.badges.issuance import CredentialService
 from service.badges.models import IssuedCredential
 from service.badges.schemas import CredentialBatch, CredentialBatchItem, CredentialIssue
-from service.badges.service import CredentialService
 from service.config import Settings
 from service.db import Database, declare_write_intent
 from service.jobs.backends import InProcessBackend, activate, deactivate

@@ -9,7 +9,7 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.awards.models import Award
-from service.badges.service import CredentialService
+from service.badges.issuance import CredentialService
 from service.config import Settings
 from tests.badges.helpers import earn, official_schema_errors, verify_via_http
 from tests.factories import Actors

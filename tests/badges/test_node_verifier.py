@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.badges.service import CredentialService
+from service.badges.issuance import CredentialService
 from service.config import Settings
 from service.credentials import default_registry
 from service.credentials.timeutil import format_datetime

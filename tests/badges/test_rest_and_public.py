@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.badges.service import CredentialService
+from service.badges.issuance import CredentialService
 from service.config import Settings
 from service.credentials import baking
 from tests.badges.helpers import earn, verify_via_http
@@ -240,7 +240,7 @@ async def test_private_keys_are_encrypted_at_rest(
 async def test_local_documents_resolve_only_this_services_own(
     http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
 ) -> None:
-    from service.badges.service import LocalDocuments
+    from service.badges.vc_api import LocalDocuments
 
     row = (await _issued(session, actors, settings, learners=1))[0]
     document = json.loads(row.document)

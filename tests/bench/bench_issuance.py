@@ -32,8 +32,8 @@ from sqlalchemy import text
 
 from service.awards.schemas import AchievementCreate
 from service.awards.service import AwardService
+from service.badges.issuance import CredentialService
 from service.badges.schemas import CredentialIssue
-from service.badges.service import CredentialService
 from service.config import Settings
 from service.db import Database, create_engine
 from service.errors import ServiceError

@@ -54,7 +54,7 @@ from sqlalchemy.engine import make_url
 from service.app import create_app
 from service.awards.schemas import AchievementCreate, ManualAward
 from service.awards.service import AwardService
-from service.badges.service import CredentialService
+from service.badges.issuance import CredentialService
 from service.config import Settings
 from service.db import Database
 from service.migrations import upgrade

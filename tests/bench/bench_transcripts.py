@@ -38,8 +38,8 @@ from sqlmodel import col, select
 
 from service.awards.schemas import AchievementCreate
 from service.awards.service import AwardService
+from service.badges.issuance import CredentialService
 from service.badges.schemas import CredentialIssue
-from service.badges.service import CredentialService
 from service.config import Settings
 from service.db import Database, bulk_insert, create_engine
 from service.evidence.models import Evidence

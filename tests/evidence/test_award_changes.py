@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.badges.service import CredentialService
+from service.badges.issuance import CredentialService
 from service.config import OutboundSettings, Settings
 from service.webhooks.models import WebhookDelivery
 from tests.badges.helpers import earn

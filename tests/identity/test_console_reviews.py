@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.awards.models import Award
 from service.awards.schemas import AchievementCreate
 from service.awards.service import AwardService
-from service.badges.service import ISSUE_AWARDS_KIND
+from service.badges.issuance import ISSUE_AWARDS_KIND
 from service.config import Settings
 from service.db import Database
 from service.evidence.schemas import EvidenceCreate

@@ -14,7 +14,7 @@ import httpx
 import jsonschema
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.badges.service import CredentialService
+from service.badges.issuance import CredentialService
 from service.config import Settings
 from service.credentials import VerificationResult
 from service.evidence.schemas import EvidenceCreate

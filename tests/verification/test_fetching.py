@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.badges.service import CredentialService
+from service.badges.issuance import CredentialService
 from service.config import Settings
 from service.credentials import (
     BitstringStatusListEntry,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.badges.service import CredentialService
+from service.badges.issuance import CredentialService
 from service.config import Settings
 from service.roster.schemas import PersonUpdate
 from service.roster.service import RosterService

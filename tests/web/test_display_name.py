@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.badges.service import learner_display_name
+from service.badges.public import learner_display_name
 from service.config import Settings
 from tests.factories import Actors
 from tests.web.helpers import issue_one

@@ -12,8 +12,8 @@ import strawberry
 from service.api.graphql.common import Page, enum_value, field, mutation, page_params, validate_input
 from service.api.graphql.context import Info
 from service.api.graphql.jobs import Job
+from service.badges.issuance import CredentialService, credential_read
 from service.badges.schemas import CredentialBatch, CredentialIssue, CredentialRead, CredentialRevoke
-from service.badges.service import CredentialService, credential_read
 from service.jobs.schemas import JobRead
 
 

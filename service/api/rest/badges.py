@@ -11,6 +11,8 @@ from fastapi.security import SecurityScopes
 from service.api.deps import AuthenticatedDep, PageDep, SessionDep, SettingsDep, check_scopes
 from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
+from service.badges.issuance import CredentialService, credential_detail, credential_read
+from service.badges.issuers import IssuerService
 from service.badges.schemas import (
     CredentialBatch,
     CredentialDetail,
@@ -21,7 +23,6 @@ from service.badges.schemas import (
     IssuerKeyRead,
     KeyRotate,
 )
-from service.badges.service import CredentialService, IssuerService, credential_detail, credential_read
 from service.jobs.schemas import JobRead
 from service.schemas import Page
 from service.tenancy.tokens import Principal

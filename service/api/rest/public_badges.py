@@ -18,7 +18,7 @@ from service.api.web import public_pages
 from service.api.web.credential_page import build_page
 from service.api.web.templating import render
 from service.badges import documents, images
-from service.badges.service import PublicBadgeService, PublicCredential
+from service.badges.public import PublicBadgeService, PublicCredential
 from service.credentials import baking
 
 router = APIRouter(tags=["public"])

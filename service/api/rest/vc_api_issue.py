@@ -22,7 +22,8 @@ from pydantic import ConfigDict, Field
 from service.api.deps import AuthenticatedDep, SessionDep, SettingsDep, check_scopes
 from service.api.rest.errors import WRITE_ERRORS
 from service.badges.errors import IssuerNotFound
-from service.badges.service import PublicBadgeService, VcApiIssuer
+from service.badges.public import PublicBadgeService
+from service.badges.vc_api import VcApiIssuer
 from service.schemas import InputSchema
 from service.tenancy.tokens import Principal
 

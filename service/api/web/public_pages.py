@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from service.api.web.images import safe_image_src
 from service.api.web.templating import render
 from service.badges import documents
-from service.badges.service import PUBLIC_ACHIEVEMENTS_LIMIT, PublicAchievement, PublicListing
+from service.badges.public import PUBLIC_ACHIEVEMENTS_LIMIT, PublicAchievement, PublicListing
 from service.frameworks.tree import FrameworkTree
 
 FRAMEWORK_KINDS = {

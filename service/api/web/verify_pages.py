@@ -22,7 +22,7 @@ from service.api.rest.verify import (
 )
 from service.api.web.templating import render, render_fragment
 from service.api.web.verdict import Verdict, build_verdict, with_nested
-from service.badges.service import PublicBadgeService
+from service.badges.public import PublicBadgeService
 from service.config import Settings
 from service.errors import FieldError, NotFoundError, ServiceError
 from service.verification.errors import NoCredentialFound, UnreadableCredential, VerifyBodyTooLarge

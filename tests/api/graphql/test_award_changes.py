@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.badges.service import CredentialService
+from service.badges.issuance import CredentialService
 from service.config import Settings
 from tests.api.graphql.conftest import GraphQL
 from tests.badges.helpers import earn

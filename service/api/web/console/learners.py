@@ -23,7 +23,7 @@ from service.api.web.console.common import (
 )
 from service.awards.schemas import CompetencyLevel
 from service.awards.service import AwardService
-from service.badges.service import CredentialService
+from service.badges.issuance import CredentialService
 from service.config import Settings
 from service.errors import ServiceError
 from service.evidence.models import Evidence

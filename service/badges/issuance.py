@@ -1,0 +1,621 @@
+"""Issuing and revoking the district's credentials (from awards, direct, batch) and reading them back.
+Services flush, never commit.
+
+Exactly once: ``issued_credentials`` has a unique key on (tenant, award) and on (status list, index);
+a credential row is inserted with ON CONFLICT DO NOTHING, so a second issuance for the same award (a
+retried job, a concurrent worker) inserts nothing and returns the first credential, and a status
+index another transaction took first is simply drawn again.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.awards import rules
+from service.awards.models import Achievement
+from service.badges import documents, images
+from service.badges.errors import (
+    AwardNotIssuable,
+    CredentialNotFound,
+    CredentialRevoked,
+    InvalidCredential,
+    IssuerKeyUnavailable,
+)
+from service.badges.issuers import IssuerService
+from service.badges.models import IssuedCredential
+from service.badges.repository import BadgeRepository
+from service.badges.schemas import (
+    CredentialBatch,
+    CredentialDetail,
+    CredentialIssue,
+    CredentialRead,
+)
+from service.badges.status_lists import StatusListService
+from service.config import Settings
+from service.credentials import (
+    BitstringStatusListEntry,
+    CredentialError,
+    issue,
+)
+from service.errors import FieldError, ServiceError
+from service.evidence.models import Evidence
+from service.frameworks.models import Competency, Framework, RubricLevel
+from service.jobs.models import Job
+from service.jobs.service import JobService
+from service.roster.models import Person
+from service.schemas import PageParams
+from service.webhooks.service import WebhookService
+
+ISSUE_AWARDS_KIND = "badges.issue_awards"
+ISSUE_BATCH_KIND = "badges.issue_batch"
+REVOKE_AWARD_KIND = "badges.revoke_award"
+AREA = "credentials"
+#: Index draws before giving up on a status list (each draw collides with probability <= FILL_LIMIT).
+MAX_INDEX_DRAWS = 32
+
+CompetencyRows = tuple[Competency, Framework, list[RubricLevel], dict[uuid.UUID, str]]
+IndexChooser = Callable[[int], int]
+"""Draws a status list index in ``[0, size)``; tests may pass a biased one to force collisions."""
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
+
+
+def credential_read(row: IssuedCredential, public_url: str) -> CredentialRead:
+    return CredentialRead(
+        id=documents.credential_url(public_url, row.id),
+        uuid=row.id,
+        name=row.name,
+        issuer_id=row.issuer_id,
+        subject_id=row.subject_id,
+        award_id=row.award_id,
+        learner_id=row.learner_id,
+        achievement_id=row.achievement_id,
+        status="revoked" if row.revoked_at is not None else "active",
+        issued_at=row.issued_at,
+        revoked_at=row.revoked_at,
+        revocation_reason=row.revocation_reason,
+        status_list_credential=documents.status_list_url(public_url, row.status_list_id),
+        status_list_index=row.status_index,
+        jwt_url=documents.credential_url(public_url, row.id) + ".jwt",
+    )
+
+
+def credential_detail(row: IssuedCredential, public_url: str) -> CredentialDetail:
+    return CredentialDetail(
+        **credential_read(row, public_url).model_dump(), credential=json.loads(row.document), jwt=row.jwt
+    )
+
+
+@dataclass
+class IssueSpec:
+    """One credential to issue: for an award, or asked for directly (then with its source key)."""
+
+    achievement_id: uuid.UUID
+    learner_id: uuid.UUID
+    evidence: Sequence[Evidence]
+    awarded_at: datetime | None = None
+    award_id: uuid.UUID | None = None
+    source_key: str | None = None
+    issued_by: str | None = None
+    learner: Person | None = None
+    #: The item's position in a batch request (for its error report).
+    position: int = 0
+
+
+class CredentialService:
+    """Issue, read, list and revoke the district's credentials."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        settings: Settings,
+        *,
+        choose_index: IndexChooser | None = None,
+    ) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.settings = settings
+        self.repo = BadgeRepository(session, tenant_id)
+        self.issuers = IssuerService(session, tenant_id, settings)
+        self.status_lists = StatusListService(session, tenant_id, settings)
+        self.status_lists.issuers = self.issuers
+        self.choose_index = choose_index or secrets.randbelow
+        #: Index draws that collided with a credential already stored (a figure for tests/benchmarks).
+        self.collisions = 0
+        self.issued: list[IssuedCredential] = []
+        #: Time spent building + signing each proof format (figures for benchmarks).
+        self.sign_seconds = {"data-integrity": 0.0, "vc-jwt": 0.0}
+        self._competency_cache: dict[uuid.UUID, CompetencyRows] = {}
+        self._achievement_cache: dict[uuid.UUID, Achievement] = {}
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    async def get(self, credential_id: uuid.UUID) -> IssuedCredential:
+        row = await self.repo.get_credential(credential_id)
+        if row is None:
+            raise CredentialNotFound(f"credential {credential_id} not found")
+        return row
+
+    async def list_credentials(self, page: PageParams, **filters: Any) -> tuple[list[CredentialRead], int]:
+        rows, total = await self.repo.list_credentials(page, **filters)
+        return [credential_read(row, self.settings.public_url) for row in rows], total
+
+    # -- issuing -----------------------------------------------------------------------------------
+
+    async def _badge(
+        self, achievement_id: uuid.UUID, learner_id: uuid.UUID | None, evidence: Sequence[Evidence]
+    ) -> documents.BadgeInfo:
+        achievement = self._achievement_cache.get(achievement_id) or await self.repo.achievement(
+            achievement_id
+        )
+        if achievement is not None:
+            self._achievement_cache[achievement_id] = achievement
+        if achievement is None:
+            raise InvalidCredential(
+                "unknown achievement",
+                [
+                    FieldError(
+                        "body.achievement_id", f"unknown achievement {achievement_id}", "invalid_reference"
+                    )
+                ],
+            )
+        competency_ids: list[uuid.UUID] = []
+        try:
+            rule = rules.parse_rule(achievement.rule) if achievement.rule else None
+        except ValueError:
+            rule = None
+        if isinstance(rule, rules.EvidenceRule):
+            competency_ids = list(rule.competency_ids)
+        competency_ids += [e.competency_id for e in evidence if e.competency_id not in competency_ids]
+        levels_from_evidence: dict[uuid.UUID, tuple[int, uuid.UUID]] = {}
+        for e in evidence:
+            if e.level_id is not None:
+                current = levels_from_evidence.get(e.competency_id)
+                if current is None or (e.level_position or 0) > current[0]:
+                    levels_from_evidence[e.competency_id] = (e.level_position or 0, e.level_id)
+        fallback = (
+            await self.repo.best_levels(
+                learner_id, [c for c in competency_ids if c not in levels_from_evidence]
+            )
+            if learner_id is not None
+            else {}
+        )
+        competencies = []
+        for competency, framework, levels, descriptors in await self._competencies(competency_ids):
+            achieved = levels_from_evidence.get(competency.id, (0, fallback.get(competency.id)))[1]
+            competencies.append(
+                documents.CompetencyInfo(
+                    id=competency.id,
+                    title=competency.title,
+                    statement=competency.statement,
+                    code=competency.code,
+                    framework_title=framework.title,
+                    levels=[
+                        documents.LevelInfo(
+                            id=level.id,
+                            position=level.position,
+                            title=level.title,
+                            description=descriptors.get(level.id) or level.description,
+                        )
+                        for level in levels
+                    ],
+                    achieved_level=achieved,
+                )
+            )
+        return documents.BadgeInfo(
+            id=achievement.id,
+            name=achievement.title,
+            description=achievement.description,
+            criteria=achievement.criteria,
+            achievement_type=achievement.achievement_type,
+            image_url=achievement.image_url,
+            tags=list(achievement.tags),
+            competencies=competencies,
+        )
+
+    async def _competencies(self, ids: Iterable[uuid.UUID]) -> list[CompetencyRows]:
+        """Competencies with their framework, levels and descriptors, read once per service instance
+        (a batch issues many credentials of the same achievements)."""
+        wanted = list(dict.fromkeys(ids))
+        missing = [c for c in wanted if c not in self._competency_cache]
+        if missing:
+            for rows in await self.repo.competencies(missing):
+                self._competency_cache[rows[0].id] = rows
+        return [self._competency_cache[c] for c in wanted if c in self._competency_cache]
+
+    async def _evidence_info(self, evidence: Sequence[Evidence]) -> list[documents.EvidenceInfo]:
+        known = await self._competencies(e.competency_id for e in evidence)
+        titles = {c.id: c.title for c, _f, _l, _d in known}
+        level_titles: dict[uuid.UUID, str] = {}
+        for _c, _f, levels, _d in known:
+            level_titles.update({lv.id: lv.title for lv in levels})
+        return [
+            documents.EvidenceInfo(
+                id=e.id,
+                source=e.source,
+                competency_title=titles.get(e.competency_id, "competency"),
+                level_title=level_titles.get(e.level_id) if e.level_id else None,
+                observed_at=e.observed_at,
+                narrative=e.narrative,
+            )
+            for e in evidence
+        ]
+
+    async def _prepare(self, spec: IssueSpec, drawn: set[tuple[uuid.UUID, int]]) -> dict[str, Any]:
+        """Build, validate and sign (both formats) one credential at a fresh random status index not in
+        ``drawn``; the row to store. Nothing is written."""
+        learner = spec.learner
+        if learner is None:
+            learner = spec.learner = await self.repo.learner(spec.learner_id)
+        if learner is None:
+            raise InvalidCredential(
+                "unknown learner",
+                [FieldError("body.learner_id", f"unknown learner {spec.learner_id}", "invalid_reference")],
+            )
+        badge = await self._badge(spec.achievement_id, spec.learner_id, spec.evidence)
+        evidence_info = await self._evidence_info(spec.evidence)
+        context = await self.issuers.context()
+        public_url = self.settings.public_url
+        status_list = await self.status_lists.current()
+        index = self.choose_index(status_list.size)
+        for _ in range(MAX_INDEX_DRAWS):
+            if (status_list.id, index) not in drawn:
+                break
+            index = self.choose_index(status_list.size)
+        drawn.add((status_list.id, index))
+        credential_id = uuid.uuid4()
+        now = datetime.now(UTC).replace(microsecond=0)
+        unsigned = documents.build_badge_credential(
+            public_url=public_url,
+            credential_id=credential_id,
+            tenant_id=self.tenant_id,
+            issuer=context.profile,
+            slug=context.tenant.slug,
+            badge=badge,
+            learner=documents.LearnerInfo(id=learner.id, email=learner.email, sourced_id=learner.sourced_id),
+            evidence=evidence_info,
+            status=BitstringStatusListEntry(
+                status_list_credential=documents.status_list_url(public_url, status_list.id),
+                status_list_index=index,
+            ),
+            valid_from=now,
+            awarded_at=spec.awarded_at or now,
+            fallback_image=images.badge_svg_data_uri(badge.name),
+        )
+        try:
+            started = time.perf_counter()
+            signed = issue(unsigned, context.data_integrity, created=now)
+            middle = time.perf_counter()
+            token = issue(unsigned, context.vc_jwt, proof_format="vc-jwt", check_json_ld=False)
+            self.sign_seconds["data-integrity"] += middle - started
+            self.sign_seconds["vc-jwt"] += time.perf_counter() - middle
+        except CredentialError as exc:
+            raise InvalidCredential(f"the credential cannot be issued: {exc}") from exc
+        assert isinstance(signed, dict) and isinstance(token, str)
+        return {
+            "id": credential_id,
+            "tenant_id": self.tenant_id,
+            "award_id": spec.award_id,
+            "source_key": spec.source_key,
+            "learner_id": spec.learner_id,
+            "achievement_id": spec.achievement_id,
+            "name": badge.name[:500],
+            "issuer_id": context.did,
+            "subject_id": signed["credentialSubject"].get("id"),
+            "status_list_id": status_list.id,
+            "status_index": index,
+            "document": json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+            "jwt": token,
+            "issued_at": now,
+            "issued_by": spec.issued_by,
+        }
+
+    def _stored(self, row: dict[str, Any]) -> IssuedCredential:
+        self.status_lists.taken(row["status_list_id"])
+        stored = IssuedCredential.model_validate(row)
+        self.issued.append(stored)
+        return stored
+
+    async def _issue(self, spec: IssueSpec) -> tuple[IssuedCredential, bool]:
+        """Build, validate, sign (both formats) and store one credential; ``(credential, created)``.
+        A collision on the status index draws again; on the award or source key, the credential
+        issued first is returned."""
+        for _ in range(MAX_INDEX_DRAWS):
+            row = await self._prepare(spec, set())
+            if await self.repo.insert_credential(row):
+                stored = self._stored(row)
+                await WebhookService(self.session, self.tenant_id).emit(
+                    "credential.issued", self._event(stored)
+                )
+                return stored, True
+            existing = await self._existing(spec)
+            if existing is not None:
+                return existing, False
+            self.collisions += 1  # the status index was taken: draw again
+        raise IssuerKeyUnavailable("no free status list index found; try again")
+
+    async def _existing(self, spec: IssueSpec) -> IssuedCredential | None:
+        """The credential already issued for this award or source key, if any."""
+        existing = None
+        if spec.award_id is not None:
+            existing = await self.repo.credential_for_award(spec.award_id)
+        if existing is None and spec.source_key is not None:
+            existing = await self.repo.credential_for_key(spec.source_key)
+        return existing
+
+    async def _issue_many(
+        self, specs: Sequence[IssueSpec], failures: list[tuple[IssueSpec, ServiceError]] | None
+    ) -> list[tuple[IssueSpec, IssuedCredential, bool]]:
+        """Issue many credentials with one INSERT for all of them (and one webhook write): per-row
+        round trips, not signing, dominated batch issuance. Rows that collide (index taken, award or
+        key issued meanwhile) go through the one-by-one path. With ``failures``, a credential that
+        cannot be issued is recorded there (each fallback in a savepoint) and the others go on."""
+        prepared: list[tuple[IssueSpec, dict[str, Any]]] = []
+        drawn: set[tuple[uuid.UUID, int]] = set()
+        for spec in specs:
+            try:
+                prepared.append((spec, await self._prepare(spec, drawn)))
+            except ServiceError as exc:
+                if failures is None:
+                    raise
+                failures.append((spec, exc))
+        inserted = await self.repo.insert_credentials([row for _, row in prepared])
+        results: list[tuple[IssueSpec, IssuedCredential, bool]] = []
+        fresh: list[IssuedCredential] = []
+        for spec, row in prepared:
+            if row["id"] in inserted:
+                stored = self._stored(row)
+                fresh.append(stored)
+                results.append((spec, stored, True))
+                continue
+            try:
+                async with self.session.begin_nested() if failures is not None else _nothing():
+                    existing = await self._existing(spec)
+                    if existing is not None:
+                        results.append((spec, existing, False))
+                        continue
+                    self.collisions += 1
+                    stored, created = await self._issue(spec)
+                    results.append((spec, stored, created))
+            except ServiceError as exc:
+                if failures is None:
+                    raise
+                failures.append((spec, exc))
+        await WebhookService(self.session, self.tenant_id).emit_many(
+            "credential.issued", [self._event(row) for row in fresh]
+        )
+        return results
+
+    def _event(self, row: IssuedCredential) -> dict[str, Any]:
+        return {
+            "credential": {
+                "id": documents.credential_url(self.settings.public_url, row.id),
+                "uuid": str(row.id),
+                "award_id": str(row.award_id) if row.award_id else None,
+                "learner_id": str(row.learner_id) if row.learner_id else None,
+                "achievement_id": str(row.achievement_id) if row.achievement_id else None,
+                "status": "revoked" if row.revoked_at else "active",
+                "revocation_reason": row.revocation_reason,
+            }
+        }
+
+    async def issue_award(self, award_id: uuid.UUID, *, issued_by: str | None = None) -> IssuedCredential:
+        """The credential of an award (issued now, or the one issued before)."""
+        existing = await self.repo.credential_for_award(award_id)
+        if existing is not None:
+            return existing
+        award = await self.repo.award(award_id)
+        if award is None or award.status != "awarded":
+            raise AwardNotIssuable(f"award {award_id} is not awarded")
+        evidence = await self.repo.award_evidence(award_id)
+        row, _created = await self._issue(
+            IssueSpec(
+                achievement_id=award.achievement_id,
+                learner_id=award.learner_id,
+                evidence=evidence,
+                awarded_at=award.awarded_at,
+                award_id=award_id,
+                issued_by=issued_by,
+            )
+        )
+        await self.repo.mark_awards_issued({award_id: row.id}, datetime.now(UTC))
+        return row
+
+    async def issue_awards(
+        self, award_ids: Sequence[uuid.UUID], *, failures: list[dict[str, str]] | None = None
+    ) -> int:
+        """Issue every award of ``award_ids`` still waiting; returns how many were issued now.
+
+        Awards, their evidence and learners are read in three statements for the whole list, the
+        credentials are stored with one INSERT and the awards marked with one UPDATE. With
+        ``failures`` given, an award that cannot be issued is recorded there instead of failing the
+        others.
+        """
+        awards = await self.repo.waiting_award_rows(award_ids)
+        if not awards:
+            return 0
+        evidence = await self.repo.evidence_of_awards([a.id for a in awards])
+        learners = await self.repo.learners({a.learner_id for a in awards})
+        specs = [
+            IssueSpec(
+                achievement_id=award.achievement_id,
+                learner_id=award.learner_id,
+                evidence=evidence.get(award.id, []),
+                awarded_at=award.awarded_at,
+                award_id=award.id,
+                issued_by="awards",
+                learner=learners.get(award.learner_id),
+            )
+            for award in awards
+        ]
+        failed: list[tuple[IssueSpec, ServiceError]] | None = [] if failures is not None else None
+        results = await self._issue_many(specs, failed)
+        await self.repo.mark_awards_issued(
+            {spec.award_id: row.id for spec, row, _ in results if spec.award_id is not None},
+            datetime.now(UTC),
+        )
+        if failures is not None and failed:
+            for spec, exc in failed:
+                if len(failures) < 1000:
+                    failures.append({"award_id": str(spec.award_id), "error": exc.detail})
+        return sum(1 for _, _, created in results if created)
+
+    async def issue_direct_many(
+        self,
+        items: Sequence[tuple[CredentialIssue, str]],
+        *,
+        issued_by: str | None,
+        failures: list[tuple[int, ServiceError]],
+    ) -> int:
+        """Batch issuance: ``(item, source key)`` pairs, stored together (see :meth:`_issue_many`); an
+        item that cannot be issued is reported in ``failures`` by its position. Returns how many were
+        issued now (an item whose key was issued before counts as done, not as new)."""
+        # Keys issued before and the learners, read once for the whole chunk.
+        done_keys = await self.repo.issued_keys([key for _, key in items])
+        learners = await self.repo.learners({data.learner_id for data, _ in items})
+        specs: list[IssueSpec] = []
+        for position, (data, key) in enumerate(items):
+            if key in done_keys:
+                continue
+            try:
+                spec = await self._direct_spec(data, issued_by=issued_by, source_key=None)
+            except ServiceError as exc:
+                failures.append((position, exc))
+                continue
+            assert spec is not None  # no key to look up
+            spec.source_key, spec.position = key, position
+            spec.learner = learners.get(data.learner_id)
+            specs.append(spec)
+        failed: list[tuple[IssueSpec, ServiceError]] = []
+        results = await self._issue_many(specs, failed)
+        failures.extend((spec.position, exc) for spec, exc in failed)
+        return sum(1 for _, _, created in results if created)
+
+    async def _direct_spec(
+        self, data: CredentialIssue, *, issued_by: str | None, source_key: str | None
+    ) -> IssueSpec | None:
+        """The issuance a direct request asks for, checked; None when its key was issued already."""
+        if source_key is not None and await self.repo.credential_for_key(source_key) is not None:
+            return None
+        evidence = await self.repo.evidence(data.learner_id, data.evidence_ids)
+        found = {e.id for e in evidence}
+        missing = [e for e in data.evidence_ids if e not in found]
+        if missing:
+            raise InvalidCredential(
+                "evidence_ids must be the learner's evidence",
+                [
+                    FieldError("body.evidence_ids", f"unknown evidence {e}", "invalid_reference")
+                    for e in missing
+                ],
+            )
+        if await self.repo.achievement(data.achievement_id) is None:
+            raise InvalidCredential(
+                "unknown achievement",
+                [
+                    FieldError(
+                        "body.achievement_id",
+                        f"unknown achievement {data.achievement_id}",
+                        "invalid_reference",
+                    )
+                ],
+            )
+        return IssueSpec(
+            achievement_id=data.achievement_id,
+            learner_id=data.learner_id,
+            evidence=evidence,
+            source_key=source_key,
+            issued_by=issued_by,
+        )
+
+    async def issue_direct(
+        self, data: CredentialIssue, *, issued_by: str | None, source_key: str | None = None
+    ) -> tuple[IssuedCredential, bool]:
+        key = source_key or (f"client:{data.idempotency_key}" if data.idempotency_key else None)
+        if key is not None:
+            existing = await self.repo.credential_for_key(key)
+            if existing is not None:
+                return existing, False
+        spec = await self._direct_spec(data, issued_by=issued_by, source_key=key)
+        assert spec is not None  # the key was checked above, in this transaction
+        return await self._issue(spec)
+
+    async def enqueue_waiting(self) -> Job:
+        """Queue the issuance of every awarded award still waiting for its credential (recovery after
+        a failure, e.g. a key that could not be decrypted)."""
+        jobs = JobService(self.session, self.tenant_id)
+        return await jobs.enqueue(ISSUE_AWARDS_KIND, AREA, {"all_waiting": True})
+
+    async def enqueue_batch(self, data: CredentialBatch) -> Job:
+        return await JobService(self.session, self.tenant_id).enqueue(
+            ISSUE_BATCH_KIND, AREA, {"items": [item.model_dump(mode="json") for item in data.items]}
+        )
+
+    # -- revocation --------------------------------------------------------------------------------
+
+    async def revoke_award(self, award_id: uuid.UUID, reason: str) -> IssuedCredential | None:
+        """Revoke the credential of a revoked award (none yet, or already revoked: nothing to do)."""
+        row = await self.repo.credential_for_award(award_id)
+        if row is None or row.revoked_at is not None:
+            return None
+        return await self.revoke(row.id, reason, revoked_by="awards")
+
+    async def revoke(
+        self, credential_id: uuid.UUID, reason: str, *, revoked_by: str | None
+    ) -> IssuedCredential:
+        """Set the credential's status bit and re-sign its list; the public page shows it at once."""
+        row = await self.get(credential_id)
+        if row.revoked_at is not None:
+            raise CredentialRevoked(f"credential {credential_id} is already revoked")
+        now = datetime.now(UTC)
+        row.revoked_at, row.revocation_reason, row.revoked_by = now, reason, revoked_by
+        await self.repo.add(row)
+        award = None
+        if row.award_id is not None:
+            award = await self.repo.mark_award_revoked(
+                row.award_id, now, reason=reason, revoked_by=revoked_by
+            )
+        status_list = await self.repo.get_list(row.status_list_id)
+        assert status_list is not None
+        await self.status_lists.sign(status_list)
+        webhooks = WebhookService(self.session, self.tenant_id)
+        await webhooks.emit("credential.revoked", self._event(row))
+        if award is not None:
+            from service.awards.service import AwardService
+
+            await webhooks.emit("award.updated", AwardService.award_event(award))
+        return row
+
+
+async def queue_award_issuance(
+    session: AsyncSession, tenant_id: uuid.UUID, award_ids: Sequence[uuid.UUID]
+) -> None:
+    """Queue the issuance of newly awarded awards as a job, in the caller's transaction: the job row
+    commits with the awards (or not at all) and runs after commit."""
+    ids = [str(a) for a in award_ids]
+    jobs = JobService(session, tenant_id)
+    for start in range(0, len(ids), 500):
+        await jobs.enqueue(ISSUE_AWARDS_KIND, AREA, {"award_ids": ids[start : start + 500]})
+
+
+async def queue_award_revocation(
+    session: AsyncSession, tenant_id: uuid.UUID, award_id: uuid.UUID, reason: str | None
+) -> None:
+    """A revoked award revokes its credential: a job queued in the caller's transaction (revocation
+    re-signs a status list, which needs the issuer's key and settings the awards service has not)."""
+    await JobService(session, tenant_id).enqueue(
+        REVOKE_AWARD_KIND, AREA, {"award_id": str(award_id), "reason": reason or "the award was revoked"}
+    )
