@@ -505,8 +505,11 @@ async def test_another_schools_or_districts_flagged_badge_is_refused_and_unchang
     flagged = await make_flagged(session, world)
     await sign_in(browser, session, settings, world.tenant.slug, world.teacher_email)
     csrf = csrf_of((await browser.get("/console/reviews")).text)
-    targets = (flagged.awards[world.other_school], flagged.awards[world.same_school], flagged.other_tenant_award)
-    for target in targets:
+    for target in (
+        flagged.awards[world.other_school],
+        flagged.awards[world.same_school],
+        flagged.other_tenant_award,
+    ):
         for decision in ("keep", "revoke"):
             refused = await decide(browser, target, decision, "not mine", csrf=csrf)
             assert refused.status_code == 404, (target, decision)

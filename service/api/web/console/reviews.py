@@ -271,7 +271,11 @@ async def decide(
     if decision in {*PENDING_DECISIONS, *RECHECK_DECISIONS} and decision not in allowed:
         return _already_decided(request, session, settings, user, already)
     if decision not in allowed or contains_nul([decision, reason]):
-        problem = "Choose to keep or to revoke the badge" if recheck else "Choose to approve or to decline the award"
+        problem = (
+            "Choose to keep or to revoke the badge"
+            if recheck
+            else "Choose to approve or to decline the award"
+        )
     elif decision in ("decline", "revoke") and not reason:
         problem = (
             "Enter the reason for revoking: the award keeps it"
