@@ -552,3 +552,54 @@ def test_review_reasons_read_as_plain_words() -> None:
         "information system (OneRoster sync)."
     )
     assert review_words(None) == "Evidence behind this badge changed after it was given."
+
+
+async def test_simultaneous_keeps_of_a_flagged_badge_decide_once(
+    committed_db: Database, settings: Settings
+) -> None:
+    """Two people keep (or one keeps and one revokes) the same flagged badge at the same moment: the flag is
+    checked under the award's row lock, so one decision is recorded and the others are refused."""
+    from service.awards.errors import InvalidAwardTransition
+    from service.awards.schemas import AwardDecision
+    from service.db import declare_write_intent
+    from service.roster.schemas import OrgCreate, PersonCreate
+    from service.roster.service import RosterService
+    from tests.factories import make_tenant_ref
+
+    env = settings.model_copy(update={"database_url": str(committed_db.url)})
+    async with committed_db.session() as session:
+        tenant = await make_tenant_ref(session, env)
+        roster = RosterService(session, tenant.id)
+        school = await roster.create_org(OrgCreate(name="School", type="school"))
+        learner = await roster.create_person(
+            PersonCreate(role="student", given_name="Kim", family_name="Keep", org_ids=[school.id])
+        )
+        awards, _ = await _flagged(session, tenant.id, [learner.id])
+        await session.commit()
+    award_id = awards[learner.id]
+
+    async def decide_as(who: str, decision: str) -> str:
+        async with committed_db.session() as session:
+            await declare_write_intent(session)
+            try:
+                await AwardService(session, tenant.id).decide(
+                    award_id,
+                    AwardDecision(decision=decision, reason="checked"),  # type: ignore[arg-type]
+                    decided_by=who,
+                    only_flagged=True,
+                )
+            except InvalidAwardTransition:
+                await session.rollback()
+                return "refused"
+            await session.commit()
+            return who
+
+    outcomes = await asyncio.gather(
+        decide_as("staff:a", "keep"), decide_as("staff:b", "keep"), decide_as("staff:c", "revoke")
+    )
+    assert sorted(o == "refused" for o in outcomes) == [False, True, True], outcomes
+    async with committed_db.session() as session:
+        decided = await award(session, tenant.id, award_id)
+        assert decided.decided_by in outcomes and not decided.needs_review
+        assert decided.status == ("revoked" if decided.decided_by == "staff:c" else "awarded")
+        assert len(await revocation_jobs(session, award_id)) == (1 if decided.status == "revoked" else 0)
