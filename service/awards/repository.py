@@ -354,10 +354,14 @@ class AwardRepository:
         status: str,
         within_orgs: Iterable[uuid.UUID] | None,
         within_classes: Iterable[uuid.UUID] | None,
+        needs_review: bool | None = None,
     ) -> tuple[Sequence[Award], int]:
-        """Awards of one status whose learner belongs to one of these orgs or classes (None and None:
-        every learner of the district), oldest first: the review queue of a staff member."""
+        """Awards of one status (and, when given, flagged for review or not) whose learner belongs to one
+        of these orgs or classes (None and None: every learner of the district), oldest first: the review
+        queue of a staff member."""
         query = select(Award).where(col(Award.tenant_id) == self.tenant_id, col(Award.status) == status)
+        if needs_review is not None:
+            query = query.where(col(Award.needs_review) == needs_review)
         if within_orgs is not None or within_classes is not None:
             in_orgs = select(PersonOrg.person_id).where(
                 col(PersonOrg.tenant_id) == self.tenant_id,

@@ -512,6 +512,25 @@ class AwardService:
         )
         return await self.read_awards(rows), total
 
+    async def recheck_queue(
+        self,
+        page: PageParams,
+        *,
+        within_orgs: Iterable[uuid.UUID] | None = None,
+        within_classes: Iterable[uuid.UUID] | None = None,
+    ) -> tuple[list[AwardRead], int]:
+        """Awards already given (awarded) and flagged for review because evidence behind them was
+        withdrawn or corrected, of the learners in these orgs or classes (both None: the whole district),
+        oldest first, with the evidence behind each: a person keeps or revokes each."""
+        rows, total = await self.repo.awards_in_reach(
+            page,
+            status="awarded",
+            needs_review=True,
+            within_orgs=within_orgs,
+            within_classes=within_classes,
+        )
+        return await self.read_awards(rows), total
+
     async def list_awards(self, page: PageParams, **filters: Any) -> tuple[list[AwardRead], int]:
         rows, total = await self.repo.list_awards(page, **filters)
         return await self.read_awards(rows), total
@@ -567,7 +586,11 @@ class AwardService:
         work = {c.id: {learner_id} for c in await self.repo.triggered_by([achievement_id])}
         return await self._evaluate(work) if work else 0
 
-    async def decide(self, award_id: uuid.UUID, data: AwardDecision, *, decided_by: str) -> Award:
+    async def decide(
+        self, award_id: uuid.UUID, data: AwardDecision, *, decided_by: str, only_flagged: bool = False
+    ) -> Award:
+        """Record a person's decision. ``only_flagged``: keep/revoke only an award still flagged for
+        review (checked under the row lock, so two people re-checking the same badge decide once)."""
         award = await self.repo.get_award(award_id, for_update=True)
         if award is None:
             raise AwardNotFound(f"award {award_id} not found")
@@ -582,6 +605,8 @@ class AwardService:
                 raise InvalidAwardTransition(
                     f"award {award_id} is {award.status}; only awarded ones are kept or revoked"
                 )
+            if only_flagged and not award.needs_review:
+                raise InvalidAwardTransition(f"award {award_id} is no longer flagged for review")
             if data.decision == "revoke":
                 award.status = "revoked"
             award.needs_review = False

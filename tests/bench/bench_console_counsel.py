@@ -74,7 +74,7 @@ async def run(url: str, var: Path, rounds: int) -> None:
                 )
                 assert made.status_code == 303, made.text
                 pages = {
-                    "reviews (1 waiting)": "/console/reviews",
+                    "reviews (1 waiting, 20 re-check)": "/console/reviews",
                     "learner transcripts (preview)": f"/console/learners/{first}/transcripts",
                     "cohort runs": "/console/transcripts",
                 }
@@ -86,7 +86,7 @@ async def run(url: str, var: Path, rounds: int) -> None:
                 await _sign_in(admin, db, settings, ADMIN_EMAIL)
                 for name, path in {
                     "dashboard (district admin)": "/console/dashboard",
-                    "reviews (district admin)": "/console/reviews",
+                    "reviews (admin, 1 + 40 re-check)": "/console/reviews",
                 }.items():
                     median, worst, status = await _time(admin, path, rounds)
                     print(f"{name:34} {median:10.1f} {worst:10.1f}  {status}")

@@ -1,6 +1,7 @@
 """The counselor's and district lead's console pages in a real browser (Debian's Chromium driven by
 Playwright) against the service on the demo data, served by uvicorn over real HTTP: the demo counselor
-signs in by link, approves an award under review, generates a learner's transcript and downloads its PDF,
+signs in by link, approves an award under review, keeps one badge flagged for review (evidence behind it
+was withdrawn) and revokes another, generates a learner's transcript and downloads its PDF,
 runs the transcripts of the high school's grade 12 and watches the progress bar finish, and signs out; a
 district admin opens the dashboard. axe-core checks each page at 1280 and 390 pixels wide; screenshots
 go to var/screenshots/console-*-{1280,390}-<backend>.png."""
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, sync_playwright
 from sqlmodel import col, select
 
 from service.app import create_app
@@ -268,7 +269,8 @@ def test_counselor_approves_an_award_generates_a_transcript_and_runs_a_cohort(
     page.get_by_role("link", name="Reviews").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Awards to review"
     assert "1 award waiting for approval" in page.locator(".lead").first.inner_text()
-    assert "Capstone panel: a clear argument, well defended." in page.locator("ol.timeline").inner_text()
+    pending = page.locator("section.review").first  # the first section: waiting for approval
+    assert "Capstone panel: a clear argument, well defended." in pending.locator("ol.timeline").inner_text()
     check(page, axe_source, site, "reviews")
     page.get_by_role("button", name=f"Decline Capstone presenter for {site.reviewed_learner}").click()
     assert (
@@ -324,6 +326,53 @@ def test_counselor_approves_an_award_generates_a_transcript_and_runs_a_cohort(
     assert page.url == f"{site.base}/console/sign-in"
     page.goto(f"{site.base}/console/reviews")
     assert page.url == f"{site.base}/console/sign-in"
+
+
+def test_counselor_keeps_one_flagged_badge_and_revokes_another(
+    page: Page, site: Site, axe_source: str, expected_errors: list[str]
+) -> None:
+    """The demo's badges whose evidence was withdrawn wait in the second section of the review page."""
+    expected_errors.append("/decision")  # the revoke without a reason: 422 on purpose
+    sign_in_by_link(page, site, DEMO_COUNSELOR_EMAIL)
+    page.get_by_role("link", name="Reviews").click()
+    assert page.locator("#recheck").inner_text() == "Badges to re-check"
+
+    def waiting() -> int:
+        return int(page.locator("#recheck-summary").inner_text().split()[0])
+
+    before = waiting()
+    assert before >= 2  # the demo's high-school badges whose evidence was withdrawn
+    flagged = page.locator("section.review").filter(has=page.locator("button[value=keep]"))
+    # Two learners may share a name (the demo has two): sections are found by their award's id.
+    first = flagged.nth(0).get_attribute("aria-labelledby") or ""
+    second = flagged.nth(1).get_attribute("aria-labelledby") or ""
+    reason = flagged.nth(0).locator(".review-reason").inner_text()
+    assert reason.startswith("Why it needs a second look: A piece of evidence behind this badge was")
+    withdrawn = flagged.nth(0).locator("li.timeline__withdrawn")
+    assert withdrawn.count() >= 1
+    assert "withdrawn" in withdrawn.first.locator(".tag").inner_text()
+    assert withdrawn.first.locator(".withdrawn-reason").inner_text().startswith("Why: ")
+    check(page, axe_source, site, "recheck")
+
+    def section(labelled_by: str) -> Locator:
+        return page.locator(f'section.review[aria-labelledby="{labelled_by}"]')
+
+    # Revoking needs a reason: the error sits next to the field, nothing is decided.
+    section(second).get_by_role("button", name="Revoke the badge").click()
+    error = section(second).locator(".error-message").inner_text()
+    assert error.endswith("Enter the reason for revoking: the award keeps it")
+    assert waiting() == before
+    check(page, axe_source, site, "recheck-error")
+
+    section(first).get_by_role("button", name="Keep the badge").click()
+    assert page.locator("#done").inner_text().startswith("Badge kept")
+    assert waiting() == before - 1 and section(first).count() == 0
+
+    section(second).get_by_label("Reason").fill("The grade it relied on was entered for another learner.")
+    section(second).get_by_role("button", name="Revoke the badge").click()
+    assert page.locator("#done").inner_text().startswith("Badge revoked")
+    assert waiting() == before - 2 and section(second).count() == 0
+    check(page, axe_source, site, "recheck-done")
 
 
 def test_district_admin_reads_the_dashboard(page: Page, site: Site, axe_source: str) -> None:
