@@ -165,9 +165,11 @@ async def bulk_insert(
 class Database:
     """Owns one engine and its session factory."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer: bool = False) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_engine(url, pool_size=pool_size, echo=echo)
+        #: Behind a transaction-mode pooler (settings.database_pgbouncer): no prepared statements kept.
+        self.pgbouncer = pgbouncer
+        self.engine: AsyncEngine = create_engine(url, pool_size=pool_size, echo=echo, pgbouncer=pgbouncer)
         self.sessionmaker = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
         )
@@ -196,7 +198,14 @@ def private_file(path: Path) -> None:
             path.chmod(0o600)
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer: bool = False
+) -> AsyncEngine:
+    """``pgbouncer``: the URL reaches PostgreSQL through PgBouncer in transaction mode, where a prepared
+    statement cannot be kept across transactions (the next one may run on another server connection,
+    where its name is unknown or taken). asyncpg's statement cache and SQLAlchemy's prepared statement
+    cache are turned off: asyncpg (>= 0.29) then uses unnamed statements only, which live as long as
+    one statement. Ignored on SQLite."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
@@ -208,6 +217,8 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = pool_size
         kwargs["pool_pre_ping"] = True
+        if pgbouncer:
+            kwargs["connect_args"] = {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
