@@ -440,7 +440,7 @@ def run_config(
             token = response.json()["access_token"]
         asyncio.run(run_clients(cluster.bases, token, args.concurrency, args.warmup_seconds, reader(slice_)))
 
-        window = CpuWindow(cluster)
+        window = CpuWindow(cluster, args.database_url)
         with Sampler(args.database_url) as read_connections:
             reads = asyncio.run(
                 run_clients(cluster.bases, token, args.concurrency, args.read_seconds, reader(slice_))
@@ -450,7 +450,7 @@ def run_config(
         print(f"  DB connections {read_connections.line()}")
 
         since = datetime.now(UTC)
-        window = CpuWindow(cluster)
+        window = CpuWindow(cluster, args.database_url)
         ingest_started = time.perf_counter()
         with Sampler(args.database_url) as ingest_connections:
             ingest = asyncio.run(
@@ -509,11 +509,31 @@ def machine_busy() -> float:
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-class CpuWindow:
-    """CPU used during a phase: the cluster's processes, this load generator, the whole machine."""
+async def _backend_pids(url: str) -> list[int]:
+    conn = await asyncpg.connect(**pg_connect_kwargs(url))  # type: ignore[arg-type]
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return [int(r["pid"]) for r in rows]
 
-    def __init__(self, cluster: Cluster) -> None:
+
+def database_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the benchmark database (same machine)."""
+    return {pid: cpu_seconds(pid) for pid in asyncio.run(_backend_pids(url))}
+
+
+class CpuWindow:
+    """CPU used during a phase: the cluster's processes, the PostgreSQL backends serving its database
+    (those alive at the end; pooled connections live through a phase), this load generator, the whole
+    machine."""
+
+    def __init__(self, cluster: Cluster, url: str) -> None:
         self.cluster = cluster
+        self.url = url
+        self.database = database_cpu(url)
         self.ours = cluster.cpu()
         self.own = time.process_time()
         self.machine = machine_busy()
@@ -522,10 +542,13 @@ class CpuWindow:
     def close(self) -> dict[str, float]:
         now = self.cluster.cpu()
         used = {k: v - self.ours[k] for k, v in now.items()}
+        used["postgres"] = sum(
+            max(0.0, cpu - self.database.get(pid, 0.0)) for pid, cpu in database_cpu(self.url).items()
+        )
         used["generator"] = time.process_time() - self.own
         used["machine"] = machine_busy() - self.machine
         used["wall"] = time.perf_counter() - self.wall
-        used["other"] = used["machine"] - used["api"] - used["workers"] - used["generator"]
+        used["other"] = used["machine"] - used["api"] - used["workers"] - used["postgres"] - used["generator"]
         return used
 
 
@@ -534,8 +557,8 @@ def cpu_line(phase: str, used: dict[str, float]) -> str:
     return (
         f"  CPU {phase:<13} machine busy {used['machine'] / wall:.2f} of {os.cpu_count()} cores over "
         f"{wall:.1f}s: API {used['api'] / wall:.2f}, workers {used['workers'] / wall:.2f}, "
-        f"load generator {used['generator'] / wall:.2f}, PostgreSQL + other people's work "
-        f"{used['other'] / wall:.2f}"
+        f"PostgreSQL {used['postgres'] / wall:.2f}, load generator {used['generator'] / wall:.2f}, "
+        f"everything else (other people's work) {used['other'] / wall:.2f}"
     )
 
 
@@ -618,9 +641,17 @@ def main(argv: list[str] | None = None) -> int:
             f"issuance {ratio(first.issuance_rate, last.issuance_rate)}"
         )
     for f in results:
-        per_read = (f.cpu["reads"]["api"]) / max(1, f.reads.done) * 1000
-        per_cred = f.cpu["ingest"]["workers"] / max(1, f.credentials) * 1000
-        print(f"  {f.label}: API CPU {per_read:.2f} ms per read; worker CPU {per_cred:.2f} ms per credential")
+        reads, ingest = f.cpu["reads"], f.cpu["ingest"]
+        per_read = reads["api"] / max(1, f.reads.done) * 1000
+        db_read = reads["postgres"] / max(1, f.reads.done) * 1000
+        per_cred = ingest["workers"] / max(1, f.credentials) * 1000
+        api_ingest = ingest["api"] / max(1, f.ingest.done) * 1000
+        db_ingest = ingest["postgres"] / max(1, f.credentials) * 1000
+        print(
+            f"  {f.label}: CPU per read: API {per_read:.2f} ms + PostgreSQL {db_read:.2f} ms; "
+            f"per evidence request ({args.records} records): API {api_ingest:.1f} ms; per credential: "
+            f"worker {per_cred:.2f} ms; PostgreSQL (ingest + issuance) {db_ingest:.2f} ms per credential"
+        )
     return 0
 
 
