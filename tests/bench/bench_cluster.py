@@ -160,6 +160,14 @@ class Cluster:
     apis: list[subprocess.Popen[bytes]]
     workers: list[subprocess.Popen[bytes]]
     bases: list[str]
+    logs: list[Path]
+
+    def check_alive(self) -> None:
+        """Stop the run with the process's own log when one of the cluster's processes died."""
+        for proc, log in zip(self.all(), self.logs, strict=True):
+            if proc.poll() is not None:
+                tail = log.read_text(errors="replace")[-3000:]
+                raise SystemExit(f"{proc.args!r} exited with {proc.returncode}:\n{tail}")
 
     def all(self) -> list[subprocess.Popen[bytes]]:
         return self.apis + self.workers
@@ -173,18 +181,25 @@ class Cluster:
 
 def start_cluster(args: argparse.Namespace, work: Path, apis: int, workers: int) -> Cluster:
     ports = [free_port() for _ in range(apis)]
+    logs = [work / f"api-{port}.log" for port in ports] + [
+        work / f"worker-{apis}x{workers}-{n}.log" for n in range(workers)
+    ]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     env = cluster_env(args.database_url, bases[0], args.pool_size)
+    # The API processes may go through a pooler (PgBouncer); workers always connect directly (LISTEN).
+    api_env = cluster_env(args.api_database_url or args.database_url, bases[0], args.pool_size)
+    if args.pgbouncer:
+        api_env["PORTRAIT_DATABASE_PGBOUNCER"] = "true"
     api_procs = [
         subprocess.Popen(  # noqa: S603 - our own console script
             [str(PORTRAIT), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
+            env=api_env,
             cwd=work,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=(work / f"api-{port}.log").open("wb"),
+            stderr=log.open("wb"),
         )
-        for port in ports
+        for port, log in zip(ports, logs, strict=False)
     ]
     worker_procs = [
         subprocess.Popen(  # noqa: S603 - our own console script
@@ -200,11 +215,11 @@ def start_cluster(args: argparse.Namespace, work: Path, apis: int, workers: int)
             cwd=work,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=(work / f"worker-{apis}x{workers}-{n}.log").open("wb"),
+            stderr=logs[apis + n].open("wb"),
         )
         for n in range(workers)
     ]
-    cluster = Cluster(api_procs, worker_procs, bases)
+    cluster = Cluster(api_procs, worker_procs, bases, logs)
     try:
         for base, proc in zip(bases, api_procs, strict=True):
             wait_healthy(base, proc)
@@ -262,7 +277,7 @@ class Sampler:
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
     async def _run(self) -> None:
-        conn = await asyncpg.connect(**self.kwargs)  # type: ignore[arg-type]
+        conn = await asyncpg.connect(**self.kwargs)
         try:
             while not self._stop.is_set():
                 row = await conn.fetchrow(
@@ -289,7 +304,7 @@ class Sampler:
 
 async def issuance_state(url: str, since: datetime) -> tuple[int, int, datetime | None, datetime | None]:
     """(credentials issued since ``since``, awards still waiting, first and last issued_at)."""
-    conn = await asyncpg.connect(**pg_connect_kwargs(url))  # type: ignore[arg-type]
+    conn = await asyncpg.connect(**pg_connect_kwargs(url))
     try:
         row = await conn.fetchrow(
             "SELECT count(*) AS n, min(issued_at) AS first, max(issued_at) AS last "
@@ -446,6 +461,7 @@ def run_config(
                 run_clients(cluster.bases, token, args.concurrency, args.read_seconds, reader(slice_))
             )
         cpu_reads = window.close()
+        cluster.check_alive()
         print(f"  reads          {reads.line()}")
         print(f"  DB connections {read_connections.line()}")
 
@@ -474,6 +490,7 @@ def run_config(
                     break
                 time.sleep(0.5)  # polling the database for the workers' progress, not synchronisation
         cpu_ingest = window.close()
+        cluster.check_alive()
         span = (last - first).total_seconds() if first and last and last > first else 0.0
         rate = (issued - 1) / span if span else 0.0
         print(
@@ -510,7 +527,7 @@ def machine_busy() -> float:
 
 
 async def _backend_pids(url: str) -> list[int]:
-    conn = await asyncpg.connect(**pg_connect_kwargs(url))  # type: ignore[arg-type]
+    conn = await asyncpg.connect(**pg_connect_kwargs(url))
     try:
         rows = await conn.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -584,6 +601,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain-seconds", type=float, default=30, help="longest wait for issuance")
     parser.add_argument("--worker-concurrency", type=int, default=4, help="portrait worker --concurrency")
     parser.add_argument("--pool-size", type=int, default=10, help="PORTRAIT_DATABASE_POOL_SIZE per API")
+    parser.add_argument(
+        "--api-database-url",
+        help="the API processes' database URL, e.g. through PgBouncer in transaction mode (default: "
+        "--database-url); workers, migration and the figures' queries always use --database-url",
+    )
+    parser.add_argument(
+        "--pgbouncer", action="store_true", help="set PORTRAIT_DATABASE_PGBOUNCER=true on the API processes"
+    )
     args = parser.parse_args(argv)
     configs = [tuple(int(x) for x in c.split("x")) for c in args.configs.split(",")]
     print(
@@ -591,6 +616,11 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {platform.python_version()}, load average before the run {machine_load()}"
     )
     print(f"database {make_url(args.database_url).render_as_string(hide_password=True)}")
+    if args.api_database_url:
+        print(
+            f"API processes through {make_url(args.api_database_url).render_as_string(hide_password=True)}"
+            f", PORTRAIT_DATABASE_PGBOUNCER={'true' if args.pgbouncer else 'unset'}"
+        )
     with tempfile.TemporaryDirectory(prefix="portrait-cluster-") as tmp:
         work = Path(tmp)
         asyncio.run(reset_database(args.database_url))
@@ -641,12 +671,12 @@ def main(argv: list[str] | None = None) -> int:
             f"issuance {ratio(first.issuance_rate, last.issuance_rate)}"
         )
     for f in results:
-        reads, ingest = f.cpu["reads"], f.cpu["ingest"]
-        per_read = reads["api"] / max(1, f.reads.done) * 1000
-        db_read = reads["postgres"] / max(1, f.reads.done) * 1000
-        per_cred = ingest["workers"] / max(1, f.credentials) * 1000
-        api_ingest = ingest["api"] / max(1, f.ingest.done) * 1000
-        db_ingest = ingest["postgres"] / max(1, f.credentials) * 1000
+        read_cpu, ingest_cpu = f.cpu["reads"], f.cpu["ingest"]
+        per_read = read_cpu["api"] / max(1, f.reads.done) * 1000
+        db_read = read_cpu["postgres"] / max(1, f.reads.done) * 1000
+        per_cred = ingest_cpu["workers"] / max(1, f.credentials) * 1000
+        api_ingest = ingest_cpu["api"] / max(1, f.ingest.done) * 1000
+        db_ingest = ingest_cpu["postgres"] / max(1, f.credentials) * 1000
         print(
             f"  {f.label}: CPU per read: API {per_read:.2f} ms + PostgreSQL {db_read:.2f} ms; "
             f"per evidence request ({args.records} records): API {api_ingest:.1f} ms; per credential: "
