@@ -336,13 +336,14 @@ class Result:
         return len(self.latencies) + sum(self.errors.values())
 
     def rate(self) -> float:
-        return self.done / self.wall if self.wall else 0.0
+        """Successful requests per second (errors are counted apart)."""
+        return len(self.latencies) / self.wall if self.wall else 0.0
 
     def line(self) -> str:
         values = sorted(self.latencies)
         p50, p99 = percentile(values, 50) * 1000, percentile(values, 99) * 1000
         return (
-            f"{self.done} requests in {self.wall:.1f}s = {self.rate():.0f}/s, "
+            f"{len(self.latencies)} requests answered in {self.wall:.1f}s = {self.rate():.0f}/s, "
             f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, errors {self.errors or 'none'}"
         )
 
