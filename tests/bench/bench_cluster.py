@@ -4,7 +4,7 @@
         [--read-seconds 15] [--ingest-seconds 15] [--drain-seconds 30] [--concurrency 32] ...
 
 A script that prints figures, not a test (pytest does not collect ``bench_*.py``); nothing is asserted.
-The default run takes about two minutes; raise the ``--*-seconds`` flags for longer runs.
+The default run takes about two and a half minutes; raise the ``--*-seconds`` flags for longer runs.
 
 1. Recreates the benchmark database (default ``postgresql+asyncpg://postgres@127.0.0.1:5432/
    portrait_deploy_cluster`` or PORTRAIT_BENCH_DATABASE_URL) and runs ``portrait migrate`` ONCE, as a
@@ -29,8 +29,19 @@ The default run takes about two minutes; raise the ``--*-seconds`` flags for lon
    * issuance: the workers turn awards into signed, stored credentials (eddsa-rdfc-2022 + VC-JWT) while
      the ingest runs and afterwards until nothing waits (or ``--drain-seconds``); credentials/s comes
      from the credentials' own ``issued_at`` timestamps (first to last issued in this configuration).
-   A sampler reads pg_stat_activity twice a second: connections to the database (peak and mean) and how
-   many were active.
+     That is the workers' rate as long as awards arrive faster than they are issued (compare the awards
+     made during the ingest with the issuance span: when issuance ends with the ingest, the workers
+     waited for work and the rate is the ingest's).
+   A sampler reads pg_stat_activity twice a second: connections to the database (peak and mean), how
+   many were active, how many last ran procrastinate's statements.
+5. CPU per phase, from /proc: the API processes, the workers, the PostgreSQL backends serving the
+   benchmark database, the load generator, and the whole machine's busy time (the rest is other work on
+   the machine). The summary turns it into CPU per read, per evidence request and per credential: the
+   figures a load model is built from (docs/deployment.md).
+
+``--api-database-url`` (e.g. PgBouncer in transaction mode) and ``--pgbouncer``
+(PORTRAIT_DATABASE_PGBOUNCER=true) put a pooler between the API processes and PostgreSQL; the workers,
+the migration and the figures' own queries stay on ``--database-url``.
 
 Client, servers, workers and PostgreSQL all share the machine (and, on the project's machine, the cores
 with other people's work), so 2 processes cannot give twice the throughput of 1 on 2 cores; the figures
