@@ -15,9 +15,9 @@ from service.jobs.backends import ProcrastinateBackend
 
 def test_the_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PORTRAIT_DATABASE_PGBOUNCER", raising=False)
-    assert Settings().database_pgbouncer is False
+    assert Settings(mode="embedded").database_pgbouncer is False
     monkeypatch.setenv("PORTRAIT_DATABASE_PGBOUNCER", "true")
-    assert Settings().database_pgbouncer is True
+    assert Settings(mode="embedded").database_pgbouncer is True
 
 
 async def _named_statements_after_queries(db: Database) -> int | None:
