@@ -208,6 +208,8 @@ def create_engine(
     one statement. Ignored on SQLite."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
+    if pgbouncer and parsed.get_backend_name() != "sqlite":
+        kwargs["connect_args"] = {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
@@ -217,8 +219,6 @@ def create_engine(
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = pool_size
         kwargs["pool_pre_ping"] = True
-        if pgbouncer:
-            kwargs["connect_args"] = {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
