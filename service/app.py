@@ -82,7 +82,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = database is None
         db = database or Database(
-            settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            echo=settings.database_echo,
+            pgbouncer=settings.database_pgbouncer,
         )
         if owned and settings.should_auto_migrate:
             logger.info("migrating %s to head", db.dialect)

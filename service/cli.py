@@ -86,7 +86,9 @@ def worker(
     kind = backend_name(settings)
 
     async def run() -> None:
-        db = Database(settings.database_url, pool_size=max(2, concurrency + 1))
+        db = Database(
+            settings.database_url, pool_size=max(2, concurrency + 1), pgbouncer=settings.database_pgbouncer
+        )
         try:
             if kind == "procrastinate":
                 queue = ProcrastinateBackend(db, settings)
@@ -391,7 +393,7 @@ def _run_checked(settings: Settings, fn: DbTask) -> dict[str, object]:
 
 
 async def _with_db(settings: Settings, fn: DbTask) -> dict[str, object]:
-    db = Database(settings.database_url, pool_size=2)
+    db = Database(settings.database_url, pool_size=2, pgbouncer=settings.database_pgbouncer)
     try:
         return await fn(db)
     finally:

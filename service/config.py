@@ -212,6 +212,10 @@ class Settings(BaseSettings):
     database_url: str = ""
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_echo: bool = False
+    #: The database URL points at PgBouncer in transaction mode (or another transaction-level pooler):
+    #: no prepared statements outlive a statement (asyncpg and SQLAlchemy statement caches off, psycopg's
+    #: automatic preparing off), since the next transaction may run on another server connection.
+    database_pgbouncer: bool = False
     public_url: str = "http://127.0.0.1:8000"
     # Secrets: generated into var_dir/secrets.json in embedded mode, required in production.
     token_secret: SecretStr | None = None

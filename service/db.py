@@ -166,9 +166,11 @@ async def bulk_insert(
 class Database:
     """Owns one engine and its session factory."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer: bool = False) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_engine(url, pool_size=pool_size, echo=echo)
+        #: Behind a transaction-mode pooler (settings.database_pgbouncer): no prepared statements kept.
+        self.pgbouncer = pgbouncer
+        self.engine: AsyncEngine = create_engine(url, pool_size=pool_size, echo=echo, pgbouncer=pgbouncer)
         self.sessionmaker = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
         )
@@ -213,9 +215,18 @@ def private_file(path: Path) -> None:
             path.chmod(0o600)
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, pgbouncer: bool = False
+) -> AsyncEngine:
+    """``pgbouncer``: the URL reaches PostgreSQL through PgBouncer in transaction mode, where a prepared
+    statement cannot be kept across transactions (the next one may run on another server connection,
+    where its name is unknown or taken). asyncpg's statement cache and SQLAlchemy's prepared statement
+    cache are turned off: asyncpg (>= 0.29) then uses unnamed statements only, which live as long as
+    one statement. Ignored on SQLite."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
+    if pgbouncer and parsed.get_backend_name() != "sqlite":
+        kwargs["connect_args"] = {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":

@@ -352,8 +352,11 @@ class ProcrastinateBackend:
         self.settings = settings
         self.runner = runner or JobRunner(db, settings)
         self.sweep_grace = sweep_grace
+        # Behind PgBouncer in transaction mode psycopg must not prepare statements server-side (it does
+        # from a query's fifth execution on): prepare_threshold=None turns that off.
+        connection_kwargs: dict[str, Any] = {"prepare_threshold": None} if db.pgbouncer else {}
         connector = procrastinate.PsycopgConnector(
-            conninfo=libpq_conninfo(db.url), min_size=1, max_size=pool_max_size
+            conninfo=libpq_conninfo(db.url), min_size=1, max_size=pool_max_size, kwargs=connection_kwargs
         )
         self.app = procrastinate.App(connector=connector)
 
