@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import Pool
 
 from service.config import Settings
 from service.db import Database, utcnow
@@ -67,22 +68,25 @@ class JobBackend(Protocol):
 
 # -- which backend serves which database --------------------------------------------------------
 
-_active: weakref.WeakKeyDictionary[Engine, JobBackend] = weakref.WeakKeyDictionary()
+# Keyed by the engine's connection pool: sessions may be bound to a derived engine
+# (``engine.execution_options(...)``, e.g. the lazily-writing request sessions) that shares the pool but is
+# another object, and their jobs belong to the same backend.
+_active: weakref.WeakKeyDictionary[Pool, JobBackend] = weakref.WeakKeyDictionary()
 
 
 def activate(backend: JobBackend) -> None:
     """Make ``backend`` receive the jobs enqueued through sessions of its database's engine."""
-    _active[backend.db.engine.sync_engine] = backend
+    _active[backend.db.engine.sync_engine.pool] = backend
 
 
 def deactivate(backend: JobBackend) -> None:
-    engine = backend.db.engine.sync_engine
-    if _active.get(engine) is backend:
-        del _active[engine]
+    pool = backend.db.engine.sync_engine.pool
+    if _active.get(pool) is backend:
+        del _active[pool]
 
 
 def backend_for(engine: Engine) -> JobBackend | None:
-    return _active.get(engine)
+    return _active.get(engine.pool)
 
 
 # -- executing one job -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from service.config import Settings
-from service.db import Database, discard_after_commit, utcnow
+from service.db import Database, discard_after_commit, run_after_commit, utcnow
 from service.jobs import backends
 from service.jobs.backends import (
     InProcessBackend,
@@ -325,3 +325,24 @@ async def test_starting_with_queued_jobs_is_not_reported_as_a_recovery(
         r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "resumed" in r.getMessage()
     ]
     assert warnings == ["resumed 1 interrupted jobs (their runner stopped without finishing)"]
+
+
+async def test_jobs_of_request_sessions_reach_the_running_backend(
+    committed: Committed, inprocess: InProcessBackend
+) -> None:
+    """Request sessions declare their write intent lazily through a derived engine (same pool, another
+    object): a job they enqueue is still handed to this process's backend at commit, not left for a tick."""
+    from service.jobs.backends import backend_for
+    from service.jobs.service import bound_engine
+
+    maker = committed.db.write_sessionmaker()
+    assert maker is not None
+    async with maker() as session:
+        assert bound_engine(session) is not committed.db.engine.sync_engine
+        assert backend_for(bound_engine(session)) is inprocess
+        job = await JobService(session, committed.tenant_id).enqueue("tests.echo", "sync", {"mode": "full"})
+        await session.commit()
+        job_id = job.id
+    await run_after_commit(session)
+    done = await wait_for_state(committed.db, job_id, "succeeded", "failed")
+    assert done.state == "succeeded", done.error
