@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.db = db
         # Caches of clients, tenants and issuer keys: listen for invalidations (PostgreSQL).
         invalidation = hotcache.for_engine(db.engine.sync_engine)
+        invalidation.listen_through(pgbouncer=db.pgbouncer, listen_url=settings.database_listen_url)
         await invalidation.start()
         # Jobs: in-process tasks (SQLite) or deferring to procrastinate workers (PostgreSQL).
         jobs = create_backend(settings, db)

@@ -216,6 +216,11 @@ class Settings(BaseSettings):
     #: no prepared statements outlive a statement (asyncpg and SQLAlchemy statement caches off, psycopg's
     #: automatic preparing off), since the next transaction may run on another server connection.
     database_pgbouncer: bool = False
+    #: A direct PostgreSQL URL (not through PgBouncer) for each process's LISTEN connection, which tells it
+    #: when cached clients, tenants and keys change (service.hotcache). Behind PgBouncer in transaction
+    #: mode a LISTEN on database_url hears nothing: without this URL those caches are off (every request
+    #: reads the rows, as before the caches).
+    database_listen_url: str = ""
     public_url: str = "http://127.0.0.1:8000"
     # Secrets: generated into var_dir/secrets.json in embedded mode, required in production.
     token_secret: SecretStr | None = None

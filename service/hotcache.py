@@ -94,6 +94,8 @@ class Invalidation:
         self._url = url
         self._caches: dict[str, dict[Hashable, tuple[Any, float, Any]]] = {}
         self._epoch_file: Path | None = None
+        #: False: caches bypassed for good (behind a transaction-mode pooler with no direct URL to LISTEN).
+        self.enabled = True
         #: Set on every notification received (PostgreSQL); tests wait on it.
         self.notified = asyncio.Event()
         if self.backend == "sqlite":
@@ -107,6 +109,8 @@ class Invalidation:
 
     def current(self) -> Hashable | None:
         """The epoch now, or ``None`` when caching must be bypassed."""
+        if not self.enabled:
+            return None
         if self.backend == "sqlite":
             if self._epoch_file is None:
                 return (self._local,)
@@ -158,9 +162,17 @@ class Invalidation:
 
     # -- PostgreSQL LISTEN ---------------------------------------------------------------------------
 
+    def listen_through(self, *, pgbouncer: bool, listen_url: str) -> None:
+        """Where to LISTEN: ``listen_url`` when given; behind a transaction-mode pooler without one, a
+        LISTEN would hear nothing, so the caches are switched off rather than left stale."""
+        if listen_url:
+            self._url = listen_url
+        elif pgbouncer and self.backend == "postgresql":
+            self.enabled = False
+
     async def start(self) -> None:
         """Start listening for invalidations (PostgreSQL; a no-op elsewhere)."""
-        if self.backend != "postgresql" or self._task is not None:
+        if self.backend != "postgresql" or self._task is not None or not self.enabled:
             return
         self._stopping = False
         connected = asyncio.Event()

@@ -116,3 +116,28 @@ async def test_a_cached_signer_follows_key_rotation(env: tuple[Database, Setting
         assert after.status_code == 201, after.text
         method = after.json()["verifiableCredential"]["proof"][0]["verificationMethod"]
         assert method != methods[0], "the signer cache kept the retired key"
+
+
+async def test_behind_a_transaction_pooler_caches_listen_directly_or_stay_off(
+    committed_db: Database,
+) -> None:
+    """Behind PgBouncer in transaction mode a LISTEN on the pooled URL hears nothing: with a direct
+    listen URL the caches listen there; without one they are off (every request reads), never stale."""
+    url = str(committed_db.url)
+    off = hotcache.Invalidation(url)
+    off.listen_through(pgbouncer=True, listen_url="")
+    direct = hotcache.Invalidation(url)
+    direct.listen_through(pgbouncer=True, listen_url=url)
+    plain = hotcache.Invalidation(url)
+    plain.listen_through(pgbouncer=False, listen_url="")
+    try:
+        for invalidation in (off, direct, plain):
+            await invalidation.start()
+        if off.backend == "postgresql":
+            assert off.current() is None and off.enabled is False
+            assert direct.current() is not None and plain.current() is not None
+        else:  # SQLite has no pooler: the setting changes nothing
+            assert off.current() is not None and off.enabled is True
+    finally:
+        for invalidation in (off, direct, plain):
+            await invalidation.stop()
