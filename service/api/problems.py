@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
+from starlette.routing import Match
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -168,6 +169,17 @@ def error_response(
     return problem_response(status, code, detail, errors=errors, headers=headers)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app fully matches for this path (probing the router, which also
+    covers included routers)."""
+    routes = request.app.router.routes
+    scope = {k: v for k, v in request.scope.items() if k not in ("path_params", "endpoint", "route")}
+    return [m for m in _METHODS if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in routes)]
+
+
 def install_handlers(app: FastAPI, formats: Sequence[ErrorFormat] = ()) -> None:
     app.state.error_formats = tuple(formats)
 
@@ -213,10 +225,13 @@ def install_handlers(app: FastAPI, formats: Sequence[ErrorFormat] = ()) -> None:
         if fmt is not None:
             if status == 404 and detail == "Not Found":
                 detail = f"there is no resource at {request.url.path}"
-            elif status == 405 and detail == "Method Not Allowed":
-                allowed = (getattr(exc, "headers", None) or {}).get("Allow", "")
+            headers = getattr(exc, "headers", None)
+            if status == 405:
+                # Starlette's Allow names the first route of the path only; name every method of it.
+                allowed = ", ".join(_allowed_methods(request)) or (headers or {}).get("Allow", "")
+                headers = {**(headers or {}), "Allow": allowed}
                 detail = f"{request.method} is not allowed here" + (f"; use {allowed}" if allowed else "")
-            return fmt.render(status, detail, getattr(exc, "headers", None), None)
+            return fmt.render(status, detail, headers, None)
         return problem_response(
             status, _CODES.get(status, "error"), detail, headers=getattr(exc, "headers", None)
         )
