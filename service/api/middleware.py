@@ -83,7 +83,11 @@ class BodyLimitMiddleware:
                     declared = int(value)
                 except ValueError:
                     response = error_response(
-                        scope.get("app"), scope.get("path", ""), 400, "bad_request", "invalid Content-Length header"
+                        scope.get("app"),
+                        scope.get("path", ""),
+                        400,
+                        "bad_request",
+                        "invalid Content-Length header",
                     )
                     await response(scope, receive, send)
                     return

@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.responses import Response
-from starlette.routing import Match
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Match
 
 from service.errors import ServiceError
 from service.logging import request_id_var
@@ -242,7 +242,9 @@ def install_handlers(app: FastAPI, formats: Sequence[ErrorFormat] = ()) -> None:
         logger.info("integrity error: %s", exc.orig)
         fmt = other_format(request)
         if fmt is not None:
-            return fmt.render(409, "the change conflicts with existing data (a concurrent write?)", None, None)
+            return fmt.render(
+                409, "the change conflicts with existing data (a concurrent write?)", None, None
+            )
         return problem_response(
             409, "conflict", "the change conflicts with existing data (a concurrent write?)"
         )

@@ -23,7 +23,9 @@ async def web(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_method_not_allowed_is_imsx(web: httpx.AsyncClient, session: AsyncSession, settings: Settings) -> None:
+async def test_method_not_allowed_is_imsx(
+    web: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
     d = await district(session, settings)
     refused = await web.delete(f"/ims/ob/v3p0/{d.slug}/credentials")
     body = assert_imsx(refused, 405, "not_allowed")

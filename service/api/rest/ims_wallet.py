@@ -489,7 +489,11 @@ async def authorize(
 
 
 oauth_router.add_api_route(
-    "/{tenant}/authorize", authorize, methods=["GET"], name="oauth_authorize", route_class_override=AuthorizeRoute
+    "/{tenant}/authorize",
+    authorize,
+    methods=["GET"],
+    name="oauth_authorize",
+    route_class_override=AuthorizeRoute,
 )
 
 
