@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             return limits.max_bulk_body_bytes
         return limits.max_body_bytes
 
-    install_handlers(app)
+    install_handlers(app, [ims_wallet.IMSX_ERRORS])
     # Inside the size limit: JSON bodies FastAPI parses itself are read by the one bounded reader first.
     app.add_middleware(
         JsonBodyMiddleware, limits=lambda: app.state.settings.limits, reads_itself=READS_JSON_ITSELF

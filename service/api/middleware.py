@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.problems import problem_response
+from service.api.problems import error_response, problem_response
 from service.logging import request_id_var
 
 access_log = logging.getLogger("portrait.access")
@@ -82,11 +82,19 @@ class BodyLimitMiddleware:
                 try:
                     declared = int(value)
                 except ValueError:
-                    response = problem_response(400, "bad_request", "invalid Content-Length header")
+                    response = error_response(
+                        scope.get("app"),
+                        scope.get("path", ""),
+                        400,
+                        "bad_request",
+                        "invalid Content-Length header",
+                    )
                     await response(scope, receive, send)
                     return
                 if declared > limit:
-                    response = problem_response(
+                    response = error_response(
+                        scope.get("app"),
+                        scope.get("path", ""),
                         413,
                         "payload_too_large",
                         f"the request body exceeds the limit of {limit} bytes",

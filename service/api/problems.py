@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Match
 
 from service.errors import ServiceError
 from service.logging import request_id_var
@@ -122,9 +125,72 @@ def validation_errors(exc: RequestValidationError) -> tuple[int, str, str, list[
     return 422, "validation_failed", f"invalid input: {fields}{more}", errors
 
 
-def install_handlers(app: FastAPI) -> None:
+#: Renders an error of a path family with a format of its own: (status, detail, headers, minor code or None).
+ErrorRenderer = Callable[[int, str, dict[str, str] | None, str | None], Response]
+#: Renders the request validation errors of a path family.
+ValidationRenderer = Callable[[RequestValidationError], Response]
+
+
+class ErrorFormat:
+    """Paths (by prefix) whose errors are not problem documents, e.g. the 1EdTech ``Imsx_StatusInfo``."""
+
+    def __init__(
+        self, prefixes: tuple[str, ...], render: ErrorRenderer, render_validation: ValidationRenderer
+    ) -> None:
+        self.prefixes = prefixes
+        self.render = render
+        self.render_validation = render_validation
+
+    def matches(self, path: str) -> bool:
+        return path.startswith(self.prefixes) or path in {p.rstrip("/") for p in self.prefixes}
+
+
+def error_format_for(app: Any, path: str) -> ErrorFormat | None:
+    """The error format registered for ``path`` on ``app`` (``None``: RFC 9457 problem documents)."""
+    state = getattr(app, "state", None)
+    formats: Sequence[ErrorFormat] = getattr(state, "error_formats", ()) if state is not None else ()
+    return next((f for f in formats if f.matches(path)), None)
+
+
+def error_response(
+    app: Any,
+    path: str,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> Response:
+    """An error answer in the format the path's family uses (for middleware that answers by itself)."""
+    fmt = error_format_for(app, path)
+    if fmt is not None:
+        return fmt.render(status, detail, headers, None)
+    return problem_response(status, code, detail, errors=errors, headers=headers)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app fully matches for this path (probing the router, which also
+    covers included routers)."""
+    routes = request.app.router.routes
+    scope = {k: v for k, v in request.scope.items() if k not in ("path_params", "endpoint", "route")}
+    return [m for m in _METHODS if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in routes)]
+
+
+def install_handlers(app: FastAPI, formats: Sequence[ErrorFormat] = ()) -> None:
+    app.state.error_formats = tuple(formats)
+
+    def other_format(request: Request) -> ErrorFormat | None:
+        return error_format_for(app, request.url.path)
+
     @app.exception_handler(ServiceError)
-    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+    async def _service_error(request: Request, exc: ServiceError) -> Response:
+        fmt = other_format(request)
+        if fmt is not None:
+            return fmt.render(exc.status, exc.detail, None, getattr(exc, "imsx_minor", None))
         headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if exc.status == 401 else None
         return problem_response(
             exc.status,
@@ -136,7 +202,10 @@ def install_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fmt = other_format(request)
+        if fmt is not None:
+            return fmt.render_validation(exc)
         content_type = request.headers.get("content-type", "")
         media = content_type.split(";")[0].strip().lower()
         body_unread = any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
@@ -149,22 +218,41 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(status, code, detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         status = exc.status_code
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(status, "error")
+        fmt = other_format(request)
+        if fmt is not None:
+            if status == 404 and detail == "Not Found":
+                detail = f"there is no resource at {request.url.path}"
+            headers = getattr(exc, "headers", None)
+            if status == 405:
+                # Starlette's Allow names the first route of the path only; name every method of it.
+                allowed = ", ".join(_allowed_methods(request)) or (headers or {}).get("Allow", "")
+                headers = {**(headers or {}), "Allow": allowed}
+                detail = f"{request.method} is not allowed here" + (f"; use {allowed}" if allowed else "")
+            return fmt.render(status, detail, headers, None)
         return problem_response(
             status, _CODES.get(status, "error"), detail, headers=getattr(exc, "headers", None)
         )
 
     @app.exception_handler(IntegrityError)
-    async def _integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
+    async def _integrity_error(request: Request, exc: IntegrityError) -> Response:
         # Services check uniqueness first; this catches the race between two writers.
         logger.info("integrity error: %s", exc.orig)
+        fmt = other_format(request)
+        if fmt is not None:
+            return fmt.render(
+                409, "the change conflicts with existing data (a concurrent write?)", None, None
+            )
         return problem_response(
             409, "conflict", "the change conflicts with existing data (a concurrent write?)"
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error", exc_info=exc)
+        fmt = other_format(request)
+        if fmt is not None:
+            return fmt.render(500, "an internal error occurred", None, "internal_server_error")
         return problem_response(500, "internal_error", "an internal error occurred; see the request id")

@@ -659,7 +659,12 @@ class WalletService:
         self, api: Api, person: Person, body: dict[str, Any] | str, verify: Verifier
     ) -> Upserted:
         """Verify, then store by the spec's equality (issuer id + credential id); a newer validFrom
-        replaces, an older or equal one changes nothing."""
+        replaces, an older or equal one changes nothing.
+
+        The credential is stored for ``person`` (the token's learner) whatever its ``credentialSubject``
+        names: the spec's upsert appends to "the list of credentials for the subject" of the token, and a
+        subject may be a DID the wallet holds, a hashed identifier or absent. It is listed back only to
+        ``person``, never to whoever the subject names (docs/wallets.md, "Whose list")."""
         result = await verify(body)
         credential = result.credential
         if credential is None:

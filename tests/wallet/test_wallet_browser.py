@@ -202,3 +202,23 @@ def test_connect_a_wallet_and_disconnect_it(page: Page, site: Site, axe_source: 
     check(page, axe_source, site, "disconnected")
     assert wallet.get(f"/ims/ob/v3p0/{slug}/credentials", headers=bearer).status_code == 401
     wallet.close()
+
+
+def test_unknown_district_at_authorize_is_a_page(browser: Browser, site: Site, axe_source: str) -> None:
+    """A wallet pointing at a district that is not here: the learner reads a page saying so (404), in the
+    wallet pages' layout, accessible, on a phone too; no redirect anywhere."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        _, challenge = pkce()
+        start = httpx.URL(f"{site.base}/ims/oauth/no-such-district/authorize").copy_merge_params(
+            {"response_type": "code", "client_id": "x", "code_challenge": challenge}
+        )
+        answer = page.goto(str(start))
+        assert answer is not None and answer.status == 404
+        assert page.url == str(start)
+        assert page.get_by_role("heading", level=1).inner_text() == "No such school district"
+        assert "no-such-district" in page.locator("main").inner_text()
+        check(page, axe_source, site, "unknown-district")
+    finally:
+        context.close()

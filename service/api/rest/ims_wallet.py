@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service import __version__
 from service.api.deps import ROLLBACK_ONLY, SessionDep, SettingsDep
+from service.api.problems import ErrorFormat
 from service.api.rest.verify import VerificationServiceDep
 from service.api.web.templating import SERVICE_NAME, render
 from service.config import Settings
@@ -68,8 +69,11 @@ _MINOR_BY_STATUS = {
     415: "invalid_data",
     422: "invalid_data",
     429: "server_busy",
+    500: "internal_server_error",
     503: "server_busy",
 }
+#: Every answer under these prefixes is the OB 3.0 / CLR 2.0 service API's: errors are Imsx_StatusInfo.
+IMSX_PREFIXES = (OB.path + "/", CLR.path + "/")
 Slug = Annotated[str, PathParam(max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
 
@@ -92,6 +96,33 @@ def imsx(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def imsx_validation(exc: RequestValidationError) -> JSONResponse:
+    """Request validation as Imsx_StatusInfo: a path that does not validate names no resource (404); a bad
+    query parameter is ``invalid_query_parameter``, anything else (body, headers) ``invalid_data``."""
+    errors = list(exc.errors())
+    messages = [
+        ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path")) + f": {e.get('msg')}"
+        for e in errors
+    ]
+    where = {str((e.get("loc") or ("",))[0]) for e in errors}
+    if "path" in where:
+        status, minor = 404, "not_found"
+    elif where <= {"query"}:
+        status, minor = 400, "invalid_query_parameter"
+    else:
+        status, minor = 400, "invalid_data"
+    return imsx(status, "invalid request: " + "; ".join(messages[:5]), minor)
+
+
+def _imsx_error(status: int, detail: str, headers: dict[str, str] | None, minor: str | None) -> JSONResponse:
+    return imsx(status, detail, minor, headers)
+
+
+#: Registered with the app's error handlers (service.api.problems): 404 of an unknown path, 405, request
+#: validation and body limits under the wallet API prefixes answer Imsx_StatusInfo too.
+IMSX_ERRORS = ErrorFormat(IMSX_PREFIXES, _imsx_error, imsx_validation)
+
+
 class WalletApiRoute(APIRoute):
     """Every failure of a resource route as ``Imsx_StatusInfo`` with the matching status."""
 
@@ -111,14 +142,7 @@ class WalletApiRoute(APIRoute):
                     headers = {"WWW-Authenticate": 'Bearer error="insufficient_scope"'}
                 return imsx(exc.status, exc.detail, getattr(exc, "imsx_minor", None), headers)
             except RequestValidationError as exc:
-                messages = [
-                    ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path"))
-                    + f": {e.get('msg')}"
-                    for e in exc.errors()
-                ]
-                status = 404 if any(e.get("loc", ("",))[0] == "path" for e in exc.errors()) else 400
-                minor = "not_found" if status == 404 else "invalid_query_parameter"
-                return imsx(status, "invalid request: " + "; ".join(messages[:5]), minor)
+                return imsx_validation(exc)
             except StarletteHTTPException as exc:
                 return imsx(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
             except Exception:
@@ -150,6 +174,52 @@ class OAuthRoute(APIRoute):
                 )
 
         return oauth_handler
+
+
+class AuthorizeRoute(APIRoute):
+    """The authorization endpoint is a browser step: a district that does not exist (or a path that cannot
+    name one) is an HTML page saying so, not an OAuth JSON object. Other refusals the endpoint handles
+    itself (see ``authorize``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (ServiceError, RequestValidationError) as exc:
+                status = exc.status if isinstance(exc, ServiceError) else 404
+                slug = str(request.path_params.get("tenant", ""))[:63]
+                if status == 404:
+                    heading = "No such school district"
+                    detail = (
+                        f"There is no district called \u201c{slug}\u201d on {SERVICE_NAME}, so a wallet "
+                        "cannot connect to it here."
+                    )
+                    advice = (
+                        "The link your wallet app opened is wrong or out of date. Check the address of your "
+                        "school's service in the wallet app, or ask your school for it."
+                    )
+                else:
+                    heading = "This wallet's request cannot be used"
+                    detail = exc.detail if isinstance(exc, ServiceError) else "the request is malformed"
+                    advice = None
+                return render(
+                    request,
+                    "wallet/error.html",
+                    {
+                        "page_title": heading,
+                        "heading": heading,
+                        "detail": detail,
+                        "advice": advice,
+                        "user": None,
+                        "csrf": "",
+                    },
+                    status_code=status,
+                    headers={"Cache-Control": "no-store"},
+                )
+
+        return page_handler
 
 
 api_router = APIRouter(include_in_schema=False, route_class=WalletApiRoute)
@@ -390,7 +460,6 @@ async def register(request: Request, tenant: Slug, make: ServiceFactory) -> JSON
     )
 
 
-@oauth_router.get("/{tenant}/authorize")
 async def authorize(
     request: Request, tenant: Slug, session: SessionDep, settings: SettingsDep, make: ServiceFactory
 ) -> Response:
@@ -419,6 +488,15 @@ async def authorize(
     return RedirectResponse(f"{WALLET_PAGES}/authorize/{service.tenant.slug}/{pending.id}", status_code=303)
 
 
+oauth_router.add_api_route(
+    "/{tenant}/authorize",
+    authorize,
+    methods=["GET"],
+    name="oauth_authorize",
+    route_class_override=AuthorizeRoute,
+)
+
+
 @oauth_router.post("/{tenant}/token")
 async def token(request: Request, tenant: Slug, make: ServiceFactory) -> JSONResponse:
     """RFC 6749 token endpoint: authorization_code (with the PKCE verifier) and refresh_token grants."""
@@ -437,4 +515,4 @@ async def revoke(request: Request, tenant: Slug, make: ServiceFactory) -> Respon
     return Response(status_code=200, headers={"Cache-Control": "no-store"})
 
 
-__all__ = ["api_router", "discovery_document", "link_header", "oauth_router"]
+__all__ = ["IMSX_ERRORS", "api_router", "discovery_document", "link_header", "oauth_router"]
