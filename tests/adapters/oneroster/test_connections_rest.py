@@ -4,6 +4,7 @@ test-connection against the fake provider, and queueing a sync (202 with a job).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,7 +13,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.adapters.oneroster.models import OneRosterConnection
-from service.api.deps import get_settings
 from service.config import Settings
 from tests.adapters.oneroster.fake_server import FakeOneRoster
 from tests.factories import Actors
@@ -21,9 +21,12 @@ BASE = "/api/v1/oneroster/connections"
 
 
 @pytest.fixture
-def app_allowing_private(app: FastAPI, or_settings: Settings) -> FastAPI:
-    app.dependency_overrides[get_settings] = lambda: or_settings
-    return app
+def app_allowing_private(app: FastAPI, or_settings: Settings) -> Iterator[FastAPI]:
+    """The app with settings that let outbound requests reach the local fake provider."""
+    before = app.state.settings
+    app.state.settings = or_settings
+    yield app
+    app.state.settings = before
 
 
 def body(fake: FakeOneRoster | None = None, **overrides: object) -> dict[str, object]:
