@@ -387,7 +387,7 @@ async def make_flagged(session: AsyncSession, world: World) -> Flagged:
 
 
 async def revocation_jobs(session: AsyncSession, award_id: uuid.UUID) -> list[Job]:
-    from service.badges.service import REVOKE_AWARD_KIND
+    from service.badges.issuance import REVOKE_AWARD_KIND
 
     jobs = (await session.exec(select(Job).where(col(Job.kind) == REVOKE_AWARD_KIND))).all()
     return [j for j in jobs if j.params.get("award_id") == str(award_id)]
