@@ -206,7 +206,8 @@ def _pins(path: Path) -> dict[str, str]:
     for line in path.read_text().splitlines():
         if line and not line.startswith(("#", "-r")):
             name, version = line.split("==")
-            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+            # An environment marker may quote with ' or ": the same pin either way.
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version.replace("'", '"')
     return pins
 
 
