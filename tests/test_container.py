@@ -220,7 +220,7 @@ def test_locks_split_runtime_from_dev_tools() -> None:
 
     def direct(specs: list[str]) -> dict[str, str]:
         pairs = (re.sub(r"\[.*\]", "", s).split("==") for s in specs)
-        return {re.sub(r"[-_.]+", "-", n).lower(): v for n, v in pairs}
+        return {re.sub(r"[-_.]+", "-", n).lower(): v.replace("'", '"') for n, v in pairs}
 
     for name, version in direct(project["dependencies"]).items():
         assert runtime.get(name) == version, f"{name} belongs in requirements.lock at {version}"
