@@ -24,7 +24,7 @@ from service.api.graphql.common import (
     input_values,
     invalid,
     mutation,
-    page_params,
+    paged,
     validate_input,
     validate_values,
 )
@@ -670,13 +670,14 @@ class AwardsQuery:
         offset: int = 0,
     ) -> Page[Achievement] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset, info.context.settings)
-        async with info.context.db_lock:
-            rows, total = await info.context.awards(principal).list_achievements(
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.awards(principal).list_achievements(
                 page, framework_id=framework_id, status=enum_value(status)
-            )
-        return Page(
-            items=[Achievement.from_model(a) for a in rows], total=total, limit=page.limit, offset=offset
+            ),
+            Achievement.from_model,
         )
 
     @field(description="An achievement (awards:read); NOT_FOUND otherwise.")
@@ -694,17 +695,20 @@ class AwardsQuery:
         offset: int = 0,
     ) -> Page[Award] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset, info.context.settings)
         flt = filter or AwardFilter()
-        async with info.context.db_lock:
-            items, total = await info.context.awards(principal).list_awards(
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.awards(principal).list_awards(
                 page,
                 learner_id=flt.learner_id,
                 achievement_id=flt.achievement_id,
                 status=enum_value(flt.status),
                 needs_review=flt.needs_review,
-            )
-        return Page(items=[Award.from_read(a) for a in items], total=total, limit=page.limit, offset=offset)
+            ),
+            Award.from_read,
+        )
 
     @field(description="An award (awards:read); NOT_FOUND otherwise.")
     async def award(self, info: Info, id: uuid.UUID) -> Award | None:

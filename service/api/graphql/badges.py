@@ -9,7 +9,7 @@ from uuid import UUID
 
 import strawberry
 
-from service.api.graphql.common import Page, enum_value, field, mutation, page_params, validate_input
+from service.api.graphql.common import Page, enum_value, field, mutation, paged, validate_input
 from service.api.graphql.context import Info
 from service.api.graphql.jobs import Job
 from service.badges.issuance import CredentialService, credential_read
@@ -102,14 +102,15 @@ class BadgesQuery:
         offset: int = 0,
     ) -> Page[Credential] | None:
         principal = info.context.require("credentials:read")
-        page = page_params(limit, offset, info.context.settings)
         service = CredentialService(info.context.session, principal.tenant_id, info.context.settings)
-        async with info.context.db_lock:
-            items, total = await service.list_credentials(
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: service.list_credentials(
                 page, learner_id=learner_id, achievement_id=achievement_id, status=enum_value(status)
-            )
-        return Page(
-            items=[Credential.from_read(i) for i in items], total=total, limit=page.limit, offset=offset
+            ),
+            Credential.from_read,
         )
 
     @field(description="One credential by its uuid (credentials:read); NOT_FOUND otherwise.")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from enum import Enum
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import strawberry
 from pydantic import BaseModel, ValidationError
@@ -16,7 +16,11 @@ from service.config import Settings
 from service.errors import FieldError, ValidationFailedError
 from service.schemas import COUNT_LIMIT, PageParams
 
+if TYPE_CHECKING:
+    from service.api.graphql.context import Info
+
 T = TypeVar("T")
+R = TypeVar("R")
 P = TypeVar("P", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -96,6 +100,21 @@ def page_params(limit: int | None, offset: int, settings: Settings | None = None
     if not 0 <= offset <= MAX_OFFSET:
         raise invalid("offset", f"must be between 0 and {MAX_OFFSET}", "out_of_range")
     return PageParams(limit=limit, offset=offset)
+
+
+async def paged(
+    info: Info,
+    limit: int | None,
+    offset: int,
+    fetch: Callable[[PageParams], Awaitable[tuple[Sequence[R], int]]],
+    convert: Callable[[R], T],
+) -> Page[T]:
+    """One page of a list field: REST's paging bounds, the rows fetched under the request's database lock
+    (resolvers of one request share a session), each converted to its GraphQL type."""
+    page = page_params(limit, offset, info.context.settings)
+    async with info.context.db_lock:
+        rows, total = await fetch(page)
+    return Page(items=[convert(row) for row in rows], total=total, limit=page.limit, offset=offset)
 
 
 def check_text(value: str | None, loc: str, *, max_length: int, min_length: int = 1) -> str | None:

@@ -20,7 +20,7 @@ from service.api.graphql.common import (
     enum_value,
     field,
     mutation,
-    page_params,
+    paged,
     validate_input,
 )
 from service.api.graphql.context import Info
@@ -205,13 +205,14 @@ class CourseRecordsQuery:
         offset: int = 0,
     ) -> Page[Course] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset, info.context.settings)
         text = check_text(q, "q", max_length=100)
-        async with info.context.db_lock:
-            rows, total = await info.context.roster(principal).list_courses(
-                page, status=enum_value(status), q=text
-            )
-        return Page(items=[Course.from_model(c) for c in rows], total=total, limit=page.limit, offset=offset)
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.roster(principal).list_courses(page, status=enum_value(status), q=text),
+            Course.from_model,
+        )
 
     @field(description="A course (roster:read); NOT_FOUND otherwise.")
     async def course(self, info: Info, id: uuid.UUID) -> Course | None:
@@ -229,13 +230,14 @@ class CourseRecordsQuery:
         offset: int = 0,
     ) -> Page[CourseRecord] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset, info.context.settings)
-        async with info.context.db_lock:
-            items, total = await info.context.roster(principal).page_course_records(
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.roster(principal).page_course_records(
                 learner_id, page, status=enum_value(status)
-            )
-        return Page(
-            items=[CourseRecord.from_read(r) for r in items], total=total, limit=page.limit, offset=offset
+            ),
+            CourseRecord.from_read,
         )
 
     @field(description="A course record (roster:read); NOT_FOUND otherwise.")

@@ -21,7 +21,7 @@ from service.api.graphql.common import (
     input_values,
     invalid,
     mutation,
-    page_params,
+    paged,
     validate_values,
 )
 from service.api.graphql.context import Info
@@ -338,19 +338,20 @@ class EvidenceQuery:
         offset: int = 0,
     ) -> Page[Evidence] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset, info.context.settings)
         flt = filter or EvidenceFilter()
-        async with info.context.db_lock:
-            rows, total = await info.context.evidence(principal).list_page(
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.evidence(principal).list_page(
                 page,
                 learner_id=flt.learner_id,
                 competency_id=flt.competency_id,
                 class_id=flt.class_id,
                 status=enum_value(flt.status),
                 source=enum_value(flt.source),
-            )
-        return Page(
-            items=[Evidence.from_model(e) for e in rows], total=total, limit=page.limit, offset=offset
+            ),
+            Evidence.from_model,
         )
 
     @field(description="One piece of evidence (evidence:read); NOT_FOUND otherwise.")

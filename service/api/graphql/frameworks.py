@@ -22,7 +22,7 @@ from service.api.graphql.common import (
     field,
     invalid,
     mutation,
-    page_params,
+    paged,
     validate_input,
 )
 from service.api.graphql.context import Info
@@ -480,13 +480,14 @@ class FrameworksQuery:
         offset: int = 0,
     ) -> Page[Framework] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset, info.context.settings)
-        async with info.context.db_lock:
-            rows, total = await info.context.frameworks(principal).list_frameworks(
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.frameworks(principal).list_frameworks(
                 page, kind=enum_value(kind), status=enum_value(status), family_id=family_id
-            )
-        return Page(
-            items=[Framework.from_model(f) for f in rows], total=total, limit=page.limit, offset=offset
+            ),
+            Framework.from_model,
         )
 
     @field(description="A framework with its whole tree (frameworks:read); NOT_FOUND otherwise.")

@@ -12,7 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from service.api.deps import check_scopes
-from service.api.graphql.common import Page, check_text, enum_value, field, mutation, page_params
+from service.api.graphql.common import Page, check_text, enum_value, field, mutation, paged
 from service.api.graphql.context import Info
 from service.jobs.schemas import JobRead
 from service.jobs.service import JobService
@@ -87,16 +87,18 @@ class JobsQuery:
         offset: int = 0,
     ) -> Page[Job]:
         principal = info.context.require()
-        page = page_params(limit, offset, info.context.settings)
         check_text(kind, "kind", max_length=100)
         check_text(area, "area", max_length=32)
         readable = [a for a in scope_names.AREAS if principal.has(f"{a}:read")]
-        async with info.context.db_lock:
-            rows, total = await JobService(info.context.session, principal.tenant_id).list(
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: JobService(info.context.session, principal.tenant_id).list(
                 page, areas=readable, kind=kind, state=enum_value(state), area=area
-            )
-        items = [Job.from_read(JobRead.model_validate(row)) for row in rows]
-        return Page(items=items, total=total, limit=page.limit, offset=offset)
+            ),
+            lambda row: Job.from_read(JobRead.model_validate(row)),
+        )
 
     @field(description="One job by id; needs the read scope of its area. NOT_FOUND otherwise.")
     async def job(self, info: Info, id: UUID) -> Job:

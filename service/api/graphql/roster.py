@@ -22,7 +22,7 @@ from service.api.graphql.common import (
     enum_value,
     field,
     mutation,
-    page_params,
+    paged,
     validate_input,
 )
 from service.api.graphql.context import Info
@@ -507,10 +507,14 @@ class RosterQuery:
         offset: int = 0,
     ) -> Page[Learner] | None:
         principal = info.context.require(READ)
-        page, flt = page_params(limit, offset, info.context.settings), _person_filter(filter, role="student")
-        async with info.context.db_lock:
-            items, total = await info.context.roster(principal).list_people(flt, page)
-        return Page(items=[Learner.from_read(p) for p in items], total=total, limit=page.limit, offset=offset)
+        flt = _person_filter(filter, role="student")
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.roster(principal).list_people(flt, page),
+            Learner.from_read,
+        )
 
     @field(description="A learner of the caller's district (roster:read); NOT_FOUND otherwise.")
     async def learner(self, info: Info, id: uuid.UUID) -> Learner | None:
@@ -527,10 +531,14 @@ class RosterQuery:
         offset: int = 0,
     ) -> Page[Person] | None:
         principal = info.context.require(READ)
-        page, flt = page_params(limit, offset, info.context.settings), _person_filter(filter)
-        async with info.context.db_lock:
-            items, total = await info.context.roster(principal).list_people(flt, page)
-        return Page(items=[Person.from_read(p) for p in items], total=total, limit=page.limit, offset=offset)
+        flt = _person_filter(filter)
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.roster(principal).list_people(flt, page),
+            Person.from_read,
+        )
 
     @field(description="A person of any role (roster:read); NOT_FOUND otherwise.")
     async def person(self, info: Info, id: uuid.UUID) -> Person | None:
@@ -547,10 +555,14 @@ class RosterQuery:
         offset: int = 0,
     ) -> Page[Class] | None:
         principal = info.context.require(READ)
-        page, flt = page_params(limit, offset, info.context.settings), _class_filter(filter)
-        async with info.context.db_lock:
-            rows, total = await info.context.roster(principal).list_classes(flt, page)
-        return Page(items=[Class.from_model(c) for c in rows], total=total, limit=page.limit, offset=offset)
+        flt = _class_filter(filter)
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.roster(principal).list_classes(flt, page),
+            Class.from_model,
+        )
 
     @field(name="class", description="A class (roster:read); NOT_FOUND otherwise.")
     async def class_(self, info: Info, id: uuid.UUID) -> Class | None:
@@ -568,12 +580,15 @@ class RosterQuery:
         offset: int = 0,
     ) -> Page[Org] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset, info.context.settings)
-        async with info.context.db_lock:
-            rows, total = await info.context.roster(principal).list_orgs(
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.roster(principal).list_orgs(
                 page, type_=enum_value(type), status=enum_value(status)
-            )
-        return Page(items=[Org.from_model(o) for o in rows], total=total, limit=page.limit, offset=offset)
+            ),
+            Org.from_model,
+        )
 
     @field(description="An org (roster:read); NOT_FOUND otherwise.")
     async def org(self, info: Info, id: uuid.UUID) -> Org | None:
@@ -591,14 +606,16 @@ class RosterQuery:
         offset: int = 0,
     ) -> Page[AcademicSession] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset, info.context.settings)
         year = check_range(school_year, "schoolYear", ge=1900, le=2200)
-        async with info.context.db_lock:
-            rows, total = await info.context.roster(principal).list_academic_sessions(
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.roster(principal).list_academic_sessions(
                 page, type_=enum_value(type), school_year=year
-            )
-        items = [AcademicSession.from_model(s) for s in rows]
-        return Page(items=items, total=total, limit=page.limit, offset=offset)
+            ),
+            AcademicSession.from_model,
+        )
 
     @field(description="An academic session (roster:read); NOT_FOUND otherwise.")
     async def academic_session(self, info: Info, id: uuid.UUID) -> AcademicSession | None:
@@ -619,13 +636,14 @@ class RosterQuery:
         offset: int = 0,
     ) -> Page[Enrollment] | None:
         principal = info.context.require(READ)
-        page = page_params(limit, offset, info.context.settings)
-        async with info.context.db_lock:
-            rows, total = await info.context.roster(principal).list_enrollments(
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.roster(principal).list_enrollments(
                 page, class_id=class_id, person_id=person_id, role=enum_value(role), status=enum_value(status)
-            )
-        return Page(
-            items=[Enrollment.from_model(e) for e in rows], total=total, limit=page.limit, offset=offset
+            ),
+            Enrollment.from_model,
         )
 
 

@@ -8,7 +8,15 @@ from typing import Self
 
 import strawberry
 
-from service.api.graphql.common import Page, Status, enum_value, field, mutation, page_params, validate_input
+from service.api.graphql.common import (
+    Page,
+    Status,
+    enum_value,
+    field,
+    mutation,
+    paged,
+    validate_input,
+)
 from service.api.graphql.context import Info
 from service.tenancy import models
 from service.tenancy import scopes as scope_names
@@ -138,12 +146,13 @@ class TenancyQuery:
         offset: int = 0,
     ) -> Page[Tenant] | None:
         principal = info.context.require("tenants:read")
-        page = page_params(limit, offset, info.context.settings)
-        async with info.context.db_lock:
-            rows, total = await info.context.tenancy().list_tenants(
-                principal, page, status=enum_value(status)
-            )
-        return Page(items=[Tenant.from_model(t) for t in rows], total=total, limit=page.limit, offset=offset)
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.tenancy().list_tenants(principal, page, status=enum_value(status)),
+            Tenant.from_model,
+        )
 
     @field(description="A tenant the caller can see (tenants:read); NOT_FOUND otherwise.")
     async def tenant(self, info: Info, id: uuid.UUID) -> Tenant | None:
@@ -160,11 +169,12 @@ class TenancyQuery:
         offset: int = 0,
     ) -> Page[ApiClient] | None:
         principal = info.context.require("tenants:read")
-        page = page_params(limit, offset, info.context.settings)
-        async with info.context.db_lock:
-            rows, total = await info.context.tenancy().list_clients(principal, page, tenant_id=tenant_id)
-        return Page(
-            items=[ApiClient.from_model(c) for c in rows], total=total, limit=page.limit, offset=offset
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: info.context.tenancy().list_clients(principal, page, tenant_id=tenant_id),
+            ApiClient.from_model,
         )
 
     @field(description="An API client the caller can see (tenants:read); NOT_FOUND otherwise.")

@@ -10,7 +10,7 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from service.api.graphql.common import Page, enum_value, field, mutation, page_params, validate_input
+from service.api.graphql.common import Page, enum_value, field, mutation, paged, validate_input
 from service.api.graphql.context import Info
 from service.transcripts.schemas import TranscriptCreate, TranscriptDetail, TranscriptRead, TranscriptRevoke
 from service.transcripts.service import TranscriptService, transcript_detail, transcript_read
@@ -106,14 +106,15 @@ class TranscriptsQuery:
         offset: int = 0,
     ) -> Page[Transcript] | None:
         principal = info.context.require("transcripts:read")
-        page = page_params(limit, offset, info.context.settings)
         service = TranscriptService(info.context.session, principal.tenant_id, info.context.settings)
-        async with info.context.db_lock:
-            items, total = await service.list_transcripts(
+        return await paged(
+            info,
+            limit,
+            offset,
+            lambda page: service.list_transcripts(
                 page, learner_id=learner_id, job_id=job_id, status=enum_value(status)
-            )
-        return Page(
-            items=[Transcript.from_read(i) for i in items], total=total, limit=page.limit, offset=offset
+            ),
+            Transcript.from_read,
         )
 
     @field(description="One transcript by its uuid, with its credential (transcripts:read).")
