@@ -16,8 +16,10 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from service.config import Settings
-from service.db import utcnow
+from service.db import after_commit, utcnow
 
 
 class Mailer(Protocol):
@@ -33,6 +35,37 @@ def compose(settings: Settings, *, to: str, subject: str, body: str) -> EmailMes
     message["Message-ID"] = make_msgid(domain="portrait.invalid")
     message.set_content(body)
     return message
+
+
+def mail_sign_in_link(
+    session: AsyncSession,
+    settings: Settings,
+    mailer: Mailer,
+    *,
+    to: str,
+    name: str,
+    subject: str,
+    invitation: str,
+    url: str,
+) -> None:
+    """A one-time sign-in link by mail, sent once ``session``'s transaction commits (never for one that
+    rolls back). ``invitation`` says what the link opens ("Open this link to sign in to ...")."""
+    minutes = settings.console.link_ttl_seconds // 60
+    message = compose(
+        settings,
+        to=to,
+        subject=subject,
+        body=(
+            f"Hello {name},\n\n{invitation}:\n\n{url}\n\n"
+            f"The link works once, within {minutes} minutes. If you did not ask for it, ignore this "
+            "message: nobody can sign in without the link.\n"
+        ),
+    )
+
+    async def send() -> None:
+        await mailer.send(message)
+
+    after_commit(session, send)
 
 
 class FileOutbox:

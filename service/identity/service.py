@@ -17,9 +17,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
 from service.crypto import secret_box
-from service.db import after_commit, utcnow
+from service.db import utcnow
 from service.identity.errors import InvalidRole, NotAllowed, SignInRefused, UnknownPerson
-from service.identity.mailer import Mailer, compose, mailer_for
+from service.identity.mailer import Mailer, mail_sign_in_link, mailer_for
 from service.identity.models import OidcProvider, SignInLink, StaffRoleGrant, StaffSession
 from service.identity.oidc import OidcClient
 from service.identity.repository import IdentityRepository
@@ -239,25 +239,16 @@ class IdentityService:
         if await self.repo.open_links(tenant.id, person.id, utcnow()) >= MAX_OPEN_LINKS:
             return False  # earlier links still work; the page says the same as always
         url = await self.create_link(tenant, person)
-        minutes = self.settings.console.link_ttl_seconds // 60
-        message = compose(
+        mail_sign_in_link(
+            self.session,
             self.settings,
+            self.mailer,
             to=person.email or email,
+            name=person.preferred_name or person.given_name,
             subject=f"Sign in to Portrait ({tenant.name})",
-            body=(
-                f"Hello {person.preferred_name or person.given_name},\n\n"
-                f"Open this link to sign in to the Portrait staff console of {tenant.name}:\n\n"
-                f"{url}\n\n"
-                f"The link works once, within {minutes} minutes. If you did not ask for it, ignore this "
-                "message: nobody can sign in without the link.\n"
-            ),
+            invitation=f"Open this link to sign in to the Portrait staff console of {tenant.name}",
+            url=url,
         )
-        mailer = self.mailer
-
-        async def send() -> None:
-            await mailer.send(message)
-
-        after_commit(self.session, send)
         return True
 
     async def redeem_link(self, token: str) -> SignedIn:

@@ -29,13 +29,13 @@ from service.config import Settings
 from service.credentials import schema as ob_schema
 from service.credentials.timeutil import parse_datetime
 from service.credentials.verify import VerificationResult
-from service.db import after_commit, utcnow
+from service.db import utcnow
 from service.errors import FieldError
 from service.identity.errors import SignInRefused
-from service.identity.mailer import Mailer, compose, mailer_for
+from service.identity.mailer import Mailer, mail_sign_in_link, mailer_for
 from service.identity.models import SignInLink, StaffSession
 from service.identity.repository import IdentityRepository
-from service.identity.service import well_formed
+from service.identity.service import MAX_OPEN_LINKS, well_formed
 from service.identity.tokens import hash_token, new_token
 from service.roster.models import Person
 from service.schemas import contains_nul
@@ -540,27 +540,19 @@ class WalletService:
         person = await self.learner_by_email(email)
         if person is None:
             return False
-        if await self.identity.open_links(self.tenant.id, person.id, utcnow()) >= 3:
+        if await self.identity.open_links(self.tenant.id, person.id, utcnow()) >= MAX_OPEN_LINKS:
             return False
         url = await self.create_link(person, auth_id)
-        minutes = self.settings.console.link_ttl_seconds // 60
-        message = compose(
+        mail_sign_in_link(
+            self.session,
             self.settings,
+            self.mailer,
             to=person.email or email,
+            name=person.preferred_name or person.given_name,
             subject=f"Sign in to connect a wallet ({self.tenant.name})",
-            body=(
-                f"Hello {person.preferred_name or person.given_name},\n\n"
-                f"Open this link to sign in to {self.tenant.name} and connect your wallet:\n\n{url}\n\n"
-                f"The link works once, within {minutes} minutes. If you did not ask for it, ignore this "
-                "message: nobody can sign in without the link.\n"
-            ),
+            invitation=f"Open this link to sign in to {self.tenant.name} and connect your wallet",
+            url=url,
         )
-        mailer = self.mailer
-
-        async def send() -> None:
-            await mailer.send(message)
-
-        after_commit(self.session, send)
         return True
 
     @staticmethod
