@@ -129,8 +129,31 @@ async def fetch_page(
     matches: Any = query.with_only_columns(literal_column("1"), maintain_column_froms=True)
     counted = matches.order_by(*order).limit(COUNT_LIMIT + 1).subquery()
     total = await session.scalar(select(func.count()).select_from(counted))
+    entity = _page_entity(query)
+    if page.offset >= DEFERRED_JOIN_OFFSET and entity is not None:
+        # A deep page: find its ids first (an index-only walk over the skipped rows when an index covers
+        # the filter, the order and ``id``), then read just those rows. The plain form fetches every
+        # skipped row from the table only to throw it away.
+        ids = query.with_only_columns(entity.id, maintain_column_froms=True)
+        ids = ids.order_by(*order).limit(page.limit).offset(page.offset)
+        query = query.where(entity.id.in_(ids.scalar_subquery()))
+        rows = await session.exec(query.order_by(*order))
+        return rows.all(), int(total or 0)
     rows = await session.exec(query.order_by(*order).limit(page.limit).offset(page.offset))
     return rows.all(), int(total or 0)
+
+
+#: From this offset on, :func:`fetch_page` finds a page's ids before it reads the rows (a deferred join).
+DEFERRED_JOIN_OFFSET = 1_000
+
+
+def _page_entity(query: Any) -> Any:
+    """The mapped class a list query selects, when it has an ``id`` primary key column, else None."""
+    descriptions = query.column_descriptions
+    if len(descriptions) != 1:
+        return None
+    entity = descriptions[0].get("entity")
+    return entity if entity is not None and hasattr(entity, "id") else None
 
 
 #: From this many rows on, a bulk insert on PostgreSQL goes through COPY instead of INSERT.

@@ -151,3 +151,39 @@ async def test_totals_are_counted_up_to_the_count_limit(
     assert data == {"total": 5, "totalExact": False}
     small = (await http.get("/api/v1/learners", params={"q": "L1"}, headers=h)).json()
     assert small["total_exact"] is True and small["total"] == len(small["items"]) >= 1
+
+
+DEEP_PAGED = ["/api/v1/learners", "/api/v1/enrollments", "/api/v1/people", "/api/v1/classes"]
+
+
+@pytest.mark.parametrize("path", DEEP_PAGED)
+async def test_deep_pages_read_ids_first_and_serve_the_same_rows(
+    http: httpx.AsyncClient,
+    actors: Actors,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+) -> None:
+    """Past DEFERRED_JOIN_OFFSET a page's ids are found first and its rows read after (a deferred join):
+    every page, in both forms, holds the same rows in the same order, ties on the sort keys included (all
+    learners share a family name, enrollments of one class were created in one transaction)."""
+    import service.db
+
+    await make_portrait(session, actors.a.tenant.id, learners=5, classes=4)
+    await session.commit()
+    h = await actors.a.all_headers()
+
+    async def pages() -> list[list[str]]:
+        out = []
+        for offset in range(0, 20, 3):
+            body = (await http.get(path, params={"limit": 3, "offset": offset}, headers=h)).json()
+            out.append([item["id"] for item in body["items"]])
+        return out
+
+    monkeypatch.setattr(service.db, "DEFERRED_JOIN_OFFSET", 10**9)
+    plain = await pages()
+    monkeypatch.setattr(service.db, "DEFERRED_JOIN_OFFSET", 1)
+    deferred = await pages()
+    assert deferred == plain
+    served = [item for page in plain for item in page]
+    assert len(served) >= 4 and len(set(served)) == len(served)
