@@ -63,6 +63,12 @@ class PageParams:
 
 def contains_nul(value: object) -> bool:
     """Whether a string, or any string (key or value) nested in lists and dicts, holds U+0000."""
+    # Most fields are one string or a scalar: answer those without building a stack (this runs for
+    # every field of every record of a bulk ingest).
+    if isinstance(value, str):
+        return "\x00" in value
+    if not isinstance(value, (list, tuple, dict)):  # a tuple of types: faster than a union
+        return False
     stack = [value]
     while stack:  # iterative: a deeply nested document cannot exhaust the recursion limit
         item = stack.pop()
