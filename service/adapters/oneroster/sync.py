@@ -7,9 +7,10 @@ sourcedId, skipped when the record's digest is unchanged).
 
 Three phases, each resumable. (1) Every collection is read and written in dependency order; after a
 collection's last page its parents are linked (orgs, academic sessions). (2) The consistency guard: in
-a full sync, no collection may lose more than ``oneroster.max_deactivation_share`` of the records the
-connection holds as active (above ``oneroster.deactivation_guard_floor``), and in any sync no more than
-that share of the tenant's active learners may go, unless the sync was queued with ``override``. (3)
+any sync (full: records no longer sent; delta: tombstones), no collection may lose more than
+``oneroster.max_deactivation_share`` of the records the connection holds as active (above
+``oneroster.deactivation_guard_floor``), nor the tenant more than that share of its active learners,
+unless the sync was queued with ``override``. (3)
 Only then are records deactivated (``tobedeleted``; on a full sync, records the provider no longer
 sends), never deleted, so a refused sync has deactivated nothing. A collection that failed to download
 is never treated as "everything was deleted". Records first seen as ``tobedeleted`` are kept as
@@ -694,20 +695,20 @@ async def check_guards(
     """The consistency guard, before anything is deactivated. ``collections`` maps each collection to
     whether records this job did not see count as deleted (a full sync, a bulk CSV file).
 
-    * Every collection read in full: deactivating more than ``share`` of the records known as active
-      (and more than ``floor`` of them) means the provider sent far fewer records than before, which
-      is far likelier a paging or provider fault than a real deletion.
-    * Users, also in deltas: more than ``share`` of the tenant's active learners."""
+    * Every collection, in full syncs and deltas alike: deactivating more than ``share`` of the records
+      known as active (and more than ``floor`` of them) means the provider sent far fewer records than
+      before (a full sync) or tombstoned a large part of a collection at once (a delta), which is far
+      likelier a paging or provider fault than a real deletion.
+    * Users: more than ``share`` of the tenant's active learners."""
     refusals: list[Refusal] = []
     for collection, full in collections.items():
         candidates = await repo.deactivation_candidates(collection, job_id=job_id, missing_too=full)
         if not candidates:
             continue
-        if full:
-            known = await repo.known_active(collection)
-            if known and len(candidates) > floor and len(candidates) / known > share:
-                refusals.append(Refusal(collection, len(candidates), known, "records"))
-                continue
+        known = await repo.known_active(collection)
+        if known and len(candidates) > floor and len(candidates) / known > share:
+            refusals.append(Refusal(collection, len(candidates), known, "records"))
+            continue
         if collection == "users":
             learners = await repo.active_learners()
             leaving = await repo.active_learners([local for _, local in candidates])
