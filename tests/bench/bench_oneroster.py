@@ -11,7 +11,8 @@ compete with the sync for this process's CPU and memory) with generated data: 1 
 300,000 results (``--scale`` multiplies the counts). Then it runs the sync job exactly as a worker does
 (JobRunner, real PostgreSQL, outbound guard, OAuth, paging) and prints records/s per collection, the
 total, and this process's peak RSS; then a second full sync that finds nothing changed, then a delta
-sync (1% of the users and of the results changed), and a summary line.
+sync (1% of the users and of the results changed), and a summary line with the CPU seconds of the
+syncing process per run and the load average (wall time on a shared machine says more about the load).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -42,6 +44,8 @@ from service.jobs.service import transaction
 from service.migrations import upgrade
 from tests.factories import make_tenant
 
+#: CPU seconds of this (the syncing) process per run: comparable across machine loads, unlike wall time
+CPU: dict[str, float] = {}
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/portrait_bench_oneroster"
 
 
@@ -229,9 +233,10 @@ async def run_sync(
             SyncRequest(mode=mode),  # type: ignore[arg-type]
         )
         job_id = job.id
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await JobRunner(db, settings).run(job_id)
     elapsed = time.perf_counter() - started
+    CPU[mode if mode == "delta" else ("unchanged" if "full" in CPU else "full")] = time.process_time() - cpu
     async with db.session() as session:
         row = await session.get(Job, job_id)
         assert row is not None
@@ -328,6 +333,11 @@ async def bench(args: argparse.Namespace, provider: dict[str, str]) -> None:
         f"\nsummary: full {figures['full']:.1f} s, delta {figures['delta']:.1f} s, unchanged full re-run "
         f"{figures['unchanged']:.1f} s ({figures['unchanged'] / figures['full']:.0%} of the full sync), "
         f"peak RSS {peak():.0f} MiB"
+    )
+    print(
+        "CPU of the syncing process: "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in CPU.items())
+        + f"; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     await db.dispose()
 

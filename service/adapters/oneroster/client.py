@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
+import orjson
 
 from service.adapters.oneroster.errors import OneRosterError
 from service.adapters.oneroster.wire import collection_path
@@ -223,6 +224,15 @@ def with_params(url: str, params: dict[str, Any]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
+def _loads(raw: bytes) -> Any:
+    """JSON from bytes: orjson (several times faster on large pages), with the standard library for
+    what orjson refuses and Python reads (NaN, integers beyond 64 bits)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 def _offset_of(url: str) -> int:
     query = dict(parse_qsl(urlsplit(url).query))
     try:
@@ -382,7 +392,7 @@ class OneRosterClient:
             body: Any = None
             if raw:
                 try:
-                    body = json.loads(raw)
+                    body = _loads(raw)
                 except ValueError:
                     body = None
                     if 200 <= status < 300:
@@ -533,8 +543,22 @@ class OneRosterClient:
             yield page
 
     async def _sequential(self, collection: str, next_url: str | None, *, links: bool) -> AsyncIterator[Page]:
-        while next_url is not None:
-            page = await self._fetch(collection, next_url, links_seen=links)
-            links = links or page.links
-            yield page
-            next_url = page.next_url
+        """Page after page, each next one requested before the current one is handed over: the
+        provider prepares it while the caller writes this one (one page ahead, never more)."""
+        if next_url is None:
+            return
+        ahead: asyncio.Task[Page] | None = asyncio.create_task(
+            self._fetch(collection, next_url, links_seen=links)
+        )
+        try:
+            while ahead is not None:
+                page = await ahead
+                ahead = None
+                links = links or page.links
+                if page.next_url is not None:
+                    ahead = asyncio.create_task(self._fetch(collection, page.next_url, links_seen=links))
+                yield page
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import String, Uuid, and_, any_, delete, func, insert, literal, or_, text, update
+from sqlalchemy import (
+    String,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
@@ -194,6 +208,45 @@ class SyncRepository:
         rows = (await self.session.execute(query)).all()
         return {sid: (digest, state, modified) for sid, digest, state, modified in rows}
 
+    async def claim_unchanged(
+        self, collection: str, offered: dict[str, str], job_id: uuid.UUID
+    ) -> dict[str, str] | None:
+        """Records (sourcedId -> dateLastModified) the provider sends with the dateLastModified this
+        connection last wrote them with in full, still active: marked as seen by ``job_id`` in one
+        statement; returns those marked. None where the dialect has no arrays to do it in one (SQLite:
+        the caller compares :meth:`records` itself)."""
+        if self.dialect != "postgresql":
+            return None
+        if not offered:
+            return {}
+        statement = text(
+            "UPDATE oneroster_records AS r SET seen_job_id = :job "
+            "FROM unnest(CAST(:sids AS varchar[]), CAST(:stamps AS varchar[])) AS u(sid, stamp) "
+            "WHERE r.connection_id = :connection AND r.collection = :collection "
+            "AND r.sourced_id = u.sid AND r.date_last_modified = u.stamp AND r.state = 'active' "
+            "RETURNING r.sourced_id, r.date_last_modified"
+        ).bindparams(
+            bindparam("job", type_=Uuid()),
+            bindparam("connection", type_=Uuid()),
+            bindparam("sids", type_=ARRAY(String())),
+            bindparam("stamps", type_=ARRAY(String())),
+        )
+        out: dict[str, str] = {}
+        items = list(offered.items())
+        for part in chunks(items, 5000):
+            rows = await self.session.execute(
+                statement,
+                {
+                    "job": job_id,
+                    "connection": self.connection_id,
+                    "collection": collection,
+                    "sids": [sid for sid, _ in part],
+                    "stamps": [stamp for _, stamp in part],
+                },
+            )
+            out.update({sid: stamp for sid, stamp in rows.all()})
+        return out
+
     async def insert_rows(self, collection: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
@@ -209,9 +262,12 @@ class SyncRepository:
         connection = await self.session.connection()
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
-        await driver.copy_records_to_table(
-            table, records=[tuple(row.get(c) for c in columns) for row in rows], columns=columns
-        )
+        pick = operator.itemgetter(*columns)
+        try:
+            records = [pick(row) for row in rows] if len(columns) > 1 else [(pick(r),) for r in rows]
+        except KeyError:  # rows of different shapes: a missing column is NULL
+            records = [tuple(row.get(c) for c in columns) for row in rows]
+        await driver.copy_records_to_table(table, records=records, columns=columns)
 
     async def update_rows(self, collection: str, rows: list[dict[str, Any]]) -> None:
         if rows:

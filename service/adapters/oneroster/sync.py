@@ -7,9 +7,10 @@ sourcedId, skipped when the record's digest is unchanged).
 
 Three phases, each resumable. (1) Every collection is read and written in dependency order; after a
 collection's last page its parents are linked (orgs, academic sessions). (2) The consistency guard: in
-a full sync, no collection may lose more than ``oneroster.max_deactivation_share`` of the records the
-connection holds as active (above ``oneroster.deactivation_guard_floor``), and in any sync no more than
-that share of the tenant's active learners may go, unless the sync was queued with ``override``. (3)
+any sync (full: records no longer sent; delta: tombstones), no collection may lose more than
+``oneroster.max_deactivation_share`` of the records the connection holds as active (above
+``oneroster.deactivation_guard_floor``), nor the tenant more than that share of its active learners,
+unless the sync was queued with ``override``. (3)
 Only then are records deactivated (``tobedeleted``; on a full sync, records the provider no longer
 sends), never deleted, so a refused sync has deactivated nothing. A collection that failed to download
 is never treated as "everything was deleted". Records first seen as ``tobedeleted`` are kept as
@@ -18,7 +19,9 @@ inactive when they carry their data, so that what refers to them resolves whatev
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -157,7 +160,12 @@ class SyncState:
             self.samples.append({"kind": kind, **sample})
 
     def saw_modified(self, value: str | None) -> None:
-        if value and (self.high_water_mark is None or _ts(value) > _ts(self.high_water_mark)):
+        # Most records of a page share a few stamps: the one equal to the mark costs no parsing.
+        if (
+            value
+            and value != self.high_water_mark
+            and (self.high_water_mark is None or _ts(value) > _ts(self.high_water_mark))
+        ):
             self.high_water_mark = value
 
     def report(self) -> dict[str, Any]:
@@ -185,6 +193,7 @@ class SyncState:
         }
 
 
+@functools.lru_cache(maxsize=4096)
 def _ts(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -242,16 +251,36 @@ class PageWriter:
         state = self.state
         state.count(collection, "fetched", len(raw_records))
         # Short-cut: a record whose dateLastModified is the one this connection last wrote in full (every
-        # reference resolved) is not even mapped; it is only marked as seen by this job.
+        # reference resolved) is not even mapped; it is only marked as seen by this job. On PostgreSQL
+        # one statement finds those records and marks them (a page with nothing changed costs one
+        # round trip); only the rest are looked up.
+        page_sids = [r["sourcedId"] for r in raw_records if isinstance(r.get("sourcedId"), str)]
+        claimed: dict[str, str] | None = None
+        if self.trust_modified:
+            repeated = {sid for sid, n in Counter(page_sids).items() if n > 1}
+            offered = {
+                raw["sourcedId"]: raw["dateLastModified"][:64]
+                for raw in raw_records
+                if isinstance(raw.get("sourcedId"), str)
+                and raw["sourcedId"] not in repeated
+                and isinstance(raw.get("dateLastModified"), str)
+                and raw["dateLastModified"]
+                and str(raw.get("status") or "active").strip().lower() == "active"
+            }
+            claimed = await self.repo.claim_unchanged(collection, offered, self.job_id) if offered else {}
         marks = await self.repo.records(
-            collection, [r["sourcedId"] for r in raw_records if isinstance(r.get("sourcedId"), str)]
+            collection, page_sids if claimed is None else [s for s in page_sids if s not in claimed]
         )
         fast: dict[str, None] = {}
         mapped: dict[str, Mapped] = {}
         for position, raw in enumerate(raw_records):
             modified = raw.get("dateLastModified") if isinstance(raw.get("dateLastModified"), str) else None
             state.saw_modified(modified)
-            mark = marks.get(raw["sourcedId"]) if isinstance(raw.get("sourcedId"), str) else None
+            sid_value = raw.get("sourcedId")
+            if claimed and isinstance(sid_value, str) and sid_value in claimed:
+                fast[sid_value] = None
+                continue
+            mark = marks.get(sid_value) if isinstance(sid_value, str) else None
             if (
                 self.trust_modified
                 and mark is not None
@@ -274,7 +303,9 @@ class PageWriter:
             fast.pop(record.sourced_id, None)
         if fast:
             state.count(collection, "unchanged", len(fast))
-            await self.repo.mark_seen(collection, list(fast), self.job_id)
+            await self.repo.mark_seen(
+                collection, [s for s in fast if not claimed or s not in claimed], self.job_id
+            )
         if not mapped:
             return
         by_target: dict[str, set[str]] = {}
@@ -694,20 +725,20 @@ async def check_guards(
     """The consistency guard, before anything is deactivated. ``collections`` maps each collection to
     whether records this job did not see count as deleted (a full sync, a bulk CSV file).
 
-    * Every collection read in full: deactivating more than ``share`` of the records known as active
-      (and more than ``floor`` of them) means the provider sent far fewer records than before, which
-      is far likelier a paging or provider fault than a real deletion.
-    * Users, also in deltas: more than ``share`` of the tenant's active learners."""
+    * Every collection, in full syncs and deltas alike: deactivating more than ``share`` of the records
+      known as active (and more than ``floor`` of them) means the provider sent far fewer records than
+      before (a full sync) or tombstoned a large part of a collection at once (a delta), which is far
+      likelier a paging or provider fault than a real deletion.
+    * Users: more than ``share`` of the tenant's active learners."""
     refusals: list[Refusal] = []
     for collection, full in collections.items():
         candidates = await repo.deactivation_candidates(collection, job_id=job_id, missing_too=full)
         if not candidates:
             continue
-        if full:
-            known = await repo.known_active(collection)
-            if known and len(candidates) > floor and len(candidates) / known > share:
-                refusals.append(Refusal(collection, len(candidates), known, "records"))
-                continue
+        known = await repo.known_active(collection)
+        if known and len(candidates) > floor and len(candidates) / known > share:
+            refusals.append(Refusal(collection, len(candidates), known, "records"))
+            continue
         if collection == "users":
             learners = await repo.active_learners()
             leaving = await repo.active_learners([local for _, local in candidates])

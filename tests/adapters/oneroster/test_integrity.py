@@ -4,6 +4,7 @@ evidence of learners and classes the provider deactivates (issue 12)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import col, select
 
 from service.adapters.oneroster.grades import external_ref
@@ -162,3 +163,64 @@ async def test_evidence_of_deactivated_learners_follows_the_connection_setting(e
     back = await env.run("delta")
     assert back.state == "succeeded", back.error
     assert states(await _evidence(env)) == ["active", "withdrawn"]
+
+
+GUARDED = (
+    "orgs",
+    "academicSessions",
+    "courses",
+    "users",
+    "classes",
+    "enrollments",
+    "categories",
+    "lineItems",
+    "results",
+)
+#: where a snapshot row keeps the record's status
+STATUS_AT = {
+    "orgs": 2,
+    "academicSessions": 2,
+    "courses": 1,
+    "users": 3,
+    "classes": 1,
+    "enrollments": 3,
+    "categories": 2,
+    "lineItems": 1,
+    "results": 3,
+}
+
+
+@pytest.mark.parametrize("mode", ["full", "delta"])
+@pytest.mark.parametrize("collection", GUARDED)
+async def test_no_sync_mass_deactivates_any_collection_without_override(
+    env: SyncEnv, collection: str, mode: str
+) -> None:
+    """Every collection is guarded, in full syncs (records the provider stopped sending) and in deltas
+    (tombstones) alike: the sync stops before deactivating anything, names the collection, and the
+    district's override lets it through."""
+    env.settings = env.settings.model_copy(
+        update={"oneroster": env.settings.oneroster.model_copy(update={"deactivation_guard_floor": 0})}
+    )
+    small_district(env.fake, students=4)
+    assert (await env.run("full")).state == "succeeded"
+    before = await snapshot(env.db, env.tenant_id)
+    sids = sorted(env.fake.data[collection])
+    leaving = sids[len(sids) // 2 :]  # at least half of the collection: far above the allowed 10%
+    for sid in leaving:
+        if mode == "full":
+            env.fake.hard_delete(collection, sid)
+        else:
+            env.fake.tombstone(collection, sid)
+    refused = await env.run(mode)
+    assert refused.state == "failed", refused.report
+    assert refused.error is not None and "Nothing was deactivated" in refused.error
+    assert f"{collection}: would deactivate " in refused.error
+    assert collection in {r["collection"] for r in refused.progress["refused"]}
+    assert await snapshot(env.db, env.tenant_id) == before  # not one record deactivated
+    allowed = await env.run(mode, override=True)
+    assert allowed.state == "succeeded", allowed.error
+    assert allowed.report is not None
+    assert allowed.report["collections"][collection]["deactivated"] == len(leaving)
+    status = STATUS_AT[collection]
+    left = set(before[collection]) - active_sids(await snapshot(env.db, env.tenant_id), collection, status)
+    assert left == set(leaving)
