@@ -32,10 +32,9 @@ from service.credentials import (
     BitstringStatusListEntry,
     CredentialError,
     issue,
-    sign_data_integrity,
     sign_vc_jwt,
 )
-from service.credentials.clr import build_clr_credential
+from service.credentials.clr import build_clr_credential, sign_clr_data_integrity
 from service.errors import FieldError, ServiceError
 from service.frameworks.models import Framework
 from service.jobs.models import Job
@@ -477,7 +476,7 @@ class TranscriptService:
                 notes=notes,
             )
             document = build_clr_credential(credential, check_json_ld=False)
-            signed = sign_data_integrity(document, context.data_integrity, created=now)
+            signed = sign_clr_data_integrity(document, context.data_integrity, created=now)
             token = sign_vc_jwt(document, context.vc_jwt)
             self.timing.seconds["sign"] += time.perf_counter() - started
             row = {
