@@ -39,6 +39,7 @@ from frozendict import frozendict
 from pyld import jsonld as _pyld  # type: ignore[import-untyped]
 from pyld.canon import URDNA2015  # type: ignore[import-untyped]
 from pyld.identifier_issuer import IdentifierIssuer  # type: ignore[import-untyped]
+from pyld.nquads import serialize_nquad  # type: ignore[import-untyped]
 
 from service.credentials.contexts import BoundedCache, ContextRegistry, default_registry
 from service.credentials.errors import JsonLdError
@@ -61,11 +62,13 @@ _Quad = tuple[str | None, str, str, str, str, str | None, str | None]
 
 @dataclass(frozen=True)
 class _Piece:
-    """One embedded credential, processed: its node id, its quads (local blank labels), the first degree
-    hash of each of its blank nodes."""
+    """One embedded credential, processed: its node id, its quads that involve a blank node (local
+    labels), its other quads already as canonical N-Quads lines (blank node labelling cannot change
+    them), and the first degree hash of each of its blank nodes."""
 
     id: str
     quads: tuple[_Quad, ...]
+    lines: tuple[str, ...]
     hashes: Mapping[str, str]
 
 
@@ -96,8 +99,9 @@ def _triple_to_quad(graph: str | None, triple: Mapping[str, Any]) -> _Quad:
     return (graph, subject, p["value"], kind, o["value"], o.get("datatype"), o.get("language"))
 
 
-def _is_blank(value: str | None) -> bool:
-    return value is not None and value.startswith("_:")
+def _involves_blank(quad: _Quad) -> bool:
+    graph = quad[0]
+    return (graph is not None and graph.startswith("_:")) or quad[1].startswith("_:") or quad[3] == "B"
 
 
 def _quad_to_triple(quad: _Quad, rename: Mapping[str, str] | None) -> dict[str, Any]:
@@ -232,8 +236,13 @@ class _ComposingProcessor(_SafeProcessor):
                 name = None if graph_name == "@default" else graph_name
                 for triple in self._graph_to_rdf(graph, issuer, rdf_options):
                     quads.append(_triple_to_quad(name, triple))
-        frozen = tuple(quads)
-        return _Piece(node_id, frozen, _first_degree_hashes(frozen))
+        blank = tuple(quad for quad in quads if _involves_blank(quad))
+        lines = tuple(
+            serialize_nquad(_quad_to_triple(quad, None), quad[0])
+            for quad in quads
+            if not _involves_blank(quad)
+        )
+        return _Piece(node_id, blank, lines, _first_degree_hashes(blank))
 
 
 _EMBEDDED_LISTS = ("verifiableCredential", "achievement")
@@ -289,26 +298,37 @@ def canonicalize(document: Mapping[str, Any], *, registry: ContextRegistry | Non
 
 
 def _compose(dataset: dict[str, list[dict[str, Any]]], pieces: list[_Piece]) -> str:
-    seen: set[_Quad] = set()
+    """Canonical N-Quads of the outer dataset plus the pieces: the quads with blank nodes go through
+    URDNA2015 (with the pieces' first degree hashes known), the others are already final lines; both
+    sorted together, duplicates once (as the node map merges them in the plain path)."""
+    seen: set[str] = set()
     for graph_name, triples in dataset.items():
         name = None if graph_name == "@default" else graph_name
         for triple in triples:
-            seen.add(_triple_to_quad(name, triple))
+            quad = _triple_to_quad(name, triple)
+            if not _involves_blank(quad):
+                seen.add(serialize_nquad(triple, name))
+    extra: list[str] = []
     known: dict[str, str] = {}
     for index, piece in enumerate(pieces):
+        for line in piece.lines:
+            if line not in seen:
+                seen.add(line)
+                extra.append(line)
         prefix = f"_:e{index}x"
         rename = {label: prefix + label[2:] for label in piece.hashes}
         for label, digest in piece.hashes.items():
             known[rename[label]] = digest
         for quad in piece.quads:
             graph = quad[0]
-            blank = _is_blank(graph) or quad[1].startswith("_:") or quad[3] == "B"
-            if not blank:
-                if quad in seen:
-                    continue
-                seen.add(quad)
             graph_name = "@default" if graph is None else (rename[graph] if graph.startswith("_:") else graph)
             dataset.setdefault(graph_name, []).append(_quad_to_triple(quad, rename))
     result = _Canon(known).main(dataset, {"format": "application/n-quads"})
     assert isinstance(result, str)
-    return result
+    if not extra:
+        return result
+    # N-Quads escape line feeds inside literals: every line of the result ends with the only "\n".
+    lines = [line + "\n" for line in result.split("\n")[:-1]]
+    lines.extend(extra)
+    lines.sort()
+    return "".join(lines)
