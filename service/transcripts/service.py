@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.badges.documents import LearnerInfo, cf_item_url, learner_urn, status_list_url
@@ -277,11 +278,11 @@ class TranscriptService:
         stored = facts.records.get(key)
         if stored is not None:
             counts["records_reused"] += 1
-            document: dict[str, Any] = json.loads(stored)
+            document: dict[str, Any] = orjson.loads(stored)
             return document
         signed = issue(unsigned, context.data_integrity, created=now)
         assert isinstance(signed, dict)
-        text = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
+        text = orjson.dumps(signed).decode()
         facts.records[key] = text
         new_rows.append(
             {
@@ -325,7 +326,7 @@ class TranscriptService:
         nested: list[dict[str, Any]] = []
         courses: list[CourseRecordInfo] = []
         try:
-            badges = [json.loads(text) for text in facts.badges.get(person.id, [])]
+            badges = [orjson.loads(text) for text in facts.badges.get(person.id, [])]
             nested.extend(badges)
             counts["badges"] = len(badges)
             covered = documents.covered_competencies(badges)
@@ -490,7 +491,7 @@ class TranscriptService:
                 "subject_id": learner_urn(self.tenant_id, person.id),
                 "status_list_id": status_list.id,
                 "status_index": index,
-                "document": json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+                "document": orjson.dumps(signed).decode(),
                 "jwt": token,
                 "issued_at": now,
                 "issued_by": issued_by,

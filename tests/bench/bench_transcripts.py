@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import resource
 import statistics
 import sys
@@ -52,6 +53,13 @@ from service.transcripts.service import TranscriptService
 from tests.factories import make_portrait, make_tenant
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/portrait_clr"
+
+
+def load() -> str:
+    """The machine's load average (1, 5, 15 min), as ``uptime`` prints it: the machine is shared."""
+    return "load average " + ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 SUBJECTS = ("Mathematics", "English", "Science", "History", "Arts")
 
 
@@ -253,7 +261,7 @@ async def one_learner(
         "  of which: "
         + ", ".join(f"{k} {v / runs * 1000:.0f} ms" for k, v in parts.items())
         + " (sign = build + schema check + eddsa-rdfc-2022 + RS256); "
-        f"CPU time of this process {cpu / runs * 1000:.0f} ms per transcript"
+        f"CPU time of this process {cpu / runs * 1000:.0f} ms per transcript (goal 100 ms); {load()}"
     )
 
 
@@ -305,7 +313,7 @@ async def cohort(
         f"processes: {elapsed:.1f} s wall ({generated} transcripts, jobs {states}), "
         f"{generated / elapsed:.1f} transcripts/s; worker CPU {worker_cpu:.0f} s in all "
         f"({worker_cpu / max(generated, 1) * 1000:.0f} ms per transcript, start-up included); "
-        f"worker peak RSS {max(peaks) / 1024:.0f} MiB"
+        f"worker peak RSS {max(peaks) / 1024:.0f} MiB (goal 2 minutes); {load()}"
     )
 
 
@@ -319,9 +327,10 @@ async def main(url: str, cohort_size: int, workers: int, runs: int) -> None:
     try:
         started = time.perf_counter()
         data = await setup(db, settings, cohort_size)
-        print(f"database: {db.dialect}; setup {time.perf_counter() - started:.1f} s")
+        print(f"database: {db.dialect}; setup {time.perf_counter() - started:.1f} s; {load()}")
         await one_learner(db, settings, data["tenant_id"], data["one"], runs)
-        await cohort(db, url, settings, data["tenant_id"], data["learners"], workers)
+        if cohort_size:
+            await cohort(db, url, settings, data["tenant_id"], data["learners"], workers)
     finally:
         await db.dispose()
     print(f"benchmark process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
