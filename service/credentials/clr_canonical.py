@@ -162,6 +162,68 @@ class _ComposingProcessor(_SafeProcessor):
         super().__init__(registry, memoize=True)
         self.pieces: list[_Piece] = []
         self.fallback = False
+        self.links: list[str] = []
+        self._refs: dict[int, dict[str, str]] = {}
+
+    def expand(self, input_: Any, options: Mapping[str, Any]) -> Any:
+        """Safe-mode expansion, then the references to reused pieces taken out of the default graph's
+        nodes and kept as ``<node> <property> <piece>`` lines: pyld's node map would compare each with
+        all the others of the same property (quadratic in the number of embedded credentials)."""
+        result = super().expand(input_, options)
+        if self._refs:
+            self._take_links(result, in_default=True)
+        return result
+
+    def _take_links(self, node: Any, *, in_default: bool) -> None:
+        if isinstance(node, list):
+            for item in node:
+                self._take_links(item, in_default=in_default)
+            return
+        if not isinstance(node, dict):
+            return
+        node_id = node.get("@id")
+        subject = (
+            node_id
+            if in_default
+            and isinstance(node_id, str)
+            and not node_id.startswith("_:")
+            and "@value" not in node
+            else None
+        )
+        for key in list(node):
+            values = node[key]
+            if key.startswith("@"):
+                self._take_links(values, in_default=in_default and key != "@graph")
+                continue
+            if subject is None or not isinstance(values, list):
+                self._take_links(values, in_default=in_default)
+                continue
+            kept = []
+            for value in values:
+                ref = self._refs.get(id(value)) if isinstance(value, dict) else None
+                if ref is not None and ref is value:
+                    self.links.append(
+                        serialize_nquad(
+                            {
+                                "subject": {"type": "IRI", "value": subject},
+                                "predicate": {"type": "IRI", "value": key},
+                                "object": {"type": "IRI", "value": ref["@id"]},
+                            }
+                        )
+                    )
+                else:
+                    kept.append(value)
+                    self._take_links(value, in_default=in_default)
+            if len(kept) != len(values):
+                if kept:
+                    node[key] = kept
+                else:
+                    del node[key]
+
+    def _reference(self, node_id: str) -> dict[str, str]:
+        ref = {"@id": node_id}
+        self._refs[id(ref)] = ref
+        return ref
 
     def _expand(
         self,
@@ -199,7 +261,7 @@ class _ComposingProcessor(_SafeProcessor):
         ):
             piece: _Piece = entry[3]
             self.pieces.append(piece)
-            return {"@id": piece.id}
+            return self._reference(piece.id)
         dropped = len(self._dropped)
         expanded = super()._expand(
             active_ctx,
@@ -223,7 +285,7 @@ class _ComposingProcessor(_SafeProcessor):
         piece = self._piece(node_id, expanded, options)
         _pieces[key] = (self._registry, active_ctx, type_scoped_ctx, piece)
         self.pieces.append(piece)
-        return {"@id": node_id}
+        return self._reference(node_id)
 
     def _piece(self, node_id: str, expanded: dict[str, Any], options: Any) -> _Piece:
         issuer = IdentifierIssuer("_:b")
@@ -294,10 +356,10 @@ def canonicalize(document: Mapping[str, Any], *, registry: ContextRegistry | Non
         raise JsonLdError(_describe(exc)) from exc
     if processor.fallback:
         return plain_canonicalize(document, registry=registry)
-    return _compose(dataset, processor.pieces)
+    return _compose(dataset, processor.pieces, processor.links)
 
 
-def _compose(dataset: dict[str, list[dict[str, Any]]], pieces: list[_Piece]) -> str:
+def _compose(dataset: dict[str, list[dict[str, Any]]], pieces: list[_Piece], links: list[str]) -> str:
     """Canonical N-Quads of the outer dataset plus the pieces: the quads with blank nodes go through
     URDNA2015 (with the pieces' first degree hashes known), the others are already final lines; both
     sorted together, duplicates once (as the node map merges them in the plain path)."""
@@ -309,6 +371,10 @@ def _compose(dataset: dict[str, list[dict[str, Any]]], pieces: list[_Piece]) -> 
             if not _involves_blank(quad):
                 seen.add(serialize_nquad(triple, name))
     extra: list[str] = []
+    for line in links:
+        if line not in seen:
+            seen.add(line)
+            extra.append(line)
     known: dict[str, str] = {}
     for index, piece in enumerate(pieces):
         for line in piece.lines:

@@ -124,3 +124,10 @@ def test_key_type_is_checked() -> None:
     rsa = Signer("did:web:example.org#key-1", generate_private_key("RSA"))
     with pytest.raises(Exception, match="Ed25519"):
         sign_clr_data_integrity(unsigned, rsa)
+
+
+def test_subject_without_id_keeps_its_references_in_pyld() -> None:
+    unsigned = _unsigned(build_clr(did_key_signer()))
+    _same(unsigned)  # pieces cached
+    subject = {key: value for key, value in unsigned["credentialSubject"].items() if key != "id"}
+    _same({**unsigned, "credentialSubject": subject})  # a blank ClrSubject: links made by pyld itself
