@@ -12,6 +12,9 @@ schema is DROPPED and recreated, then migrated (default: the local PostgreSQL da
    into ``--workers`` batch jobs run at the same time by as many worker processes (as ``portrait
    worker`` processes would on PostgreSQL), wall time from start to the last job's end.
 3. Peak memory (max RSS) of the benchmark process and of the worker processes.
+
+Each figure is printed with the machine's load average (the machine is shared). ``--cohort 0`` measures
+the one learner only; ``--plain-canonicalization`` signs with the plain canonicalization (before/after).
 """
 
 from __future__ import annotations
@@ -342,5 +345,18 @@ if __name__ == "__main__":
     parser.add_argument("--cohort", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--plain-canonicalization",
+        action="store_true",
+        help="sign the ClrCredential with the plain canonicalization (every embedded credential processed "
+        "again in every transcript), for a before/after comparison at the same machine load (the one-learner "
+        "figures; the cohort's worker processes run the current code)",
+    )
     args = parser.parse_args()
+    if args.plain_canonicalization:
+        import service.transcripts.service as transcript_service
+        from service.credentials import sign_data_integrity
+
+        transcript_service.sign_clr_data_integrity = sign_data_integrity  # type: ignore[assignment]
+        print("plain canonicalization (before clr_canonical)")
     asyncio.run(main(args.database_url, args.cohort, args.workers, args.runs))
