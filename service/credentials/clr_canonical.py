@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -73,7 +72,6 @@ class _Piece:
 
 
 _pieces = BoundedCache(2048)
-_pieces_lock = threading.Lock()
 
 
 class _Embedded(dict[str, Any]):
