@@ -13,21 +13,31 @@ uses ``1EdTechJsonSchemaValidator2019`` (as the CLR test vector does).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from service.credentials import clr_canonical
 from service.credentials.builder import (
     ProofFormat,
     Signer,
     canonical_problems,
-    sign_data_integrity,
     sign_vc_jwt,
 )
 from service.credentials.contexts import CLR_V2P0, OB_V3P0, OB_V3P0_EXTENSIONS, VC_V2, ContextRegistry
-from service.credentials.errors import CredentialError, SchemaValidationError
-from service.credentials.linked_data import expand
+from service.credentials.data_integrity import (
+    DATA_INTEGRITY_PROOF,
+    EDDSA_RDFC_2022,
+    proof_configuration,
+    unsecured_document,
+)
+from service.credentials.encoding import multibase_encode
+from service.credentials.errors import CredentialError, ProofError, SchemaValidationError
+from service.credentials.linked_data import canonicalize, expand
 from service.credentials.models import (
     Achievement,
     CredentialSchema,
@@ -215,4 +225,38 @@ def issue_clr(
         return sign_vc_jwt(build_clr_credential(credential, type_style=type_style, registry=registry), signer)
     # Data Integrity canonicalizes in safe mode while signing: expanding first would only repeat it.
     document = build_clr_credential(credential, type_style=type_style, registry=registry, check_json_ld=False)
-    return sign_data_integrity(document, signer, created=created, registry=registry)
+    return sign_clr_data_integrity(document, signer, created=created, registry=registry)
+
+
+def sign_clr_data_integrity(
+    document: Mapping[str, Any],
+    signer: Signer,
+    *,
+    created: datetime | None = None,
+    registry: ContextRegistry | None = None,
+) -> dict[str, Any]:
+    """What :func:`~service.credentials.builder.sign_data_integrity` returns (the same eddsa-rdfc-2022
+    proof, byte for byte), with the document canonicalized by :mod:`clr_canonical`: the embedded
+    credentials and achievement definitions seen in earlier transcripts are not processed again."""
+    if not isinstance(signer.private_key, ed25519.Ed25519PrivateKey):
+        raise ProofError("eddsa-rdfc-2022 needs an Ed25519 key; use VC-JWT for P-256 and RSA keys")
+    if "#" not in signer.verification_method:
+        raise ProofError("verificationMethod must be a DID or controller URL with a key fragment")
+    proof: dict[str, Any] = {
+        "type": DATA_INTEGRITY_PROOF,
+        "created": format_datetime(created or datetime.now(UTC)),
+        "verificationMethod": signer.verification_method,
+        "cryptosuite": EDDSA_RDFC_2022,
+        "proofPurpose": "assertionMethod",
+    }
+    unsecured = unsecured_document(document)
+    document_nquads = clr_canonical.canonicalize(unsecured, registry=registry)
+    proof_nquads = canonicalize(proof_configuration(document, proof), registry=registry)
+    hash_data = (
+        hashlib.sha256(proof_nquads.encode("utf-8")).digest()
+        + hashlib.sha256(document_nquads.encode("utf-8")).digest()
+    )
+    proof["proofValue"] = multibase_encode(signer.private_key.sign(hash_data))
+    existing = document.get("proof")
+    proofs = [] if existing is None else list(existing) if isinstance(existing, list) else [existing]
+    return {**unsecured, "proof": [*proofs, proof]}

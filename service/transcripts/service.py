@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.badges.documents import LearnerInfo, cf_item_url, learner_urn, status_list_url
@@ -32,10 +33,9 @@ from service.credentials import (
     BitstringStatusListEntry,
     CredentialError,
     issue,
-    sign_data_integrity,
     sign_vc_jwt,
 )
-from service.credentials.clr import build_clr_credential
+from service.credentials.clr import build_clr_credential, sign_clr_data_integrity
 from service.errors import FieldError, ServiceError
 from service.frameworks.models import Framework
 from service.jobs.models import Job
@@ -278,11 +278,11 @@ class TranscriptService:
         stored = facts.records.get(key)
         if stored is not None:
             counts["records_reused"] += 1
-            document: dict[str, Any] = json.loads(stored)
+            document: dict[str, Any] = orjson.loads(stored)
             return document
         signed = issue(unsigned, context.data_integrity, created=now)
         assert isinstance(signed, dict)
-        text = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
+        text = orjson.dumps(signed).decode()
         facts.records[key] = text
         new_rows.append(
             {
@@ -326,7 +326,7 @@ class TranscriptService:
         nested: list[dict[str, Any]] = []
         courses: list[CourseRecordInfo] = []
         try:
-            badges = [json.loads(text) for text in facts.badges.get(person.id, [])]
+            badges = [orjson.loads(text) for text in facts.badges.get(person.id, [])]
             nested.extend(badges)
             counts["badges"] = len(badges)
             covered = documents.covered_competencies(badges)
@@ -477,7 +477,7 @@ class TranscriptService:
                 notes=notes,
             )
             document = build_clr_credential(credential, check_json_ld=False)
-            signed = sign_data_integrity(document, context.data_integrity, created=now)
+            signed = sign_clr_data_integrity(document, context.data_integrity, created=now)
             token = sign_vc_jwt(document, context.vc_jwt)
             self.timing.seconds["sign"] += time.perf_counter() - started
             row = {
@@ -491,7 +491,7 @@ class TranscriptService:
                 "subject_id": learner_urn(self.tenant_id, person.id),
                 "status_list_id": status_list.id,
                 "status_index": index,
-                "document": json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+                "document": orjson.dumps(signed).decode(),
                 "jwt": token,
                 "issued_at": now,
                 "issued_by": issued_by,
