@@ -162,7 +162,10 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
             anonymous=context.principal is None,
             variables=request_data.variables,
         )
-        introspection_only = checked is not None and checked.introspection_only
+        # Only POST runs operations (a GET is refused by strawberry, so never answered from the cache).
+        introspection_only = (
+            checked is not None and checked.introspection_only and request_adapter.method == "POST"
+        )
         if context.principal is not None and not introspection_only:
             return await parent(*call)
         key = self.introspection_cache.key(request_data) if introspection_only else None
