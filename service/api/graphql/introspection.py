@@ -4,115 +4,160 @@ An introspection-only operation (``__schema``, ``__type``, ``__typename`` at the
 of ours and depends only on the schema, which is static. Walking the schema is CPU-bound Python (the
 standard introspection query takes about 100 ms, 20 aliased schema walks 400 ms); run in a worker
 thread it shares the GIL with the event loop, and every request in flight (REST included) waits for
-it. So it runs in one child process per server process (``spawn``ed on first use, then reused), which
+it. So it runs in one child process per server process, started on first use and reused, which
 answers the JSON body already encoded; the event loop only sends the bytes.
 
+The child imports graphql-core only, not the service: it gets the schema as SDL
+(``print_schema``) and the order of its types, builds it with ``build_schema`` and puts the types in
+the same order, so its answers equal graphql-core's on the strawberry schema (the tests compare them).
+Requests and answers are length-prefixed frames on the child's stdin and stdout, exchanged from a
+worker thread that waits on the pipe without holding the GIL.
+
 Only complete answers come from the child: when graphql-core reports an error (a validation error, an
-unknown type), the child answers ``None`` and the caller runs the operation through strawberry as
-before, so that errors are masked and coded like every other GraphQL error. If the child cannot be
-started or dies, the caller falls back in the same way (and a new child is started on the next use).
+unknown type), the child answers "no answer" and the caller runs the operation through strawberry,
+so that errors are masked and coded like every other GraphQL error. If the child cannot be started or
+dies, the caller falls back in the same way (and a new child is started on the next use).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import logging
-import multiprocessing
+import os
+import struct
+import subprocess
+import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
+
+from graphql import GraphQLSchema
 
 logger = logging.getLogger(__name__)
+_LENGTH = struct.Struct(">I")
+_CPU = struct.Struct(">d")
+_CHILD = "from service.api.graphql.introspection import serve; serve()"
 
 
 @dataclass(frozen=True)
 class Answer:
-    """A complete introspection answer: the encoded JSON body and the CPU seconds it took."""
+    """A complete introspection answer: the encoded JSON body and the child's CPU seconds for it."""
 
     body: bytes
     cpu_seconds: float
 
 
 def encode(data: Any) -> bytes:
-    """The body strawberry would send for a result without errors (``{"data": ...}``), compact."""
+    """The body strawberry sends for a result without errors (``{"data": ...}``), compact."""
     return json.dumps({"data": data}, separators=(",", ":")).encode("utf-8")
 
 
-def execute(query: str, variables: dict[str, Any] | None, operation_name: str | None) -> Answer | None:
-    """Run in the child: the operation against the schema with graphql-core, ``None`` on any error."""
-    from graphql import graphql_sync
-
-    from service.api.graphql.schema import schema
-
-    started = time.process_time()
-    result = graphql_sync(schema._schema, query, variable_values=variables, operation_name=operation_name)
-    if result.errors:
-        return None
-    body = encode(result.data)
-    return Answer(body, time.process_time() - started)
+def _write(stream: IO[bytes], payload: bytes) -> None:
+    stream.write(_LENGTH.pack(len(payload)) + payload)
+    stream.flush()
 
 
-def _warm() -> None:
-    """Import the schema in the child as soon as it starts."""
-    import service.api.graphql.schema  # noqa: F401
+def _read(stream: IO[bytes]) -> bytes:
+    header = stream.read(_LENGTH.size)
+    if len(header) < _LENGTH.size:
+        raise EOFError("introspection process closed its output")
+    (size,) = _LENGTH.unpack(header)
+    payload = stream.read(size)
+    if len(payload) < size:
+        raise EOFError("introspection process closed its output")
+    return payload
+
+
+def serve() -> None:
+    """The child's loop: first frame the schema, then one answer per request until stdin closes."""
+    from graphql import build_schema, graphql_sync
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    setup = json.loads(_read(stdin))
+    schema = build_schema(setup["sdl"])
+    schema.type_map = {name: schema.type_map[name] for name in setup["types"]}
+    while True:
+        try:
+            request = json.loads(_read(stdin))
+        except EOFError:
+            return
+        started = time.process_time()
+        result = graphql_sync(
+            schema,
+            request["query"],
+            variable_values=request["variables"],
+            operation_name=request["operation"],
+        )
+        if result.errors:
+            _write(stdout, b"0")
+            continue
+        body = encode(result.data)
+        _write(stdout, b"1" + _CPU.pack(time.process_time() - started) + body)
 
 
 class IntrospectionProcess:
-    """One child process that executes introspection-only operations (started lazily)."""
+    """One child process that executes introspection-only operations against ``schema``; call
+    :meth:`run` from a worker thread (it blocks on the pipe, without the GIL)."""
 
-    def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
+    def __init__(self, schema: GraphQLSchema) -> None:
+        self.schema = schema
+        self._child: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         #: Operations answered by the child (for tests and benchmarks).
         self.executed = 0
 
-    def _executor(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    max_workers=1,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_warm,
-                )
-            return self._pool
+    def _start(self) -> subprocess.Popen[bytes]:
+        from graphql import print_schema
 
-    def _discard(self, pool: ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._pool is pool:
-                self._pool = None
-        pool.shutdown(wait=False, cancel_futures=True)
+        root = str(Path(__file__).resolve().parents[3])
+        path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": path}
+        child = subprocess.Popen(  # noqa: S603 - this interpreter and this module
+            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+        assert child.stdin is not None
+        setup = {"sdl": print_schema(self.schema), "types": list(self.schema.type_map)}
+        _write(child.stdin, json.dumps(setup).encode("utf-8"))
+        return child
 
-    async def run(
-        self, query: str, variables: dict[str, Any] | None, operation_name: str | None
-    ) -> Answer | None:
+    def _stop(self, child: subprocess.Popen[bytes]) -> None:
+        if self._child is child:
+            self._child = None
+        if child.stdin is not None:
+            with contextlib.suppress(OSError):
+                child.stdin.close()
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+    def run(self, query: str, variables: dict[str, Any] | None, operation_name: str | None) -> Answer | None:
         """The child's answer, or ``None`` when the caller must execute the operation itself."""
-        try:
-            pool = self._executor()
-        except OSError as exc:  # no processes allowed here
-            logger.warning("introspection process unavailable (%s); executing in this process", exc)
-            return None
-        try:
-            answer = await asyncio.get_running_loop().run_in_executor(
-                pool, execute, query, variables, operation_name
-            )
-        except BrokenProcessPool as exc:
-            logger.warning("introspection process died (%s); executing in this process", exc)
-            self._discard(pool)
-            return None
-        if answer is not None:
-            self.executed += 1
-        return answer
-
-    def shutdown(self) -> None:
+        request = json.dumps({"query": query, "variables": variables, "operation": operation_name})
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            try:
+                if self._child is None or self._child.poll() is not None:
+                    self._child = self._start()
+                child = self._child
+                assert child.stdin is not None and child.stdout is not None
+                _write(child.stdin, request.encode("utf-8"))
+                answer = _read(child.stdout)
+            except (OSError, EOFError, ValueError) as exc:
+                logger.warning("introspection process unavailable (%s); executing in this process", exc)
+                if self._child is not None:
+                    self._stop(self._child)
+                return None
+        if answer[:1] != b"1":
+            return None
+        self.executed += 1
+        (cpu,) = _CPU.unpack(answer[1 : 1 + _CPU.size])
+        return Answer(answer[1 + _CPU.size :], cpu)
 
-
-#: The process's one introspection child (the schema is the module's one schema).
-introspection_process = IntrospectionProcess()
+    def close(self) -> None:
+        with self._lock:
+            if self._child is not None:
+                self._stop(self._child)

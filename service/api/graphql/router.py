@@ -43,7 +43,7 @@ from strawberry.types import ExecutionResult
 from service import jsonio
 from service.api.deps import client_ip
 from service.api.graphql.context import Context, get_context
-from service.api.graphql.introspection import introspection_process
+from service.api.graphql.introspection import IntrospectionProcess
 from service.api.graphql.limits import CheckCache, GraphQLRateLimited
 from service.api.graphql.schema import schema
 from service.api.web.ide import html_page, offline_graphiql
@@ -55,6 +55,8 @@ PATH = "/graphql"
 ResultT = TypeVar("ResultT")
 INTROSPECTION_CACHE_SIZE = 16
 CACHED_COST_DIVISOR = 100
+#: The child process that executes introspection for this process (started on first use).
+INTROSPECTION = IntrospectionProcess(schema._schema)
 
 
 @dataclasses.dataclass
@@ -181,10 +183,10 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         answer: EncodedResult | None = None
         if self._threads is None:
             self._threads = anyio.CapacityLimiter(limits.graphql_threaded_operations)
-        async with self._threads:
-            done = await introspection_process.run(
-                request_data.query, request_data.variables, request_data.operation_name
-            )
+        query, variables, operation = request_data.query, request_data.variables, request_data.operation_name
+        done = await anyio.to_thread.run_sync(
+            lambda: INTROSPECTION.run(query, variables, operation), limiter=self._threads
+        )
         if done is not None:
             answer = EncodedResult(data=None, errors=None, body=done.body)
         else:
