@@ -12,7 +12,8 @@ repeated document is not parsed and costed again.
 Introspection results are cached per schema (this module's one schema, so per process): an
 introspection-only operation without errors is executed once per distinct (query text, operation name,
 variables) and answered from the cache afterwards (at most :data:`INTROSPECTION_CACHE_SIZE` entries,
-least recently used forgotten first). It is executed in a child process
+least recently used forgotten first), unless it is trivial (cost up to
+:data:`INLINE_INTROSPECTION_COST`, such as ``{ __typename }``: executed at once). It is executed in a child process
 (:mod:`service.api.graphql.introspection`), which answers the encoded JSON body: a schema walk is
 CPU-bound Python that would otherwise hold this process's GIL, and the event loop with it. An answer
 with errors, or no child, falls back to the worker thread. The standard introspection query costs
@@ -55,6 +56,8 @@ PATH = "/graphql"
 ResultT = TypeVar("ResultT")
 INTROSPECTION_CACHE_SIZE = 16
 CACHED_COST_DIVISOR = 100
+#: Introspection-only operations up to this cost run on the event loop (no child, no cache).
+INLINE_INTROSPECTION_COST = 100
 #: The child process that executes introspection for this process (started on first use).
 INTROSPECTION = IntrospectionProcess(schema._schema)
 
@@ -179,6 +182,10 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
             return cached
         if key is None:
             return await self._threaded(lambda: asyncio.run(parent(*call)), limits)
+        if cost <= INLINE_INTROSPECTION_COST:
+            # ``{ __typename }`` and the like: cheaper here than a trip to the child, and never queued
+            # behind someone's schema walk.
+            return await parent(*call)
         # Executed and encoded in the child process (else in the worker thread); cached when complete.
         answer: EncodedResult | None = None
         if self._threads is None:
