@@ -193,7 +193,8 @@ def main() -> None:
                     print(f"  one anonymous client, {streams} connections, from another process")
                 print(line("/health", result["health"]))  # type: ignore[arg-type]
                 print(line("GET /api/v1/learners", result["rest"]))  # type: ignore[arg-type]
-                print(f"  server CPU {cpu:.1f} s in {args.seconds:g} s ({100 * cpu / args.seconds:.0f}% of a core)")
+                share = 100 * cpu / args.seconds
+                print(f"  server CPU {cpu:.1f} s in {args.seconds:g} s ({share:.0f}% of a core)")
             print("attacker's documents")
             for name, values in sorted(result["attack"].items()):  # type: ignore[attr-defined]
                 print(line(name, sorted(values)))

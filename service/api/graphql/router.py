@@ -13,12 +13,12 @@ Introspection results are cached per schema (this module's one schema, so per pr
 introspection-only operation without errors is executed once per distinct (query text, operation name,
 variables) and answered from the cache afterwards (at most :data:`INTROSPECTION_CACHE_SIZE` entries,
 least recently used forgotten first), unless it is trivial (cost up to
-:data:`INLINE_INTROSPECTION_COST`, such as ``{ __typename }``: executed at once). It is executed in a child process
-(:mod:`service.api.graphql.introspection`), which answers the encoded JSON body: a schema walk is
-CPU-bound Python that would otherwise hold this process's GIL, and the event loop with it. An answer
-with errors, or no child, falls back to the worker thread. The standard introspection query costs
-about 70,000 units; a cached answer costs an anonymous caller 1/:data:`CACHED_COST_DIVISOR` of that
-from their budget.
+:data:`INLINE_INTROSPECTION_COST`, such as ``{ __typename }``: executed at once). It is executed in
+a child process (:mod:`service.api.graphql.introspection`), which answers the encoded JSON body: a
+schema walk is CPU-bound Python that would otherwise hold this process's GIL, and the event loop with
+it. An answer with errors, or no child, falls back to the worker thread. The standard introspection
+query costs about 70,000 units; a cached answer costs an anonymous caller
+1/:data:`CACHED_COST_DIVISOR` of that from their budget.
 """
 
 from __future__ import annotations
