@@ -114,7 +114,9 @@ class IntrospectionProcess:
 
         root = str(Path(__file__).resolve().parents[3])
         path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
-        env = {**os.environ, "PYTHONPATH": path}
+        # The child needs no settings of ours (nor their secrets).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PORTRAIT_")}
+        env["PYTHONPATH"] = path
         child = subprocess.Popen(  # noqa: S603 - this interpreter and this module
             [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
         )
