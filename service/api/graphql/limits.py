@@ -18,8 +18,12 @@ under ``limits.``) and is an HTTP 4xx problem document: :class:`GraphQLLimitExce
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -398,3 +402,69 @@ def check_request(
     if found.cost > budget.cost:
         _refuse("max_graphql_cost", f"the query's estimated cost is {found.cost}; at most {budget.cost}")
     return found
+
+
+#: Distinct documents whose check (:func:`check_request`) is remembered per process.
+CHECK_CACHE_SIZE = 512
+
+
+class CheckCache:
+    """The outcome of :func:`check_request` per (query text, variables, budget), least recently used
+    forgotten first: a client repeating a document (GraphiQL, an attacker) is not parsed and costed
+    again. Refusals are remembered too, and raised again as new exceptions."""
+
+    def __init__(self, size: int = CHECK_CACHE_SIZE) -> None:
+        self.size = size
+        self._outcomes: OrderedDict[
+            tuple[int, bytes, Budget, int, str], Measure | GraphQLLimitExceeded | None
+        ]
+        self._outcomes = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    def check(
+        self,
+        query: str,
+        schema: GraphQLSchema,
+        limits: LimitSettings,
+        *,
+        anonymous: bool,
+        variables: Mapping[str, Any] | None = None,
+    ) -> Measure | None:
+        """:func:`check_request`, remembered."""
+        try:
+            variables_key = json.dumps(variables or {}, sort_keys=True)
+        except (TypeError, ValueError):
+            return check_request(query, schema, limits, anonymous=anonymous, variables=variables)
+        digest = hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest()
+        key = (
+            id(schema),
+            digest,
+            Budget.of(limits, anonymous=anonymous),
+            limits.max_page_size,
+            variables_key,
+        )
+        with self._lock:
+            found = self._outcomes.get(key, _MISSING)
+            if found is not _MISSING:
+                self._outcomes.move_to_end(key)
+                self.hits += 1
+        if found is _MISSING:
+            try:
+                found = check_request(query, schema, limits, anonymous=anonymous, variables=variables)
+            except GraphQLLimitExceeded as exc:
+                found = exc
+            with self._lock:
+                self._outcomes[key] = found
+                while len(self._outcomes) > self.size:
+                    self._outcomes.popitem(last=False)
+        if isinstance(found, GraphQLLimitExceeded):
+            raise type(found)(found.detail, list(found.errors))
+        outcome: Measure | None = found
+        return outcome
+
+
+_MISSING: Any = object()

@@ -6,11 +6,18 @@ tokens, fragments, aliases, root fields, fields, depth, cost). Operations that n
 (anonymous ones, which can only introspect, and introspection-only ones) run in a worker thread with
 a small per-process cap, so a costly introspection never holds the event loop.
 
+The outcome of the budget check is remembered per distinct document (:class:`CheckCache`), so a
+repeated document is not parsed and costed again.
+
 Introspection results are cached per schema (this module's one schema, so per process): an
 introspection-only operation without errors is executed once per distinct (query text, operation name,
 variables) and answered from the cache afterwards (at most :data:`INTROSPECTION_CACHE_SIZE` entries,
-least recently used forgotten first). The standard introspection query costs about 70,000 units and
-holds the GIL for a long time; a cached answer costs an anonymous caller
+least recently used forgotten first), unless it is trivial (cost up to
+:data:`INLINE_INTROSPECTION_COST`, such as ``{ __typename }``: executed at once). It is executed in
+a child process (:mod:`service.api.graphql.introspection`), which answers the encoded JSON body: a
+schema walk is CPU-bound Python that would otherwise hold this process's GIL, and the event loop with
+it. An answer with errors, or no child, falls back to the worker thread. The standard introspection
+query costs about 70,000 units; a cached answer costs an anonymous caller
 1/:data:`CACHED_COST_DIVISOR` of that from their budget.
 """
 
@@ -37,7 +44,8 @@ from strawberry.types import ExecutionResult
 from service import jsonio
 from service.api.deps import client_ip
 from service.api.graphql.context import Context, get_context
-from service.api.graphql.limits import GraphQLRateLimited, check_request
+from service.api.graphql.introspection import IntrospectionProcess
+from service.api.graphql.limits import CheckCache, GraphQLRateLimited
 from service.api.graphql.schema import schema
 from service.api.web.ide import html_page, offline_graphiql
 from service.config import LimitSettings
@@ -48,6 +56,10 @@ PATH = "/graphql"
 ResultT = TypeVar("ResultT")
 INTROSPECTION_CACHE_SIZE = 16
 CACHED_COST_DIVISOR = 100
+#: Introspection-only operations up to this cost run on the event loop (no child, no cache).
+INLINE_INTROSPECTION_COST = 100
+#: The child process that executes introspection for this process (started on first use).
+INTROSPECTION = IntrospectionProcess(schema._schema)
 
 
 @dataclasses.dataclass
@@ -117,6 +129,7 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         self._threads: anyio.CapacityLimiter | None = None
         self._budgets: Limiter | None = None
         self.introspection_cache = IntrospectionCache()
+        self.checks = CheckCache()
 
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -147,14 +160,17 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         if not isinstance(request_data.query, str):
             return await parent(*call)
         limits = context.settings.limits
-        checked = check_request(
+        checked = self.checks.check(
             request_data.query,
             schema._schema,
             limits,
             anonymous=context.principal is None,
             variables=request_data.variables,
         )
-        introspection_only = checked is not None and checked.introspection_only
+        # Only POST runs operations (a GET is refused by strawberry, so never answered from the cache).
+        introspection_only = (
+            checked is not None and checked.introspection_only and request_adapter.method == "POST"
+        )
         if context.principal is not None and not introspection_only:
             return await parent(*call)
         key = self.introspection_cache.key(request_data) if introspection_only else None
@@ -166,8 +182,22 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
             return cached
         if key is None:
             return await self._threaded(lambda: asyncio.run(parent(*call)), limits)
-        # Executed and encoded in the worker thread; cached when complete.
-        answer = await self._threaded(lambda: _encoded(asyncio.run(parent(*call))), limits)
+        if cost <= INLINE_INTROSPECTION_COST:
+            # ``{ __typename }`` and the like: cheaper here than a trip to the child, and never queued
+            # behind someone's schema walk.
+            return await parent(*call)
+        # Executed and encoded in the child process (else in the worker thread); cached when complete.
+        answer: EncodedResult | None = None
+        if self._threads is None:
+            self._threads = anyio.CapacityLimiter(limits.graphql_threaded_operations)
+        query, variables, operation = request_data.query, request_data.variables, request_data.operation_name
+        done = await anyio.to_thread.run_sync(
+            lambda: INTROSPECTION.run(query, variables, operation), limiter=self._threads
+        )
+        if done is not None:
+            answer = EncodedResult(data=None, errors=None, body=done.body)
+        else:
+            answer = await self._threaded(lambda: _encoded(asyncio.run(parent(*call))), limits)
         self.introspection_cache.put(key, answer)
         return answer
 
