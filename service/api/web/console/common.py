@@ -7,6 +7,7 @@ why and marks the transaction rollback-only, so it writes nothing.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
@@ -17,6 +18,7 @@ from service.api.deps import ROLLBACK_ONLY, SessionDep, SettingsDep
 from service.api.web.templating import render
 from service.config import Settings
 from service.errors import ServiceError
+from service.evidence.models import Evidence
 from service.identity.errors import CsrfFailed
 from service.identity.mailer import Mailer
 from service.identity.oidc import OidcClient
@@ -27,6 +29,30 @@ PRE_SESSION_COOKIE = "portrait_presession"
 SSO_STATE_COOKIE = "portrait_sso_state"
 SSO_COOKIE_PATH = CONSOLE_PATH + "/sso"
 MAX_FIELD = 320
+#: Evidence sources in plain words (service.evidence.schemas.Source), as the console's pages show them.
+SOURCE_LABELS = {
+    "rubric": "rubric score",
+    "grade": "grade",
+    "oneroster_result": "grade from the student information system",
+    "peer": "peer assessment",
+    "artifact": "artifact",
+    "exhibition": "exhibition",
+    "self_assessment": "self-assessment",
+}
+
+
+def source_label(source: str) -> str:
+    """An evidence source in plain words (the source itself when it has none)."""
+    return SOURCE_LABELS.get(source, source)
+
+
+def evidence_level_label(piece: Evidence, level_titles: dict[tuple[uuid.UUID, int], str]) -> str:
+    """A piece of evidence's level as the console shows it: the rubric level's title, else its score.
+
+    ``level_titles`` maps (framework id, level position) to the level's title."""
+    if piece.level_position is not None:
+        return level_titles.get((piece.framework_id, piece.level_position), "no level")
+    return f"score {piece.score:g}" if piece.score is not None else "no level"
 
 
 def page(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
