@@ -245,6 +245,15 @@ def test_sign_in_by_link_search_a_learner_and_sign_out(page: Page, site: Site, a
     assert "Collaborator" in page.locator("#badges + dl, #badges ~ dl").first.inner_text()
     assert "Led the lab group." in page.locator("ol.timeline").inner_text()
     check(page, axe_source, site, "learner")
+    # At phone width the levels table's caption reads above its header row, across the table (a
+    # display:block caption was squeezed into the first column, under the header).
+    page.set_viewport_size({"width": 390, "height": 844})
+    caption = page.locator("table").first.locator("caption").bounding_box()
+    header = page.locator("table").first.locator("thead").bounding_box()
+    assert caption is not None and header is not None
+    assert caption["y"] + caption["height"] <= header["y"], (caption, header)
+    assert caption["width"] >= 0.9 * header["width"], (caption, header)
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_role("link", name="Staff roles").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Staff roles"
