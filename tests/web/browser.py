@@ -48,21 +48,29 @@ PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 
 
-def load_axe() -> str:
-    """axe-core's script, with tests/web/node's pinned packages installed (``npm ci``) when missing or
-    stale."""
+def npm_ci(node_dir: Path, needs: str) -> None:
+    """``npm ci`` in ``node_dir`` when its packages are missing or older than its package-lock.json
+    (a stamp in node_modules holds the lock's digest); ``needs`` says what for, when npm is missing."""
     npm = shutil.which("npm")
     if npm is None:
-        pytest.fail("npm is required to install axe-core for the accessibility checks")
-    digest = hashlib.sha256((NODE_DIR / "package-lock.json").read_bytes()).hexdigest()
-    if not AXE.exists() or not STAMP.exists() or STAMP.read_text() != digest:
+        pytest.fail(f"npm is required {needs}")
+    stamp = node_dir / "node_modules" / ".portrait-lock-sha256"
+    digest = hashlib.sha256((node_dir / "package-lock.json").read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text() != digest:
         subprocess.run(  # noqa: S603 - fixed command, found on PATH
             [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-            cwd=NODE_DIR,
+            cwd=node_dir,
             check=True,
             timeout=600,
         )
-        STAMP.write_text(digest)
+        stamp.write_text(digest)
+
+
+def load_axe() -> str:
+    """axe-core's script, with tests/web/node's pinned packages installed when missing or stale."""
+    if not AXE.exists():
+        STAMP.unlink(missing_ok=True)
+    npm_ci(NODE_DIR, "to install axe-core for the accessibility checks")
     return AXE.read_text()
 
 
