@@ -605,8 +605,14 @@ class AwardService:
                 raise InvalidAwardTransition(
                     f"award {award_id} is {award.status}; only awarded ones are kept or revoked"
                 )
-            if only_flagged and not award.needs_review:
-                raise InvalidAwardTransition(f"award {award_id} is no longer flagged for review")
+            # Keeping answers a flag: an award not (or no longer) flagged has nothing to keep, and a
+            # second keep must not record a second decision. Revoke stays open to any awarded award,
+            # except from the console's re-check queue (only_flagged).
+            if (only_flagged or data.decision == "keep") and not award.needs_review:
+                raise InvalidAwardTransition(
+                    f"award {award_id} is awarded and not flagged for review"
+                    + ("" if data.decision == "revoke" else "; only a flagged award is kept")
+                )
             if data.decision == "revoke":
                 award.status = "revoked"
             award.needs_review = False

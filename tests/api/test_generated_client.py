@@ -15,7 +15,6 @@ import importlib
 import json
 import pkgutil
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -37,6 +36,7 @@ from service.db import Database
 from service.demo import load_demo
 from service.migrations import upgrade_sync
 from tests.conftest import create_scratch_postgres, drop_scratch_postgres
+from tests.web.browser import free_socket
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
@@ -121,14 +121,6 @@ class Served:
     client_secret: str
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)  # connections wait in the backlog until uvicorn accepts them: no start-up race
-    return sock
-
-
 async def _load(url: str, env: Settings) -> dict[str, Any]:
     db = Database(url, pool_size=4)
     try:
@@ -144,7 +136,7 @@ def served(backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFa
         url = f"sqlite+aiosqlite:///{(var / 'demo.db').as_posix()}"
     else:
         url = asyncio.run(create_scratch_postgres())
-    sock = _free_socket()
+    sock = free_socket()
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     env = settings.model_copy(
         update={"database_url": url, "var_dir": var, "public_url": base, "jobs_backend": "inprocess"}

@@ -188,6 +188,14 @@ async def test_withdrawal_flags_the_award_for_review_and_never_revokes(
     assert "wrong learner" in flagged["review_reason"]
     kept = await http.post(f"/api/v1/awards/{award['id']}/decision", json={"decision": "keep"}, headers=h)
     assert kept.status_code == 200 and kept.json()["needs_review"] is False
+    # Kept once: keeping it again is a conflict naming the award's state, and records nothing.
+    twice = await http.post(f"/api/v1/awards/{award['id']}/decision", json={"decision": "keep"}, headers=h)
+    assert twice.status_code == 409, twice.text
+    assert twice.json()["code"] == "invalid_award_transition"
+    assert "is awarded and not flagged for review" in twice.json()["detail"]
+    after = (await http.get(f"/api/v1/awards/{award['id']}", headers=h)).json()
+    fields = ("status", "needs_review", "decided_by", "decided_at")
+    assert {k: after[k] for k in fields} == {k: kept.json()[k] for k in fields}
     # A correction supersedes: the old piece is withdrawn and linked to its replacement.
     fix = await http.post(
         "/api/v1/evidence", json={**_evidence(portrait, level=3), "supersedes_id": ids[1]}, headers=h

@@ -3,7 +3,6 @@ admin, learners in and out of their reach; a second district with its own counse
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -23,28 +22,20 @@ from service.config import Settings
 from service.roster.schemas import ClassCreate, EnrollmentCreate, OrgCreate, PersonCreate
 from service.roster.service import RosterService
 from tests.factories import TenantRef, make_tenant_ref
+from tests.web.browser import npm_ci
 
 NODE_DIR = Path(__file__).parent / "node"
-_STAMP = NODE_DIR / "node_modules" / ".portrait-lock-sha256"
 CONSOLE_BASE = "https://portrait.test"  # the tests' public_url: Secure cookies need https
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]*)"')
 
 
 def node_packages() -> str:
-    """The node executable, with tests/identity/node's pinned packages installed (``npm ci``) when missing
-    or stale: oidc-provider (the identity provider) and axe-core (the browser tests' accessibility check)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
+    """The node executable, with tests/identity/node's pinned packages (oidc-provider, the identity
+    provider) installed (``npm ci``) when missing or stale."""
+    node = shutil.which("node")
+    if node is None:
         pytest.fail("node and npm are required for the console's single sign-on and browser tests")
-    digest = hashlib.sha256((NODE_DIR / "package-lock.json").read_bytes()).hexdigest()
-    if not _STAMP.exists() or _STAMP.read_text() != digest:
-        subprocess.run(  # noqa: S603 - fixed command, found on PATH
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-            cwd=NODE_DIR,
-            check=True,
-            timeout=600,
-        )
-        _STAMP.write_text(digest)
+    npm_ci(NODE_DIR, "for the console's single sign-on and browser tests")
     return node
 
 

@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import email
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from service.app import create_app
 from service.awards.schemas import AchievementCreate
 from service.awards.service import AwardService
 from service.config import OutboundSettings, Settings
@@ -28,24 +24,12 @@ from service.evidence.service import EvidenceService
 from service.identity.mailer import outbox_dir
 from service.identity.schemas import OidcProviderSet
 from service.identity.service import IdentityService
-from service.migrations import upgrade_sync
 from service.roster.schemas import OrgCreate, PersonCreate
 from service.roster.service import RosterService
-from tests.conftest import create_scratch_postgres, drop_scratch_postgres
 from tests.factories import make_portrait, make_tenant_ref
-from tests.identity.conftest import NODE_DIR, node_packages, oidc_provider
+from tests.identity.conftest import oidc_provider
+from tests.web.browser import chromium, live_site, load_axe, screenshot, serious_violations, watch_errors
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "var" / "screenshots"
-AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-sync",
-]
 LEAD_EMAIL = "lead@browser-district.test"
 CLIENT_ID, CLIENT_SECRET = "portrait-browser", "browser-test-client-secret"
 
@@ -112,101 +96,43 @@ async def _populate(url: str, settings: Settings, issuer: str) -> str:
         await db.dispose()
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)  # connections wait in the backlog until uvicorn accepts them: no start-up race
-    return sock
-
-
 @pytest.fixture(scope="module")
 def site(backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     var = tmp_path_factory.mktemp("console-browser")
-    url = (
-        f"sqlite+aiosqlite:///{(var / 'console.db').as_posix()}"
-        if backend == "sqlite"
-        else asyncio.run(create_scratch_postgres())
-    )
-    sock = _free_socket()
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    env = settings.model_copy(
-        update={
-            "database_url": url,
-            "var_dir": var,
-            "public_url": base,
-            "outbound": OutboundSettings(allow_private=True),
-        }
-    )
-    upgrade_sync(url)
-    with oidc_provider(CLIENT_ID, CLIENT_SECRET, [f"{base}/console/sso/callback"]) as issuer:
-        slug = asyncio.run(_populate(url, env, issuer))
-        server = uvicorn.Server(uvicorn.Config(create_app(env), log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        try:
-            yield Site(base, backend, slug, var)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=60)
-            sock.close()
-            if backend != "sqlite":
-                asyncio.run(drop_scratch_postgres(url))
+    with live_site(backend, settings, var, outbound=OutboundSettings(allow_private=True)) as live:
+        callback = f"{live.base}/console/sso/callback"
+        with oidc_provider(CLIENT_ID, CLIENT_SECRET, [callback]) as issuer:
+            slug = asyncio.run(_populate(live.database_url, live.env, issuer))
+            with live.serving():
+                yield Site(live.base, backend, slug, var)
 
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
-    node_packages()
-    return AXE.read_text()
+    return load_axe()
 
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is required (apt-get install -y chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
 def page(browser: Browser, site: Site) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     opened = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        # Only our pages count (the identity provider's pages ask for web fonts this machine cannot
-        # reach), and not the browser's own favicon probe (the web base may add an icon).
-        url = message.location.get("url", "")
-        if message.type == "error" and url.startswith(site.base) and not url.endswith("/favicon.ico"):
-            errors.append(f"{message.text} {url}")
-
-    opened.on("console", on_console)
-    opened.on(
-        "response",
-        lambda r: (
-            errors.append(f"{r.status} {r.url}") if r.status >= 400 and r.url.startswith(site.base) else None
-        ),
-    )
+    # Only our pages count (the identity provider's pages ask for web fonts this machine cannot reach).
+    errors = watch_errors(opened, only_from=site.base)
     yield opened
     context.close()
     assert errors == [], errors  # a CSP violation or a failing request shows up here
 
 
 def check(page: Page, axe_source: str, site: Site, name: str) -> None:
-    # Evaluated through the DevTools protocol, not as an inline <script>: the page's CSP stays in force.
-    page.evaluate(axe_source + "\n;0")
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    serious = [
-        (v["id"], [n["target"] for n in v["nodes"]][:3])
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    serious = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in serious_violations(page, axe_source)]
     assert serious == [], (name, serious)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"console-{name}-{site.backend}.png"), full_page=True)
+    screenshot(page, f"console-{name}-{site.backend}")
 
 
 def latest_link(site: Site, to: str) -> str:
@@ -245,6 +171,15 @@ def test_sign_in_by_link_search_a_learner_and_sign_out(page: Page, site: Site, a
     assert "Collaborator" in page.locator("#badges + dl, #badges ~ dl").first.inner_text()
     assert "Led the lab group." in page.locator("ol.timeline").inner_text()
     check(page, axe_source, site, "learner")
+    # At phone width the levels table's caption reads above its header row, across the table (a
+    # display:block caption was squeezed into the first column, under the header).
+    page.set_viewport_size({"width": 390, "height": 844})
+    caption = page.locator("table").first.locator("caption").bounding_box()
+    header = page.locator("table").first.locator("thead").bounding_box()
+    assert caption is not None and header is not None
+    assert caption["y"] + caption["height"] <= header["y"], (caption, header)
+    assert caption["width"] >= 0.9 * header["width"], (caption, header)
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_role("link", name="Staff roles").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Staff roles"

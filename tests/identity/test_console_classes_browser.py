@@ -7,15 +7,12 @@ wide go to var/screenshots/console-class*-*.png and console-class-learner-*.png.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from service.app import create_app
 from service.config import OutboundSettings, Settings
 from service.db import Database
 from service.demo import DEMO_TEACHER_EMAIL
@@ -30,13 +27,12 @@ from service.frameworks.schemas import (
 )
 from service.frameworks.service import FrameworkService
 from service.identity.service import IdentityService
-from service.migrations import upgrade_sync
 from service.roster.schemas import ClassCreate, EnrollmentCreate, OrgCreate, PersonCreate
 from service.roster.service import RosterService
-from tests.conftest import create_scratch_postgres, drop_scratch_postgres
 from tests.factories import make_tenant_ref
-from tests.identity.conftest import node_packages
-from tests.identity.test_console_browser import AXE, CHROMIUM, CHROMIUM_ARGS, SHOTS, Site, _free_socket
+from tests.identity.test_console_browser import Site
+from tests.web.browser import chromium as launch_chromium
+from tests.web.browser import live_site, load_axe, screenshot, serious_violations, watch_errors
 
 LEVELS = ("Beginning", "Developing", "Proficient", "Extending")
 LEARNERS = (("Ines", "Garcia"), ("Kai", "Nguyen"), ("Maya", "Okafor"), ("Leo", "Patel"))
@@ -151,66 +147,33 @@ def site_and_link(
     backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Site, str]]:
     var = tmp_path_factory.mktemp("console-classes-browser")
-    url = (
-        f"sqlite+aiosqlite:///{(var / 'console.db').as_posix()}"
-        if backend == "sqlite"
-        else asyncio.run(create_scratch_postgres())
-    )
-    sock = _free_socket()
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    env = settings.model_copy(
-        update={
-            "database_url": url,
-            "var_dir": var,
-            "public_url": base,
-            "outbound": OutboundSettings(allow_private=True),
-        }
-    )
-    upgrade_sync(url)
-    slug, link = asyncio.run(_populate(url, env))
-    server = uvicorn.Server(uvicorn.Config(create_app(env), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield Site(base, backend, slug, var), link
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
-        sock.close()
-        if backend != "sqlite":
-            asyncio.run(drop_scratch_postgres(url))
+    with live_site(backend, settings, var, outbound=OutboundSettings(allow_private=True)) as live:
+        slug, link = asyncio.run(_populate(live.database_url, live.env))
+        with live.serving():
+            yield Site(live.base, backend, slug, var), link
 
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
-    node_packages()
-    return AXE.read_text()
+    return load_axe()
 
 
 @pytest.fixture(scope="module")
 def chromium(site_and_link: tuple[Site, str]) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is required (apt-get install -y chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launch_chromium() as launched:
         yield launched
-        launched.close()
 
 
 def check(page: Page, axe_source: str, site: Site, name: str) -> None:
     """axe-core finds no serious or critical violation; full-page screenshots at 1280 and 390 px wide."""
-    page.evaluate(axe_source + "\n;0")
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     serious = [
         (v["id"], [(n["target"], [a["message"] for a in n["any"]]) for n in v["nodes"]][:3])
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
+        for v in serious_violations(page, axe_source)
     ]
     assert serious == [], (name, serious)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SHOTS / f"console-{name}-{width}-{site.backend}.png"), full_page=True)
+        screenshot(page, f"console-{name}-{width}-{site.backend}")
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
@@ -220,20 +183,7 @@ def test_demo_teacher_scores_a_class_and_sees_the_heat_map_change(
     site, link = site_and_link
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        url = message.location.get("url", "")
-        if message.type == "error" and url.startswith(site.base) and not url.endswith("/favicon.ico"):
-            errors.append(f"{message.text} {url}")
-
-    page.on("console", on_console)
-    page.on(
-        "response",
-        lambda r: (
-            errors.append(f"{r.status} {r.url}") if r.status >= 400 and r.url.startswith(site.base) else None
-        ),
-    )
+    errors = watch_errors(page, only_from=site.base)
     try:
         page.goto(link)
         assert page.url == f"{site.base}/console/"

@@ -9,18 +9,15 @@ go to var/screenshots/console-*-{1280,390}-<backend>.png."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page
 from sqlmodel import col, select
 
-from service.app import create_app
 from service.awards.schemas import AchievementCreate
 from service.awards.service import AwardService
 from service.config import Settings
@@ -29,22 +26,13 @@ from service.demo import DEMO_COUNSELOR_EMAIL, DEMO_SLUG, load_demo
 from service.evidence.schemas import EvidenceCreate
 from service.evidence.service import EvidenceService
 from service.frameworks.models import Competency, Framework
-from service.migrations import upgrade_sync
 from service.roster.models import Org, Person, PersonOrg
 from service.roster.schemas import PersonCreate
 from service.roster.service import RosterService
 from service.tenancy.repository import TenantRepository
-from tests.conftest import create_scratch_postgres, drop_scratch_postgres
-from tests.identity.conftest import node_packages
-from tests.identity.test_console_browser import (
-    AXE,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SHOTS,
-    _free_socket,
-    outbox_dir_of,
-)
 from tests.identity.test_console_browser import Site as _BaseSite
+from tests.identity.test_console_browser import outbox_dir_of
+from tests.web.browser import chromium, live_site, load_axe, screenshot, serious_violations, watch_errors
 
 ADMIN_EMAIL = "district.admin@demo.portrait.test"
 WIDTHS = (1280, 390)
@@ -147,45 +135,21 @@ async def _populate(url: str, settings: Settings) -> str:
 @pytest.fixture(scope="module")
 def site(backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     var = tmp_path_factory.mktemp("console-counsel")
-    url = (
-        f"sqlite+aiosqlite:///{(var / 'demo.db').as_posix()}"
-        if backend == "sqlite"
-        else asyncio.run(create_scratch_postgres())
-    )
-    sock = _free_socket()
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    env = settings.model_copy(
-        update={"database_url": url, "var_dir": var, "public_url": base, "jobs_backend": "inprocess"}
-    )
-    upgrade_sync(url)
-    reviewed = asyncio.run(_populate(url, env))
-    server = uvicorn.Server(uvicorn.Config(create_app(env), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield Site(base, backend, var, reviewed)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
-        sock.close()
-        if backend != "sqlite":
-            asyncio.run(drop_scratch_postgres(url))
+    with live_site(backend, settings, var, jobs_backend="inprocess") as live:
+        reviewed = asyncio.run(_populate(live.database_url, live.env))
+        with live.serving():
+            yield Site(live.base, backend, var, reviewed)
 
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
-    node_packages()
-    return AXE.read_text()
+    return load_axe()
 
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is required (apt-get install -y chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -198,20 +162,7 @@ def expected_errors() -> list[str]:
 def page(browser: Browser, site: Site, expected_errors: list[str]) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     opened = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        url = message.location.get("url", "")
-        if message.type == "error" and url.startswith(site.base) and not url.endswith("/favicon.ico"):
-            errors.append(f"{message.text} {url}")
-
-    opened.on("console", on_console)
-    opened.on(
-        "response",
-        lambda r: (
-            errors.append(f"{r.status} {r.url}") if r.status >= 400 and r.url.startswith(site.base) else None
-        ),
-    )
+    errors = watch_errors(opened, only_from=site.base)
     yield opened
     context.close()
     unexpected = [e for e in errors if not any(path in e for path in expected_errors)]
@@ -220,18 +171,12 @@ def page(browser: Browser, site: Site, expected_errors: list[str]) -> Iterator[P
 
 def check(page: Page, axe_source: str, site: Site, name: str) -> None:
     """axe-core (serious and critical violations) and a full-page screenshot at each width."""
-    page.evaluate(axe_source + "\n;0")
-    SHOTS.mkdir(parents=True, exist_ok=True)
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-        serious = [
-            (v["id"], [n["target"] for n in v["nodes"]][:3])
-            for v in result["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
+        found = serious_violations(page, axe_source)
+        serious = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in found]
         assert serious == [], (name, width, serious)
-        page.screenshot(path=str(SHOTS / f"console-{name}-{width}-{site.backend}.png"), full_page=True)
+        screenshot(page, f"console-{name}-{width}-{site.backend}")
     page.set_viewport_size({"width": 1280, "height": 900})
 
 

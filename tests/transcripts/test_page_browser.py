@@ -8,42 +8,23 @@ Screenshots are kept under var/screenshots/.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import shutil
-import socket
-import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from service.app import create_app
 from service.config import Settings
 from service.db import Database
-from service.migrations import upgrade_sync
 from service.roster.models import Person
 from service.roster.repository import RosterRepository
 from service.transcripts.reading import learner_display
 from service.transcripts.schemas import TranscriptOptions
 from service.transcripts.service import TranscriptService
-from tests.conftest import create_scratch_postgres, drop_scratch_postgres
 from tests.factories import make_tenant
 from tests.transcripts.helpers import seed
-
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "var" / "screenshots"
-NODE_DIR = ROOT / "tests" / "web" / "node"
-AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-STAMP = NODE_DIR / "node_modules" / ".portrait-lock-sha256"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"]
-PHONE = {"width": 375, "height": 740}
-DESKTOP = {"width": 1280, "height": 900}
+from tests.web.browser import DESKTOP, PHONE, chromium, live_site, load_axe, screenshot, serious_violations
 
 
 @dataclass(frozen=True)
@@ -78,58 +59,23 @@ async def _generate(url: str, settings: Settings) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def served(backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     var = tmp_path_factory.mktemp("transcript-browser")
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{(var / 'site.db').as_posix()}"
-    else:
-        url = asyncio.run(create_scratch_postgres())
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)  # connections wait in the backlog until uvicorn accepts them: no start-up race
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    env = settings.model_copy(update={"database_url": url, "var_dir": var, "public_url": base})
-    upgrade_sync(url)
-    transcript_id, display = asyncio.run(_generate(url, env))
-    assert display
-    server = uvicorn.Server(uvicorn.Config(create_app(env), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield Served(base, backend, transcript_id, display)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
-        sock.close()
-        if backend != "sqlite":
-            asyncio.run(drop_scratch_postgres(url))
+    with live_site(backend, settings, var) as live:
+        transcript_id, display = asyncio.run(_generate(live.database_url, live.env))
+        assert display
+        with live.serving():
+            yield Served(live.base, backend, transcript_id, display)
 
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm is required to install axe-core for the accessibility checks")
-    digest = hashlib.sha256((NODE_DIR / "package-lock.json").read_bytes()).hexdigest()
-    if not AXE.exists() or not STAMP.exists() or STAMP.read_text() != digest:
-        subprocess.run(  # noqa: S603 - fixed command, found on PATH
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-            cwd=NODE_DIR,
-            check=True,
-            timeout=600,
-        )
-        STAMP.write_text(digest)
-    return AXE.read_text()
+    return load_axe()
 
 
 @pytest.fixture(scope="module")
 def browser(served: Served) -> Iterator[Browser]:
     """After ``served``: Playwright's sync API runs an event loop of its own."""
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is required (apt-get install -y chromium; .ci/run installs it)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _open(browser: Browser, served: Served, viewport: dict[str, int]) -> tuple[Page, list[str]]:
@@ -152,15 +98,11 @@ def _open(browser: Browser, served: Served, viewport: dict[str, int]) -> tuple[P
 
 
 def _axe(page: Page, axe_source: str) -> list[tuple[str, str]]:
-    # Evaluated through the DevTools protocol, not as an inline <script>: the page's CSP stays in force.
-    page.evaluate(axe_source + "\n;0")
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    return [(v["id"], v["impact"]) for v in serious_violations(page, axe_source)]
 
 
 def _shot(page: Page, served: Served, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}-{served.backend}.png"), full_page=True)
+    screenshot(page, f"{name}-{served.backend}")
 
 
 def test_transcript_page_desktop_and_phone(browser: Browser, served: Served, axe_source: str) -> None:

@@ -8,31 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import email
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from service.app import create_app
 from service.config import Settings
 from service.db import Database
 from service.identity.mailer import outbox_dir
-from service.migrations import upgrade_sync
 from service.wallet.scopes import CLR, OB
-from tests.conftest import create_scratch_postgres, drop_scratch_postgres
-from tests.identity.conftest import NODE_DIR, node_packages
-from tests.identity.test_console_browser import CHROMIUM, CHROMIUM_ARGS, _free_socket
 from tests.wallet.helpers import District, district, metadata, pkce
-
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "var" / "screenshots"
-AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+from tests.web.browser import chromium, live_site, load_axe, screenshot, serious_violations, watch_errors
 
 
 @dataclass(frozen=True)
@@ -55,81 +44,39 @@ async def _populate(url: str, settings: Settings) -> District:
 @pytest.fixture(scope="module")
 def site(backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     var = tmp_path_factory.mktemp("wallet-browser")
-    url = (
-        f"sqlite+aiosqlite:///{(var / 'wallet.db').as_posix()}"
-        if backend == "sqlite"
-        else asyncio.run(create_scratch_postgres())
-    )
-    sock = _free_socket()
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    env = settings.model_copy(update={"database_url": url, "var_dir": var, "public_url": base})
-    upgrade_sync(url)
-    made = asyncio.run(_populate(url, env))
-    server = uvicorn.Server(uvicorn.Config(create_app(env), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield Site(base, backend, made, env)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
-        sock.close()
-        if backend != "sqlite":
-            asyncio.run(drop_scratch_postgres(url))
+    with live_site(backend, settings, var) as live:
+        made = asyncio.run(_populate(live.database_url, live.env))
+        with live.serving():
+            yield Site(live.base, backend, made, live.env)
 
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
-    node_packages()
-    return AXE.read_text()
+    return load_axe()
 
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is required (apt-get install -y chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
 def page(browser: Browser, site: Site) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     opened = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        url = message.location.get("url", "")
-        if message.type == "error" and url.startswith(site.base) and not url.endswith("/favicon.ico"):
-            errors.append(f"{message.text} {url}")
-
-    opened.on("console", on_console)
-    opened.on(
-        "response",
-        lambda r: (
-            errors.append(f"{r.status} {r.url}") if r.status >= 400 and r.url.startswith(site.base) else None
-        ),
-    )
+    errors = watch_errors(opened, only_from=site.base)
     yield opened
     context.close()
     assert errors == [], errors  # a CSP violation (the redirect to the wallet too) shows up here
 
 
 def check(page: Page, axe_source: str, site: Site, name: str) -> None:
-    page.evaluate(axe_source + "\n;0")
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    serious = [
-        (v["id"], [n["target"] for n in v["nodes"]][:3])
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    serious = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in serious_violations(page, axe_source)]
     assert serious == [], (name, serious)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     for width, label in ((1280, "desktop"), (390, "phone")):
         page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SHOTS / f"wallet-{name}-{label}-{site.backend}.png"), full_page=True)
+        screenshot(page, f"wallet-{name}-{label}-{site.backend}")
     page.set_viewport_size({"width": 1280, "height": 900})
 
 

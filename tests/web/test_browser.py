@@ -11,12 +11,7 @@ anonymous browser and to a JSON-LD client.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import shutil
-import socket
-import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,34 +19,23 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from service.app import create_app
 from service.config import Settings, VerifySettings
 from service.db import Database
 from service.demo import load_demo
-from service.migrations import upgrade_sync
-from tests.conftest import create_scratch_postgres, drop_scratch_postgres
+from tests.web.browser import (
+    DESKTOP,
+    PHONE,
+    chromium,
+    live_site,
+    load_axe,
+    screenshot,
+    serious_violations,
+    watch_errors,
+)
 from tests.web.pdfs import pdf_with_attachment
 from tests.web.walk import BROWSER, JSON_LD, own_urls
-
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "var" / "screenshots"
-NODE_DIR = Path(__file__).parent / "node"
-AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-STAMP = NODE_DIR / "node_modules" / ".portrait-lock-sha256"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PHONE = {"width": 375, "height": 740}
-DESKTOP = {"width": 1280, "height": 900}
 
 
 @dataclass
@@ -82,34 +66,6 @@ class Site:
         return items
 
 
-def _lock_digest() -> str:
-    return hashlib.sha256((NODE_DIR / "package-lock.json").read_bytes()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def axe_source() -> str:
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm is required to install axe-core for the accessibility checks")
-    if not AXE.exists() or not STAMP.exists() or STAMP.read_text() != _lock_digest():
-        subprocess.run(  # noqa: S603 - fixed command, found on PATH
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-            cwd=NODE_DIR,
-            check=True,
-            timeout=600,
-        )
-        STAMP.write_text(_lock_digest())
-    return AXE.read_text()
-
-
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)  # connections wait in the backlog until uvicorn accepts them: no start-up race
-    return sock
-
-
 async def _load(url: str, env: Settings) -> dict[str, Any]:
     db = Database(url, pool_size=4)
     try:
@@ -121,56 +77,37 @@ async def _load(url: str, env: Settings) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def site(backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     var = tmp_path_factory.mktemp("browser")
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{(var / 'demo.db').as_posix()}"
-    else:
-        url = asyncio.run(create_scratch_postgres())
-    sock = _free_socket()
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    env = settings.model_copy(
-        update={
-            "database_url": url,
-            "var_dir": var,
-            "public_url": base,
-            "verify": VerifySettings(rate_limit_per_minute=100_000, rate_limit_burst=10_000),
-            "jobs_backend": "inprocess",
-        }
-    )
-    upgrade_sync(url)
-    asyncio.run(_load(url, env))
-    client = json.loads((var / "demo-client.json").read_text())
-    server = uvicorn.Server(uvicorn.Config(create_app(env), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield Site(base, backend, client["client_id"], client["client_secret"])
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
-        sock.close()
-        if backend != "sqlite":
-            asyncio.run(drop_scratch_postgres(url))
+    with live_site(
+        backend,
+        settings,
+        var,
+        verify=VerifySettings(rate_limit_per_minute=100_000, rate_limit_burst=10_000),
+        jobs_backend="inprocess",
+    ) as live:
+        asyncio.run(_load(live.database_url, live.env))
+        client = json.loads((var / "demo-client.json").read_text())
+        with live.serving():
+            yield Site(live.base, backend, client["client_id"], client["client_secret"])
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    return load_axe()
 
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Browser]:
     """Needs ``site`` first: Playwright's sync API runs an event loop of its own, and the site's set-up
     and tear-down use asyncio.run()."""
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is required (apt-get install -y chromium; .ci/run installs it)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport=DESKTOP)
     opened = context.new_page()
-    errors: list[str] = []
-    opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    opened.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    errors = watch_errors(opened)
     yield opened
     context.close()
     # A CSP violation or a failing script shows up as a console error.
@@ -178,19 +115,12 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def shot(page: Page, site: Site, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}-{site.backend}.png"), full_page=True)
+    screenshot(page, f"{name}-{site.backend}")
 
 
 def check_accessibility(page: Page, axe_source: str) -> None:
-    # Evaluated through the DevTools protocol, not as an inline <script>: the page's CSP stays in force.
-    page.evaluate(axe_source + "\n;0")
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    serious = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    found = serious_violations(page, axe_source)
+    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found]
     assert serious == [], serious
 
 

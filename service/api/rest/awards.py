@@ -155,8 +155,9 @@ async def get_award(award_id: uuid.UUID, principal: AwardsRead, session: Session
 async def decide_award(
     award_id: uuid.UUID, body: AwardDecision, principal: AwardsWrite, session: SessionDep
 ) -> AwardRead:
-    """approve / reject a pending_review award; keep / revoke an awarded one (revoke also revokes its
-    credential). Any other transition is a 409 (see AwardRead.status for the state machine)."""
+    """approve / reject a pending_review award; keep an awarded one flagged for review (needs_review),
+    revoke an awarded one (which also revokes its credential). Any other transition, a second keep
+    included, is a 409 naming the award's state (see AwardRead.status for the state machine)."""
     service = AwardService(session, principal.tenant_id)
     award = await service.decide(award_id, body, decided_by=principal.client_id)
     return (await service.read_awards([award]))[0]

@@ -18,14 +18,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.api.deps import ROLLBACK_ONLY, SessionDep, SettingsDep
-from service.api.web.console.common import MAX_FIELD, CsrfField, set_cookie
+from service.api.web.console.common import (
+    MAX_FIELD,
+    CsrfField,
+    SsoCookie,
+    oidc_client,
+    provider_answer,
+    set_cookie,
+)
 from service.api.web.headers import DEFAULT_CSP
 from service.api.web.images import safe_image_src
 from service.api.web.templating import render
 from service.config import Settings
 from service.errors import ServiceError
-from service.identity.errors import SignInRefused
-from service.identity.oidc import OidcClient
 from service.identity.service import csrf_matches, csrf_token
 from service.schemas import contains_nul
 from service.wallet import scopes as wallet_scopes
@@ -36,17 +41,11 @@ router = APIRouter(prefix=WALLET_PATH, include_in_schema=False)
 
 COOKIE = "portrait_wallet"
 PRE_COOKIE = "portrait_wallet_pre"
-SSO_COOKIE = "portrait_wallet_sso"
-SSO_PATH = WALLET_PATH + "/sso"
+WALLET_SSO = SsoCookie("portrait_wallet_sso", WALLET_PATH + "/sso")
 
 
 def learner_sso(request: Request, session: AsyncSession, settings: Settings) -> LearnerSso:
-    state = request.app.state
-    oidc: OidcClient | None = getattr(state, "oidc_client", None)
-    if oidc is None:
-        oidc = OidcClient.from_settings(settings)
-        state.oidc_client = oidc
-    return LearnerSso(session, settings, oidc)
+    return LearnerSso(session, settings, oidc_client(request, settings))
 
 
 async def current(request: Request, session: SessionDep) -> Learner | None:
@@ -419,15 +418,7 @@ async def sso_start(
         return _refuse(request, session, None, settings, exc.title, exc.detail, exc.status)
     next_uuid = _uuid(next_id)
     response = RedirectResponse(started.url, status_code=303)
-    value = f"{started.state}.{next_uuid or ''}"
-    set_cookie(
-        response,
-        settings,
-        SSO_COOKIE,
-        value,
-        max_age=settings.console.oidc_request_ttl_seconds,
-        path=SSO_PATH,
-    )
+    WALLET_SSO.set(response, settings, started.state, str(next_uuid or ""))
     return response
 
 
@@ -440,18 +431,15 @@ async def sso_callback(
     code: Annotated[str, Query(max_length=4096)] = "",
     error: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    browser_state, _, next_id = request.cookies.get(SSO_COOKIE, "").partition(".")
+    browser_state, next_id = WALLET_SSO.read(request)
     try:
-        if error:
-            raise SignInRefused(f"your district's sign-in service did not sign you in ({error})")
-        if not state or not code:
-            raise SignInRefused("the answer from your district's sign-in service is incomplete")
+        provider_answer(state, code, error)
         learner = await learner_sso(request, session, settings).finish(
             state=state, code=code, browser_state=browser_state
         )
     except ServiceError as exc:
         refused = _refuse(request, session, None, settings, exc.title, exc.detail, exc.status)
-        refused.delete_cookie(SSO_COOKIE, path=SSO_PATH)
+        WALLET_SSO.clear(refused)
         return refused
     next_uuid = _uuid(next_id)
     target = (
@@ -463,6 +451,6 @@ async def sso_callback(
     set_cookie(
         response, settings, COOKIE, learner.token, max_age=settings.wallet.session_seconds, path=WALLET_PATH
     )
-    response.delete_cookie(SSO_COOKIE, path=SSO_PATH)
+    WALLET_SSO.clear(response)
     response.delete_cookie(PRE_COOKIE, path=WALLET_PATH)
     return response

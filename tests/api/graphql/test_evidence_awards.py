@@ -196,6 +196,14 @@ async def test_evidence_earns_an_award_once_and_progress_says_why_not_yet(
         )
     ).ok()["decideAward"]
     assert kept == {"status": "AWARDED", "needsReview": False}
+    twice = (
+        await gql(
+            "mutation($id: UUID!) { decideAward(id: $id, input: {decision: KEEP}) { status } }",
+            {"id": flagged[0]["id"]},
+            h,
+        )
+    ).error()
+    assert twice["extensions"]["code"] == "CONFLICT" and "not flagged for review" in twice["message"]
 
 
 async def test_correction_batch_and_evidence_filters(

@@ -7,6 +7,8 @@ why and marks the transaction rollback-only, so it writes nothing.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
@@ -17,16 +19,39 @@ from service.api.deps import ROLLBACK_ONLY, SessionDep, SettingsDep
 from service.api.web.templating import render
 from service.config import Settings
 from service.errors import ServiceError
-from service.identity.errors import CsrfFailed
+from service.evidence.models import Evidence
+from service.identity.errors import CsrfFailed, SignInRefused
 from service.identity.mailer import Mailer
 from service.identity.oidc import OidcClient
 from service.identity.service import CONSOLE_PATH, IdentityService, SignedIn, csrf_matches, csrf_token
 
 SESSION_COOKIE = "portrait_session"
 PRE_SESSION_COOKIE = "portrait_presession"
-SSO_STATE_COOKIE = "portrait_sso_state"
-SSO_COOKIE_PATH = CONSOLE_PATH + "/sso"
 MAX_FIELD = 320
+#: Evidence sources in plain words (service.evidence.schemas.Source), as the console's pages show them.
+SOURCE_LABELS = {
+    "rubric": "rubric score",
+    "grade": "grade",
+    "oneroster_result": "grade from the student information system",
+    "peer": "peer assessment",
+    "artifact": "artifact",
+    "exhibition": "exhibition",
+    "self_assessment": "self-assessment",
+}
+
+
+def source_label(source: str) -> str:
+    """An evidence source in plain words (the source itself when it has none)."""
+    return SOURCE_LABELS.get(source, source)
+
+
+def evidence_level_label(piece: Evidence, level_titles: dict[tuple[uuid.UUID, int], str]) -> str:
+    """A piece of evidence's level as the console shows it: the rubric level's title, else its score.
+
+    ``level_titles`` maps (framework id, level position) to the level's title."""
+    if piece.level_position is not None:
+        return level_titles.get((piece.framework_id, piece.level_position), "no level")
+    return f"score {piece.score:g}" if piece.score is not None else "no level"
 
 
 def page(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
@@ -34,14 +59,19 @@ def page(request: Request, name: str, context: dict[str, Any], *, status_code: i
     return render(request, name, context, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
-def identity(request: Request, session: AsyncSession, settings: Settings) -> IdentityService:
+def oidc_client(request: Request, settings: Settings) -> OidcClient:
+    """The app's OpenID Connect client (made on first use; tests put their own on app.state)."""
     state = request.app.state
     oidc: OidcClient | None = getattr(state, "oidc_client", None)
     if oidc is None:
         oidc = OidcClient.from_settings(settings)
         state.oidc_client = oidc
-    mailer: Mailer | None = getattr(state, "mailer", None)
-    return IdentityService(session, settings, mailer=mailer, oidc=oidc)
+    return oidc
+
+
+def identity(request: Request, session: AsyncSession, settings: Settings) -> IdentityService:
+    mailer: Mailer | None = getattr(request.app.state, "mailer", None)
+    return IdentityService(session, settings, mailer=mailer, oidc=oidc_client(request, settings))
 
 
 async def signed_in(request: Request, session: SessionDep, settings: SettingsDep) -> SignedIn | None:
@@ -89,6 +119,46 @@ def set_cookie(
         secure=settings.secure_cookies,
         samesite="lax",
     )
+
+
+@dataclass(frozen=True)
+class SsoCookie:
+    """The browser's half of an OpenID Connect round trip (service.identity.sso): the state it started
+    with, and a value riding along (where to go next), in an HttpOnly cookie scoped to the sign-in's
+    ``/sso`` paths that lives as long as the pending request. Set on the way to the district's provider,
+    read and cleared on the way back. The console and the wallet pages each have their own."""
+
+    name: str
+    path: str
+
+    def set(self, response: Response, settings: Settings, state: str, extra: str = "") -> None:
+        set_cookie(
+            response,
+            settings,
+            self.name,
+            f"{state}.{extra}" if extra else state,  # states are letters and digits: no "." in them
+            max_age=settings.console.oidc_request_ttl_seconds,
+            path=self.path,
+        )
+
+    def read(self, request: Request) -> tuple[str, str]:
+        """The state this browser started with and the value riding along ("" when absent)."""
+        state, _, extra = request.cookies.get(self.name, "").partition(".")
+        return state, extra
+
+    def clear(self, response: Response) -> None:
+        response.delete_cookie(self.name, path=self.path)
+
+
+CONSOLE_SSO = SsoCookie("portrait_sso_state", CONSOLE_PATH + "/sso")
+
+
+def provider_answer(state: str, code: str, error: str) -> None:
+    """Refuses the provider's redirect back when it says no, or lacks its state or code."""
+    if error:
+        raise SignInRefused(f"your district's sign-in service did not sign you in ({error})")
+    if not state or not code:
+        raise SignInRefused("the answer from your district's sign-in service is incomplete")
 
 
 def context(request: Request, settings: Settings, user: SignedIn | None, **values: Any) -> dict[str, Any]:

@@ -16,9 +16,11 @@ from service.api.deps import SessionDep, SettingsDep
 from service.api.web.console.common import (
     UserDep,
     context,
+    evidence_level_label,
     identity,
     page,
     refuse,
+    source_label,
     to_sign_in,
 )
 from service.awards.schemas import CompetencyLevel
@@ -50,13 +52,6 @@ router = APIRouter(prefix=CONSOLE_PATH, include_in_schema=False)
 SEARCH_LIMIT = 50
 TIMELINE_LIMIT = 100
 
-SOURCE_LABELS = {
-    "rubric": "rubric score",
-    "grade": "grade",
-    "artifact": "artifact",
-    "exhibition": "exhibition",
-    "self_assessment": "self-assessment",
-}
 AWARD_STATUS_LABELS = {
     "awarded": "earned",
     "pending_review": "under review",
@@ -209,10 +204,8 @@ async def _learner_view(
         {
             "observed_at": p.observed_at,
             "competency": titles.get(p.competency_id, "a competency"),
-            "level": level_titles.get((p.framework_id, p.level_position), "no level")
-            if p.level_position is not None
-            else (f"score {p.score:g}" if p.score is not None else "no level"),
-            "source": SOURCE_LABELS.get(p.source, p.source),
+            "level": evidence_level_label(p, level_titles),
+            "source": source_label(p.source),
             "class_title": classes[p.class_id].title if p.class_id and p.class_id in classes else "",
             "narrative": p.narrative or "",
             "withdrawn": (p.withdrawn_reason or "withdrawn") if p.status == "withdrawn" else "",
@@ -293,7 +286,7 @@ def _growth_pictures(
             GrowthPoint(
                 p.observed_at.date(),
                 rank.get(p.level_position or 0, 1),
-                SOURCE_LABELS.get(p.source, p.source),
+                source_label(p.source),
             )
             for p in found
         ]
@@ -303,7 +296,7 @@ def _growth_pictures(
             {
                 "observed_at": p.observed_at,
                 "level": names[rank.get(p.level_position or 0, 1) - 1] if names else "",
-                "source": SOURCE_LABELS.get(p.source, p.source),
+                "source": source_label(p.source),
                 "class_title": classes[p.class_id].title if p.class_id and p.class_id in classes else "",
             }
             for p in found

@@ -23,9 +23,11 @@ from service.api.web.console.common import (
     UserDep,
     check_csrf,
     context,
+    evidence_level_label,
     identity,
     page,
     refuse,
+    source_label,
     to_sign_in,
 )
 from service.awards.errors import InvalidAwardTransition
@@ -44,15 +46,6 @@ router = APIRouter(prefix=CONSOLE_PATH, include_in_schema=False)
 QUEUE_LIMIT = 50
 #: A decision's reason is kept with the award (and sent in its webhook): bounded like the API's.
 MAX_REASON = 2000
-SOURCE_LABELS = {
-    "rubric": "rubric score",
-    "grade": "grade",
-    "oneroster_result": "grade from the student information system",
-    "peer": "peer assessment",
-    "artifact": "artifact",
-    "exhibition": "exhibition",
-    "self_assessment": "self-assessment",
-}
 DONE_MESSAGES = {
     "approved": ("Award approved", "Its credential is being issued and will show on the learner's page."),
     "declined": (
@@ -161,10 +154,8 @@ async def _queue_rows(session: AsyncSession, user: SignedIn, awards: list[AwardR
                     {
                         "observed_at": p.observed_at,
                         "competency": competencies.get(p.competency_id, "a competency"),
-                        "level": levels.get((p.framework_id, p.level_position), "no level")
-                        if p.level_position is not None
-                        else (f"score {p.score:g}" if p.score is not None else "no level"),
-                        "source": SOURCE_LABELS.get(p.source, p.source),
+                        "level": evidence_level_label(p, levels),
+                        "source": source_label(p.source),
                         "class_title": classes[p.class_id].title if p.class_id in classes else "",
                         "narrative": p.narrative or "",
                         "withdrawn": p.status == "withdrawn",

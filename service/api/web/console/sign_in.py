@@ -11,17 +11,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.api.deps import ROLLBACK_ONLY, SessionDep, SettingsDep
 from service.api.web.console.common import (
+    CONSOLE_SSO,
     MAX_FIELD,
     PRE_SESSION_COOKIE,
     SESSION_COOKIE,
-    SSO_COOKIE_PATH,
-    SSO_STATE_COOKIE,
     CsrfField,
     UserDep,
     check_csrf,
     context,
     identity,
     page,
+    provider_answer,
     refuse,
     set_cookie,
     signed_in_response,
@@ -161,14 +161,7 @@ async def sso_start(
     except ServiceError as exc:
         return refuse(request, session, settings, None, exc)
     response = RedirectResponse(start.url, status_code=303)
-    set_cookie(
-        response,
-        settings,
-        SSO_STATE_COOKIE,
-        start.state,
-        max_age=settings.console.oidc_request_ttl_seconds,
-        path=SSO_COOKIE_PATH,
-    )
+    CONSOLE_SSO.set(response, settings, start.state)
     return response
 
 
@@ -181,25 +174,19 @@ async def sso_callback(
     code: Annotated[str, Query(max_length=4096)] = "",
     error: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    from service.identity.errors import SignInRefused
-
     service = identity(request, session, settings)
+    browser_state, _ = CONSOLE_SSO.read(request)
     try:
-        if error:
-            raise SignInRefused(f"your district's sign-in service did not sign you in ({error})")
-        if not state or not code:
-            raise SignInRefused("the answer from your district's sign-in service is incomplete")
-        user = await service.finish_sso(
-            state=state, code=code, browser_state=request.cookies.get(SSO_STATE_COOKIE)
-        )
+        provider_answer(state, code, error)
+        user = await service.finish_sso(state=state, code=code, browser_state=browser_state)
     except ServiceError as exc:
         response: Response = refuse(
             request, session, settings, None, exc, next_steps="Start again from the sign-in page."
         )
-        response.delete_cookie(SSO_STATE_COOKIE, path=SSO_COOKIE_PATH)
+        CONSOLE_SSO.clear(response)
         return response
     response = signed_in_response(settings, user)
-    response.delete_cookie(SSO_STATE_COOKIE, path=SSO_COOKIE_PATH)
+    CONSOLE_SSO.clear(response)
     return response
 
 
