@@ -12,12 +12,16 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
 from service.crypto import secret_box
-from service.db import utcnow
+from service.db import after_commit, declare_write_intent, utcnow
 from service.identity.errors import InvalidRole, NotAllowed, SignInRefused, UnknownPerson
 from service.identity.mailer import Mailer, mail_sign_in_link, mailer_for
 from service.identity.models import OidcProvider, SignInLink, StaffRoleGrant, StaffSession
@@ -189,9 +193,8 @@ class IdentityService:
         access = await self.access_for(row.tenant_id, person)
         if not access.is_staff:
             return None
-        if now - row.last_seen_at >= TOUCH_INTERVAL:
-            row.last_seen_at = now
-            await self.repo.add(row)
+        if now - row.last_seen_at >= TOUCH_INTERVAL and self.session.bind is not None:
+            after_commit(self.session, partial(_touch_session, self.session.bind, row.id, now))
         return SignedIn(session=row, token=token, tenant=tenant, person=person, access=access)
 
     async def sign_out(self, current: SignedIn) -> None:
@@ -402,3 +405,21 @@ class IdentityService:
 
     async def purge_expired(self, now: datetime | None = None) -> None:
         await self.repo.delete_expired(now or utcnow())
+
+
+async def _touch_session(bind: AsyncEngine | AsyncConnection, session_id: uuid.UUID, now: datetime) -> None:
+    """Record a session's last-seen time in a short write transaction of its own, after the request's.
+
+    A page view only reads: written inside the request's read transaction, the touch would be that
+    transaction's first write, and SQLite refuses such an upgrade at once ("database is locked") when
+    another connection (a cohort job) committed in the meantime. Its own IMMEDIATE transaction waits
+    its turn instead; if it fails all the same, the session only looks idle a minute earlier.
+    """
+    async with AsyncSession(bind) as session:
+        await declare_write_intent(session)
+        await session.execute(
+            update(StaffSession)
+            .where(col(StaffSession.id) == session_id, col(StaffSession.last_seen_at) < now)
+            .values(last_seen_at=now)
+        )
+        await session.commit()

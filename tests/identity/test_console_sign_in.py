@@ -255,6 +255,25 @@ async def test_idle_and_absolute_expiry(
     assert (await browser.get("/console/")).status_code == 303
 
 
+async def test_a_page_view_keeps_the_session_alive_in_a_write_of_its_own(
+    browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World
+) -> None:
+    """A page view moves the session's last-seen time forward (at most once a minute), written after the
+    page's own read transaction, so that a session in use does not expire as idle."""
+    await sign_in(browser, session, settings, world.tenant.slug, world.counselor_email)
+    token_hash = hash_token(browser.cookies["portrait_session"])
+    row = (await session.exec(select(StaffSession).where(col(StaffSession.token_hash) == token_hash))).one()
+    stale = utcnow() - timedelta(seconds=settings.console.session_idle_seconds - 5)
+    row.last_seen_at = stale
+    session.add(row)
+    await session.commit()
+    assert (await browser.get("/console/")).status_code == 200
+    session.expire_all()
+    seen = (await session.exec(select(StaffSession).where(col(StaffSession.token_hash) == token_hash))).one()
+    assert seen.last_seen_at > stale + timedelta(seconds=5)
+    assert (await browser.get("/console/")).status_code == 200
+
+
 async def test_link_requests_are_capped_per_person(
     browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World
 ) -> None:
