@@ -111,6 +111,12 @@ async def test_learner_reads_on_a_committed_database(env: tuple[Database, Settin
         assert at_school["total"] == 3
         none = (await http.get("/api/v1/learners", params={"q": "nobody"}, headers=headers)).json()
         assert (none["items"], none["total"]) == ([], 0)
+        # The people routes (any role) read the same way.
+        everyone = (await http.get("/api/v1/people", params={"limit": 2}, headers=headers)).json()
+        assert everyone["total"] == 8 and everyone["items"][0]["id"] == str(teacher.id)
+        staff = await http.get(f"/api/v1/people/{teacher.id}", headers=headers)
+        assert staff.status_code == 200 and staff.json()["role"] == "teacher"
+        assert (await http.get(f"/api/v1/people/{foreign.id}", headers=headers)).status_code == 404
 
 
 async def test_a_read_only_session_runs_without_a_transaction_and_refuses_writes(
