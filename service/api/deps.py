@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.dependencies.models import Dependant
@@ -59,10 +59,35 @@ def client_ip(request: Request) -> str:
     )
 
 
+#: Attribute set by :func:`read_only` on an endpoint function.
+READ_ONLY_ROUTE = "__portrait_read_only__"
+E = TypeVar("E", bound=Callable[..., Any])
+
+
+def read_only(endpoint: E) -> E:
+    """Marks a GET route whose use case only reads: its session runs without an explicit transaction
+    on PostgreSQL (no BEGIN/COMMIT round trips; at READ COMMITTED each statement has its own snapshot
+    either way). A write in it is refused (:class:`service.db.ReadOnlySessionWrite`, a 500): mark
+    only routes that never write, not even lazily."""
+    setattr(endpoint, READ_ONLY_ROUTE, True)
+    return endpoint
+
+
+def _read_only_route(request: Request) -> bool:
+    route = request.scope.get("route")
+    return getattr(getattr(route, "endpoint", None), READ_ONLY_ROUTE, False) is True
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit before the response is sent, roll back on error."""
     db: Database = request.app.state.db
     writes = request.method not in SAFE_METHODS
+    if not writes and _read_only_route(request):
+        reads = db.read_sessionmaker()
+        if reads is not None:
+            async with reads() as session:
+                yield session  # nothing to commit; closing returns the connection
+            return
     lazy = db.write_sessionmaker() if writes else None
     async with (lazy or db.sessionmaker)() as session:
         if writes and lazy is None:

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, insert, or_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+)
+from sqlalchemy import select as sa_select
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service import db as database
+from service import schemas
 from service.db import fetch_page
 from service.roster.models import (
     AcademicSession,
@@ -57,6 +72,163 @@ class ClassFilter:
 def _like(value: str) -> str:
     escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+#: A person as read (every column of people but tenant_id) and their org ids, primary first.
+PersonRow = tuple[dict[str, Any], list[uuid.UUID]]
+
+_PEOPLE = Person.__table__  # type: ignore[attr-defined]
+_PERSON_ORGS = PersonOrg.__table__  # type: ignore[attr-defined]
+_PERSON_COLUMNS = tuple(c for c in _PEOPLE.c if c.name != "tenant_id")
+_PERSON_NAMES = tuple(c.name for c in _PERSON_COLUMNS)
+_PERSON_WIDTH = len(_PERSON_COLUMNS)
+_PEOPLE_ORDER = (_PEOPLE.c.family_name, _PEOPLE.c.given_name, _PEOPLE.c.id)
+
+
+def _person_filter(flt: PersonFilter) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Which filters apply (the statement's shape, cached) and their values (its parameters)."""
+    shape: list[str] = []
+    params: dict[str, Any] = {}
+    for name in ("role", "status", "sourced_id", "org_id", "class_id"):
+        value = getattr(flt, name)
+        if value is not None:
+            shape.append(name)
+            params[name] = value
+    if flt.within_orgs is not None or flt.within_classes is not None:
+        shape.append("within")
+        params["within_orgs"] = list(flt.within_orgs or ())
+        params["within_classes"] = list(flt.within_classes or ())
+    if flt.q:
+        shape.append("q")
+        params["q"] = _like(flt.q)
+    return tuple(shape), params
+
+
+def _person_conditions(shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    people, person_orgs, enrollments = _PEOPLE.c, _PERSON_ORGS.c, Enrollment.__table__.c  # type: ignore[attr-defined]
+    tenant: BindParameter[uuid.UUID] = bindparam("tenant_id")
+    conditions: list[ColumnElement[bool]] = [people.tenant_id == tenant]
+    for name in ("role", "status", "sourced_id"):
+        if name in shape:
+            conditions.append(people[name] == bindparam(name))
+    if "org_id" in shape:
+        conditions.append(
+            people.id.in_(
+                sa_select(person_orgs.person_id).where(
+                    person_orgs.tenant_id == tenant, person_orgs.org_id == bindparam("org_id")
+                )
+            )
+        )
+    if "class_id" in shape:
+        conditions.append(
+            people.id.in_(
+                sa_select(enrollments.person_id).where(
+                    enrollments.tenant_id == tenant, enrollments.class_id == bindparam("class_id")
+                )
+            )
+        )
+    if "within" in shape:
+        conditions.append(
+            or_(
+                people.id.in_(
+                    sa_select(person_orgs.person_id).where(
+                        person_orgs.tenant_id == tenant,
+                        person_orgs.org_id.in_(bindparam("within_orgs", expanding=True)),
+                    )
+                ),
+                people.id.in_(
+                    sa_select(enrollments.person_id).where(
+                        enrollments.tenant_id == tenant,
+                        enrollments.class_id.in_(bindparam("within_classes", expanding=True)),
+                    )
+                ),
+            )
+        )
+    if "q" in shape:
+        pattern = bindparam("q", type_=String)
+        conditions.append(
+            or_(
+                *(
+                    func.lower(people[name]).like(pattern, escape="\\")
+                    for name in ("given_name", "family_name", "email", "identifier")
+                )
+            )
+        )
+    return conditions
+
+
+@dataclass(frozen=True)
+class _PeopleStatements:
+    page: Select[Any]
+    count: Select[Any]
+
+
+@functools.cache
+def _people_statements(shape: tuple[str, ...], deep: bool) -> _PeopleStatements:
+    """The page statement of one combination of filters, built (and its cache key computed) once.
+
+    The page of people, the number of matches (up to COUNT_LIMIT + 1, in the page's order so that an
+    index range read stops there) as an uncorrelated scalar subquery evaluated once, and each person's
+    org ids by an outer join: a list costs one database round trip. A ``deep`` page (offset from
+    service.db.DEFERRED_JOIN_OFFSET on) finds its ids first and reads only those rows (a deferred join,
+    as :func:`service.db.fetch_page` does)."""
+    conditions = _person_conditions(shape)
+    counted = (
+        sa_select(literal_column("1"))
+        .select_from(_PEOPLE)
+        .where(*conditions)
+        .order_by(*_PEOPLE_ORDER)
+        .limit(bindparam("count_limit", type_=Integer))
+        .subquery()
+    )
+    count = sa_select(func.count()).select_from(counted)
+    rows = sa_select(*_PERSON_COLUMNS, count.correlate(None).scalar_subquery().label("portrait_total"))
+    limit, offset = bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)
+    if deep:
+        ids = (
+            sa_select(_PEOPLE.c.id)
+            .where(*conditions)
+            .order_by(*_PEOPLE_ORDER)
+            .limit(limit)
+            .offset(offset)
+            .correlate(None)
+        )
+        page = rows.where(*conditions, _PEOPLE.c.id.in_(ids.scalar_subquery())).subquery("page")
+    else:
+        page = rows.where(*conditions).order_by(*_PEOPLE_ORDER).limit(limit).offset(offset).subquery("page")
+    person_orgs = _PERSON_ORGS.c
+    statement = (
+        sa_select(page, person_orgs.org_id)
+        .select_from(page.outerjoin(_PERSON_ORGS, person_orgs.person_id == page.c.id))
+        .order_by(page.c.family_name, page.c.given_name, page.c.id, person_orgs.role_type, person_orgs.org_id)
+    )
+    return _PeopleStatements(page=statement, count=count)
+
+
+_PERSON_ONE = (
+    sa_select(*_PERSON_COLUMNS, _PERSON_ORGS.c.org_id)
+    .select_from(_PEOPLE.outerjoin(_PERSON_ORGS, _PERSON_ORGS.c.person_id == _PEOPLE.c.id))
+    .where(_PEOPLE.c.tenant_id == bindparam("tenant_id"), _PEOPLE.c.id == bindparam("person_id"))
+    .order_by(_PERSON_ORGS.c.role_type, _PERSON_ORGS.c.org_id)
+)
+
+
+def _group_people(rows: Sequence[Any], *, total_at: int | None) -> list[PersonRow]:
+    """Rows of (person columns..., [total], org_id), several per person in order, as one entry per
+    person with their distinct org ids in order."""
+    out: list[PersonRow] = []
+    seen: uuid.UUID | None = None
+    org_column = _PERSON_WIDTH if total_at is None else _PERSON_WIDTH + 1
+    for row in rows:
+        person_id = row[0]
+        if person_id != seen or not out:
+            seen = person_id
+            out.append((dict(zip(_PERSON_NAMES, row[:_PERSON_WIDTH], strict=True)), []))
+        org_id = row[org_column]
+        orgs = out[-1][1]
+        if org_id is not None and org_id not in orgs:
+            orgs.append(org_id)
+    return out
 
 
 class RosterRepository:
@@ -112,63 +284,30 @@ class RosterRepository:
 
     async def list_people(
         self, tenant_id: uuid.UUID, flt: PersonFilter, page: PageParams
-    ) -> tuple[Sequence[Person], int]:
-        query = select(Person).where(col(Person.tenant_id) == tenant_id)
-        conditions: list[ColumnElement[bool]] = []
-        if flt.role is not None:
-            conditions.append(col(Person.role) == flt.role)
-        if flt.status is not None:
-            conditions.append(col(Person.status) == flt.status)
-        if flt.sourced_id is not None:
-            conditions.append(col(Person.sourced_id) == flt.sourced_id)
-        if flt.org_id is not None:
-            conditions.append(
-                col(Person.id).in_(
-                    select(PersonOrg.person_id).where(
-                        col(PersonOrg.tenant_id) == tenant_id, col(PersonOrg.org_id) == flt.org_id
-                    )
-                )
-            )
-        if flt.class_id is not None:
-            conditions.append(
-                col(Person.id).in_(
-                    select(Enrollment.person_id).where(
-                        col(Enrollment.tenant_id) == tenant_id,
-                        col(Enrollment.class_id) == flt.class_id,
-                    )
-                )
-            )
-        if flt.within_orgs is not None or flt.within_classes is not None:
-            conditions.append(
-                or_(
-                    col(Person.id).in_(
-                        select(PersonOrg.person_id).where(
-                            col(PersonOrg.tenant_id) == tenant_id,
-                            col(PersonOrg.org_id).in_(list(flt.within_orgs or ())),
-                        )
-                    ),
-                    col(Person.id).in_(
-                        select(Enrollment.person_id).where(
-                            col(Enrollment.tenant_id) == tenant_id,
-                            col(Enrollment.class_id).in_(list(flt.within_classes or ())),
-                        )
-                    ),
-                )
-            )
-        if flt.q:
-            pattern = _like(flt.q)
-            conditions.append(
-                or_(
-                    func.lower(col(Person.given_name)).like(pattern, escape="\\"),
-                    func.lower(col(Person.family_name)).like(pattern, escape="\\"),
-                    func.lower(col(Person.email)).like(pattern, escape="\\"),
-                    func.lower(col(Person.identifier)).like(pattern, escape="\\"),
-                )
-            )
-        if conditions:
-            query = query.where(*conditions)
-        order = [col(Person.family_name), col(Person.given_name), col(Person.id)]
-        return await fetch_page(self.session, query, page, *order)
+    ) -> tuple[list[PersonRow], int]:
+        """One page of people (family, given name, id order) with their org ids, and the number of
+        matches (up to COUNT_LIMIT + 1): one statement, built once per combination of filters."""
+        shape, params = _person_filter(flt)
+        # COUNT_LIMIT read at each call: the statement is cached, the bound is a parameter.
+        params.update(
+            tenant_id=tenant_id, limit=page.limit, offset=page.offset, count_limit=schemas.COUNT_LIMIT + 1
+        )
+        connection = await self.session.connection()
+        statements = _people_statements(shape, page.offset >= database.DEFERRED_JOIN_OFFSET)
+        result = await connection.execute(statements.page, params)
+        rows = result.all()
+        if rows:
+            return _group_people(rows, total_at=_PERSON_WIDTH), int(rows[0][_PERSON_WIDTH])
+        if page.offset == 0:
+            return [], 0
+        return [], int((await connection.execute(statements.count, params)).scalar_one())
+
+    async def person_row(self, tenant_id: uuid.UUID, person_id: uuid.UUID) -> PersonRow | None:
+        """One person of the tenant with their org ids, in one statement."""
+        connection = await self.session.connection()
+        result = await connection.execute(_PERSON_ONE, {"tenant_id": tenant_id, "person_id": person_id})
+        people = _group_people(result.all(), total_at=None)
+        return people[0] if people else None
 
     async def org_ids_for(self, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
         ids = list(person_ids)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from service.api.deps import PageDep, RosterRead, RosterWrite, SessionDep
+from service.api.deps import PageDep, RosterRead, RosterWrite, SessionDep, read_only
 from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.roster.repository import PersonFilter
@@ -19,6 +19,7 @@ router = APIRouter(prefix="/api/v1/learners", tags=["roster"])
 
 
 @router.get("", summary="List learners", responses=READ_ERRORS, openapi_extra=examples.LEARNERS)
+@read_only
 async def list_learners(
     principal: RosterRead,
     session: SessionDep,
@@ -55,6 +56,7 @@ async def create_learner(body: LearnerCreate, principal: RosterWrite, session: S
 
 
 @router.get("/{learner_id}", summary="Get a learner", responses=GET_ERRORS)
+@read_only
 async def get_learner(learner_id: uuid.UUID, principal: RosterRead, session: SessionDep) -> PersonRead:
     """One learner of the caller's district; 404 for anyone else's."""
     return await RosterService(session, principal.tenant_id).get_person(learner_id, role="student")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from service.api.deps import PageDep, RosterRead, RosterWrite, SessionDep
+from service.api.deps import PageDep, RosterRead, RosterWrite, SessionDep, read_only
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.roster.repository import PersonFilter
 from service.roster.schemas import (
@@ -154,6 +154,7 @@ async def get_academic_session(
     ),
     responses=READ_ERRORS,
 )
+@read_only
 async def list_people(
     principal: RosterRead,
     session: SessionDep,
@@ -190,6 +191,7 @@ async def create_person(body: PersonCreate, principal: RosterWrite, session: Ses
     description=("One person of the caller's district; 404 for another district's."),
     responses=GET_ERRORS,
 )
+@read_only
 async def get_person(person_id: uuid.UUID, principal: RosterRead, session: SessionDep) -> PersonRead:
     return await RosterService(session, principal.tenant_id).get_person(person_id)
 
