@@ -150,11 +150,10 @@ async def test_a_read_only_session_runs_without_a_transaction_and_refuses_writes
         assert (await session.exec(select(Org).where(Org.tenant_id == tenant_id))).first() is None
 
 
+@pytest.mark.postgres_only  # SQLite has no connection pool size
 async def test_the_pool_keeps_every_connection_it_opens(committed_db: Database) -> None:
     """Up to twice the configured size at once (as before: size + overflow), and none closed on return."""
     pool = committed_db.engine.sync_engine.pool
-    if committed_db.dialect != "postgresql":
-        pytest.skip("SQLite has no connection pool size")
     assert pool.size() == 24  # type: ignore[attr-defined]  # pool_size=12 in the fixture
     opened: list[object] = []
 
