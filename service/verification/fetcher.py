@@ -93,6 +93,7 @@ class RemoteFetcher:
         self.own_prefix = settings.public_url.rstrip("/") + "/"
         self._own_host: tuple[str, str] | None = None  # (host[:port] lowercased, scheme), on first need
         self.fetches = 0  # network fetches made (not cache hits, not in-process), for tests and metrics
+        self.own_reads = 0  # own documents read from the app (not from the in-process cache), likewise
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._verifications: asyncio.Semaphore | None = None
         # One pooled client per event loop (building one costs an SSL context: tens of milliseconds).
@@ -229,6 +230,7 @@ class RemoteFetcher:
 
     async def _own_from_app(self, url: str) -> str:
         assert self.app is not None
+        self.own_reads += 1
         transport = httpx.ASGITransport(app=self.app)
         async with httpx.AsyncClient(transport=transport, base_url=self.settings.public_url) as client:
             response = await client.get(url, headers={"accept": ACCEPT})
