@@ -287,7 +287,7 @@ def bench_server(server: Any, third_party: Any, requests: int) -> None:
                 stderr=(work / "server.log").open("ab"),
             )
             try:
-                wait_healthy(base, process)
+                wait_healthy(base, process, timeout=300)
                 for label, prepared in own.items():
                     measure(f"{label}, {memo}", port, process.pid, prepared, requests)
             finally:
