@@ -25,7 +25,8 @@ What changes the epoch:
   new epoch.
 
 Entries also expire after :data:`MAX_AGE` seconds, a bound in case a notification is ever lost.
-Entries are keyed by globally unique ids (API client id, tenant id), never shared between tenants.
+Entries are keyed by globally unique ids (API client id, tenant id) or URLs (the verifier's own DID
+documents and status lists), never shared between tenants.
 """
 
 from __future__ import annotations
