@@ -126,6 +126,9 @@ class VerifySettings(BaseModel):
     pool_connections: int = Field(default=64, ge=1, le=10_000)
     cache_ttl_seconds: float = Field(default=60.0, ge=0, le=3600)
     cache_entries: int = Field(default=256, ge=1, le=100_000)
+    #: Verification steps remembered by exact document bytes and key (schema, signatures, JSON-LD safe
+    #: mode; never status, dates or key resolution): service.credentials.memo. 0 turns the memo off.
+    memo_entries: int = Field(default=4096, ge=0, le=1_000_000)
     #: did:web hosts whose DID documents are fetched over plain http (local test servers only).
     did_web_http_hosts: list[str] = []
 

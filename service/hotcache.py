@@ -13,8 +13,9 @@ concurrently with the change.
 What changes the epoch:
 
 * in this process, a flush that changes a watched row (an ``ApiClient``'s status, scopes or tenant,
-  a ``Tenant``'s status or slug, either created or deleted; code that writes ``issuer_keys`` through
-  Core calls :func:`mark_changed`), and again when that transaction commits or rolls back;
+  a ``Tenant``'s status or slug, either created or deleted; code that writes ``issuer_keys`` or a
+  signed ``status_lists`` row through Core calls :func:`mark_changed`), and again when that transaction
+  commits or rolls back;
 * across processes, on SQLite (one machine by design): the size of a small file beside the database
   (``<db>-cache-epoch``), to which every committing writer appends one byte; ``os.stat`` per check;
 * across processes and machines, on PostgreSQL: ``NOTIFY portrait_cache`` sent inside the writing
@@ -24,7 +25,8 @@ What changes the epoch:
   new epoch.
 
 Entries also expire after :data:`MAX_AGE` seconds, a bound in case a notification is ever lost.
-Entries are keyed by globally unique ids (API client id, tenant id), never shared between tenants.
+Entries are keyed by globally unique ids (API client id, tenant id) or URLs (the verifier's own DID
+documents and status lists), never shared between tenants.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service import hotcache
 from service.badges import documents
 from service.badges.issuers import IssuerService
 from service.badges.models import StatusList
@@ -86,6 +87,9 @@ class StatusListService:
         signed = sign_data_integrity(unsigned, context.data_integrity, created=now)
         text = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
         etag = '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:40] + '"'
+        # Verification keeps our own status lists in process (service.verification.fetcher): a new
+        # signed list, a revocation above all, must reach every process's cache at once.
+        await hotcache.mark_changed(self.session)
         await self.repo.store_signed_list(status_list.id, text, etag, now)
         status_list.signed, status_list.etag = text, etag
         return text

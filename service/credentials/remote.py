@@ -20,9 +20,12 @@ the fetcher's business. At most :data:`MAX_FETCHES` documents are fetched per ve
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -32,8 +35,8 @@ from service.credentials.data_model import MAX_DEPTH, exceeds_depth
 from service.credentials.did import did_web_document_url, resolve_did_key_method
 from service.credentials.errors import CredentialError, FetchError, KeyFormatError, KeyResolutionError
 from service.credentials.keys import VerificationKey, verification_key_from_document
+from service.credentials.memo import VerificationMemo
 from service.credentials.status_list import StatusResult, check_status
-from service.credentials.vc_jwt import looks_like_jwt
 from service.credentials.verify import (
     Check,
     ProofMemo,
@@ -41,6 +44,7 @@ from service.credentials.verify import (
     methods_of,
     parse_input,
     verify_credential,
+    verify_parsed,
 )
 
 Fetcher = Callable[[str], Awaitable[str]]
@@ -55,6 +59,40 @@ STATUS_TYPES = ("BitstringStatusListEntry", "1EdTechRevocationList")
 STATUS_LIST_PROOFS = ProofMemo(max_entries=512)
 
 
+class _TextMemo:
+    """What was derived from a fetched document's exact text (parsed JSON, a resolved key), bounded.
+
+    The fetcher's cache hands out the same text for as long as the document has not changed, and
+    everything derived here is a pure function of that text (and of the method id asked for), so a
+    changed document is a different key. Values are shared: callers must not change them."""
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, text: str) -> Any | None:
+        with self._lock:
+            value = self._items.get((kind, text))
+            if value is not None:
+                self._items.move_to_end((kind, text))
+            return value
+
+    def put(self, kind: str, text: str, value: Any) -> None:
+        with self._lock:
+            self._items[(kind, text)] = value
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+
+
+_DERIVED = _TextMemo()
+
+
+@lru_cache(maxsize=1024)
+def _document_url(did: str, scheme: str) -> str:
+    return did_web_document_url(did, scheme=scheme)
+
+
 def _default_scheme(_host: str) -> str:
     return "https"
 
@@ -65,19 +103,27 @@ class _Session:
     did_web_scheme: Callable[[str], str]
     budget: int
     cache: dict[str, Any] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    #: Pure steps already verified (schema, signatures), shared by the verifications of a process.
+    memo: VerificationMemo | None = None
 
     async def json(self, url: str) -> Any:
-        """The JSON document at ``url`` (fetched once per verification)."""
+        """The JSON document at ``url`` (fetched once per verification). The parsed value may be
+        shared with other verifications of the same text: never change it."""
         if url in self.cache:
             return self.cache[url]
         text = await self.text(url)
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise FetchError(f"{url} did not return JSON") from exc
-        if exceeds_depth(value):
-            raise FetchError(f"{url}: the document nests deeper than {MAX_DEPTH} levels")
+        value = _DERIVED.get("json", text)
+        if value is None:
+            try:
+                value = json.loads(text)
+            except (ValueError, RecursionError) as exc:
+                raise FetchError(f"{url} did not return JSON") from exc
+            if exceeds_depth(value):
+                raise FetchError(f"{url}: the document nests deeper than {MAX_DEPTH} levels")
+            _DERIVED.put("json", text, value)
         self.cache[url] = value
+        self.texts[url] = text
         return value
 
     async def text(self, url: str) -> str:
@@ -107,11 +153,19 @@ async def _resolve_key(session: _Session, method: str) -> VerificationKey:
         return resolve_did_key_method(method)
     if method.startswith("did:web:"):
         did = method.split("#", 1)[0]
-        url = did_web_document_url(did, scheme=session.did_web_scheme(did_web_host(did)))
+        url = _document_url(did, session.did_web_scheme(did_web_host(did)))
         document = await session.json(url)
+        # The key is a pure function of the document's text and the method id: resolved once per text.
+        text = session.texts.get(url)
+        known = _DERIVED.get("key:" + method, text) if text is not None else None
+        if isinstance(known, VerificationKey):
+            return known
         if not isinstance(document, Mapping) or document.get("id") != did:
             raise KeyResolutionError(f"the DID document at {url} is not the document of {did}")
-        return _key_from(document, method)
+        key = _key_from(document, method)
+        if text is not None:
+            _DERIVED.put("key:" + method, text, key)
+        return key
     if method.startswith(("https://", "http://")):
         base = method.split("#", 1)[0]
         document = await session.json(base)
@@ -147,7 +201,7 @@ async def _resolve_key(session: _Session, method: str) -> VerificationKey:
 
 async def _did_document(session: _Session, did: str) -> Mapping[str, Any]:
     if did.startswith("did:web:"):
-        url = did_web_document_url(did, scheme=session.did_web_scheme(did_web_host(did)))
+        url = _document_url(did, session.did_web_scheme(did_web_host(did)))
         document = await session.json(url)
         if isinstance(document, Mapping) and document.get("id") == did:
             return document
@@ -196,19 +250,22 @@ async def _status_of(
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise FetchError("statusListCredential must be an http(s) URL")
         text = await session.text(url)
-        try:
-            list_credential, _, _ = parse_input(text)
-        except CredentialError as exc:
-            raise FetchError(f"the status list at {url} is not a credential: {exc}") from exc
-        # Verify the parsed object (a JSON list is parsed once), or the token of a VC-JWT list.
-        submitted: Mapping[str, Any] | str = text.strip() if looks_like_jwt(text) else list_credential
+        read = _DERIVED.get("input", text)  # the list every credential of an issuer points to
+        if read is None:
+            try:
+                read = parse_input(text)
+            except CredentialError as exc:
+                raise FetchError(f"the status list at {url} is not a credential: {exc}") from exc
+            _DERIVED.put("input", text, read)
+        list_credential = read[0]
         result = await _verify(
             session,
-            submitted,
+            text,
             now=now,
             registry=registry,
             check_status_entries=False,
             memo=STATUS_LIST_PROOFS,
+            read=read,
         )
         if not result.verified:
             failed = "; ".join(f"{c.check}: {c.message}" for c in result.checks if not c.ok)
@@ -242,9 +299,10 @@ async def _verify(
     registry: ContextRegistry | None,
     check_status_entries: bool = True,
     memo: ProofMemo | None = None,
+    read: tuple[dict[str, Any], Any, str | None] | None = None,
 ) -> VerificationResult:
     try:
-        credential, parsed, _ = parse_input(doc_or_jws)
+        credential, parsed, token = read if read is not None else parse_input(doc_or_jws)
         methods = methods_of(credential, parsed)
     except CredentialError:
         # Unreadable input: the pure verifier reports it check by check.
@@ -279,8 +337,16 @@ async def _verify(
             return outcome
 
         checker = check
-    return verify_credential(
-        doc_or_jws, resolve_key=resolve, now=now, status_checker=checker, registry=registry, proof_memo=memo
+    return verify_parsed(
+        credential,
+        parsed,
+        token,
+        resolve_key=resolve,
+        now=now,
+        status_checker=checker,
+        registry=registry,
+        proof_memo=memo,
+        memo=session.memo,
     )
 
 
@@ -296,11 +362,12 @@ async def verify_with_fetcher(
     registry: ContextRegistry | None = None,
     did_web_scheme: Callable[[str], str] = _default_scheme,
     max_fetches: int = MAX_FETCHES,
+    memo: VerificationMemo | None = None,
 ) -> VerificationResult:
     """Verify a credential (JSON object, JSON text or compact JWS) whose keys and status lists may live
     elsewhere; ``fetch`` brings remote documents. ``did_web_scheme(host)`` picks ``https`` (default) or
     ``http`` (local test servers) for did:web documents. Never raises for a bad credential."""
-    session = _Session(fetch=fetch, did_web_scheme=did_web_scheme, budget=max_fetches)
+    session = _Session(fetch=fetch, did_web_scheme=did_web_scheme, budget=max_fetches, memo=memo)
     return await _verify(session, doc_or_jws, now=now, registry=registry)
 
 
@@ -391,6 +458,7 @@ async def verify_presentation_with_fetcher(
     registry: ContextRegistry | None = None,
     did_web_scheme: Callable[[str], str] = _default_scheme,
     max_fetches: int = MAX_FETCHES,
+    memo: VerificationMemo | None = None,
 ) -> PresentationResult:
     """Verify a presentation's proof (``authentication`` purpose, ``challenge`` / ``domain`` when
     given, key controlled by the holder) and each embedded credential (JSON or compact JWS)."""
@@ -399,13 +467,13 @@ async def verify_presentation_with_fetcher(
     credentials = _presented(presentation)
     if len(credentials) > MAX_PRESENTED_CREDENTIALS:
         raise CredentialError(f"a presentation may carry at most {MAX_PRESENTED_CREDENTIALS} credentials")
-    session = _Session(fetch=fetch, did_web_scheme=did_web_scheme, budget=max_fetches)
+    session = _Session(fetch=fetch, did_web_scheme=did_web_scheme, budget=max_fetches, memo=memo)
     proof = await _presentation_proof(
         session, presentation, challenge=challenge, domain=domain, registry=registry
     )
     results: list[VerificationResult] = []
     for item in credentials:
-        own = _Session(fetch=fetch, did_web_scheme=did_web_scheme, budget=max_fetches)
+        own = _Session(fetch=fetch, did_web_scheme=did_web_scheme, budget=max_fetches, memo=memo)
         results.append(await _verify(own, item, now=now, registry=registry))
     verified = (proof is None or proof.ok) and all(result.verified for result in results)
     return PresentationResult(verified=verified, proof=proof, credentials=tuple(results))
@@ -476,6 +544,7 @@ async def verify_nested_with_fetcher(
     registry: ContextRegistry | None = None,
     did_web_scheme: Callable[[str], str] = _default_scheme,
     max_fetches: int = MAX_FETCHES,
+    memo: VerificationMemo | None = None,
 ) -> tuple[NestedResult, ...]:
     """Verify each credential nested in a ClrCredential on its own (schema, proof, issuer, validity,
     status), so that one tampered or revoked credential is reported while the others still verify.
@@ -487,7 +556,7 @@ async def verify_nested_with_fetcher(
         )
     results: list[NestedResult] = []
     for index, item in enumerate(items):
-        own = _Session(fetch=fetch, did_web_scheme=did_web_scheme, budget=max_fetches)
+        own = _Session(fetch=fetch, did_web_scheme=did_web_scheme, budget=max_fetches, memo=memo)
         result = await _verify(own, item, now=now, registry=registry)
         ident, name, types = _describe(item, result)
         results.append(NestedResult(index=index, id=ident, name=name, types=types, result=result))

@@ -29,7 +29,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +49,7 @@ from service.credentials.errors import (
 )
 from service.credentials.keys import KeyResolver, VerificationKey
 from service.credentials.linked_data import expand
+from service.credentials.memo import VerificationMemo, json_digest
 from service.credentials.schema import schema_errors, schema_for
 from service.credentials.status_list import StatusResult
 from service.credentials.timeutil import format_datetime, parse_datetime
@@ -160,6 +161,9 @@ class ProofMemo:
 class _State:
     checks: dict[str, Check] = field(default_factory=dict)
     keys: list[VerificationKey] = field(default_factory=list)
+    #: The memo of pure steps and the document's digest for it (see service.credentials.memo).
+    memo: VerificationMemo | None = None
+    digest: bytes | None = None
 
     def put(self, name: str, ok: bool, message: str, *, applicable: bool = True) -> None:
         self.checks[name] = Check(name, ok, message, applicable)
@@ -290,28 +294,60 @@ def verify_credential(
     status_checker: StatusChecker | None = None,
     registry: ContextRegistry | None = None,
     proof_memo: ProofMemo | None = None,
+    memo: VerificationMemo | None = None,
 ) -> VerificationResult:
     """Verify a credential given as a JSON object, JSON text or a compact JWS (VC-JWT).
 
     ``resolve_key`` maps a verification method URL to a :class:`VerificationKey` (raise
     ``KeyResolutionError`` when it cannot); ``now`` (default: the current time) is the instant validity
     is judged at; ``status_checker`` reads ``credentialStatus`` entries; ``proof_memo`` (with the
-    default registry only) skips Data Integrity proofs already verified. Never raises for a bad
-    credential: every problem becomes a failed check with a readable message.
+    default registry only) skips Data Integrity proofs already verified. ``memo`` (with the default
+    registry only, and only for input parsed from JSON text) remembers the steps that are pure
+    functions of the exact document and key: schema, signatures, JSON-LD safe mode
+    (:mod:`service.credentials.memo`). Never raises for a bad credential: every problem becomes a
+    failed check with a readable message.
     """
-    moment = now or datetime.now(UTC)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    state = _State()
     try:
         credential, parsed, token = parse_input(doc_or_jws)
     except CredentialError as exc:
+        state = _State()
         for name in CHECK_NAMES:
             state.put(
                 name, False, str(exc) if name in ("schema", "proof") else "not checked: unreadable input"
             )
         return _result(state, None, None)
+    return verify_parsed(
+        credential,
+        parsed,
+        token,
+        resolve_key=resolve_key,
+        now=now,
+        status_checker=status_checker,
+        registry=registry,
+        proof_memo=proof_memo,
+        memo=memo,
+    )
 
+
+def verify_parsed(
+    credential: dict[str, Any],
+    parsed: ParsedJwt | None,
+    token: str | None,
+    *,
+    resolve_key: KeyResolver,
+    now: datetime | None = None,
+    status_checker: StatusChecker | None = None,
+    registry: ContextRegistry | None = None,
+    proof_memo: ProofMemo | None = None,
+    memo: VerificationMemo | None = None,
+) -> VerificationResult:
+    """:func:`verify_credential` of an input :func:`parse_input` has already read (and depth-checked)."""
+    moment = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    state = _State()
+    if memo is not None and registry is None:
+        state.memo, state.digest = memo, json_digest(credential)
     _check_schema(state, credential)
     if parsed is not None and token is not None:
         _check_jwt_proof(state, token, parsed, resolve_key, registry)
@@ -355,7 +391,44 @@ def _vc1_as_vc2(value: Any) -> Any:
     return out
 
 
+def _memo_key(state: _State, step: str, *parts: Hashable) -> tuple[Hashable, ...] | None:
+    """The memo key of a pure step over this document (``None``: nothing may be memoized)."""
+    if state.memo is None or state.digest is None:
+        return None
+    return (step, state.digest, *parts)
+
+
+_KEY_BYTES: dict[int, tuple[Any, bytes]] = {}
+
+
+def _key_bytes(key: VerificationKey) -> bytes:
+    """The public key's SubjectPublicKeyInfo bytes (remembered per key object: resolved keys are
+    shared between verifications of the same DID document)."""
+    public = key.public_key
+    known = _KEY_BYTES.get(id(public))
+    if known is not None and known[0] is public:
+        return known[1]
+    data = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    if len(_KEY_BYTES) >= 1024:
+        _KEY_BYTES.clear()
+    _KEY_BYTES[id(public)] = (public, data)  # the entry holds the key: its id() cannot be reused
+    return data
+
+
 def _check_schema(state: _State, credential: Mapping[str, Any]) -> None:
+    memo_key = _memo_key(state, "schema")
+    if memo_key is not None and state.memo is not None:
+        known = state.memo.get(memo_key)
+        if isinstance(known, Check):
+            state.checks["schema"] = known
+            return
+    _check_schema_now(state, credential)
+    outcome = state.checks.get("schema")
+    if memo_key is not None and state.memo is not None and outcome is not None and outcome.ok:
+        state.memo.put(memo_key, outcome)
+
+
+def _check_schema_now(state: _State, credential: Mapping[str, Any]) -> None:
     contexts = _as_list(credential.get("@context"))
     vc1 = _is_vc1(credential)
     if not contexts or contexts[0] not in (VC_V2, VC_V1):
@@ -467,12 +540,18 @@ def _check_data_integrity(
         if isinstance(previous, str):
             state.put("proof", False, f"{suite}: {previous}")
             return
-        digest = ProofMemo.digest(credential, proof, key) if memo is not None else b""
+        # The position of the proof in the document, its method and the exact key: a signature
+        # check is a pure function of those and the document's bytes.
+        memo_key = _memo_key(state, "proof", proofs.index(proof), method, _key_bytes(key))
         try:
-            if memo is None or digest not in memo:
-                verify_proof(credential, proof, key.public_key, registry=registry, previous=previous)
-                if memo is not None:
-                    memo.add(digest)
+            if memo_key is None or state.memo is None or not state.memo.get(memo_key):
+                digest = ProofMemo.digest(credential, proof, key) if memo is not None else b""
+                if memo is None or digest not in memo:
+                    verify_proof(credential, proof, key.public_key, registry=registry, previous=previous)
+                    if memo is not None:
+                        memo.add(digest)
+                if memo_key is not None and state.memo is not None:
+                    state.memo.put(memo_key, True)
         except SafeModeError as exc:
             state.put("proof", False, f"{suite}: JSON-LD safe mode: {exc}")
             return
@@ -529,21 +608,29 @@ def _check_jwt_proof(
     if not key.allows("assertionMethod"):
         state.put("proof", False, f"key {method!r} is not authorized for assertionMethod by its controller")
         return
-    try:
-        verify_vc_jwt(token, key.public_key)
-    except ProofError as exc:
-        state.put("proof", False, str(exc))
-        return
-    # The same JSON-LD safe mode a Data Integrity proof goes through: a JWS signs bytes, not meaning,
-    # so without it an undefined term or an unpinned context would verify as a JWT and fail as DI.
-    try:
-        expand(parsed.credential, registry=registry)
-    except SafeModeError as exc:
-        state.put("proof", False, f"VC-JWT: JSON-LD safe mode: {exc}")
-        return
-    except CredentialError as exc:
-        state.put("proof", False, f"VC-JWT: {exc}")
-        return
+    # Signature and safe mode are pure functions of the token's exact bytes and the key.
+    memo_key = None
+    if state.memo is not None and registry is None:
+        memo_key = ("vc-jwt", hashlib.sha256(token.encode("utf-8")).digest(), method, _key_bytes(key))
+    if memo_key is None or state.memo is None or not state.memo.get(memo_key):
+        try:
+            verify_vc_jwt(token, key.public_key)
+        except ProofError as exc:
+            state.put("proof", False, str(exc))
+            return
+        # The same JSON-LD safe mode a Data Integrity proof goes through: a JWS signs bytes, not
+        # meaning, so without it an undefined term or an unpinned context would verify as a JWT and
+        # fail as DI.
+        try:
+            expand(parsed.credential, registry=registry)
+        except SafeModeError as exc:
+            state.put("proof", False, f"VC-JWT: JSON-LD safe mode: {exc}")
+            return
+        except CredentialError as exc:
+            state.put("proof", False, f"VC-JWT: {exc}")
+            return
+        if memo_key is not None and state.memo is not None:
+            state.memo.put(memo_key, True)
     state.keys.append(key)
     state.put("proof", True, f"VC-JWT {parsed.header.get('alg')} signature by {method} is valid")
 

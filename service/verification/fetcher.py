@@ -1,7 +1,11 @@
 """Fetching other issuers' documents for verification: guarded, bounded, briefly cached.
 
-* URLs under the service's own public URL are answered in-process by the app itself (no network, no
-  cache): our own DID documents and status lists are always current, so a revocation shows at once.
+* URLs under the service's own public URL are answered in-process by the app itself (no network). Our
+  own DID documents and status lists are kept in process between requests, in the cache of
+  :mod:`service.hotcache`: an entry is used only while no issuer key, status list, district slug or
+  status has changed since it was read (in this process or any other), so a revocation or a key
+  rotation shows in the very next verification, and nothing is served stale for long even if an
+  invalidation were lost (``hotcache.MAX_AGE``). Any other own URL goes through the app every time.
 * Every other URL goes through :func:`service.net.outbound_client` (private addresses refused unless
   ``outbound.allow_private`` / ``outbound.allowed_hosts`` say otherwise, no redirects, no proxies) with
   ``verify.fetch_timeout_seconds`` and ``verify.max_document_bytes``.
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from service import hotcache
 from service.config import Settings
 from service.credentials.errors import FetchError
 from service.net import OutboundPolicy, OutboundURLError, normalize_hosts, outbound_client, read_limited
@@ -31,6 +37,11 @@ ACCEPT = (
 
 #: A remote fetch is not started with less than this left of its verification's deadline.
 MIN_USEFUL_FETCH_SECONDS = 0.1
+
+#: Own documents kept in process (paths under the public URL): DID documents and status lists, whose
+#: rows invalidate the cache when they change (service.hotcache).
+OWN_CACHED_PATH = re.compile(r"/issuers/[A-Za-z0-9_.~-]+/did\.json|/status-lists/[0-9A-Fa-f-]{32,36}")
+OWN_CACHE = "verify_own_document"
 
 
 class TtlCache:
@@ -80,7 +91,9 @@ class RemoteFetcher:
         self.cache = TtlCache(options.cache_ttl_seconds, options.cache_entries)
         self.http_hosts = normalize_hosts(options.did_web_http_hosts)
         self.own_prefix = settings.public_url.rstrip("/") + "/"
+        self._own_host: tuple[str, str] | None = None  # (host[:port] lowercased, scheme), on first need
         self.fetches = 0  # network fetches made (not cache hits, not in-process), for tests and metrics
+        self.own_reads = 0  # own documents read from the app (not from the in-process cache), likewise
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._verifications: asyncio.Semaphore | None = None
         # One pooled client per event loop (building one costs an SSL context: tens of milliseconds).
@@ -107,10 +120,12 @@ class RemoteFetcher:
 
     def did_web_scheme(self, host: str) -> str:
         """``http`` for our own host when the public URL is http, and for configured test hosts."""
-        own = httpx.URL(self.settings.public_url)
-        own_host = own.host + (f":{own.port}" if own.port else "")
-        if host.lower() == own_host.lower():
-            return own.scheme
+        if self._own_host is None:
+            own = httpx.URL(self.settings.public_url)
+            self._own_host = ((own.host + (f":{own.port}" if own.port else "")).lower(), own.scheme)
+        own_host, own_scheme = self._own_host
+        if host.lower() == own_host:
+            return own_scheme
         return "http" if host.lower() in self.http_hosts else "https"
 
     async def __call__(self, url: str) -> str:
@@ -191,8 +206,31 @@ class RemoteFetcher:
             self._hosts[host] = semaphore
         return semaphore
 
+    def _invalidation(self) -> hotcache.Invalidation | None:
+        database = getattr(self.app.state, "db", None) if self.app is not None else None
+        engine = getattr(database, "engine", None)
+        return hotcache.for_engine(engine.sync_engine) if engine is not None else None
+
     async def _own(self, url: str) -> str:
+        """Our own document at ``url``: from the in-process cache when it is one that the cache keeps
+        and nothing changed since it was read, else from the app itself."""
+        path = url[len(self.own_prefix) - 1 :]
+        if not OWN_CACHED_PATH.fullmatch(path):
+            return await self._own_from_app(url)
+        invalidation = self._invalidation()
+        if invalidation is None:
+            return await self._own_from_app(url)
+        cached = invalidation.get(OWN_CACHE, url)
+        if isinstance(cached, str):
+            return cached
+        epoch = invalidation.current()  # before the read: a change committed meanwhile invalidates it
+        text = await self._own_from_app(url)
+        invalidation.put(OWN_CACHE, url, epoch, text)
+        return text
+
+    async def _own_from_app(self, url: str) -> str:
         assert self.app is not None
+        self.own_reads += 1
         transport = httpx.ASGITransport(app=self.app)
         async with httpx.AsyncClient(transport=transport, base_url=self.settings.public_url) as client:
             response = await client.get(url, headers={"accept": ACCEPT})

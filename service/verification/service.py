@@ -14,6 +14,7 @@ from service.config import Settings
 from service.credentials.baking import extract_png, extract_svg
 from service.credentials.data_model import MAX_DEPTH, exceeds_depth
 from service.credentials.errors import BakingError, CredentialError, FetchError
+from service.credentials.memo import VerificationMemo
 from service.credentials.pdf import PdfError, extract_pdf
 from service.credentials.remote import (
     NestedResult,
@@ -204,6 +205,9 @@ class VerificationService:
     def __init__(self, settings: Settings, fetcher: RemoteFetcher) -> None:
         self.settings = settings
         self.fetcher = fetcher
+        #: Pure steps already verified (schema, signatures, safe mode), by exact document and key; the
+        #: credentials verified here are parsed from JSON text, which the memo requires.
+        self.memo = VerificationMemo(settings.verify.memo_entries)
 
     async def verify(
         self, credential: dict[str, Any] | str, *, now: datetime | None = None
@@ -215,6 +219,7 @@ class VerificationService:
                 now=now,
                 did_web_scheme=self.fetcher.did_web_scheme,
                 max_fetches=self.settings.verify.max_fetches,
+                memo=self.memo,
             )
 
     async def verify_nested(
@@ -232,6 +237,7 @@ class VerificationService:
                 now=now,
                 did_web_scheme=self.fetcher.did_web_scheme,
                 max_fetches=self.settings.verify.max_fetches,
+                memo=self.memo,
             )
         except CredentialError as exc:
             raise NoCredentialFound(
@@ -280,6 +286,7 @@ class VerificationService:
                 now=now,
                 did_web_scheme=self.fetcher.did_web_scheme,
                 max_fetches=self.settings.verify.max_fetches,
+                memo=self.memo,
             )
 
     @staticmethod
