@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.awards import rules
@@ -47,6 +48,7 @@ from service.credentials import (
     CredentialError,
     issue,
 )
+from service.credentials.builder import sign_vc_jwt
 from service.errors import FieldError, ServiceError
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency, Framework, RubricLevel
@@ -139,6 +141,9 @@ class CredentialService:
         self.issued: list[IssuedCredential] = []
         #: Time spent building + signing each proof format (figures for benchmarks).
         self.sign_seconds = {"data-integrity": 0.0, "vc-jwt": 0.0}
+        #: Whether the last :meth:`jwt` call stored the token (False: it was stored before, or by a
+        #: concurrent request, or could not be stored now). A figure for tests.
+        self.jwt_stored = False
         self._competency_cache: dict[uuid.UUID, CompetencyRows] = {}
         self._achievement_cache: dict[uuid.UUID, Achievement] = {}
 
@@ -149,6 +154,36 @@ class CredentialService:
         if row is None:
             raise CredentialNotFound(f"credential {credential_id} not found")
         return row
+
+    async def jwt(self, row: IssuedCredential) -> str:
+        """The credential's VC-JWT form (RS256), signed on first request and then stored.
+
+        Batch issuance stores only the eddsa-rdfc-2022 document; the JWT is signed here the first time
+        someone asks for it (public ``.jwt`` / ``Accept: application/jwt``, the API's credential
+        detail), over the stored document without its proof (the same JSON the Data Integrity proof
+        signs), with the issuer's current RSA key. The store is ``UPDATE ... WHERE jwt IS NULL``:
+        of concurrent first requests exactly one writes, the others read back the stored value (RS256
+        is deterministic, so they computed the same bytes anyway). When the row cannot be written now
+        (SQLite busy in a read transaction), the token is returned unstored and the next request
+        stores it."""
+        self.jwt_stored = False
+        if row.jwt:
+            return row.jwt
+        signer = await self.issuers.signer("RSA")
+        if signer.controller != row.issuer_id:
+            raise IssuerKeyUnavailable(
+                f"the issuer's RSA key belongs to {signer.controller!r}, not to {row.issuer_id!r}"
+            )
+        document = json.loads(row.document)
+        started = time.perf_counter()
+        try:
+            token = sign_vc_jwt(document, signer)
+        except CredentialError as exc:
+            raise InvalidCredential(f"the credential cannot be signed as a VC-JWT: {exc}") from exc
+        self.sign_seconds["vc-jwt"] += time.perf_counter() - started
+        stored, self.jwt_stored = await self.repo.store_jwt(row.id, token)
+        set_committed_value(row, "jwt", stored or token)
+        return stored or token
 
     async def list_credentials(self, page: PageParams, **filters: Any) -> tuple[list[CredentialRead], int]:
         rows, total = await self.repo.list_credentials(page, **filters)
@@ -256,8 +291,9 @@ class CredentialService:
         ]
 
     async def _prepare(self, spec: IssueSpec, drawn: set[tuple[uuid.UUID, int]]) -> dict[str, Any]:
-        """Build, validate and sign (both formats) one credential at a fresh random status index not in
-        ``drawn``; the row to store. Nothing is written."""
+        """Build, validate and sign (eddsa-rdfc-2022; the VC-JWT comes on first request, see
+        :meth:`jwt`) one credential at a fresh random status index not in ``drawn``; the row to store.
+        Nothing is written."""
         learner = spec.learner
         if learner is None:
             learner = spec.learner = await self.repo.learner(spec.learner_id)
@@ -299,13 +335,10 @@ class CredentialService:
         try:
             started = time.perf_counter()
             signed = issue(unsigned, context.data_integrity, created=now)
-            middle = time.perf_counter()
-            token = issue(unsigned, context.vc_jwt, proof_format="vc-jwt", check_json_ld=False)
-            self.sign_seconds["data-integrity"] += middle - started
-            self.sign_seconds["vc-jwt"] += time.perf_counter() - middle
+            self.sign_seconds["data-integrity"] += time.perf_counter() - started
         except CredentialError as exc:
             raise InvalidCredential(f"the credential cannot be issued: {exc}") from exc
-        assert isinstance(signed, dict) and isinstance(token, str)
+        assert isinstance(signed, dict)
         return {
             "id": credential_id,
             "tenant_id": self.tenant_id,
@@ -319,7 +352,7 @@ class CredentialService:
             "status_list_id": status_list.id,
             "status_index": index,
             "document": json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
-            "jwt": token,
+            "jwt": None,  # signed on first request: see jwt()
             "issued_at": now,
             "issued_by": spec.issued_by,
         }

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -217,6 +218,36 @@ class BadgeRepository:
         # executemany with RETURNING: SQLAlchemy batches it into multi-row statements (insertmanyvalues).
         result = await self.session.execute(stmt, rows)
         return set(result.scalars().all())
+
+    async def store_jwt(self, credential_id: uuid.UUID, token: str) -> tuple[str | None, bool]:
+        """Store a credential's VC-JWT unless one is stored already; ``(the stored token, whether this
+        call wrote it)``. Of concurrent callers exactly one writes (``WHERE jwt IS NULL``: a second
+        UPDATE waits for the first's row lock, then finds the column set). A write the database
+        refuses now (SQLite: a read transaction that can't take the write lock) is rolled back to a
+        savepoint and reported as ``(None, False)``; the caller returns its token unstored."""
+        stmt = (
+            update(IssuedCredential)
+            .where(
+                col(IssuedCredential.tenant_id) == self.tenant_id,
+                col(IssuedCredential.id) == credential_id,
+                col(IssuedCredential.jwt).is_(None),
+            )
+            .values(jwt=token)
+            .execution_options(synchronize_session=False)
+        )
+        try:
+            async with self.session.begin_nested():
+                wrote = (await self.session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined]
+        except OperationalError:
+            if self.dialect != "sqlite":
+                raise
+            return None, False
+        if wrote:
+            return token, True
+        stored = await self.session.scalar(
+            select(IssuedCredential.jwt).where(col(IssuedCredential.id) == credential_id)
+        )
+        return stored, False
 
     async def issued_keys(self, keys: Iterable[str]) -> set[str]:
         """Which of these source keys a credential was issued under already."""
