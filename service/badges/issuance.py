@@ -146,6 +146,8 @@ class CredentialService:
         self.jwt_stored = False
         self._competency_cache: dict[uuid.UUID, CompetencyRows] = {}
         self._achievement_cache: dict[uuid.UUID, Achievement] = {}
+        #: learner -> (competencies asked for, best level per competency): see _prefetch_levels.
+        self._best_levels: dict[uuid.UUID, tuple[frozenset[uuid.UUID], dict[uuid.UUID, uuid.UUID]]] = {}
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -194,11 +196,7 @@ class CredentialService:
     async def _badge(
         self, achievement_id: uuid.UUID, learner_id: uuid.UUID | None, evidence: Sequence[Evidence]
     ) -> documents.BadgeInfo:
-        achievement = self._achievement_cache.get(achievement_id) or await self.repo.achievement(
-            achievement_id
-        )
-        if achievement is not None:
-            self._achievement_cache[achievement_id] = achievement
+        achievement = await self._achievement(achievement_id)
         if achievement is None:
             raise InvalidCredential(
                 "unknown achievement",
@@ -222,13 +220,14 @@ class CredentialService:
                 current = levels_from_evidence.get(e.competency_id)
                 if current is None or (e.level_position or 0) > current[0]:
                     levels_from_evidence[e.competency_id] = (e.level_position or 0, e.level_id)
-        fallback = (
-            await self.repo.best_levels(
-                learner_id, [c for c in competency_ids if c not in levels_from_evidence]
-            )
-            if learner_id is not None
-            else {}
-        )
+        wanted = [c for c in competency_ids if c not in levels_from_evidence]
+        known = self._best_levels.get(learner_id) if learner_id is not None else None
+        if learner_id is None:
+            fallback: dict[uuid.UUID, uuid.UUID] = {}
+        elif known is not None and all(c in known[0] for c in wanted):
+            fallback = known[1]
+        else:
+            fallback = await self.repo.best_levels(learner_id, wanted)
         competencies = []
         for competency, framework, levels, descriptors in await self._competencies(competency_ids):
             achieved = levels_from_evidence.get(competency.id, (0, fallback.get(competency.id)))[1]
@@ -261,6 +260,38 @@ class CredentialService:
             tags=list(achievement.tags),
             competencies=competencies,
         )
+
+    async def _achievement(self, achievement_id: uuid.UUID) -> Achievement | None:
+        """An achievement, read once per service instance (a batch issues many of the same)."""
+        achievement = self._achievement_cache.get(achievement_id)
+        if achievement is None:
+            achievement = await self.repo.achievement(achievement_id)
+            if achievement is not None:
+                self._achievement_cache[achievement_id] = achievement
+        return achievement
+
+    async def _prefetch_levels(self, specs: Sequence[IssueSpec]) -> None:
+        """The learners' best rubric levels for every competency their credentials may name, in one
+        query for the whole chunk (else one query per credential)."""
+        competency_ids: set[uuid.UUID] = set()
+        for achievement_id in {spec.achievement_id for spec in specs}:
+            achievement = await self._achievement(achievement_id)
+            if achievement is None or not achievement.rule:
+                continue
+            try:
+                rule = rules.parse_rule(achievement.rule)
+            except ValueError:
+                continue
+            if isinstance(rule, rules.EvidenceRule):
+                competency_ids.update(rule.competency_ids)
+        for spec in specs:
+            competency_ids.update(e.competency_id for e in spec.evidence)
+        learners = {spec.learner_id for spec in specs} - set(self._best_levels)
+        if not learners or not competency_ids:
+            return
+        found = await self.repo.best_levels_many(learners, competency_ids)
+        for learner_id in learners:
+            self._best_levels[learner_id] = (frozenset(competency_ids), found.get(learner_id, {}))
 
     async def _competencies(self, ids: Iterable[uuid.UUID]) -> list[CompetencyRows]:
         """Competencies with their framework, levels and descriptors, read once per service instance
@@ -399,6 +430,7 @@ class CredentialService:
         cannot be issued is recorded there (each fallback in a savepoint) and the others go on."""
         prepared: list[tuple[IssueSpec, dict[str, Any]]] = []
         drawn: set[tuple[uuid.UUID, int]] = set()
+        await self._prefetch_levels(specs)
         for spec in specs:
             try:
                 prepared.append((spec, await self._prepare(spec, drawn)))
@@ -555,7 +587,7 @@ class CredentialService:
                     for e in missing
                 ],
             )
-        if await self.repo.achievement(data.achievement_id) is None:
+        if await self._achievement(data.achievement_id) is None:
             raise InvalidCredential(
                 "unknown achievement",
                 [

@@ -497,6 +497,34 @@ class BadgeRepository:
         )
         return rows.all()
 
+    async def best_levels_many(
+        self, learner_ids: Iterable[uuid.UUID], competency_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[uuid.UUID, uuid.UUID]]:
+        """:meth:`best_levels` for many learners in one query: learner -> competency -> level."""
+        learners, wanted = list(set(learner_ids)), list(set(competency_ids))
+        if not learners or not wanted:
+            return {}
+        rows = await self.session.exec(
+            select(
+                Evidence.learner_id, Evidence.competency_id, Evidence.level_id, Evidence.level_position
+            ).where(
+                col(Evidence.tenant_id) == self.tenant_id,
+                col(Evidence.learner_id).in_(learners),
+                col(Evidence.competency_id).in_(wanted),
+                col(Evidence.status) == "active",
+                col(Evidence.level_id).is_not(None),
+            )
+        )
+        best: dict[uuid.UUID, dict[uuid.UUID, tuple[int, uuid.UUID]]] = {}
+        for learner_id, competency_id, level_id, position in rows.all():
+            if level_id is None:
+                continue
+            mine = best.setdefault(learner_id, {})
+            current = mine.get(competency_id)
+            if current is None or (position or 0) > current[0]:
+                mine[competency_id] = (position or 0, level_id)
+        return {learner: {c: lv for c, (_, lv) in levels.items()} for learner, levels in best.items()}
+
     async def best_levels(
         self, learner_id: uuid.UUID, competency_ids: Iterable[uuid.UUID]
     ) -> dict[uuid.UUID, uuid.UUID]:

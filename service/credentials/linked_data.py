@@ -497,7 +497,27 @@ class _Shape:
     def __init__(self, quads: list[dict[str, _Component]], slots: list[list[tuple[int, str, str]]]) -> None:
         self.quads = quads
         self.slots = slots
-        self.slotted = {q for positions in slots for q, _, _ in positions}
+        #: quad index -> [(component, slot)] for the quads that hold a slot.
+        self.by_quad: dict[int, list[tuple[str, int]]] = {}
+        for slot, positions in enumerate(slots):
+            for at, name, _kind in positions:
+                self.by_quad.setdefault(at, []).append((name, slot))
+        #: The quads without slots, as keys: a slotted quad equal to one of them is a duplicate.
+        self.fixed_keys = frozenset(_quad_key(q) for i, q in enumerate(quads) if i not in self.by_quad)
+
+
+def _quad_key(quad: dict[str, _Component]) -> tuple[Any, ...]:
+    subject, predicate, obj = quad["subject"], quad["predicate"], quad["object"]
+    return (
+        subject["type"],
+        subject["value"],
+        predicate["value"],
+        obj["type"],
+        obj["value"],
+        obj.get("datatype"),
+        obj.get("language"),
+        quad.get("name", {}).get("value"),
+    )
 
 
 def _learn_shape(dataset: dict[str, list[dict[str, _Component]]], markers: dict[str, int]) -> _Shape | None:
@@ -524,39 +544,29 @@ def _learn_shape(dataset: dict[str, list[dict[str, _Component]]], markers: dict[
 def _quads_for(shape: _Shape, values: list[str]) -> list[dict[str, _Component]] | None:
     """The shape's quads with ``values`` in their slots (fresh dicts: URDNA2015 relabels in place);
     ``None`` when a value fails the check safe mode makes at its position."""
-    replaced: dict[tuple[int, str], str] = {}
     for slot, positions in enumerate(shape.slots):
         value = values[slot]
-        for at, name, kind in positions:
+        for _at, _name, kind in positions:
             if kind == "IRI":
                 if not _is_iri_or_blank(value) or value.startswith("_:"):
                     return None
             elif _UNSUPPORTED_CONTROL.search(value):
                 return None
-            replaced[(at, name)] = value
     out: list[dict[str, _Component]] = []
-    seen: set[tuple[Any, ...]] = set()
+    seen = set(shape.fixed_keys)
     for index, quad in enumerate(shape.quads):
-        copy = {name: dict(component) for name, component in quad.items()}
-        if index in shape.slotted:
-            for name, component in copy.items():
-                new = replaced.get((index, name))
-                if new is not None:
-                    component["value"] = new
-            key = tuple(
-                (
-                    name,
-                    component.get("type"),
-                    component.get("value"),
-                    component.get("datatype"),
-                    component.get("language"),
-                )
-                for name, component in sorted(copy.items())
-            )
-            if key in seen:
-                continue
+        holes = shape.by_quad.get(index)
+        if holes is None:
+            # URDNA2015 relabels blank node components in place: those are copied, the rest shared.
+            out.append({n: (dict(c) if c["type"] == "blank node" else c) for n, c in quad.items()})
+            continue
+        copy = {n: dict(c) for n, c in quad.items()}
+        for name, slot in holes:
+            copy[name]["value"] = values[slot]
+        key = _quad_key(copy)
+        if key not in seen:  # equal strings in two slots: toRdf would have kept one triple
             seen.add(key)
-        out.append(copy)
+            out.append(copy)
     return out
 
 
