@@ -184,7 +184,8 @@ async def _jwt(found: PublicCredential, session: SessionDep, settings: SettingsD
     summary="A credential as a compact JWS (VC-JWT, RS256)",
     description=(
         "The credential's VC-JWT form (RS256, `kid` resolving to the issuer's key) as "
-        "`application/jwt`. No token: the unguessable URL is the secret."
+        "`application/jwt`, signed on the first request for it and then stored. No token: the "
+        "unguessable URL is the secret."
     ),
     responses={**PUBLIC_ERRORS, 200: {"content": {"text/plain": {}}}},
     response_class=PlainTextResponse,
