@@ -426,6 +426,7 @@ def canonicalize(
 _MARKER = "x-portrait-slot-"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+\-.]*$")
 _NOT_TEMPLATABLE = "not templatable"
+_SEEN_ONCE = "seen once"
 _Component = dict[str, Any]
 
 
@@ -581,6 +582,11 @@ def _canonicalize_by_shape(document: Mapping[str, Any], registry: ContextRegistr
         return None
     shape = registry.canonical_shapes.get(key)
     if shape is None:
+        # First sighting: only remember it. A shape is learned when a second document has it, so
+        # documents of one-off shapes (a transcript, a third party's credential) cost nothing extra.
+        registry.canonical_shapes[key] = _SEEN_ONCE
+        return None
+    if shape is _SEEN_ONCE:
         markers = {_marker(i, value): i for i, value in enumerate(values)}
         processor = _SafeProcessor(registry)
         options = _options(registry, True)
