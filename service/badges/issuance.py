@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.awards import rules
@@ -47,6 +48,7 @@ from service.credentials import (
     CredentialError,
     issue,
 )
+from service.credentials.builder import sign_vc_jwt
 from service.errors import FieldError, ServiceError
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency, Framework, RubricLevel
@@ -139,8 +141,13 @@ class CredentialService:
         self.issued: list[IssuedCredential] = []
         #: Time spent building + signing each proof format (figures for benchmarks).
         self.sign_seconds = {"data-integrity": 0.0, "vc-jwt": 0.0}
+        #: Whether the last :meth:`jwt` call stored the token (False: it was stored before, or by a
+        #: concurrent request, or could not be stored now). A figure for tests.
+        self.jwt_stored = False
         self._competency_cache: dict[uuid.UUID, CompetencyRows] = {}
         self._achievement_cache: dict[uuid.UUID, Achievement] = {}
+        #: learner -> (competencies asked for, best level per competency): see _prefetch_levels.
+        self._best_levels: dict[uuid.UUID, tuple[frozenset[uuid.UUID], dict[uuid.UUID, uuid.UUID]]] = {}
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -149,6 +156,36 @@ class CredentialService:
         if row is None:
             raise CredentialNotFound(f"credential {credential_id} not found")
         return row
+
+    async def jwt(self, row: IssuedCredential) -> str:
+        """The credential's VC-JWT form (RS256), signed on first request and then stored.
+
+        Batch issuance stores only the eddsa-rdfc-2022 document; the JWT is signed here the first time
+        someone asks for it (public ``.jwt`` / ``Accept: application/jwt``, the API's credential
+        detail), over the stored document without its proof (the same JSON the Data Integrity proof
+        signs), with the issuer's current RSA key. The store is ``UPDATE ... WHERE jwt IS NULL``:
+        of concurrent first requests exactly one writes, the others read back the stored value (RS256
+        is deterministic, so they computed the same bytes anyway). When the row cannot be written now
+        (SQLite busy in a read transaction), the token is returned unstored and the next request
+        stores it."""
+        self.jwt_stored = False
+        if row.jwt:
+            return row.jwt
+        signer = await self.issuers.signer("RSA")
+        if signer.controller != row.issuer_id:
+            raise IssuerKeyUnavailable(
+                f"the issuer's RSA key belongs to {signer.controller!r}, not to {row.issuer_id!r}"
+            )
+        document = json.loads(row.document)
+        started = time.perf_counter()
+        try:
+            token = sign_vc_jwt(document, signer)
+        except CredentialError as exc:
+            raise InvalidCredential(f"the credential cannot be signed as a VC-JWT: {exc}") from exc
+        self.sign_seconds["vc-jwt"] += time.perf_counter() - started
+        stored, self.jwt_stored = await self.repo.store_jwt(row.id, token)
+        set_committed_value(row, "jwt", stored or token)
+        return stored or token
 
     async def list_credentials(self, page: PageParams, **filters: Any) -> tuple[list[CredentialRead], int]:
         rows, total = await self.repo.list_credentials(page, **filters)
@@ -159,11 +196,7 @@ class CredentialService:
     async def _badge(
         self, achievement_id: uuid.UUID, learner_id: uuid.UUID | None, evidence: Sequence[Evidence]
     ) -> documents.BadgeInfo:
-        achievement = self._achievement_cache.get(achievement_id) or await self.repo.achievement(
-            achievement_id
-        )
-        if achievement is not None:
-            self._achievement_cache[achievement_id] = achievement
+        achievement = await self._achievement(achievement_id)
         if achievement is None:
             raise InvalidCredential(
                 "unknown achievement",
@@ -187,13 +220,14 @@ class CredentialService:
                 current = levels_from_evidence.get(e.competency_id)
                 if current is None or (e.level_position or 0) > current[0]:
                     levels_from_evidence[e.competency_id] = (e.level_position or 0, e.level_id)
-        fallback = (
-            await self.repo.best_levels(
-                learner_id, [c for c in competency_ids if c not in levels_from_evidence]
-            )
-            if learner_id is not None
-            else {}
-        )
+        wanted = [c for c in competency_ids if c not in levels_from_evidence]
+        known = self._best_levels.get(learner_id) if learner_id is not None else None
+        if learner_id is None:
+            fallback: dict[uuid.UUID, uuid.UUID] = {}
+        elif known is not None and all(c in known[0] for c in wanted):
+            fallback = known[1]
+        else:
+            fallback = await self.repo.best_levels(learner_id, wanted)
         competencies = []
         for competency, framework, levels, descriptors in await self._competencies(competency_ids):
             achieved = levels_from_evidence.get(competency.id, (0, fallback.get(competency.id)))[1]
@@ -227,6 +261,38 @@ class CredentialService:
             competencies=competencies,
         )
 
+    async def _achievement(self, achievement_id: uuid.UUID) -> Achievement | None:
+        """An achievement, read once per service instance (a batch issues many of the same)."""
+        achievement = self._achievement_cache.get(achievement_id)
+        if achievement is None:
+            achievement = await self.repo.achievement(achievement_id)
+            if achievement is not None:
+                self._achievement_cache[achievement_id] = achievement
+        return achievement
+
+    async def _prefetch_levels(self, specs: Sequence[IssueSpec]) -> None:
+        """The learners' best rubric levels for every competency their credentials may name, in one
+        query for the whole chunk (else one query per credential)."""
+        competency_ids: set[uuid.UUID] = set()
+        for achievement_id in {spec.achievement_id for spec in specs}:
+            achievement = await self._achievement(achievement_id)
+            if achievement is None or not achievement.rule:
+                continue
+            try:
+                rule = rules.parse_rule(achievement.rule)
+            except ValueError:
+                continue
+            if isinstance(rule, rules.EvidenceRule):
+                competency_ids.update(rule.competency_ids)
+        for spec in specs:
+            competency_ids.update(e.competency_id for e in spec.evidence)
+        learners = {spec.learner_id for spec in specs} - set(self._best_levels)
+        if not learners or not competency_ids:
+            return
+        found = await self.repo.best_levels_many(learners, competency_ids)
+        for learner_id in learners:
+            self._best_levels[learner_id] = (frozenset(competency_ids), found.get(learner_id, {}))
+
     async def _competencies(self, ids: Iterable[uuid.UUID]) -> list[CompetencyRows]:
         """Competencies with their framework, levels and descriptors, read once per service instance
         (a batch issues many credentials of the same achievements)."""
@@ -256,8 +322,9 @@ class CredentialService:
         ]
 
     async def _prepare(self, spec: IssueSpec, drawn: set[tuple[uuid.UUID, int]]) -> dict[str, Any]:
-        """Build, validate and sign (both formats) one credential at a fresh random status index not in
-        ``drawn``; the row to store. Nothing is written."""
+        """Build, validate and sign (eddsa-rdfc-2022; the VC-JWT comes on first request, see
+        :meth:`jwt`) one credential at a fresh random status index not in ``drawn``; the row to store.
+        Nothing is written."""
         learner = spec.learner
         if learner is None:
             learner = spec.learner = await self.repo.learner(spec.learner_id)
@@ -299,13 +366,10 @@ class CredentialService:
         try:
             started = time.perf_counter()
             signed = issue(unsigned, context.data_integrity, created=now)
-            middle = time.perf_counter()
-            token = issue(unsigned, context.vc_jwt, proof_format="vc-jwt", check_json_ld=False)
-            self.sign_seconds["data-integrity"] += middle - started
-            self.sign_seconds["vc-jwt"] += time.perf_counter() - middle
+            self.sign_seconds["data-integrity"] += time.perf_counter() - started
         except CredentialError as exc:
             raise InvalidCredential(f"the credential cannot be issued: {exc}") from exc
-        assert isinstance(signed, dict) and isinstance(token, str)
+        assert isinstance(signed, dict)
         return {
             "id": credential_id,
             "tenant_id": self.tenant_id,
@@ -319,7 +383,7 @@ class CredentialService:
             "status_list_id": status_list.id,
             "status_index": index,
             "document": json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
-            "jwt": token,
+            "jwt": None,  # signed on first request: see jwt()
             "issued_at": now,
             "issued_by": spec.issued_by,
         }
@@ -366,6 +430,7 @@ class CredentialService:
         cannot be issued is recorded there (each fallback in a savepoint) and the others go on."""
         prepared: list[tuple[IssueSpec, dict[str, Any]]] = []
         drawn: set[tuple[uuid.UUID, int]] = set()
+        await self._prefetch_levels(specs)
         for spec in specs:
             try:
                 prepared.append((spec, await self._prepare(spec, drawn)))
@@ -522,7 +587,7 @@ class CredentialService:
                     for e in missing
                 ],
             )
-        if await self.repo.achievement(data.achievement_id) is None:
+        if await self._achievement(data.achievement_id) is None:
             raise InvalidCredential(
                 "unknown achievement",
                 [

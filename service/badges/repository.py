@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -217,6 +218,36 @@ class BadgeRepository:
         # executemany with RETURNING: SQLAlchemy batches it into multi-row statements (insertmanyvalues).
         result = await self.session.execute(stmt, rows)
         return set(result.scalars().all())
+
+    async def store_jwt(self, credential_id: uuid.UUID, token: str) -> tuple[str | None, bool]:
+        """Store a credential's VC-JWT unless one is stored already; ``(the stored token, whether this
+        call wrote it)``. Of concurrent callers exactly one writes (``WHERE jwt IS NULL``: a second
+        UPDATE waits for the first's row lock, then finds the column set). A write the database
+        refuses now (SQLite: a read transaction that can't take the write lock) is rolled back to a
+        savepoint and reported as ``(None, False)``; the caller returns its token unstored."""
+        stmt = (
+            update(IssuedCredential)
+            .where(
+                col(IssuedCredential.tenant_id) == self.tenant_id,
+                col(IssuedCredential.id) == credential_id,
+                col(IssuedCredential.jwt).is_(None),
+            )
+            .values(jwt=token)
+            .execution_options(synchronize_session=False)
+        )
+        try:
+            async with self.session.begin_nested():
+                wrote = (await self.session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined]
+        except OperationalError:
+            if self.dialect != "sqlite":
+                raise
+            return None, False
+        if wrote:
+            return token, True
+        stored = await self.session.scalar(
+            select(IssuedCredential.jwt).where(col(IssuedCredential.id) == credential_id)
+        )
+        return stored, False
 
     async def issued_keys(self, keys: Iterable[str]) -> set[str]:
         """Which of these source keys a credential was issued under already."""
@@ -465,6 +496,34 @@ class BadgeRepository:
             .order_by(col(Evidence.observed_at), col(Evidence.id))
         )
         return rows.all()
+
+    async def best_levels_many(
+        self, learner_ids: Iterable[uuid.UUID], competency_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[uuid.UUID, uuid.UUID]]:
+        """:meth:`best_levels` for many learners in one query: learner -> competency -> level."""
+        learners, wanted = list(set(learner_ids)), list(set(competency_ids))
+        if not learners or not wanted:
+            return {}
+        rows = await self.session.exec(
+            select(
+                Evidence.learner_id, Evidence.competency_id, Evidence.level_id, Evidence.level_position
+            ).where(
+                col(Evidence.tenant_id) == self.tenant_id,
+                col(Evidence.learner_id).in_(learners),
+                col(Evidence.competency_id).in_(wanted),
+                col(Evidence.status) == "active",
+                col(Evidence.level_id).is_not(None),
+            )
+        )
+        best: dict[uuid.UUID, dict[uuid.UUID, tuple[int, uuid.UUID]]] = {}
+        for learner_id, competency_id, level_id, position in rows.all():
+            if level_id is None:
+                continue
+            mine = best.setdefault(learner_id, {})
+            current = mine.get(competency_id)
+            if current is None or (position or 0) > current[0]:
+                mine[competency_id] = (position or 0, level_id)
+        return {learner: {c: lv for c, (_, lv) in levels.items()} for learner, levels in best.items()}
 
     async def best_levels(
         self, learner_id: uuid.UUID, competency_ids: Iterable[uuid.UUID]

@@ -228,6 +228,8 @@ class ContextRegistry:
         self.processed_contexts = BoundedCache(4096)
         # Canonical N-Quads of whole documents, keyed by the SHA-256 of their exact JSON (linked_data.py).
         self.canonical_documents = BoundedCache(2048)
+        # Document shapes: RDF quads with slots for the strings that vary (linked_data.py).
+        self.canonical_shapes = BoundedCache(512)
 
     @property
     def urls(self) -> frozenset[str]:

@@ -60,6 +60,7 @@ from typing import Any
 
 from frozendict import frozendict
 from pyld import jsonld as _pyld  # type: ignore[import-untyped]
+from pyld.canon import URDNA2015  # type: ignore[import-untyped]
 from pyld.context_resolver import ContextResolver  # type: ignore[import-untyped]
 
 from service.credentials.contexts import BoundedCache, ContextRegistry, default_registry
@@ -373,11 +374,17 @@ def _document_key(document: Mapping[str, Any]) -> bytes | None:
 
 
 def canonicalize(
-    document: Mapping[str, Any], *, registry: ContextRegistry | None = None, memoize: bool = True
+    document: Mapping[str, Any],
+    *,
+    registry: ContextRegistry | None = None,
+    memoize: bool = True,
+    shapes: bool = True,
 ) -> str:
     """Return the RDFC-1.0 canonical N-Quads of a JSON-LD document (expanded in safe mode).
 
     Same errors as :func:`expand`. The output is the exact byte sequence that Data Integrity hashes.
+    With the caches on, a document whose shape was seen before skips expansion (see "canonicalization
+    by document shape" below); ``shapes=False`` turns only that off (tests compare both paths).
     """
     registry = registry or default_registry()
     key = _document_key(document) if memoize and registry.cache else None
@@ -385,8 +392,221 @@ def canonicalize(
         cached = registry.canonical_documents.get(key)
         if isinstance(cached, str):
             return cached
-    result = _run(registry, memoize, "normalize", document)
+    result = _canonicalize_by_shape(document, registry) if key is not None and shapes else None
+    if result is None:
+        result = _run(registry, memoize, "normalize", document)
     assert isinstance(result, str)
     if key is not None and len(result) <= _MAX_MEMO_NQUADS:
         registry.canonical_documents[key] = result
+    return result
+
+
+# -- canonicalization by document shape ---------------------------------------------------------------
+#
+# Credentials built from one achievement template differ only in a few strings (ids, dates, hashes,
+# evidence text): their JSON-LD expansion and RDF conversion are the same up to those strings. So the
+# expensive part (expansion + toRdf, ~85% of canonicalization) runs once per *shape*: the document with
+# every slot string replaced by a marker. The shape's RDF quads, with each marker's positions recorded,
+# are kept; a document of that shape gets its quads by putting its own strings back, and only RDFC-1.0's
+# blank node labelling and sorting (pyld's URDNA2015, the same code as the full path) runs per document.
+#
+# Why the quads are the same (JSON-LD 1.1 expansion, pyld 3.3): how a string expands depends on the term
+# definition of its key (literal with the term's datatype, or IRI), never on the string, except for IRI
+# expansion, which looks at a colon, the prefix before it, whether "//" follows it, keywords and term
+# names. A slot's marker keeps the string's scheme and "//" (``urn:x-portrait-slot-3``); strings that are
+# keywords or term names of a pinned context, blank node labels and ``type`` / ``@``-keyword values are
+# kept in the shape. Every marker must come out of the shape's quads unchanged, as a whole literal value
+# or a whole IRI (else the shape is not used: a prefix expanded it, @vocab prefixed it, it was embedded in
+# an rdf:JSON literal...), and a document's own strings get the checks safe mode would make at those
+# positions (absolute IRIs; no control characters in literals): else the full path runs and raises its
+# own error. Equal strings in two slots give duplicate quads, which are dropped as toRdf drops them.
+# tests/credentials/test_shapes.py compares this path with the full one over generated credentials and the
+# OB 3.0 test vector, byte for byte.
+
+_MARKER = "x-portrait-slot-"
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+\-.]*$")
+_NOT_TEMPLATABLE = "not templatable"
+_SEEN_ONCE = "seen once"
+_Component = dict[str, Any]
+
+
+def _context_terms(registry: ContextRegistry) -> frozenset[str]:
+    """Every key of every pinned context (terms, prefixes, keywords): strings that IRI expansion may map."""
+    cached = getattr(registry, "_portrait_context_terms", None)
+    if isinstance(cached, frozenset):
+        return cached
+    terms: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                terms.add(str(key))
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for url in registry.urls:
+        walk(registry.document_loader(url)["document"].get("@context"))
+    result = frozenset(terms)
+    registry._portrait_context_terms = result  # type: ignore[attr-defined]
+    return result
+
+
+def _marker(index: int, value: str) -> str:
+    colon = value.find(":")
+    if colon > 0 and _SCHEME.match(value[:colon]):
+        return f"{value[:colon]}:{'//' if value[colon + 1 :].startswith('//') else ''}{_MARKER}{index}"
+    return f"{_MARKER}{index}"
+
+
+def _skeleton(document: Mapping[str, Any], terms: frozenset[str]) -> tuple[Any, list[str]] | None:
+    """The document with its slot strings replaced by markers, and the strings; ``None`` when a string
+    would have to stay in the shape but looks like a marker (never templated then)."""
+    values: list[str] = []
+
+    def walk(node: Any, key: str | None) -> Any:
+        if isinstance(node, Mapping):
+            return {k: (v if k == "@context" else walk(v, k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(item, key) for item in node]
+        if isinstance(node, str):
+            keep = (
+                key is None
+                or key == "type"
+                or key.startswith("@")
+                or node.startswith(("_:", "@"))
+                or node in terms
+            )
+            if keep:
+                if _MARKER in node:
+                    raise ValueError(node)
+                return node
+            values.append(node)
+            return _marker(len(values) - 1, node)
+        return node
+
+    try:
+        return walk(document, None), values
+    except ValueError:
+        return None
+
+
+class _Shape:
+    """A shape's quads with the positions of each slot: ``(quad, component, kind)``."""
+
+    def __init__(self, quads: list[dict[str, _Component]], slots: list[list[tuple[int, str, str]]]) -> None:
+        self.quads = quads
+        self.slots = slots
+        #: quad index -> [(component, slot)] for the quads that hold a slot.
+        self.by_quad: dict[int, list[tuple[str, int]]] = {}
+        for slot, positions in enumerate(slots):
+            for at, name, _kind in positions:
+                self.by_quad.setdefault(at, []).append((name, slot))
+        #: The quads without slots, as keys: a slotted quad equal to one of them is a duplicate.
+        self.fixed_keys = frozenset(_quad_key(q) for i, q in enumerate(quads) if i not in self.by_quad)
+
+
+def _quad_key(quad: dict[str, _Component]) -> tuple[Any, ...]:
+    subject, predicate, obj = quad["subject"], quad["predicate"], quad["object"]
+    return (
+        subject["type"],
+        subject["value"],
+        predicate["value"],
+        obj["type"],
+        obj["value"],
+        obj.get("datatype"),
+        obj.get("language"),
+        quad.get("name", {}).get("value"),
+    )
+
+
+def _learn_shape(dataset: dict[str, list[dict[str, _Component]]], markers: dict[str, int]) -> _Shape | None:
+    if set(dataset) != {"@default"}:
+        return None  # named graphs: not worth the bookkeeping
+    quads = dataset["@default"]
+    slots: list[list[tuple[int, str, str]]] = [[] for _ in markers]
+    for index, quad in enumerate(quads):
+        for name, component in quad.items():
+            for field in ("value", "datatype", "language"):
+                text = component.get(field)
+                if not isinstance(text, str) or _MARKER not in text:
+                    continue
+                slot = markers.get(text)
+                kind = component.get("type")
+                if slot is None or field != "value" or name == "predicate" or kind not in ("IRI", "literal"):
+                    return None
+                slots[slot].append((index, name, str(kind)))
+    if any(not positions for positions in slots):
+        return None
+    return _Shape(quads, slots)
+
+
+def _quads_for(shape: _Shape, values: list[str]) -> list[dict[str, _Component]] | None:
+    """The shape's quads with ``values`` in their slots (fresh dicts: URDNA2015 relabels in place);
+    ``None`` when a value fails the check safe mode makes at its position."""
+    for slot, positions in enumerate(shape.slots):
+        value = values[slot]
+        for _at, _name, kind in positions:
+            if kind == "IRI":
+                if not _is_iri_or_blank(value) or value.startswith("_:"):
+                    return None
+            elif _UNSUPPORTED_CONTROL.search(value):
+                return None
+    out: list[dict[str, _Component]] = []
+    seen = set(shape.fixed_keys)
+    for index, quad in enumerate(shape.quads):
+        holes = shape.by_quad.get(index)
+        if holes is None:
+            # URDNA2015 relabels blank node components in place: those are copied, the rest shared.
+            out.append({n: (dict(c) if c["type"] == "blank node" else c) for n, c in quad.items()})
+            continue
+        copy = {n: dict(c) for n, c in quad.items()}
+        for name, slot in holes:
+            copy[name]["value"] = values[slot]
+        key = _quad_key(copy)
+        if key not in seen:  # equal strings in two slots: toRdf would have kept one triple
+            seen.add(key)
+            out.append(copy)
+    return out
+
+
+def _canonicalize_by_shape(document: Mapping[str, Any], registry: ContextRegistry) -> str | None:
+    """RDFC-1.0 N-Quads through the document's shape, or ``None`` (then the full path runs)."""
+    skeleton = _skeleton(document, _context_terms(registry))
+    if skeleton is None:
+        return None
+    shape_doc, values = skeleton
+    key = _document_key(shape_doc)
+    if key is None:
+        return None
+    shape = registry.canonical_shapes.get(key)
+    if shape is None:
+        # First sighting: only remember it. A shape is learned when a second document has it, so
+        # documents of one-off shapes (a transcript, a third party's credential) cost nothing extra.
+        registry.canonical_shapes[key] = _SEEN_ONCE
+        return None
+    if shape is _SEEN_ONCE:
+        markers = {_marker(i, value): i for i, value in enumerate(values)}
+        processor = _SafeProcessor(registry)
+        options = _options(registry, True)
+        options["produceGeneralizedRdf"] = False
+        try:
+            with _lock_for(registry):
+                dataset = processor.to_rdf(dict(shape_doc), options)
+        except (_pyld.JsonLdError, CredentialError):
+            return None  # the full path raises the document's own error
+        learned = _learn_shape(dataset, markers)
+        shape = learned if learned is not None else _NOT_TEMPLATABLE
+        registry.canonical_shapes[key] = shape
+    if not isinstance(shape, _Shape):
+        return None
+    quads = _quads_for(shape, values)
+    if quads is None:
+        return None
+    # The ordering (urdna2015) is pure Python without shared state: no lock needed.
+    result = URDNA2015().main(
+        {"@default": quads}, {"algorithm": "URDNA2015", "format": "application/n-quads"}
+    )
+    assert isinstance(result, str)
     return result

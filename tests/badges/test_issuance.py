@@ -51,8 +51,13 @@ async def test_an_award_is_issued_once_and_verifies_in_both_formats(
     assert doc["credentialStatus"]["type"] == "BitstringStatusListEntry"
     assert doc["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
 
-    for form in (doc, row.jwt):
-        assert form is not None
+    # The VC-JWT is signed on its first request and stored once; later requests read it back.
+    assert row.jwt is None
+    token = await service.jwt(row)
+    assert service.jwt_stored and row.jwt == token
+    reader = CredentialService(session, actors.a.tenant.id, settings)
+    assert await reader.jwt(await reader.get(row.id)) == token and not reader.jwt_stored
+    for form in (doc, token):
         result = await verify_via_http(http, form)
         assert result.verified, [c.to_json() for c in result.checks]
         assert official_schema_errors(result.credential or {}) == []

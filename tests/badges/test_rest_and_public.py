@@ -10,9 +10,11 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.badges.issuance import CredentialService
+from service.badges.models import IssuedCredential
 from service.config import Settings
 from service.credentials import baking
 from tests.badges.helpers import earn, verify_via_http
@@ -31,15 +33,19 @@ class Issued:
 
 
 async def _issued(
-    session: AsyncSession, actors: Actors, settings: Settings, learners: int = 2
+    session: AsyncSession, actors: Actors, settings: Settings, learners: int = 2, *, jwt: bool = True
 ) -> list[Issued]:
+    """Credentials issued from awards; with ``jwt`` their VC-JWT form is asked for once (it is signed
+    on first request), else ``jwt`` is empty (stored as NULL until someone asks)."""
     earned = await earn(session, actors.a.tenant.id, learners=learners)
     service = CredentialService(session, actors.a.tenant.id, settings)
     await service.issue_awards(earned.award_ids)
+    assert all(r.jwt is None for r in service.issued)
+    tokens = [await service.jwt(r) if jwt else "" for r in service.issued]
     await session.commit()
     return [
-        Issued(r.id, r.document, r.jwt or "", r.learner_id, r.achievement_id)  # type: ignore[arg-type]
-        for r in service.issued
+        Issued(r.id, r.document, token, r.learner_id, r.achievement_id)  # type: ignore[arg-type]
+        for r, token in zip(service.issued, tokens, strict=True)
     ]
 
 
@@ -101,7 +107,7 @@ async def test_list_get_revoke_and_isolation(
 async def test_content_negotiation_and_baked_images(
     http: httpx.AsyncClient, actors: Actors, session: AsyncSession, settings: Settings
 ) -> None:
-    row = (await _issued(session, actors, settings, learners=1))[0]
+    row = (await _issued(session, actors, settings, learners=1, jwt=False))[0]
     url = f"/credentials/{row.id}"
     default = await http.get(url)
     assert default.status_code == 200 and default.headers["content-type"].startswith("application/vc+ld+json")
@@ -110,13 +116,13 @@ async def test_content_negotiation_and_baked_images(
     assert as_json.headers["content-type"].startswith("application/json") and as_json.json()["id"].endswith(
         url
     )
+    # The first request for the VC-JWT form signs it and stores it; later requests serve that value.
     jws = await http.get(url, headers={"Accept": "text/plain"})
-    assert (
-        jws.headers["content-type"].startswith("text/plain")
-        and jws.text == row.jwt
-        and jws.text.count(".") == 2
-    )
-    assert (await http.get(f"{url}.jwt")).text == row.jwt
+    assert jws.headers["content-type"].startswith("text/plain") and jws.text.count(".") == 2
+    stored = await session.scalar(select(IssuedCredential.jwt).where(col(IssuedCredential.id) == row.id))
+    assert stored == jws.text
+    assert (await http.get(f"{url}.jwt")).text == stored
+    assert (await verify_via_http(http, jws.text)).verified
     assert (await http.get(f"{url}.json")).text == row.document
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     html = await http.get(url, headers={"Accept": browser})

@@ -76,11 +76,11 @@ async def issue_credential(
     response: Response,
 ) -> CredentialDetail:
     """With an ``idempotency_key``, a retry returns the credential issued the first time (200)."""
-    row, created = await CredentialService(session, principal.tenant_id, settings).issue_direct(
-        body, issued_by=principal.client_id
-    )
+    service = CredentialService(session, principal.tenant_id, settings)
+    row, created = await service.issue_direct(body, issued_by=principal.client_id)
     if not created:
         response.status_code = 200
+    await service.jwt(row)  # the detail carries the VC-JWT form: signed now (first request), stored
     return credential_detail(row, settings.public_url)
 
 
@@ -117,8 +117,11 @@ async def issue_waiting(principal: CredentialsWrite, session: SessionDep, settin
 async def get_credential(
     credential_id: uuid.UUID, principal: CredentialsRead, session: SessionDep, settings: SettingsDep
 ) -> CredentialDetail:
-    """The stored credential with its signed document (eddsa-rdfc-2022) and its VC-JWT form (RS256)."""
-    row = await CredentialService(session, principal.tenant_id, settings).get(credential_id)
+    """The stored credential with its signed document (eddsa-rdfc-2022) and its VC-JWT form (RS256,
+    signed on the first request for it and stored)."""
+    service = CredentialService(session, principal.tenant_id, settings)
+    row = await service.get(credential_id)
+    await service.jwt(row)
     return credential_detail(row, settings.public_url)
 
 

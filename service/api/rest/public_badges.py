@@ -18,6 +18,7 @@ from service.api.web import public_pages
 from service.api.web.credential_page import build_page
 from service.api.web.templating import render
 from service.badges import documents, images
+from service.badges.issuance import CredentialService
 from service.badges.public import PublicBadgeService, PublicCredential
 from service.credentials import baking
 
@@ -173,19 +174,25 @@ async def _credential(
     return await PublicBadgeService(session, settings).credential(credential_id)
 
 
+async def _jwt(found: PublicCredential, session: SessionDep, settings: SettingsDep) -> str:
+    """The VC-JWT form, signed on the first request for it and then stored (docs/credentials.md)."""
+    return await CredentialService(session, found.row.tenant_id, settings).jwt(found.row)
+
+
 @router.get(
     "/credentials/{credential_id}.jwt",
     summary="A credential as a compact JWS (VC-JWT, RS256)",
     description=(
         "The credential's VC-JWT form (RS256, `kid` resolving to the issuer's key) as "
-        "`application/jwt`. No token: the unguessable URL is the secret."
+        "`application/jwt`, signed on the first request for it and then stored. No token: the "
+        "unguessable URL is the secret."
     ),
     responses={**PUBLIC_ERRORS, 200: {"content": {"text/plain": {}}}},
     response_class=PlainTextResponse,
 )
 async def credential_jwt(credential_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> Response:
     found = await _credential(credential_id, session, settings)
-    return PlainTextResponse(found.row.jwt or "", headers=_no_store())
+    return PlainTextResponse(await _jwt(found, session, settings), headers=_no_store())
 
 
 @router.get(
@@ -259,7 +266,7 @@ async def credential(
     found = await _credential(credential_id, session, settings)
     kind = negotiate(request.headers.get("accept"))
     if kind == "jwt":
-        return PlainTextResponse(found.row.jwt or "", headers=_no_store())
+        return PlainTextResponse(await _jwt(found, session, settings), headers=_no_store())
     if kind == "html":
         # The page shows the revocation date, never the (internal) reason.
         view = build_page(
