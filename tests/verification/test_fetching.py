@@ -45,7 +45,8 @@ async def test_own_issuer_documents_are_read_in_process(
     await service.issue_awards(earned.award_ids)
     await session.commit()
     row = service.issued[0]
-    document, compact, credential_id = json.loads(row.document), row.jwt or "", row.id
+    document, compact, credential_id = json.loads(row.document), await service.jwt(row), row.id
+    await session.commit()
 
     first = (await http.post("/api/v1/verify", json=document)).json()
     assert first["verified"] is True, first

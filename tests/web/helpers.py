@@ -36,11 +36,13 @@ async def issue_one(session: AsyncSession, tenant_id: uuid.UUID, settings: Setti
     await service.issue_awards(earned.award_ids)
     await session.commit()
     row = service.issued[0]
+    jwt = await service.jwt(row)  # signed on first request since issuance stores only eddsa
+    await session.commit()
     return Issued(
         id=row.id,
         url=f"{settings.public_url}/credentials/{row.id}",
         document=row.document,
-        jwt=row.jwt or "",
+        jwt=jwt,
         sourced_id=person.sourced_id or "",
         achievement_id=earned.achievement_id,
         learner_id=learner,
