@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from service import __version__, hotcache
+from service import __version__, gctune, hotcache
 from service.api.graphql.router import graphql_router
 from service.api.middleware import BodyLimitMiddleware, NulGuardMiddleware, RequestIdMiddleware
 from service.api.openapi import install_openapi
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         await jobs.start()
         activate(jobs)
         app.state.jobs = jobs
+        gctune.tune()  # the app is built: what exists now lives as long as the process
         try:
             yield
         finally:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from service import gctune
 from service.config import Settings, get_settings
 from service.db import Database
 from service.logging import configure_logging
@@ -94,6 +95,7 @@ def worker(
                 queue = ProcrastinateBackend(db, settings)
                 await queue.start()
                 activate(queue)
+                gctune.tune()
                 try:  # procrastinate stops gracefully on SIGINT/SIGTERM
                     await queue.run_worker(concurrency=concurrency, name=name)
                 finally:
@@ -106,6 +108,7 @@ def worker(
                     loop.add_signal_handler(sig, main.cancel)  # stop() puts running jobs back
                 local = InProcessBackend(db, settings, concurrency=concurrency)
                 activate(local)
+                gctune.tune()
                 await local.run_forever()
         finally:
             await db.dispose()

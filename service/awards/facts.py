@@ -20,7 +20,7 @@ EDUCATOR_SOURCES = ("rubric", "oneroster_result", "exhibition")
 SELF_SOURCES = ("self_assessment", "peer")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EvidenceFact:
     """One active piece of evidence for one learner and one competency."""
 

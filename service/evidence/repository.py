@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.awards.repository import among
 from service.db import bulk_insert, fetch_page
 from service.evidence.models import Evidence, IdempotencyRecord
 from service.frameworks.models import Competency, Framework, RubricLevel
@@ -34,7 +35,7 @@ class EvidenceRepository:
             return {}
         rows = await self.session.exec(
             select(Person.id, Person.role).where(
-                col(Person.tenant_id) == self.tenant_id, col(Person.id).in_(wanted)
+                col(Person.tenant_id) == self.tenant_id, among(self.session, col(Person.id), wanted)
             )
         )
         return {r[0]: r[1] for r in rows.all()}
@@ -82,7 +83,7 @@ class EvidenceRepository:
         if not wanted:
             return set()
         rows = await self.session.exec(
-            select(model.id).where(model.tenant_id == self.tenant_id, model.id.in_(wanted))
+            select(model.id).where(model.tenant_id == self.tenant_id, among(self.session, model.id, wanted))
         )
         return set(rows.all())
 
@@ -102,7 +103,9 @@ class EvidenceRepository:
         if not wanted:
             return {}
         rows = await self.session.exec(
-            select(Evidence).where(col(Evidence.tenant_id) == self.tenant_id, col(Evidence.id).in_(wanted))
+            select(Evidence).where(
+                col(Evidence.tenant_id) == self.tenant_id, among(self.session, col(Evidence.id), wanted)
+            )
         )
         return {e.id: e for e in rows.all()}
 

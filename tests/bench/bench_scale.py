@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import hashlib
 import json
+import os
 import random
 import resource
 import statistics
@@ -51,6 +54,7 @@ from pydantic import SecretStr
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from service import gctune
 from service.app import create_app
 from service.awards.schemas import AchievementCreate, ManualAward
 from service.awards.service import AwardService
@@ -64,8 +68,14 @@ from service.tenancy.service import SYSTEM, TenancyService
 from tests.factories import make_portrait
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/portrait_scale"
-#: What --keep needs from the run that built the database (ids of the district's rows).
-INFO_FILE = Path(__file__).resolve().parents[2] / "var" / "bench_scale.json"
+#: What --keep needs from the run that built the database (ids of the district's rows), per database.
+INFO_DIR = Path(__file__).resolve().parents[2] / "var"
+
+
+def info_file(url: str) -> Path:
+    return INFO_DIR / f"bench_scale_{make_url(url).database}.json"
+
+
 PER_CLASS = 25
 EVIDENCE_PER_LEARNER = 30
 AWARDS_PER_LEARNER = 3
@@ -181,7 +191,7 @@ async def setup(url: str, settings: Settings) -> dict[str, Any]:
     return info
 
 
-async def generate(url: str, info: dict[str, Any], learners: int) -> None:
+async def generate(url: str, info: dict[str, Any], learners: int, workers: int = 2) -> None:
     conn = await admin(url)
     tenant = info["tenant_id"]
     school = await conn.fetchval(
@@ -237,13 +247,17 @@ async def generate(url: str, info: dict[str, Any], learners: int) -> None:
             INSERT INTO evidence (tenant_id, id, learner_id, competency_id, framework_id, source, level_id,
                                   level_position, class_id, observed_at, artifacts, status, created_by,
                                   created_at)
-            SELECT $1, gen_random_uuid(), md5('L' || i)::uuid,
+            SELECT $1, gen_random_uuid(), l.learner_id,
                    ($4::uuid[])[1 + (i + k) % 6], $5, 'rubric',
-                   ($6::uuid[])[1 + (i * 7 + k) % 4], (i * 7 + k) % 4,
-                   md5('K' || (i % $7::int))::uuid,
+                   ($6::uuid[])[1 + (i * 7 + k) % 4], (i * 7 + k) % 4, l.class_id,
                    timestamptz '2024-09-01' + ((i * 31 + k * 37) % 800) * interval '1 day',
                    '[]'::jsonb, 'active', 'bench', now()
-            FROM generate_series($2::int, $3::int - 1) i, generate_series(1, $8::int) k
+            FROM generate_series($2::int, $3::int - 1) i
+            -- OFFSET 0 keeps the subquery from being flattened: two md5 per learner, not per record.
+            CROSS JOIN LATERAL (
+                SELECT md5('L' || i)::uuid AS learner_id, md5('K' || (i % $7::int))::uuid AS class_id OFFSET 0
+            ) l
+            CROSS JOIN generate_series(1, $8::int) k
             """,
             [
                 tenant,
@@ -307,15 +321,279 @@ async def generate(url: str, info: dict[str, Any], learners: int) -> None:
             ],
         )
     )
+    # Indexes and constraints of the bulk tables are dropped for the load and built afterwards (a sorted
+    # build instead of 30 million random insertions into B-trees far larger than shared_buffers).
+    t_drop = time.perf_counter()
+    rebuild = await defer_indexes(conn, BULK_TABLES)
+    print(f"  dropped {len(rebuild)} indexes and constraints of {', '.join(BULK_TABLES)}")
+    timings: dict[str, float] = {}
     for label, sql, params in steps:
         started = time.perf_counter()
-        for start in range(0, learners, CHUNK):
-            end = min(start + CHUNK, learners)
-            await conn.execute(sql, params[0], start, end, *params[1:])
-            progress(label, end, learners, started)
-    print(f"generated in {time.perf_counter() - t0:,.0f} s; ANALYZE ...")
+        await load_chunks(url, label, sql, params, learners, workers)
+        timings[label] = time.perf_counter() - started
+    started = time.perf_counter()
+    await rebuild_indexes(url, rebuild, workers)
+    timings["indexes and constraints"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for table in BULK_TABLES:
+        await conn.execute(f"VACUUM (ANALYZE) {table}")
     await conn.execute("ANALYZE")
+    timings["vacuum analyze"] = time.perf_counter() - started
+    total = time.perf_counter() - t0
+    print(
+        f"generated in {total:,.0f} s ("
+        + ", ".join(f"{k} {v:,.0f} s" for k, v in timings.items())
+        + f"; drop {time.perf_counter() - t_drop - sum(timings.values()):,.0f} s)"
+    )
     await conn.close()
+
+
+#: The tables the generator fills in bulk (their indexes are built after the load).
+BULK_TABLES = ("people", "enrollments", "evidence", "awards", "issued_credentials")
+
+
+async def defer_indexes(conn: asyncpg.Connection, tables: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Drop the indexes and constraints of ``tables`` (and the foreign keys pointing at them); return
+    (kind, SQL) to recreate them: indexes, then primary and unique keys, then foreign keys."""
+    oids = [await conn.fetchval("SELECT $1::regclass::oid", t) for t in tables]
+    fks = await conn.fetch(
+        "SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def "
+        "FROM pg_constraint WHERE contype = 'f' "
+        "AND (conrelid = ANY($1::oid[]) OR confrelid = ANY($1::oid[]))",
+        oids,
+    )
+    keys = await conn.fetch(
+        "SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def "
+        "FROM pg_constraint WHERE contype IN ('p', 'u') AND conrelid = ANY($1::oid[])",
+        oids,
+    )
+    indexes = await conn.fetch(
+        "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i "
+        "WHERE i.indrelid = ANY($1::oid[]) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+        "WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u'))",
+        oids,
+    )
+    for fk in fks:
+        await conn.execute(f'ALTER TABLE {fk["tbl"]} DROP CONSTRAINT "{fk["conname"]}"')
+    for key in keys:
+        await conn.execute(f'ALTER TABLE {key["tbl"]} DROP CONSTRAINT "{key["conname"]}"')
+    for index in indexes:
+        await conn.execute(f"DROP INDEX {index['name']}")
+    return (
+        [("index", index["def"]) for index in indexes]
+        + [("key", f'ALTER TABLE {k["tbl"]} ADD CONSTRAINT "{k["conname"]}" {k["def"]}') for k in keys]
+        + [("fk", f'ALTER TABLE {f["tbl"]} ADD CONSTRAINT "{f["conname"]}" {f["def"]}') for f in fks]
+    )
+
+
+async def session_for_load(url: str) -> asyncpg.Connection:
+    conn = await admin(url)
+    # A lost commit of a benchmark build is rebuilt, not recovered; index builds sort in memory.
+    await conn.execute("SET synchronous_commit = off")
+    await conn.execute("SET maintenance_work_mem = '512MB'")
+    await conn.execute("SET max_parallel_maintenance_workers = 1")
+    return conn
+
+
+async def load_chunks(url: str, label: str, sql: str, params: list[Any], learners: int, workers: int) -> None:
+    """Run ``sql`` over chunks of CHUNK learners, on ``workers`` connections at once."""
+    chunks = [(start, min(start + CHUNK, learners)) for start in range(0, learners, CHUNK)]
+    started = time.perf_counter()
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        conn = await session_for_load(url)
+        try:
+            while chunks:
+                start, end = chunks.pop(0)
+                await conn.execute(sql, params[0], start, end, *params[1:])
+                done += end - start
+                progress(label, done, learners, started)
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+async def rebuild_indexes(url: str, rebuild: list[tuple[str, str]], workers: int) -> None:
+    """Indexes first (``workers`` at once), then keys (they reuse nothing: each is a sorted build), then
+    foreign keys, each checked by one anti-join over the table instead of a lookup per inserted row."""
+    started = time.perf_counter()
+    for kind in ("index", "key", "fk"):
+        todo = [sql for k, sql in rebuild if k == kind]
+
+        async def worker(todo: list[str] = todo) -> None:
+            conn = await session_for_load(url)
+            try:
+                while todo:
+                    await conn.execute(todo.pop(0))
+            finally:
+                await conn.close()
+
+        # Foreign keys take share locks on both tables; one at a time avoids lock waits between them.
+        await asyncio.gather(*(worker() for _ in range(workers if kind != "fk" else 1)))
+        print(f"  rebuilt {kind} definitions, {time.perf_counter() - started:,.0f} s since the first")
+
+
+def learner_uuid(i: int) -> str:
+    return str(uuid.UUID(hashlib.md5(f"L{i}".encode()).hexdigest()))  # noqa: S324 - ids, not security
+
+
+def class_uuid(c: int) -> str:
+    return str(uuid.UUID(hashlib.md5(f"K{c}".encode()).hexdigest()))  # noqa: S324
+
+
+def backend_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) the PostgreSQL backends with these pids used since they started
+    (the server runs on this machine: read from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+INGEST_BATCH = 5_000
+
+
+async def ingest_child(
+    url: str, settings: Settings, info: dict[str, Any], learners: int, records: int, seed: int
+) -> None:
+    """One ingesting process (``--ingest-child``): builds its NDJSON batches, waits for "go" on stdin,
+    posts them through its own app, prints a JSON result line, and keeps its connections open until
+    stdin closes (so that the parent can read its backends' CPU)."""
+    rng = random.Random(seed)
+    classes = max(1, learners // PER_CLASS)
+    base = datetime(2026, 9, 1, tzinfo=UTC)
+    bodies = [
+        "\n".join(
+            json.dumps(
+                {
+                    "learner_id": learner_uuid(rng.randrange(learners)),
+                    "competency_id": str(rng.choice(info["competency_ids"])),
+                    "source": "rubric",
+                    "level": rng.randint(0, 3),
+                    "class_id": class_uuid(rng.randrange(classes)),
+                    "observed_at": (base + timedelta(minutes=rng.randint(0, 60 * 24 * 60))).isoformat(),
+                }
+            )
+            for _ in range(min(INGEST_BATCH, records - start))
+        ).encode()
+        for start in range(0, records, INGEST_BATCH)
+    ]
+    db = Database(url, pool_size=2)
+    app = create_app(settings, database=db)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600
+    ) as http:
+        token = (
+            await http.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(info["client_id"], info["secret"]),
+            )
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        gc_time = [0.0, 0.0]  # seconds in the cyclic garbage collector, start of the current pass
+
+        def collecting(phase: str, _info: dict[str, Any]) -> None:
+            if phase == "start":
+                gc_time[1] = time.perf_counter()
+            else:
+                gc_time[0] += time.perf_counter() - gc_time[1]
+
+        if os.environ.get("BENCH_GC") != "default":
+            gctune.tune()  # as the app's lifespan does (httpx's ASGITransport does not run it)
+        gc.callbacks.append(collecting)
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        accepted = awards = 0
+        for body in bodies:
+            r = await http.post("/api/v1/evidence", content=body, headers=headers)
+            assert r.status_code == 200, r.text[:300]
+            result = r.json()
+            accepted += len(result["accepted"])
+            awards += result["awards_created"]
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        gc.callbacks.remove(collecting)
+    result = {"accepted": accepted, "awards": awards, "elapsed": elapsed, "cpu": cpu, "gc": gc_time[0]}
+    print(json.dumps(result), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    await db.dispose()
+
+
+async def ingest(url: str, learners: int, records: int, processes: int) -> None:
+    """Evidence ingest with rules to random learners, in ``processes`` app processes at once."""
+    conn = await admin(url)
+    before = {
+        r["pid"]
+        for r in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    }
+    children = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--database-url",
+            url,
+            "--keep",
+            "--ingest-child",
+            str(n),
+            "--ingest",
+            str(records // processes),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for n in range(processes)
+    ]
+    for child in children:
+        assert child.stdout is not None
+        assert (await child.stdout.readline()).strip() == b"ready"
+    load_before = load()
+    t0 = time.perf_counter()
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write(b"go\n")
+        await child.stdin.drain()
+    results = []
+    for child in children:
+        assert child.stdout is not None
+        results.append(json.loads(await child.stdout.readline()))
+    wall = time.perf_counter() - t0
+    pids = [
+        r["pid"]
+        for r in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        if r["pid"] not in before
+    ]
+    db_cpu = backend_cpu(pids)
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.close()
+        await child.wait()
+    await conn.close()
+    accepted = sum(r["accepted"] for r in results)
+    app_cpu = sum(r["cpu"] for r in results)
+    print(
+        f"evidence ingest with rules, {processes} process(es), batches of {INGEST_BATCH:,} to random "
+        f"learners: {accepted:,} records in {wall:.1f} s = {accepted / wall:,.0f} records/s; awards made "
+        f"{sum(r['awards'] for r in results):,}; app CPU {app_cpu:.1f} s "
+        f"({app_cpu / accepted * 1e6:,.0f} us/record, of which garbage collection "
+        f"{sum(r['gc'] for r in results) / accepted * 1e6:,.0f}), "
+        f"PostgreSQL backends CPU {db_cpu:.1f} s ({db_cpu / accepted * 1e6:,.0f} us/record); "
+        f"{load_before} at start, {load()} at end"
+    )
 
 
 class SqlRecorder:
@@ -347,9 +625,7 @@ def plan_rows(plan: dict[str, Any]) -> tuple[int, int]:
     return scanned, int(plan["Plan"].get("Actual Rows", 0))
 
 
-async def measure(
-    url: str, settings: Settings, info: dict[str, Any], learners: int, requests: int, ingest: int
-) -> None:
+async def measure(url: str, settings: Settings, info: dict[str, Any], learners: int, requests: int) -> None:
     rng = random.Random(11)
     classes = max(1, learners // PER_CLASS)
     db = Database(url, pool_size=8)
@@ -357,15 +633,7 @@ async def measure(
     app = create_app(settings, database=db)
     transport = httpx.ASGITransport(app=app)
 
-    def learner(i: int) -> str:
-        import hashlib
-
-        return str(uuid.UUID(hashlib.md5(f"L{i}".encode()).hexdigest()))  # noqa: S324 - ids, not security
-
-    def klass(c: int) -> str:
-        import hashlib
-
-        return str(uuid.UUID(hashlib.md5(f"K{c}".encode()).hexdigest()))  # noqa: S324
+    learner, klass = learner_uuid, class_uuid
 
     async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=600) as http:
         token = (
@@ -376,42 +644,6 @@ async def measure(
             )
         ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
-
-        # Evidence ingest with rules, to learners spread over the district.
-        base = datetime(2026, 9, 1, tzinfo=UTC)
-        accepted = awards_made = 0
-        started = time.perf_counter()
-        batch = 5_000
-        for start in range(0, ingest, batch):
-            rows = [
-                json.dumps(
-                    {
-                        "learner_id": learner(rng.randrange(learners)),
-                        "competency_id": str(rng.choice(info["competency_ids"])),
-                        "source": "rubric",
-                        "level": rng.randint(0, 3),
-                        "class_id": klass(rng.randrange(classes)),
-                        "observed_at": (base + timedelta(minutes=rng.randint(0, 60 * 24 * 60))).isoformat(),
-                    }
-                )
-                for _ in range(min(batch, ingest - start))
-            ]
-            r = await http.post(
-                "/api/v1/evidence",
-                content="\n".join(rows).encode(),
-                headers={**auth, "Content-Type": "application/x-ndjson"},
-            )
-            assert r.status_code == 200, r.text[:300]
-            body = r.json()
-            accepted += len(body["accepted"])
-            awards_made += body["awards_created"]
-            progress("ingest", start + len(rows), ingest, started)
-        elapsed = time.perf_counter() - started
-        print(
-            f"evidence ingest with rules: {accepted:,} records in {elapsed:.1f} s = "
-            f"{accepted / elapsed:,.0f} records/s (one process, batches of {batch:,}); "
-            f"awards made: {awards_made:,}"
-        )
 
         achievements = [str(a) for a in info["achievement_ids"][:6]]
         kinds: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
@@ -483,7 +715,16 @@ async def measure(
     await db.dispose()
 
 
-async def main(url: str, learners: int, keep: bool, requests: int, ingest: int) -> None:
+async def main(
+    url: str,
+    learners: int,
+    keep: bool,
+    requests: int,
+    records: int,
+    workers: int,
+    ingest_processes: list[int],
+    child: int | None,
+) -> None:
     settings = Settings(
         database_url=url,
         token_secret=SecretStr("b" * 48),
@@ -491,8 +732,8 @@ async def main(url: str, learners: int, keep: bool, requests: int, ingest: int) 
         auto_migrate=False,
         public_url="https://scale.example",
     )
-    if keep and INFO_FILE.exists():
-        raw = json.loads(INFO_FILE.read_text())
+    if keep and info_file(url).exists():
+        raw = json.loads(info_file(url).read_text())
         info = {
             k: (uuid.UUID(v) if k.endswith("_id") and k not in ("client_id", "issuer_id") else v)
             for k, v in raw.items()
@@ -504,10 +745,16 @@ async def main(url: str, learners: int, keep: bool, requests: int, ingest: int) 
         await recreate(url)
         await upgrade(url)
         info = await setup(url, settings)
-        await generate(url, info, learners)
-        INFO_FILE.parent.mkdir(exist_ok=True)
-        INFO_FILE.write_text(json.dumps({**info, "learners": learners}, default=str))
-    await measure(url, settings, info, learners, requests, ingest)
+        await generate(url, info, learners, workers)
+        INFO_DIR.mkdir(exist_ok=True)
+        info_file(url).write_text(json.dumps({**info, "learners": learners}, default=str))
+    if child is not None:
+        await ingest_child(url, settings, info, learners, records, seed=1000 + child)
+        return
+    for processes in ingest_processes:
+        await ingest(url, learners, records, processes)
+    if requests:
+        await measure(url, settings, info, learners, requests)
 
 
 if __name__ == "__main__":
@@ -517,5 +764,25 @@ if __name__ == "__main__":
     parser.add_argument("--keep", action="store_true", help="measure a database built by an earlier run")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--ingest", type=int, default=50_000)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="connections generating (and ingesting) at once"
+    )
+    parser.add_argument(
+        "--ingest-processes",
+        default="1,2",
+        help="comma-separated process counts: one ingest run with each (app processes posting at once)",
+    )
+    parser.add_argument("--ingest-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(main(args.database_url, args.learners, args.keep, args.requests, args.ingest))
+    asyncio.run(
+        main(
+            args.database_url,
+            args.learners,
+            args.keep,
+            args.requests,
+            args.ingest,
+            args.workers,
+            [int(n) for n in args.ingest_processes.split(",") if n],
+            args.ingest_child,
+        )
+    )
