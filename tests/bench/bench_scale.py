@@ -631,6 +631,7 @@ async def measure(url: str, settings: Settings, info: dict[str, Any], learners: 
     db = Database(url, pool_size=8)
     recorder = SqlRecorder(db)
     app = create_app(settings, database=db)
+    gctune.tune()  # as the app's lifespan does (httpx's ASGITransport does not run it)
     transport = httpx.ASGITransport(app=app)
 
     learner, klass = learner_uuid, class_uuid

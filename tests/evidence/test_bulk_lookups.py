@@ -1,0 +1,43 @@
+"""Bulk lookups by id lists (one array parameter on PostgreSQL, an IN list on SQLite), and the garbage
+collector tuning of serving processes."""
+
+from __future__ import annotations
+
+import gc
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service import gctune
+from service.awards.repository import AwardRepository
+from service.config import Settings
+from service.evidence.repository import EvidenceRepository
+from tests.factories import make_portrait, make_tenant
+
+
+async def test_id_list_lookups_find_exactly_the_tenants_rows(
+    session: AsyncSession, settings: Settings
+) -> None:
+    tenant = await make_tenant(session, settings)
+    other = await make_tenant(session, settings)
+    p = await make_portrait(session, tenant.id, competencies=1, learners=3, classes=2)
+    q = await make_portrait(session, other.id, competencies=1, learners=1, classes=1)
+    unknown = [uuid.uuid4() for _ in range(500)]  # a long list: one parameter on PostgreSQL
+    repo = EvidenceRepository(session, tenant.id)
+
+    roles = await repo.learners_by_id([*p.learner_ids, *q.learner_ids, *unknown])
+    assert roles == {learner: "student" for learner in p.learner_ids}
+    assert await repo.classes([*p.class_ids, *q.class_ids, *unknown]) == set(p.class_ids)
+    assert await repo.learners_by_id([]) == {}
+
+    awards = AwardRepository(session, tenant.id)
+    await awards.lock_learners([*p.learner_ids, *unknown])  # PostgreSQL: FOR NO KEY UPDATE over an array
+    assert await awards.award_keys([*p.learner_ids, *unknown]) == []
+    assert await awards.awards_for([*q.learner_ids]) == []
+
+
+def test_serving_processes_tune_the_collector_once() -> None:
+    gctune.tune()  # the first app built in this process may have done it already
+    assert gc.get_threshold() == gctune.THRESHOLDS
+    assert gc.get_freeze_count() > 0
+    assert gctune.tune() is False
