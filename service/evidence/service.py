@@ -7,6 +7,8 @@ competency pairs only.
 
 from __future__ import annotations
 
+import secrets
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +34,21 @@ from service.schemas import PageParams
 
 #: Evidence may not be dated further ahead than this (clock skew between systems).
 FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def time_ordered_id() -> uuid.UUID:
+    """A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits.
+
+    Evidence is the largest table (30 million rows for a million learners). With random (version 4) ids
+    every insert lands on a random leaf of the primary key, and once that index outgrows the database's
+    cache each one is a page read and later a page write; ids that grow with time append to the
+    right-hand edge of the index instead. Still unguessable enough for an id (74 random bits), and the
+    time it reveals is the row's created_at, which the API shows anyway.
+    """
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
+    return uuid.UUID(int=value)
 
 
 @dataclass
@@ -280,7 +297,7 @@ class EvidenceService:
             if p.errors or learner_id is None or framework_id is None:
                 rejected[p.index] = p.errors
                 continue
-            new_id = uuid.uuid4()
+            new_id = time_ordered_id()
             if d.supersedes_id is not None:
                 supersede_map[d.supersedes_id] = new_id
                 claimed_supersedes.add(d.supersedes_id)

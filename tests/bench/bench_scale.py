@@ -533,7 +533,7 @@ async def ingest_child(
     await db.dispose()
 
 
-async def ingest(url: str, learners: int, records: int, processes: int) -> None:
+async def ingest(url: str, learners: int, records: int, processes: int, seed: int = 0) -> None:
     """Evidence ingest with rules to random learners, in ``processes`` app processes at once."""
     conn = await admin(url)
     before = {
@@ -548,7 +548,7 @@ async def ingest(url: str, learners: int, records: int, processes: int) -> None:
             url,
             "--keep",
             "--ingest-child",
-            str(n),
+            str(seed + n),
             "--ingest",
             str(records // processes),
             stdin=asyncio.subprocess.PIPE,
@@ -725,6 +725,7 @@ async def main(
     workers: int,
     ingest_processes: list[int],
     child: int | None,
+    seed: int = 0,
 ) -> None:
     settings = Settings(
         database_url=url,
@@ -753,7 +754,8 @@ async def main(
         await ingest_child(url, settings, info, learners, records, seed=1000 + child)
         return
     for processes in ingest_processes:
-        await ingest(url, learners, records, processes)
+        await ingest(url, learners, records, processes, seed)
+        seed += processes  # the next run sends other records (to other learners)
     if requests:
         await measure(url, settings, info, learners, requests)
 
@@ -774,6 +776,7 @@ if __name__ == "__main__":
         help="comma-separated process counts: one ingest run with each (app processes posting at once)",
     )
     parser.add_argument("--ingest-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help="first ingest seed (another: other records)")
     args = parser.parse_args()
     asyncio.run(
         main(
@@ -785,5 +788,6 @@ if __name__ == "__main__":
             args.workers,
             [int(n) for n in args.ingest_processes.split(",") if n],
             args.ingest_child,
+            args.seed,
         )
     )

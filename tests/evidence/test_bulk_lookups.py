@@ -4,6 +4,7 @@ collector tuning of serving processes."""
 from __future__ import annotations
 
 import gc
+import time
 import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,6 +13,7 @@ from service import gctune
 from service.awards.repository import AwardRepository
 from service.config import Settings
 from service.evidence.repository import EvidenceRepository
+from service.evidence.service import time_ordered_id
 from tests.factories import make_portrait, make_tenant
 
 
@@ -41,3 +43,14 @@ def test_serving_processes_tune_the_collector_once() -> None:
     assert gc.get_threshold() == gctune.THRESHOLDS
     assert gc.get_freeze_count() > 0
     assert gctune.tune() is False
+
+
+def test_evidence_ids_grow_with_time_and_are_version_7() -> None:
+    first = time_ordered_id()
+    later = [time_ordered_id() for _ in range(2_000)]
+    assert first.version == 7 and first.variant == uuid.RFC_4122
+    assert len({first, *later}) == 2_001
+    # The first 48 bits are Unix milliseconds: never decreasing, and the id's time is the creation time.
+    stamps = [u.int >> 80 for u in (first, *later)]
+    assert stamps == sorted(stamps)
+    assert abs(stamps[-1] - time.time_ns() // 1_000_000) < 60_000
