@@ -1,13 +1,15 @@
 """Benchmark: a million-learner district on PostgreSQL, built and then measured at that size.
 
     .venv/bin/python tests/bench/bench_scale.py [--database-url URL] [--learners 1000000] [--keep]
-        [--requests 200] [--ingest 50000]
+        [--requests 200] [--ingest 50000] [--ingest-processes 1,2] [--workers 2] [--seed 0]
 
 A script that prints figures (nothing asserted; pytest does not collect it). It recreates a PostgreSQL
 database (default postgresql+asyncpg://postgres@127.0.0.1:5432/portrait_scale), migrates it and sets up a
 district through the services (a published six-competency portrait with a four-level rubric, one school,
 seven achievements: six competency badges and one composite). Then it generates the bulk inside
-PostgreSQL (``generate_series`` statements in chunks, with a progress line):
+PostgreSQL (``generate_series`` statements in chunks of 50,000 learners on ``--workers`` connections, with
+the bulk tables' indexes, keys and foreign keys dropped for the load and rebuilt afterwards, then
+``VACUUM (ANALYZE)``; each phase is timed):
 
     learners              --learners (default 1,000,000)
     classes               learners / 25 (40,000), each learner enrolled in one
@@ -17,13 +19,17 @@ PostgreSQL (``generate_series`` statements in chunks, with a progress line):
 
 and measures, at that size, through the real app (in-process ASGI, real PostgreSQL):
 
-- evidence ingest with rule evaluation (NDJSON batches of 5,000 to random learners): records/s;
+- evidence ingest with rule evaluation (NDJSON batches of 5,000 to random learners) in 1 and then 2
+  processes at once (``--ingest-processes``; each process its own app, its batches built before the
+  clock starts): records/s, the CPU of the app processes and of their PostgreSQL backends (from /proc:
+  the server must run on this machine) per record, the app's time in the garbage collector, load average;
 - learner progress, class progress, award listing and credential listing with filters: p50/p95/p99;
 - database size in total and per learner;
 - for each measured request, the SQL it ran with EXPLAIN (ANALYZE, BUFFERS): statements whose plan reads
   many more rows than it returns are printed as findings (scan rows / returned rows > 20).
 
-``--keep`` reuses a database built by an earlier run (only the measurements run again).
+``--keep`` reuses a database built by an earlier run (only the measurements run again; ``--seed`` sends
+other records than the last run did). ``--requests 0 --ingest-processes ''`` only builds.
 """
 
 from __future__ import annotations
