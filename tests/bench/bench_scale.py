@@ -652,6 +652,16 @@ async def measure(url: str, settings: Settings, info: dict[str, Any], learners: 
         ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
 
+        watcher = await admin(url)
+
+        async def pool_pids() -> list[int]:
+            """The backends of this process's pool (the watcher's own excluded)."""
+            rows = await watcher.fetch(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return [r["pid"] for r in rows]
+
         achievements = [str(a) for a in info["achievement_ids"][:6]]
         kinds: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
             "learner progress": lambda: http.get(
@@ -688,6 +698,7 @@ async def measure(url: str, settings: Settings, info: dict[str, Any], learners: 
         }
         for name, call in kinds.items():
             timings = []
+            db_cpu0, cpu0 = backend_cpu(await pool_pids()), time.process_time()
             for n in range(requests):
                 recorder.current = name if n == requests - 1 else None
                 t0 = time.perf_counter()
@@ -695,8 +706,14 @@ async def measure(url: str, settings: Settings, info: dict[str, Any], learners: 
                 timings.append((time.perf_counter() - t0) * 1000)
                 assert r.status_code == 200, (name, r.status_code, r.text[:300])
             recorder.current = None
-            print(f"{name:<30} {requests} sequential requests: {quantiles(timings)}")
+            app_ms = (time.process_time() - cpu0) / requests * 1000
+            db_ms = (backend_cpu(await pool_pids()) - db_cpu0) / requests * 1000
+            print(
+                f"{name:<30} {requests} sequential requests: {quantiles(timings)}; CPU per request: "
+                f"app {app_ms:.1f} ms, PostgreSQL {db_ms:.1f} ms; {load()}"
+            )
 
+        await watcher.close()
     print("query plans of the last request of each kind (rows scanned vs rows returned):")
     async with db.engine.connect() as conn:
         for name, statements in recorder.seen.items():
