@@ -51,12 +51,15 @@ def among(session: AsyncSession, column: Any, ids: Sequence[uuid.UUID]) -> Colum
 # ix_evidence_learner_competency. As a plain join, the generic plan the driver's prepared statement
 # switches to after five runs was a nested loop whose inner index scan used only (tenant_id, status):
 # the tenant's whole evidence read once per pair (measured: 4 s instead of 0.05 s for 2,500 pairs).
+# The subquery names only the columns the index includes (migration 0018): an index-only scan.
 _FACTS_PG = """
 SELECT wanted.learner_id, e.id, e.competency_id, e.source, e.observed_at, e.level_position, e.score,
        e.score_max, e.class_id, e.academic_session_id
 FROM unnest($2::uuid[], $3::uuid[]) AS wanted(learner_id, competency_id)
 CROSS JOIN LATERAL (
-    SELECT * FROM evidence AS ev
+    SELECT ev.id, ev.competency_id, ev.source, ev.observed_at, ev.level_position, ev.score, ev.score_max,
+           ev.class_id, ev.academic_session_id
+    FROM evidence AS ev
     WHERE ev.tenant_id = $1 AND ev.learner_id = wanted.learner_id
       AND ev.competency_id = wanted.competency_id AND ev.status = 'active'
     OFFSET 0

@@ -23,7 +23,25 @@ class Evidence(SQLModel, table=True):
         ForeignKeyConstraint(["class_id"], ["classes.id"], ondelete="SET NULL"),
         ForeignKeyConstraint(["academic_session_id"], ["academic_sessions.id"], ondelete="SET NULL"),
         ForeignKeyConstraint(["assessor_id"], ["people.id"], ondelete="SET NULL"),
-        Index("ix_evidence_learner_competency", "tenant_id", "learner_id", "competency_id", "status"),
+        # Rule evaluation and progress read the facts by (learner, competency) from this index alone on
+        # PostgreSQL (migration 0018): a learner's evidence is spread over as many heap pages as pieces.
+        Index(
+            "ix_evidence_learner_competency",
+            "tenant_id",
+            "learner_id",
+            "competency_id",
+            "status",
+            postgresql_include=[
+                "id",
+                "source",
+                "observed_at",
+                "level_position",
+                "score",
+                "score_max",
+                "class_id",
+                "academic_session_id",
+            ],
+        ),
         Index("ix_evidence_external_ref", "tenant_id", "external_ref"),
     )
 
