@@ -303,6 +303,11 @@ def _worker(url: str, workdir: str, job_id: str, out: Any) -> None:
 
     asyncio.run(run())
     pool_cpu, pool_peak = _pool_cpu()
+    from service.badges import signing
+
+    if signing._pool is not None:
+        # A multiprocessing child joins its children before atexit handlers run: stop the pool first.
+        signing._pool.shutdown(wait=True)
     own = resource.getrusage(resource.RUSAGE_SELF)
     out.put((own.ru_maxrss, pool_peak, own.ru_utime + own.ru_stime + pool_cpu))
 
