@@ -540,6 +540,10 @@ class TranscriptService:
         fixed number of statements. A learner that cannot get one is put in ``failures`` (when given,
         else its error is raised); nothing of it is stored."""
         facts = await self._facts(learner_ids, options)
+        if failures is None:
+            for learner_id in learner_ids:
+                if learner_id not in facts.learners:  # before the issuer keys (made on first need)
+                    raise LearnerNotFound(f"learner {learner_id} not found")
         context = await self.issuers.context()
         keys = Keys.of(context.data_integrity, context.vc_jwt)
         issuer = self._issuer(context)
