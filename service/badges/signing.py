@@ -16,10 +16,11 @@ import asyncio
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -124,3 +125,23 @@ async def sign(
         message, term, path = value
         raise SafeModeError(message, term=term, path=path)
     raise CredentialError(str(value))
+
+
+T = TypeVar("T")
+
+
+async def run_in_pool(fn: Callable[..., T], *args: Any, processes: int | None) -> T:
+    """Run ``fn(*args)`` (a picklable top-level function) in this pool, or in a thread when the pool is
+    off (``processes`` 0): for other CPU-bound signing, e.g. a cohort's transcripts
+    (:mod:`service.transcripts.signing`). A dead worker is replaced once, as in :func:`sign`."""
+    executor = _executor(processes)
+    if executor is None:
+        return await asyncio.to_thread(fn, *args)
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(executor, fn, *args)
+    except BrokenProcessPool:
+        _reset(executor)
+        executor = _executor(processes)
+        assert executor is not None
+        return await loop.run_in_executor(executor, fn, *args)

@@ -41,14 +41,20 @@ from pyld.identifier_issuer import IdentifierIssuer  # type: ignore[import-untyp
 from pyld.nquads import serialize_nquad  # type: ignore[import-untyped]
 
 from service.credentials.contexts import BoundedCache, ContextRegistry, default_registry
-from service.credentials.errors import JsonLdError
+from service.credentials.errors import CredentialError, JsonLdError
 from service.credentials.linked_data import (
+    _MARKER,
+    _UNSUPPORTED_CONTROL,
     _check_expanded,
+    _context_terms,
     _describe,
+    _is_iri_or_blank,
     _lock_for,
+    _marker,
     _options,
     _our_cause,
     _SafeProcessor,
+    _skeleton,
 )
 from service.credentials.linked_data import canonicalize as plain_canonicalize
 
@@ -72,6 +78,65 @@ class _Piece:
 
 
 _pieces = BoundedCache(2048)
+_shapes = BoundedCache(1024)
+_SEEN_ONCE = "seen once"
+_NOT_TEMPLATABLE = "not templatable"
+
+# Positions of a slot in a piece's quads: (quad index, 1 = subject / 4 = object value, "I" IRI or "L").
+_Slot = tuple[int, int, str]
+
+
+@dataclass(frozen=True)
+class _PieceShape:
+    """The quads of an embedded credential's *shape* (its slot strings replaced by markers, as
+    :mod:`linked_data`'s canonicalization by document shape does): quads without a slot are kept as they
+    are (IRI-only ones already as N-Quads lines), and each slot's positions in the others."""
+
+    id_slot: int
+    fixed_lines: tuple[str, ...]
+    fixed_blank: tuple[_Quad, ...]
+    slotted: tuple[tuple[_Quad, tuple[tuple[int, int], ...]], ...]
+    slots: tuple[tuple[_Slot, ...], ...]
+    #: First degree hashes when no blank node quad holds a slot (they cannot differ then).
+    hashes: Mapping[str, str] | None
+
+    def piece(self, values: list[str]) -> _Piece | None:
+        """The piece of a credential of this shape with ``values`` in its slots; ``None`` when a value
+        fails the check safe mode makes at its position (the full path then raises its own error)."""
+        for slot, positions in enumerate(self.slots):
+            value = values[slot]
+            for _at, _where, kind in positions:
+                if kind == "I":
+                    if value.startswith("_:") or not _is_iri_or_blank(value):
+                        return None
+                elif _UNSUPPORTED_CONTROL.search(value):
+                    return None
+        node_id = values[self.id_slot]
+        if not _pyld._is_absolute_iri(node_id):
+            return None
+        lines = list(self.fixed_lines)
+        blank = list(self.fixed_blank)
+        seen_lines = set(lines)
+        seen_blank = set(blank)
+        changed_blank = False
+        for quad, holes in self.slotted:
+            filled = list(quad)
+            for where, slot in holes:
+                filled[where] = values[slot]
+            new: _Quad = tuple(filled)  # type: ignore[assignment]
+            if _involves_blank(new):
+                changed_blank = True
+                if new not in seen_blank:  # equal strings in two slots: toRdf keeps one triple
+                    seen_blank.add(new)
+                    blank.append(new)
+            else:
+                line = serialize_nquad(_quad_to_triple(new, None), new[0])
+                if line not in seen_lines:
+                    seen_lines.add(line)
+                    lines.append(line)
+        quads = tuple(blank)
+        hashes = self.hashes if self.hashes is not None and not changed_blank else _first_degree_hashes(quads)
+        return _Piece(node_id, quads, tuple(lines), hashes)
 
 
 class _Embedded(dict[str, Any]):
@@ -260,6 +325,11 @@ class _ComposingProcessor(_SafeProcessor):
             piece: _Piece = entry[3]
             self.pieces.append(piece)
             return self._reference(piece.id)
+        shaped = self._shaped_piece(active_ctx, active_property, element, options, type_scoped_ctx)
+        if shaped is not None:
+            _pieces[key] = (self._registry, active_ctx, type_scoped_ctx, shaped)
+            self.pieces.append(shaped)
+            return self._reference(shaped.id)
         dropped = len(self._dropped)
         expanded = super()._expand(
             active_ctx,
@@ -285,7 +355,98 @@ class _ComposingProcessor(_SafeProcessor):
         self.pieces.append(piece)
         return self._reference(node_id)
 
-    def _piece(self, node_id: str, expanded: dict[str, Any], options: Any) -> _Piece:
+    def _shaped_piece(
+        self, active_ctx: Any, active_property: Any, element: _Embedded, options: Any, type_scoped_ctx: Any
+    ) -> _Piece | None:
+        """The piece of a credential whose shape was seen before (a cohort's records and badges of one
+        achievement): its quads from the shape's, with its own strings put back; ``None`` when the
+        shape is new (only remembered then: learned on its second sighting) or not templatable."""
+        skeleton = _skeleton(element, _context_terms(self._registry))
+        if skeleton is None:
+            return None
+        shape_doc, values = skeleton
+        digest = hashlib.sha256(orjson.dumps(shape_doc)).digest()
+        key = (id(self._registry), id(active_ctx), id(type_scoped_ctx), active_property, digest)
+        entry = _shapes.get(key)
+        if (
+            entry is None
+            or entry[0] is not self._registry
+            or entry[1] is not active_ctx
+            or entry[2] is not (type_scoped_ctx)
+        ):
+            _shapes[key] = (self._registry, active_ctx, type_scoped_ctx, _SEEN_ONCE)
+            return None
+        shape = entry[3]
+        if shape is _SEEN_ONCE:
+            learned = self._learn_shape(
+                active_ctx, active_property, shape_doc, values, options, type_scoped_ctx
+            )
+            shape = learned if learned is not None else _NOT_TEMPLATABLE
+            _shapes[key] = (self._registry, active_ctx, type_scoped_ctx, shape)
+        if not isinstance(shape, _PieceShape):
+            return None
+        return shape.piece(values)
+
+    def _learn_shape(
+        self,
+        active_ctx: Any,
+        active_property: Any,
+        shape_doc: dict[str, Any],
+        values: list[str],
+        options: Any,
+        type_scoped_ctx: Any,
+    ) -> _PieceShape | None:
+        markers = {_marker(index, value): index for index, value in enumerate(values)}
+        dropped = len(self._dropped)
+        try:
+            expanded = super()._expand(
+                active_ctx, active_property, copy.deepcopy(shape_doc), options, False, False, type_scoped_ctx
+            )
+            if len(self._dropped) != dropped:
+                return None
+            _check_expanded(expanded, "$")
+        except (_pyld.JsonLdError, CredentialError):
+            return None
+        finally:
+            del self._dropped[dropped:]
+        node_id = expanded.get("@id") if isinstance(expanded, dict) else None
+        id_slot = markers.get(node_id) if isinstance(node_id, str) else None
+        if id_slot is None:
+            return None
+        quads = self._quads(expanded, options)
+        positions: list[list[_Slot]] = [[] for _ in markers]
+        fixed_lines: list[str] = []
+        fixed_blank: list[_Quad] = []
+        slotted: list[tuple[_Quad, tuple[tuple[int, int], ...]]] = []
+        for index, quad in enumerate(quads):
+            holes: list[tuple[int, int]] = []
+            for where, text in enumerate(quad):
+                if not isinstance(text, str) or _MARKER not in text:
+                    continue
+                slot = markers.get(text)
+                if slot is None or where not in (1, 4) or (where == 4 and quad[3] == "B"):
+                    return None  # a marker inside a longer string, or in a graph name, datatype...
+                positions[slot].append((index, where, "I" if where == 1 or quad[3] == "I" else "L"))
+                holes.append((where, slot))
+            if holes:
+                slotted.append((quad, tuple(holes)))
+            elif _involves_blank(quad):
+                fixed_blank.append(quad)
+            else:
+                fixed_lines.append(serialize_nquad(_quad_to_triple(quad, None), quad[0]))
+        if any(not found for found in positions):
+            return None
+        blank_slotted = any(_involves_blank(quad) for quad, _ in slotted)
+        return _PieceShape(
+            id_slot=id_slot,
+            fixed_lines=tuple(dict.fromkeys(fixed_lines)),
+            fixed_blank=tuple(dict.fromkeys(fixed_blank)),
+            slotted=tuple(slotted),
+            slots=tuple(tuple(p) for p in positions),
+            hashes=None if blank_slotted else _first_degree_hashes(tuple(dict.fromkeys(fixed_blank))),
+        )
+
+    def _quads(self, expanded: dict[str, Any], options: Any) -> list[_Quad]:
         issuer = IdentifierIssuer("_:b")
         node_map: dict[str, Any] = {"@default": {}}
         self._create_node_map([expanded], node_map, "@default", issuer)
@@ -296,6 +457,10 @@ class _ComposingProcessor(_SafeProcessor):
                 name = None if graph_name == "@default" else graph_name
                 for triple in self._graph_to_rdf(graph, issuer, rdf_options):
                     quads.append(_triple_to_quad(name, triple))
+        return quads
+
+    def _piece(self, node_id: str, expanded: dict[str, Any], options: Any) -> _Piece:
+        quads = self._quads(expanded, options)
         blank = tuple(quad for quad in quads if _involves_blank(quad))
         lines = tuple(
             serialize_nquad(_quad_to_triple(quad, None), quad[0])

@@ -9,6 +9,7 @@ built from (learner, Portrait version, as-of date, options, partial and why).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -25,24 +26,20 @@ from service.badges.documents import LearnerInfo, cf_item_url, learner_urn, stat
 from service.badges.errors import IssuerKeyUnavailable
 from service.badges.issuance import MAX_INDEX_DRAWS, CredentialService
 from service.badges.issuers import IssuerContext, IssuerService
-from service.badges.models import IssuedCredential
+from service.badges.models import IssuedCredential, StatusList
 from service.badges.repository import BadgeRepository
+from service.badges.signing import run_in_pool
 from service.badges.status_lists import StatusListService
 from service.config import Settings
-from service.credentials import (
-    BitstringStatusListEntry,
-    CredentialError,
-    issue,
-    sign_vc_jwt,
-)
-from service.credentials.clr import build_clr_credential, sign_clr_data_integrity
+from service.credentials import BitstringStatusListEntry
+from service.credentials.models import OpenBadgeCredential
 from service.errors import FieldError, ServiceError
 from service.frameworks.models import Framework
 from service.jobs.models import Job
 from service.jobs.service import JobService
 from service.roster.models import Person
 from service.schemas import PageParams
-from service.transcripts import documents
+from service.transcripts import documents, signing
 from service.transcripts.academic import CourseRecordInfo, course_records_for_learners
 from service.transcripts.errors import (
     CohortTooLarge,
@@ -64,6 +61,7 @@ from service.transcripts.schemas import (
     TranscriptOptions,
     TranscriptRead,
 )
+from service.transcripts.signing import Keys
 from service.webhooks.service import WebhookService
 
 BATCH_KIND = "transcripts.generate_batch"
@@ -116,6 +114,32 @@ class _Facts:
     badges: dict[uuid.UUID, list[str]]
     courses: dict[uuid.UUID, list[CourseRecordInfo]]
     records: dict[tuple[uuid.UUID, str, str, str], str]
+
+
+@dataclass
+class _Plan:
+    """One learner's transcript before signing: what goes in it, and the records still to sign."""
+
+    person: Person
+    learner: LearnerInfo
+    counts: dict[str, int] = field(
+        default_factory=lambda: {
+            "badges": 0,
+            "competency_levels": 0,
+            "courses": 0,
+            "records_signed": 0,
+            "records_reused": 0,
+        }
+    )
+    reasons: list[str] = field(default_factory=list)
+    courses: list[CourseRecordInfo] = field(default_factory=list)
+    #: The nested credentials in order; ``None`` where a pending record goes once signed.
+    nested: list[dict[str, Any] | None] = field(default_factory=list)
+    #: (position in ``nested``, reuse key, unsigned record, its row without the document)
+    pending: list[tuple[int, tuple[uuid.UUID, str, str, str], OpenBadgeCredential, dict[str, Any]]] = field(
+        default_factory=list
+    )
+    new_rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -262,192 +286,142 @@ class TranscriptService:
 
     def _record(
         self,
-        context: IssuerContext,
         facts: _Facts,
-        learner: LearnerInfo,
+        plan: _Plan,
         kind: str,
         source_ref: str,
-        unsigned: Any,
+        unsigned: OpenBadgeCredential,
         now: datetime,
-        new_rows: list[dict[str, Any]],
-        counts: dict[str, int],
-    ) -> dict[str, Any]:
-        """The signed record: the stored one while what it says is unchanged, else newly signed."""
+    ) -> None:
+        """The signed record: the stored one while what it says is unchanged, else one to sign."""
+        learner = plan.learner
         digest = documents.record_hash(unsigned.to_json(), learner)
         key = (learner.id, kind, source_ref, digest)
         stored = facts.records.get(key)
         if stored is not None:
-            counts["records_reused"] += 1
-            document: dict[str, Any] = orjson.loads(stored)
-            return document
-        signed = issue(unsigned, context.data_integrity, created=now)
-        assert isinstance(signed, dict)
-        text = orjson.dumps(signed).decode()
-        facts.records[key] = text
-        new_rows.append(
-            {
-                "id": uuid.UUID(unsigned.id.removeprefix("urn:uuid:")),
-                "tenant_id": self.tenant_id,
-                "learner_id": learner.id,
-                "kind": kind,
-                "source_ref": source_ref[:255],
-                "content_hash": digest,
-                "document": text,
-                "created_at": now,
-            }
-        )
-        counts["records_signed"] += 1
-        return signed
-
-    async def _generate_one(
-        self,
-        context: IssuerContext,
-        facts: _Facts,
-        person: Person,
-        options: TranscriptOptions,
-        *,
-        job_id: uuid.UUID | None,
-        issued_by: str | None,
-    ) -> Generated:
-        started = time.perf_counter()
-        now = datetime.now(UTC).replace(microsecond=0)
-        issuer = documents.Issuer(
-            public_url=self.settings.public_url,
-            tenant_id=self.tenant_id,
-            slug=context.tenant.slug,
-            name=context.tenant.name,
-            profile=context.profile,
-        )
-        learner = LearnerInfo(id=person.id, email=person.email, sourced_id=person.sourced_id)
-        portrait = facts.portrait
-        counts = {"badges": 0, "competency_levels": 0, "courses": 0, "records_signed": 0, "records_reused": 0}
-        reasons: list[str] = []
-        new_rows: list[dict[str, Any]] = []
-        nested: list[dict[str, Any]] = []
-        courses: list[CourseRecordInfo] = []
-        try:
-            badges = [orjson.loads(text) for text in facts.badges.get(person.id, [])]
-            nested.extend(badges)
-            counts["badges"] = len(badges)
-            covered = documents.covered_competencies(badges)
-            if portrait is None:
-                reasons.append("no published Portrait to show")
-            else:
-                levels_by_position = {lv.position: lv for lv in portrait.levels}
-                left_out = not_reached = 0
-                for node in portrait.competencies:
-                    if cf_item_url(issuer.public_url, node.id) in covered:
-                        continue
-                    reached = facts.levels.get((person.id, node.id))
-                    level = levels_by_position.get(reached[0]) if reached else None
-                    if level is None:
-                        not_reached += 1
-                        continue
-                    if not level.proficient and not options.include_in_progress:
-                        left_out += 1
-                        continue
-                    unsigned = documents.level_record(
-                        issuer,
-                        learner,
-                        portrait,
-                        node,
-                        level,
-                        record_id=uuid.uuid4(),
-                        now=now,
-                        self_assessed=bool(reached and reached[1] and options.include_self_assessments),
-                    )
-                    nested.append(
-                        self._record(
-                            context,
-                            facts,
-                            learner,
-                            "competency",
-                            str(node.id),
-                            unsigned,
-                            now,
-                            new_rows,
-                            counts,
-                        )
-                    )
-                    counts["competency_levels"] += 1
-                if not_reached:
-                    reasons.append(f"{not_reached} competencies without a level yet")
-                if left_out:
-                    reasons.append(f"{left_out} competencies in progress left out")
-            records = [
-                r
-                for r in facts.courses.get(person.id, [])
-                if r.status != "withdrawn" and (r.completed_on is None or r.completed_on <= facts.as_of)
-            ]
-            if not options.include_courses:
-                if records:
-                    reasons.append(f"{len(records)} course records left out")
-            else:
-                skipped = 0
-                for record in records:
-                    if record.status == "in_progress" and not options.include_in_progress:
-                        skipped += 1
-                        continue
-                    courses.append(record)
-                    unsigned = documents.course_record(
-                        issuer, learner, record, record_id=uuid.uuid4(), now=now
-                    )
-                    nested.append(
-                        self._record(
-                            context, facts, learner, "course", str(record.id), unsigned, now, new_rows, counts
-                        )
-                    )
-                counts["courses"] = len(courses)
-                if skipped:
-                    reasons.append(f"{skipped} courses in progress left out")
-            if person.id in facts.self_assessed:
-                reasons.append("self-assessments left out of competency levels")
-            if not nested:
-                # CLR 2.0 requires at least one credential: the learner's (empty) program record.
-                unsigned = documents.program_record(
-                    issuer, learner, portrait, record_id=uuid.uuid4(), now=now
-                )
-                source = str(portrait.id) if portrait else "district"
-                nested.append(
-                    self._record(context, facts, learner, "program", source, unsigned, now, new_rows, counts)
-                )
-            self.timing.seconds["records"] += time.perf_counter() - started
-            await self.repo.insert_records(new_rows)
-            return await self._sign_and_store(
-                context,
-                issuer,
-                facts,
-                person,
-                learner,
-                options,
-                nested,
-                courses,
-                counts,
-                reasons,
-                now,
-                job_id,
-                issued_by,
+            plan.counts["records_reused"] += 1
+            plan.nested.append(orjson.loads(stored))
+            return
+        plan.nested.append(None)
+        plan.pending.append(
+            (
+                len(plan.nested) - 1,
+                key,
+                unsigned,
+                {
+                    "id": uuid.UUID(unsigned.id.removeprefix("urn:uuid:")),
+                    "tenant_id": self.tenant_id,
+                    "learner_id": learner.id,
+                    "kind": kind,
+                    "source_ref": source_ref[:255],
+                    "content_hash": digest,
+                    "created_at": now,
+                },
             )
-        except CredentialError as exc:
-            raise InvalidTranscriptRequest(f"the transcript cannot be issued: {exc}") from exc
+        )
 
-    async def _sign_and_store(
+    def _plan(
         self,
-        context: IssuerContext,
         issuer: documents.Issuer,
         facts: _Facts,
         person: Person,
-        learner: LearnerInfo,
         options: TranscriptOptions,
-        nested: list[dict[str, Any]],
-        courses: list[CourseRecordInfo],
-        counts: dict[str, int],
-        reasons: list[str],
         now: datetime,
-        job_id: uuid.UUID | None,
-        issued_by: str | None,
-    ) -> Generated:
+    ) -> _Plan:
+        """What one learner's transcript holds (no signing, no I/O): badges, the stored records reused and
+        the records to sign, the partial reasons."""
+        learner = LearnerInfo(id=person.id, email=person.email, sourced_id=person.sourced_id)
+        plan = _Plan(person=person, learner=learner)
         portrait = facts.portrait
+        counts, reasons, nested = plan.counts, plan.reasons, plan.nested
+        badges = [orjson.loads(text) for text in facts.badges.get(person.id, [])]
+        nested.extend(badges)
+        counts["badges"] = len(badges)
+        covered = documents.covered_competencies(badges)
+        if portrait is None:
+            reasons.append("no published Portrait to show")
+        else:
+            levels_by_position = {lv.position: lv for lv in portrait.levels}
+            left_out = not_reached = 0
+            for node in portrait.competencies:
+                if cf_item_url(issuer.public_url, node.id) in covered:
+                    continue
+                reached = facts.levels.get((person.id, node.id))
+                level = levels_by_position.get(reached[0]) if reached else None
+                if level is None:
+                    not_reached += 1
+                    continue
+                if not level.proficient and not options.include_in_progress:
+                    left_out += 1
+                    continue
+                unsigned = documents.level_record(
+                    issuer,
+                    learner,
+                    portrait,
+                    node,
+                    level,
+                    record_id=uuid.uuid4(),
+                    now=now,
+                    self_assessed=bool(reached and reached[1] and options.include_self_assessments),
+                )
+                self._record(facts, plan, "competency", str(node.id), unsigned, now)
+                counts["competency_levels"] += 1
+            if not_reached:
+                reasons.append(f"{not_reached} competencies without a level yet")
+            if left_out:
+                reasons.append(f"{left_out} competencies in progress left out")
+        records = [
+            r
+            for r in facts.courses.get(person.id, [])
+            if r.status != "withdrawn" and (r.completed_on is None or r.completed_on <= facts.as_of)
+        ]
+        if not options.include_courses:
+            if records:
+                reasons.append(f"{len(records)} course records left out")
+        else:
+            skipped = 0
+            for record in records:
+                if record.status == "in_progress" and not options.include_in_progress:
+                    skipped += 1
+                    continue
+                plan.courses.append(record)
+                unsigned = documents.course_record(issuer, learner, record, record_id=uuid.uuid4(), now=now)
+                self._record(facts, plan, "course", str(record.id), unsigned, now)
+            counts["courses"] = len(plan.courses)
+            if skipped:
+                reasons.append(f"{skipped} courses in progress left out")
+        if person.id in facts.self_assessed:
+            reasons.append("self-assessments left out of competency levels")
+        if not nested:
+            # CLR 2.0 requires at least one credential: the learner's (empty) program record.
+            unsigned = documents.program_record(issuer, learner, portrait, record_id=uuid.uuid4(), now=now)
+            source = str(portrait.id) if portrait else "district"
+            self._record(facts, plan, "program", source, unsigned, now)
+        return plan
+
+    async def _sign_records(self, keys: Keys, facts: _Facts, plan: _Plan, now: datetime) -> None:
+        """Sign the plan's new records (in the signing pool) and put them in place."""
+        if not plan.pending:
+            return
+        processes = self.settings.badges.signing_processes
+        kind, value = await run_in_pool(
+            signing.sign_records,
+            keys,
+            [unsigned for _, _, unsigned, _ in plan.pending],
+            now,
+            processes=processes,
+        )
+        if kind != "ok":
+            raise InvalidTranscriptRequest(f"the transcript cannot be issued: {value}")
+        assert isinstance(value, list)
+        for (position, key, _, row), text in zip(plan.pending, value, strict=True):
+            plan.nested[position] = orjson.loads(text)
+            facts.records[key] = text
+            plan.new_rows.append({**row, "document": text})
+            plan.counts["records_signed"] += 1
+        plan.pending = []
+
+    def _notes(self, options: TranscriptOptions) -> list[str]:
         notes = []
         if not options.include_courses:
             notes.append("Courses left out.")
@@ -455,71 +429,225 @@ class TranscriptService:
             notes.append("Work in progress left out.")
         if options.include_self_assessments:
             notes.append("Competency levels count the learner's self-assessments.")
-        for _ in range(MAX_INDEX_DRAWS):
+        return notes
+
+    async def _sign_transcript(
+        self,
+        keys: Keys,
+        context: IssuerContext,
+        issuer: documents.Issuer,
+        facts: _Facts,
+        plan: _Plan,
+        options: TranscriptOptions,
+        status_list: StatusList,
+        index: int,
+        now: datetime,
+        issued_by: str | None,
+    ) -> dict[str, Any]:
+        """The plan's ClrCredential built, signed (in the signing pool): its ``issued_credentials`` row."""
+        started = time.perf_counter()
+        portrait = facts.portrait
+        transcript_id = uuid.uuid4()
+        nested = [item for item in plan.nested if item is not None]
+        credential = documents.transcript_credential(
+            issuer=issuer,
+            transcript_id=transcript_id,
+            learner=plan.learner,
+            portrait=portrait,
+            courses=plan.courses,
+            credentials=nested,
+            as_of=facts.as_of,
+            partial=bool(plan.reasons),
+            status=BitstringStatusListEntry(
+                status_list_credential=status_list_url(self.settings.public_url, status_list.id),
+                status_list_index=index,
+            ),
+            now=now,
+            notes=self._notes(options),
+        )
+        kind, value = await run_in_pool(
+            signing.sign_transcript, keys, credential, now, processes=self.settings.badges.signing_processes
+        )
+        self.timing.seconds["sign"] += time.perf_counter() - started
+        if kind != "ok":
+            raise InvalidTranscriptRequest(f"the transcript cannot be issued: {value}")
+        assert isinstance(value, tuple)
+        text, token = value
+        return {
+            "id": transcript_id,
+            "tenant_id": self.tenant_id,
+            "source_key": f"{TRANSCRIPT_KEY_PREFIX}{transcript_id}",
+            "learner_id": plan.person.id,
+            "achievement_id": None,
+            "name": credential.name[:500],
+            "issuer_id": context.did,
+            "subject_id": learner_urn(self.tenant_id, plan.person.id),
+            "status_list_id": status_list.id,
+            "status_index": index,
+            "document": text,
+            "jwt": token,
+            "issued_at": now,
+            "issued_by": issued_by,
+        }
+
+    def _issuer(self, context: IssuerContext) -> documents.Issuer:
+        return documents.Issuer(
+            public_url=self.settings.public_url,
+            tenant_id=self.tenant_id,
+            slug=context.tenant.slug,
+            name=context.tenant.name,
+            profile=context.profile,
+        )
+
+    def _transcript(
+        self,
+        facts: _Facts,
+        plan: _Plan,
+        options: TranscriptOptions,
+        row: dict[str, Any],
+        now: datetime,
+        job_id: uuid.UUID | None,
+        issued_by: str | None,
+    ) -> Transcript:
+        portrait = facts.portrait
+        return Transcript(
+            id=row["id"],
+            tenant_id=self.tenant_id,
+            learner_id=plan.person.id,
+            framework_id=portrait.id if portrait else None,
+            framework_version=portrait.version if portrait else None,
+            as_of=facts.as_of,
+            options=options.model_dump(mode="json"),
+            partial=bool(plan.reasons),
+            partial_reasons=plan.reasons,
+            counts=plan.counts,
+            job_id=job_id,
+            issued_at=now,
+            issued_by=issued_by,
+        )
+
+    async def _make(
+        self,
+        learner_ids: Sequence[uuid.UUID],
+        options: TranscriptOptions,
+        *,
+        job_id: uuid.UUID | None,
+        issued_by: str | None,
+        failures: list[tuple[uuid.UUID, ServiceError]] | None,
+    ) -> list[Generated]:
+        """Transcripts of ``learner_ids`` from facts read once: every learner's records and transcript
+        are signed concurrently in the signing pool (all cores), then everything is stored with a
+        fixed number of statements. A learner that cannot get one is put in ``failures`` (when given,
+        else its error is raised); nothing of it is stored."""
+        facts = await self._facts(learner_ids, options)
+        if failures is None:
+            for learner_id in learner_ids:
+                if learner_id not in facts.learners:  # before the issuer keys (made on first need)
+                    raise LearnerNotFound(f"learner {learner_id} not found")
+        context = await self.issuers.context()
+        keys = Keys.of(context.data_integrity, context.vc_jwt)
+        issuer = self._issuer(context)
+        now = datetime.now(UTC).replace(microsecond=0)
+        plans: list[_Plan] = []
+        for learner_id in learner_ids:
+            person = facts.learners.get(learner_id)
+            try:
+                if person is None:
+                    raise LearnerNotFound(f"learner {learner_id} not found")
+                started = time.perf_counter()
+                plans.append(self._plan(issuer, facts, person, options, now))
+                self.timing.seconds["records"] += time.perf_counter() - started
+            except ServiceError as exc:
+                if failures is None:
+                    raise
+                failures.append((learner_id, exc))
+        status_list = await self.status_lists.current()
+        drawn: set[int] = set()
+        indexes: list[int] = []
+        for _ in plans:
+            index = self.choose_index(status_list.size)
+            while index in drawn and len(drawn) < status_list.size:
+                index = self.choose_index(status_list.size)
+            drawn.add(index)
+            indexes.append(index)
+
+        async def one(plan: _Plan, index: int) -> dict[str, Any]:
             started = time.perf_counter()
+            await self._sign_records(keys, facts, plan, now)
+            self.timing.seconds["records"] += time.perf_counter() - started
+            return await self._sign_transcript(
+                keys, context, issuer, facts, plan, options, status_list, index, now, issued_by
+            )
+
+        outcomes = await asyncio.gather(
+            *(one(plan, index) for plan, index in zip(plans, indexes, strict=True)), return_exceptions=True
+        )
+        made: list[tuple[_Plan, dict[str, Any]]] = []
+        for plan, outcome in zip(plans, outcomes, strict=True):
+            if isinstance(outcome, ServiceError) and failures is not None:
+                failures.append((plan.person.id, outcome))
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                made.append((plan, outcome))
+        if not made:
+            return []
+        await self.repo.insert_records([row for plan, _ in made for row in plan.new_rows])
+        inserted = await self.badges.insert_credentials([row for _, row in made])
+        stored: list[tuple[_Plan, dict[str, Any]]] = []
+        for plan, row in made:
+            if row["id"] in inserted:
+                self.status_lists.taken(status_list.id)
+                stored.append((plan, row))
+                continue
+            try:  # its status index was taken meanwhile (another process): draw again, sign again
+                stored.append(
+                    (
+                        plan,
+                        await self._store_alone(keys, context, issuer, facts, plan, options, now, issued_by),
+                    )
+                )
+            except ServiceError as exc:
+                if failures is None:
+                    raise
+                failures.append((plan.person.id, exc))
+        out: list[Generated] = []
+        transcripts: list[Transcript] = []
+        for plan, row in stored:
+            transcript = self._transcript(facts, plan, options, row, now, job_id, issued_by)
+            transcripts.append(transcript)
+            credential = IssuedCredential.model_validate(row)
+            out.append(
+                Generated(
+                    transcript, credential, plan.counts["records_signed"], plan.counts["records_reused"]
+                )
+            )
+        await self.repo.add(*transcripts)
+        await WebhookService(self.session, self.tenant_id).emit_many(
+            "transcript.issued", [self._event(item.transcript, item.credential) for item in out]
+        )
+        return out
+
+    async def _store_alone(
+        self,
+        keys: Keys,
+        context: IssuerContext,
+        issuer: documents.Issuer,
+        facts: _Facts,
+        plan: _Plan,
+        options: TranscriptOptions,
+        now: datetime,
+        issued_by: str | None,
+    ) -> dict[str, Any]:
+        for _ in range(MAX_INDEX_DRAWS):
             status_list = await self.status_lists.current()
             index = self.choose_index(status_list.size)
-            transcript_id = uuid.uuid4()
-            credential = documents.transcript_credential(
-                issuer=issuer,
-                transcript_id=transcript_id,
-                learner=learner,
-                portrait=portrait,
-                courses=courses,
-                credentials=nested,
-                as_of=facts.as_of,
-                partial=bool(reasons),
-                status=BitstringStatusListEntry(
-                    status_list_credential=status_list_url(self.settings.public_url, status_list.id),
-                    status_list_index=index,
-                ),
-                now=now,
-                notes=notes,
+            row = await self._sign_transcript(
+                keys, context, issuer, facts, plan, options, status_list, index, now, issued_by
             )
-            document = build_clr_credential(credential, check_json_ld=False)
-            signed = sign_clr_data_integrity(document, context.data_integrity, created=now)
-            token = sign_vc_jwt(document, context.vc_jwt)
-            self.timing.seconds["sign"] += time.perf_counter() - started
-            row = {
-                "id": transcript_id,
-                "tenant_id": self.tenant_id,
-                "source_key": f"{TRANSCRIPT_KEY_PREFIX}{transcript_id}",
-                "learner_id": person.id,
-                "achievement_id": None,
-                "name": credential.name[:500],
-                "issuer_id": context.did,
-                "subject_id": learner_urn(self.tenant_id, person.id),
-                "status_list_id": status_list.id,
-                "status_index": index,
-                "document": orjson.dumps(signed).decode(),
-                "jwt": token,
-                "issued_at": now,
-                "issued_by": issued_by,
-            }
-            if not await self.badges.insert_credential(row):
-                continue  # the status index was taken meanwhile: draw again
-            self.status_lists.taken(status_list.id)
-            transcript = Transcript(
-                id=transcript_id,
-                tenant_id=self.tenant_id,
-                learner_id=person.id,
-                framework_id=portrait.id if portrait else None,
-                framework_version=portrait.version if portrait else None,
-                as_of=facts.as_of,
-                options=options.model_dump(mode="json"),
-                partial=bool(reasons),
-                partial_reasons=reasons,
-                counts=counts,
-                job_id=job_id,
-                issued_at=now,
-                issued_by=issued_by,
-            )
-            await self.repo.add(transcript)
-            stored = IssuedCredential.model_validate(row)
-            await WebhookService(self.session, self.tenant_id).emit(
-                "transcript.issued", self._event(transcript, stored)
-            )
-            return Generated(transcript, stored, counts["records_signed"], counts["records_reused"])
+            if await self.badges.insert_credential(row):
+                self.status_lists.taken(status_list.id)
+                return row
         raise IssuerKeyUnavailable("no free status list index found; try again")
 
     def _event(self, transcript: Transcript, row: IssuedCredential) -> dict[str, Any]:
@@ -540,12 +668,8 @@ class TranscriptService:
         self, learner_id: uuid.UUID, options: TranscriptOptions, *, issued_by: str | None = None
     ) -> Generated:
         """One learner's transcript, signed and stored."""
-        facts = await self._facts([learner_id], options)
-        person = facts.learners.get(learner_id)
-        if person is None:
-            raise LearnerNotFound(f"learner {learner_id} not found")
-        context = await self.issuers.context()
-        return await self._generate_one(context, facts, person, options, job_id=None, issued_by=issued_by)
+        made = await self._make([learner_id], options, job_id=None, issued_by=issued_by, failures=None)
+        return made[0]
 
     async def generate_many(
         self,
@@ -556,26 +680,9 @@ class TranscriptService:
         issued_by: str | None = None,
         failures: list[tuple[uuid.UUID, ServiceError]] | None = None,
     ) -> list[Generated]:
-        """Transcripts of many learners with the same options, from facts read once for all of them."""
-        facts = await self._facts(learner_ids, options)
-        context = await self.issuers.context()
-        out: list[Generated] = []
-        for learner_id in learner_ids:
-            person = facts.learners.get(learner_id)
-            try:
-                if person is None:
-                    raise LearnerNotFound(f"learner {learner_id} not found")
-                async with self.session.begin_nested():
-                    out.append(
-                        await self._generate_one(
-                            context, facts, person, options, job_id=job_id, issued_by=issued_by
-                        )
-                    )
-            except ServiceError as exc:
-                if failures is None:
-                    raise
-                failures.append((learner_id, exc))
-        return out
+        """Transcripts of many learners with the same options, from facts read once for all of them,
+        signed concurrently in the signing pool."""
+        return await self._make(learner_ids, options, job_id=job_id, issued_by=issued_by, failures=failures)
 
     async def select_cohort(self, data: TranscriptBatch) -> list[uuid.UUID]:
         """The learners a batch names or selects (a page of them with ``offset`` / ``limit``)."""

@@ -10,7 +10,9 @@ schema is DROPPED and recreated, then migrated (default: the local PostgreSQL da
    signed for the first time, then with the signed records reused (the usual case).
 2. A cohort of ``--cohort`` learners (2 badges, 5 course records and 3 competency levels each), split
    into ``--workers`` batch jobs run at the same time by as many worker processes (as ``portrait
-   worker`` processes would on PostgreSQL), wall time from start to the last job's end.
+   worker`` processes would on PostgreSQL; ``--workers 1``: one batch job, as ``POST
+   /api/v1/transcripts/batch`` makes), wall time from start to the last job's end. Each job signs in
+   its process's signing pool (one process per CPU); worker CPU counts the pools too.
 3. Peak memory (max RSS) of the benchmark process and of the worker processes.
 
 Each figure is printed with the machine's load average (the machine is shared). ``--cohort 0`` measures
@@ -66,8 +68,9 @@ def load() -> str:
 SUBJECTS = ("Mathematics", "English", "Science", "History", "Arts")
 
 
-def settings_for(url: str, workdir: Path) -> Settings:
+def settings_for(url: str, workdir: Path, signing_processes: int | None = None) -> Settings:
     return Settings(
+        badges={"signing_processes": signing_processes},
         var_dir=workdir,
         database_url=url,
         token_secret=SecretStr("t" * 48),
@@ -268,6 +271,26 @@ async def one_learner(
     )
 
 
+def _pool_cpu() -> tuple[float, int]:
+    """CPU seconds and peak RSS (KiB) of the signing pool's processes (children of the forkserver, so
+    not in this process's RUSAGE_CHILDREN), read from /proc while they still run."""
+    from service.badges import signing
+
+    pool = signing._pool
+    cpu, peak = 0.0, 0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in list(getattr(pool, "_processes", None) or {}):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / ticks
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except (OSError, IndexError, ValueError):
+            continue
+    return cpu, peak
+
+
 def _worker(url: str, workdir: str, job_id: str, out: Any) -> None:
     from service.jobs.backends import JobRunner
 
@@ -279,7 +302,14 @@ def _worker(url: str, workdir: str, job_id: str, out: Any) -> None:
             await db.dispose()
 
     asyncio.run(run())
-    out.put(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    pool_cpu, pool_peak = _pool_cpu()
+    from service.badges import signing
+
+    if signing._pool is not None:
+        # A multiprocessing child joins its children before atexit handlers run: stop the pool first.
+        signing._pool.shutdown(wait=True)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    out.put((own.ru_maxrss, pool_peak, own.ru_utime + own.ru_stime + pool_cpu))
 
 
 async def cohort(
@@ -303,9 +333,10 @@ async def cohort(
     for process in processes:
         process.join()
     elapsed = time.perf_counter() - started
-    peaks = [queue.get() for _ in processes]
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    worker_cpu = children.ru_utime + children.ru_stime
+    reports = [queue.get() for _ in processes]
+    peaks = [own for own, _, _ in reports]
+    pool_peaks = [pool for _, pool, _ in reports]
+    worker_cpu = sum(cpu for _, _, cpu in reports)
     async with db.session() as session:
         found = (await session.exec(select(Job).where(col(Job.id).in_(jobs)))).all()
         rows = [(job.state, job.report) for job in found]
@@ -315,8 +346,9 @@ async def cohort(
         f"cohort of {len(learners)} learners (2 badges, 5 courses, 3 levels each), {workers} worker "
         f"processes: {elapsed:.1f} s wall ({generated} transcripts, jobs {states}), "
         f"{generated / elapsed:.1f} transcripts/s; worker CPU {worker_cpu:.0f} s in all "
-        f"({worker_cpu / max(generated, 1) * 1000:.0f} ms per transcript, start-up included); "
-        f"worker peak RSS {max(peaks) / 1024:.0f} MiB (goal 2 minutes); {load()}"
+        f"({worker_cpu / max(generated, 1) * 1000:.0f} ms per transcript, start-up and signing pool "
+        f"included); worker peak RSS {max(peaks) / 1024:.0f} MiB, signing pool processes "
+        f"{max(pool_peaks) / 1024:.0f} MiB (goal 2 minutes); {load()}"
     )
 
 
@@ -325,7 +357,8 @@ async def main(url: str, cohort_size: int, workers: int, runs: int) -> None:
     if url.startswith("postgresql"):
         await reset(url)
     await asyncio.to_thread(upgrade_sync, url)
-    settings = settings_for(url, workdir)
+    # The one learner is signed in a thread of this process (no pool), so that its CPU time counts it all.
+    settings = settings_for(url, workdir, signing_processes=0)
     db = Database(url, pool_size=4)
     try:
         started = time.perf_counter()
@@ -354,9 +387,9 @@ if __name__ == "__main__":
     )
     args = parser.parse_args()
     if args.plain_canonicalization:
-        import service.transcripts.service as transcript_service
+        import service.transcripts.signing as transcript_signing
         from service.credentials import sign_data_integrity
 
-        transcript_service.sign_clr_data_integrity = sign_data_integrity  # type: ignore[assignment]
+        transcript_signing.sign_clr_data_integrity = sign_data_integrity  # type: ignore[assignment]
         print("plain canonicalization (before clr_canonical)")
     asyncio.run(main(args.database_url, args.cohort, args.workers, args.runs))

@@ -131,3 +131,58 @@ def test_subject_without_id_keeps_its_references_in_pyld() -> None:
     _same(unsigned)  # pieces cached
     subject = {key: value for key, value in unsigned["credentialSubject"].items() if key != "id"}
     _same({**unsigned, "credentialSubject": subject})  # a blank ClrSubject: links made by pyld itself
+
+
+def _variant(document: dict[str, Any], n: int) -> dict[str, Any]:
+    """The document with every embedded credential changed in its strings only (new ids, names, proof
+    values, subjects): the same shapes, none of the exact pieces."""
+    out = copy.deepcopy(document)
+    for index, item in enumerate(out["credentialSubject"]["verifiableCredential"]):
+        item["id"] = f"urn:uuid:00000000-0000-4000-8000-{n:06d}{index:06d}"
+        item["name"] = f"{item['name']} (variant {n})"
+        item["credentialSubject"]["id"] = f"https://learners.example/{n}"
+        proof = item["proof"] if isinstance(item["proof"], dict) else item["proof"][0]
+        proof["proofValue"] = proof["proofValue"][:-6] + f"{n:06d}"
+    return out
+
+
+def test_credentials_of_a_known_shape_are_composed_from_the_shape() -> None:
+    """A cohort's records and badges of one achievement differ only in strings: from the second of a
+    shape on, a credential's piece is the shape's quads with its strings put back, never expanded."""
+    base = _unsigned(large_clr(did_key_signer(), badges=6, courses=8))
+    clr_canonical._shapes._data.clear()
+    for n in range(3):
+        _same(_variant(base, n))
+    learned = [entry[3] for entry in clr_canonical._shapes._data.values()]
+    assert any(isinstance(shape, clr_canonical._PieceShape) for shape in learned)
+    # Equal strings in two slots (the learner's id as the credential's id too): one triple, as in toRdf.
+    same_ids = _variant(base, 7)
+    for item in same_ids["credentialSubject"]["verifiableCredential"]:
+        item["credentialSubject"]["id"] = item["id"]
+    _same(same_ids)
+
+
+def test_known_shape_with_a_string_safe_mode_refuses_takes_the_full_path() -> None:
+    base = _unsigned(large_clr(did_key_signer(), badges=6, courses=8))
+    for n in range(3):
+        _same(_variant(base, 10 + n))
+    bad = _variant(base, 20)
+    bad["credentialSubject"]["verifiableCredential"][-1]["name"] = "bell \x07 inside"
+    with pytest.raises(SafeModeError, match="control character"):
+        plain_canonicalize(bad, memoize=False)
+    # Refused as a piece expanded on its own is (the path names the embedded credential's place).
+    with pytest.raises(SafeModeError, match="control character"):
+        canonicalize(bad)
+    relative = _variant(base, 21)
+    relative["credentialSubject"]["verifiableCredential"][-1]["credentialSubject"]["id"] = "https:x y"
+    _same_error_or_output(relative)
+
+
+def _same_error_or_output(document: dict[str, Any]) -> None:
+    try:
+        plain = plain_canonicalize(document, memoize=False)
+    except SafeModeError:
+        with pytest.raises(SafeModeError):
+            canonicalize(document)
+        return
+    assert canonicalize(document) == plain

@@ -156,3 +156,79 @@ async def test_cohorts_are_selected_bounded_and_paged(
         headers=await actors.b.headers("transcripts:write"),
     )
     assert other.status_code == 422 and other.json()["errors"][0]["loc"] == "body.school_id"
+
+
+async def test_cohort_signing_reports_a_learner_that_cannot_be_signed_and_redraws_taken_indexes(
+    committed_db: Database, settings: Settings
+) -> None:
+    """A cohort's transcripts are signed together (the signing pool) and stored with one statement per
+    table: a learner whose record cannot be signed is reported and nothing of it is stored, the others
+    are; a status index taken meanwhile is drawn again and that transcript signed again."""
+    import json
+
+    from sqlalchemy import update
+
+    from service.badges.models import IssuedCredential
+    from service.errors import ServiceError
+    from service.transcripts.models import TranscriptRecord
+    from service.transcripts.schemas import TranscriptOptions
+
+    db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
+    async with transaction(db) as session:
+        tenant = await make_tenant(session, settings)
+        tenant_id = tenant.id
+    async with db.session() as session:
+        seeded = await seed(session, tenant_id, env, learners=3)
+    first, others = seeded.learner_id, seeded.other_learner_ids
+    async with transaction(db) as session:
+        taken = TranscriptService(session, tenant_id, env)
+        taken.choose_index = lambda size: 7
+        await taken.generate(others[0], TranscriptOptions())
+    async with transaction(db) as session:
+        # Safe mode refuses a control character: the first learner's badge (embedded verbatim) makes
+        # its transcript impossible to sign.
+        badge = (
+            await session.exec(
+                select(IssuedCredential).where(
+                    col(IssuedCredential.learner_id) == first,
+                    col(IssuedCredential.achievement_id).is_not(None),
+                )
+            )
+        ).first()
+        assert badge is not None
+        document = json.loads(badge.document)
+        document["name"] = "Bell \x07 badge"
+        await session.execute(
+            update(IssuedCredential)
+            .where(col(IssuedCredential.id) == badge.id)
+            .values(document=json.dumps(document))
+        )
+    draws = iter([7, 7, 9, 11, 13, 15])
+    async with transaction(db) as session:
+        service = TranscriptService(session, tenant_id, env)
+        service.choose_index = lambda size: next(draws)
+        failures: list[tuple[uuid.UUID, ServiceError]] = []
+        made = await service.generate_many([*others, first], TranscriptOptions(), failures=failures)
+    assert [learner for learner, _ in failures] == [first]
+    assert "cannot be issued" in failures[0][1].detail
+    assert sorted(str(item.transcript.learner_id) for item in made) == sorted(str(o) for o in others)
+    async with db.session() as session:
+        assert (
+            await session.exec(select(TranscriptRecord).where(col(TranscriptRecord.learner_id) == first))
+        ).all() == []
+        rows = (
+            await session.exec(
+                select(IssuedCredential).where(
+                    col(IssuedCredential.tenant_id) == tenant_id,
+                    col(IssuedCredential.source_key).startswith("transcript:"),
+                )
+            )
+        ).all()
+    indexes = sorted(row.status_index for row in rows)
+    # others[0] drew 7 (taken by the first transcript), others[1] 9, the first learner 11 (not stored):
+    # others[0] drew again (13) and was signed again.
+    assert indexes == [7, 9, 13]
+    for row in rows:
+        document = json.loads(row.document)
+        assert int(document["credentialStatus"]["statusListIndex"]) == row.status_index
+        assert official_errors(document) == []
