@@ -98,6 +98,17 @@ def _executor(processes: int | None) -> Executor | None:
         return _pool
 
 
+def shutdown() -> None:
+    """Stop the pool's workers (and wait for them). A process that multiprocessing started itself (a
+    benchmark's worker, ``uvicorn --workers``) must call this before it returns: such a process joins its
+    children before the pool's own exit hook runs, and would wait for the idle workers forever."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _reset(broken: Executor) -> None:
     global _pool
     with _lock:

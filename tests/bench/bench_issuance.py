@@ -47,6 +47,7 @@ from sqlmodel import col, select
 
 from service.awards.schemas import AchievementCreate
 from service.awards.service import AwardService
+from service.badges import signing
 from service.badges.issuance import CredentialService
 from service.badges.models import IssuedCredential
 from service.badges.schemas import CredentialIssue
@@ -177,6 +178,7 @@ def _worker(
     out.put("ready")
     start.wait()
     out.put(asyncio.run(issue(url, Path(workdir), ids, count, chunk, tag, False)))
+    signing.shutdown()  # else this process would wait for the pool's idle workers at exit
 
 
 async def lazy_jwt(url: str, workdir: Path, tenant_id: uuid.UUID, sample: int) -> tuple[float, float]:

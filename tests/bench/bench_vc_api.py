@@ -250,7 +250,7 @@ def bench_portrait(
         stderr=(work / "server.log").open("wb"),
     )
     try:
-        wait_healthy(base, server)
+        wait_healthy(base, server, timeout=300)  # a loaded machine imports slowly
         with httpx.Client(base_url=base, timeout=10) as http:
             response = http.post(
                 "/oauth/token",
