@@ -8,6 +8,7 @@ IEND), so no imaging library is involved.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import struct
 import textwrap
@@ -42,7 +43,9 @@ def badge_svg(name: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def badge_svg_data_uri(name: str) -> str:
+    """The fallback badge image as a data: URI (cached: every credential of a badge carries the same)."""
     return "data:image/svg+xml;base64," + base64.b64encode(badge_svg(name).encode("utf-8")).decode("ascii")
 
 

@@ -17,14 +17,16 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.awards import rules
 from service.awards.models import Achievement
-from service.badges import documents, images
+from service.badges import documents, images, signing
 from service.badges.errors import (
     AwardNotIssuable,
     CredentialNotFound,
@@ -48,7 +50,9 @@ from service.credentials import (
     CredentialError,
     issue,
 )
-from service.credentials.builder import sign_vc_jwt
+from service.credentials.builder import Signer, sign_vc_jwt
+from service.credentials.models import OpenBadgeCredential
+from service.db import after_commit, declare_write_intent
 from service.errors import FieldError, ServiceError
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency, Framework, RubricLevel
@@ -73,6 +77,19 @@ IndexChooser = Callable[[int], int]
 @asynccontextmanager
 async def _nothing() -> AsyncIterator[None]:
     yield
+
+
+async def _store_jwt_later(
+    bind: AsyncEngine | AsyncConnection, tenant_id: uuid.UUID, credential_id: uuid.UUID, token: str
+) -> None:
+    """Store a VC-JWT the request's own (read) transaction could not write, in a short write
+    transaction of its own after it: an IMMEDIATE transaction waits its turn for SQLite's write lock
+    where the read transaction's upgrade was refused at once. If it fails all the same, the next
+    request signs the same token again (RS256 is deterministic) and stores it."""
+    async with AsyncSession(bind) as session:
+        await declare_write_intent(session)
+        await BadgeRepository(session, tenant_id).store_jwt(credential_id, token)
+        await session.commit()
 
 
 def credential_read(row: IssuedCredential, public_url: str) -> CredentialRead:
@@ -142,10 +159,12 @@ class CredentialService:
         #: Time spent building + signing each proof format (figures for benchmarks).
         self.sign_seconds = {"data-integrity": 0.0, "vc-jwt": 0.0}
         #: Whether the last :meth:`jwt` call stored the token (False: it was stored before, or by a
-        #: concurrent request, or could not be stored now). A figure for tests.
+        #: concurrent request, or could not be stored now: then it is stored after the request's commit).
+        #: A figure for tests.
         self.jwt_stored = False
         self._competency_cache: dict[uuid.UUID, CompetencyRows] = {}
         self._achievement_cache: dict[uuid.UUID, Achievement] = {}
+        self._rule_cache: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
         #: learner -> (competencies asked for, best level per competency): see _prefetch_levels.
         self._best_levels: dict[uuid.UUID, tuple[frozenset[uuid.UUID], dict[uuid.UUID, uuid.UUID]]] = {}
 
@@ -166,8 +185,9 @@ class CredentialService:
         signs), with the issuer's current RSA key. The store is ``UPDATE ... WHERE jwt IS NULL``:
         of concurrent first requests exactly one writes, the others read back the stored value (RS256
         is deterministic, so they computed the same bytes anyway). When the row cannot be written now
-        (SQLite busy in a read transaction), the token is returned unstored and the next request
-        stores it."""
+        (SQLite: a read transaction cannot take the write lock), the token is stored by a short write
+        transaction of its own after the request's (the same ``WHERE jwt IS NULL`` update), so the
+        next request reads back the very token this one returned."""
         self.jwt_stored = False
         if row.jwt:
             return row.jwt
@@ -184,6 +204,9 @@ class CredentialService:
             raise InvalidCredential(f"the credential cannot be signed as a VC-JWT: {exc}") from exc
         self.sign_seconds["vc-jwt"] += time.perf_counter() - started
         stored, self.jwt_stored = await self.repo.store_jwt(row.id, token)
+        if stored is None and self.session.bind is not None:
+            later = partial(_store_jwt_later, self.session.bind, self.tenant_id, row.id, token)
+            after_commit(self.session, later)
         set_committed_value(row, "jwt", stored or token)
         return stored or token
 
@@ -206,13 +229,7 @@ class CredentialService:
                     )
                 ],
             )
-        competency_ids: list[uuid.UUID] = []
-        try:
-            rule = rules.parse_rule(achievement.rule) if achievement.rule else None
-        except ValueError:
-            rule = None
-        if isinstance(rule, rules.EvidenceRule):
-            competency_ids = list(rule.competency_ids)
+        competency_ids = list(self._rule_competencies(achievement))
         competency_ids += [e.competency_id for e in evidence if e.competency_id not in competency_ids]
         levels_from_evidence: dict[uuid.UUID, tuple[int, uuid.UUID]] = {}
         for e in evidence:
@@ -260,6 +277,18 @@ class CredentialService:
             tags=list(achievement.tags),
             competencies=competencies,
         )
+
+    def _rule_competencies(self, achievement: Achievement) -> tuple[uuid.UUID, ...]:
+        """The competencies an achievement's evidence rule names (parsed once per service instance)."""
+        cached = self._rule_cache.get(achievement.id)
+        if cached is None:
+            try:
+                rule = rules.parse_rule(achievement.rule) if achievement.rule else None
+            except ValueError:
+                rule = None
+            cached = tuple(rule.competency_ids) if isinstance(rule, rules.EvidenceRule) else ()
+            self._rule_cache[achievement.id] = cached
+        return cached
 
     async def _achievement(self, achievement_id: uuid.UUID) -> Achievement | None:
         """An achievement, read once per service instance (a batch issues many of the same)."""
@@ -325,6 +354,26 @@ class CredentialService:
         """Build, validate and sign (eddsa-rdfc-2022; the VC-JWT comes on first request, see
         :meth:`jwt`) one credential at a fresh random status index not in ``drawn``; the row to store.
         Nothing is written."""
+        row, unsigned, signer = await self._build(spec, drawn)
+        try:
+            started = time.perf_counter()
+            signed = issue(unsigned, signer, created=row["issued_at"])
+            self.sign_seconds["data-integrity"] += time.perf_counter() - started
+        except CredentialError as exc:
+            raise InvalidCredential(f"the credential cannot be issued: {exc}") from exc
+        assert isinstance(signed, dict)
+        return self._signed_row(row, signed)
+
+    def _signed_row(self, row: dict[str, Any], signed: dict[str, Any]) -> dict[str, Any]:
+        row["subject_id"] = signed["credentialSubject"].get("id")
+        row["document"] = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
+        return row
+
+    async def _build(
+        self, spec: IssueSpec, drawn: set[tuple[uuid.UUID, int]]
+    ) -> tuple[dict[str, Any], OpenBadgeCredential, Signer]:
+        """One credential's row (without its document), its unsigned credential and the signer, at a
+        fresh random status index not in ``drawn``. Nothing is written."""
         learner = spec.learner
         if learner is None:
             learner = spec.learner = await self.repo.learner(spec.learner_id)
@@ -363,14 +412,7 @@ class CredentialService:
             awarded_at=spec.awarded_at or now,
             fallback_image=images.badge_svg_data_uri(badge.name),
         )
-        try:
-            started = time.perf_counter()
-            signed = issue(unsigned, context.data_integrity, created=now)
-            self.sign_seconds["data-integrity"] += time.perf_counter() - started
-        except CredentialError as exc:
-            raise InvalidCredential(f"the credential cannot be issued: {exc}") from exc
-        assert isinstance(signed, dict)
-        return {
+        row = {
             "id": credential_id,
             "tenant_id": self.tenant_id,
             "award_id": spec.award_id,
@@ -379,14 +421,59 @@ class CredentialService:
             "achievement_id": spec.achievement_id,
             "name": badge.name[:500],
             "issuer_id": context.did,
-            "subject_id": signed["credentialSubject"].get("id"),
+            "subject_id": None,
             "status_list_id": status_list.id,
             "status_index": index,
-            "document": json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+            "document": None,
             "jwt": None,  # signed on first request: see jwt()
             "issued_at": now,
             "issued_by": spec.issued_by,
         }
+        return row, unsigned, context.data_integrity
+
+    async def _prepare_many(
+        self,
+        specs: Sequence[IssueSpec],
+        drawn: set[tuple[uuid.UUID, int]],
+        failures: list[tuple[IssueSpec, ServiceError]] | None,
+    ) -> list[tuple[IssueSpec, dict[str, Any]]]:
+        """:meth:`_prepare` for many credentials, signed together in the signing pool (one task per
+        worker: a batch job uses every core while this process builds the next documents' rows)."""
+        built: list[tuple[IssueSpec, dict[str, Any], dict[str, Any]]] = []
+        signer: Signer | None = None
+        for spec in specs:
+            try:
+                row, unsigned, signer = await self._build(spec, drawn)
+                if signer.controller != unsigned.issuer.id:
+                    raise InvalidCredential(
+                        f"the credential cannot be issued: the signing key belongs to {signer.controller!r}"
+                        f", not to the issuer {unsigned.issuer.id!r}"
+                    )
+                built.append((spec, row, unsigned.to_json()))
+            except ServiceError as exc:
+                if failures is None:
+                    raise
+                failures.append((spec, exc))
+        if signer is None or not built:
+            return []
+        started = time.perf_counter()
+        outcomes = await signing.sign_many(
+            [(document, row["issued_at"]) for _, row, document in built],
+            signer,
+            check=True,
+            processes=self.settings.badges.signing_processes,
+        )
+        self.sign_seconds["data-integrity"] += time.perf_counter() - started
+        prepared: list[tuple[IssueSpec, dict[str, Any]]] = []
+        for (spec, row, _), outcome in zip(built, outcomes, strict=True):
+            if isinstance(outcome, CredentialError):
+                refused = InvalidCredential(f"the credential cannot be issued: {outcome}")
+                if failures is None:
+                    raise refused from outcome
+                failures.append((spec, refused))
+                continue
+            prepared.append((spec, self._signed_row(row, outcome)))
+        return prepared
 
     def _stored(self, row: dict[str, Any]) -> IssuedCredential:
         self.status_lists.taken(row["status_list_id"])
@@ -428,16 +515,9 @@ class CredentialService:
         round trips, not signing, dominated batch issuance. Rows that collide (index taken, award or
         key issued meanwhile) go through the one-by-one path. With ``failures``, a credential that
         cannot be issued is recorded there (each fallback in a savepoint) and the others go on."""
-        prepared: list[tuple[IssueSpec, dict[str, Any]]] = []
         drawn: set[tuple[uuid.UUID, int]] = set()
         await self._prefetch_levels(specs)
-        for spec in specs:
-            try:
-                prepared.append((spec, await self._prepare(spec, drawn)))
-            except ServiceError as exc:
-                if failures is None:
-                    raise
-                failures.append((spec, exc))
+        prepared = await self._prepare_many(specs, drawn, failures)
         inserted = await self.repo.insert_credentials([row for _, row in prepared])
         results: list[tuple[IssueSpec, IssuedCredential, bool]] = []
         fresh: list[IssuedCredential] = []

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
+from multiprocessing.context import BaseContext
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -39,6 +40,10 @@ def _warm() -> None:
     from service.credentials.linked_data import canonicalize
 
     canonicalize({"@context": [VC_V2, OB_V3P0], "type": ["VerifiableCredential"], "name": "warm"})
+
+
+def _ready() -> None:
+    """A no-op job: submitting one per worker starts them all (see _executor)."""
 
 
 def sign_job(
@@ -76,10 +81,33 @@ def _executor(processes: int | None) -> Executor | None:
         if _pool is None or _pool_size != size:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=False)
-            context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+            context: BaseContext
+            if os.name == "posix":
+                context = multiprocessing.get_context("forkserver")
+                # The fork server imports the signing code once; each worker forks from it with the
+                # modules loaded, instead of importing the service (the main module too) afresh.
+                context.set_forkserver_preload(["__main__", "service.badges.signing"])
+            else:
+                context = multiprocessing.get_context("spawn")
             _pool = ProcessPoolExecutor(max_workers=size, mp_context=context, initializer=_warm)
             _pool_size = size
+            # Start every worker now: the pool would start the second one only when two jobs overlap,
+            # and the requests in flight at that moment would wait for its start (seconds on a busy
+            # machine: the 16-in-flight tail of bench_vc_api).
+            for _ in range(size):
+                _pool.submit(_ready)
         return _pool
+
+
+def shutdown() -> None:
+    """Stop the pool's workers (and wait for them). A process that multiprocessing started itself (a
+    benchmark's worker, ``uvicorn --workers``) must call this before it returns: such a process joins its
+    children before the pool's own exit hook runs, and would wait for the idle workers forever."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _reset(broken: Executor) -> None:
@@ -115,16 +143,79 @@ async def sign(
             executor = _executor(processes)
             assert executor is not None
             outcome = await loop.run_in_executor(executor, sign_job, *args)
+    result = _result(outcome)
+    if isinstance(result, CredentialError):
+        raise result
+    return result
+
+
+def _result(outcome: tuple[str, Any]) -> dict[str, Any] | CredentialError:
     kind, value = outcome
     if kind == "ok":
         assert isinstance(value, dict)
         return value
     if kind == "schema":
-        raise SchemaValidationError(list(value))
+        return SchemaValidationError(list(value))
     if kind == "safe":
         message, term, path = value
-        raise SafeModeError(message, term=term, path=path)
-    raise CredentialError(str(value))
+        return SafeModeError(message, term=term, path=path)
+    return CredentialError(str(value))
+
+
+def sign_many_job(
+    items: list[tuple[dict[str, Any], datetime | None]],
+    private_raw: bytes,
+    verification_method: str,
+    check: bool,
+) -> list[tuple[str, Any]]:
+    """Run in a worker: :func:`sign_job` for each ``(document, created)``; one task for many documents,
+    so that a batch pays one round trip to the pool per worker, not one per credential."""
+    return [sign_job(doc, private_raw, verification_method, created, check) for doc, created in items]
+
+
+async def sign_many(
+    items: list[tuple[dict[str, Any], datetime | None]],
+    signer: Signer,
+    *,
+    check: bool,
+    processes: int | None,
+) -> list[dict[str, Any] | CredentialError]:
+    """Sign many ``(document, created)`` pairs (eddsa-rdfc-2022) off the event loop, split into one
+    task per pool worker so that a batch uses every core; per item the signed document or the error
+    :func:`sign` would raise for it (:class:`SchemaValidationError`, :class:`SafeModeError`,
+    :class:`CredentialError`), in order."""
+    if not items:
+        return []
+    if not isinstance(signer.private_key, ed25519.Ed25519PrivateKey):
+        raise CredentialError("eddsa-rdfc-2022 needs an Ed25519 key")
+    raw = signer.private_key.private_bytes_raw()
+    executor = _executor(processes)
+    if executor is None:
+        outcomes = await asyncio.to_thread(sign_many_job, items, raw, signer.verification_method, check)
+        return [_result(outcome) for outcome in outcomes]
+    parts = max(1, min(_pool_size, len(items)))
+    size = -(-len(items) // parts)
+    chunks = [items[start : start + size] for start in range(0, len(items), size)]
+    loop = asyncio.get_running_loop()
+
+    async def run(pool: Executor) -> list[list[tuple[str, Any]]]:
+        return list(
+            await asyncio.gather(
+                *(
+                    loop.run_in_executor(pool, sign_many_job, chunk, raw, signer.verification_method, check)
+                    for chunk in chunks
+                )
+            )
+        )
+
+    try:
+        results = await run(executor)
+    except BrokenProcessPool:  # a worker died: a fresh pool, one more try
+        _reset(executor)
+        executor = _executor(processes)
+        assert executor is not None
+        results = await run(executor)
+    return [_result(outcome) for chunk in results for outcome in chunk]
 
 
 T = TypeVar("T")

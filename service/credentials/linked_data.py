@@ -387,12 +387,22 @@ def canonicalize(
     by document shape" below); ``shapes=False`` turns only that off (tests compare both paths).
     """
     registry = registry or default_registry()
-    key = _document_key(document) if memoize and registry.cache else None
+    key: bytes | None = None
+    skeleton: tuple[Any, list[str]] | None = None
+    shape_key: bytes | None = None
+    if memoize and registry.cache:
+        skeleton = _skeleton(document, _context_terms(registry)) if shapes else None
+        shape_key = _document_key(skeleton[0]) if skeleton is not None else None
+        # With a shape, the document is its skeleton plus its slot strings: keyed by those, one JSON
+        # serialization of the document (the skeleton's) serves both caches.
+        key = _shaped_key(shape_key, skeleton[1]) if shape_key and skeleton else _document_key(document)
     if key is not None:
         cached = registry.canonical_documents.get(key)
         if isinstance(cached, str):
             return cached
-    result = _canonicalize_by_shape(document, registry) if key is not None and shapes else None
+    result = None
+    if key is not None and skeleton is not None and shape_key is not None:
+        result = _canonicalize_by_shape(skeleton[0], skeleton[1], shape_key, registry)
     if result is None:
         result = _run(registry, memoize, "normalize", document)
     assert isinstance(result, str)
@@ -505,6 +515,17 @@ class _Shape:
                 self.by_quad.setdefault(at, []).append((name, slot))
         #: The quads without slots, as keys: a slotted quad equal to one of them is a duplicate.
         self.fixed_keys = frozenset(_quad_key(q) for i, q in enumerate(quads) if i not in self.by_quad)
+        #: Per quad, the names of its blank node components (URDNA2015 relabels those in place).
+        self.blanks = [tuple(n for n, c in q.items() if c["type"] == "blank node") for q in quads]
+        #: Every string of the quads outside the slots: a document whose slot strings are distinct
+        #: and none of these cannot make two quads equal, so its quads need no duplicate check.
+        self.strings = frozenset(
+            str(text)
+            for i, q in enumerate(quads)
+            for n, c in q.items()
+            for text in (c.get("value"), c.get("datatype"), c.get("language"))
+            if text is not None and (n, i) not in {(name, i) for name, _ in self.by_quad.get(i, ())}
+        )
 
 
 def _quad_key(quad: dict[str, _Component]) -> tuple[Any, ...]:
@@ -554,32 +575,47 @@ def _quads_for(shape: _Shape, values: list[str]) -> list[dict[str, _Component]] 
             elif _UNSUPPORTED_CONTROL.search(value):
                 return None
     out: list[dict[str, _Component]] = []
-    seen = set(shape.fixed_keys)
+    check = len(set(values)) != len(values) or not shape.strings.isdisjoint(values)
+    seen = set(shape.fixed_keys) if check else set()
+    by_quad, blanks = shape.by_quad, shape.blanks
     for index, quad in enumerate(shape.quads):
-        holes = shape.by_quad.get(index)
+        holes = by_quad.get(index)
+        blank = blanks[index]
         if holes is None:
-            # URDNA2015 relabels blank node components in place: those are copied, the rest shared.
-            out.append({n: (dict(c) if c["type"] == "blank node" else c) for n, c in quad.items()})
+            # URDNA2015 relabels blank node components in place (and changes nothing else): those
+            # are copied, the rest shared.
+            if blank:
+                quad = dict(quad)
+                for name in blank:
+                    quad[name] = dict(quad[name])
+            out.append(quad)
             continue
-        copy = {n: dict(c) for n, c in quad.items()}
+        copy = dict(quad)
+        for name in blank:
+            copy[name] = dict(copy[name])
         for name, slot in holes:
-            copy[name]["value"] = values[slot]
-        key = _quad_key(copy)
-        if key not in seen:  # equal strings in two slots: toRdf would have kept one triple
+            component = copy[name] = dict(copy[name])
+            component["value"] = values[slot]
+        if check:
+            key = _quad_key(copy)
+            if key in seen:  # equal strings in two slots: toRdf would have kept one triple
+                continue
             seen.add(key)
-            out.append(copy)
+        out.append(copy)
     return out
 
 
-def _canonicalize_by_shape(document: Mapping[str, Any], registry: ContextRegistry) -> str | None:
-    """RDFC-1.0 N-Quads through the document's shape, or ``None`` (then the full path runs)."""
-    skeleton = _skeleton(document, _context_terms(registry))
-    if skeleton is None:
-        return None
-    shape_doc, values = skeleton
-    key = _document_key(shape_doc)
-    if key is None:
-        return None
+def _shaped_key(shape_key: bytes, values: list[str]) -> bytes:
+    """A document's memo key from its shape's key and its slot strings (the pair determines the
+    document: a kept string never contains a marker, see _skeleton)."""
+    return hashlib.sha256(b"shape\x00" + shape_key + json.dumps(values).encode("ascii")).digest()
+
+
+def _canonicalize_by_shape(
+    shape_doc: Any, values: list[str], key: bytes, registry: ContextRegistry
+) -> str | None:
+    """RDFC-1.0 N-Quads through the document's shape (its skeleton ``shape_doc`` with the slot strings
+    ``values``, ``key`` the skeleton's key), or ``None`` (then the full path runs)."""
     shape = registry.canonical_shapes.get(key)
     if shape is None:
         # First sighting: only remember it. A shape is learned when a second document has it, so

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from service.awards.schemas import AchievementCreate
 from service.awards.service import AwardService
@@ -15,7 +15,7 @@ from service.badges.models import IssuedCredential
 from service.badges.schemas import CredentialIssue
 from service.config import Settings
 from service.credentials import parse_vc_jwt
-from service.db import Database
+from service.db import Database, run_after_commit
 from service.jobs.service import transaction
 from tests.factories import make_portrait, make_tenant
 
@@ -65,3 +65,39 @@ async def test_concurrent_first_requests_store_one_token(committed_db: Database,
     parsed = parse_vc_jwt(kept)
     assert parsed.header["alg"] == "RS256" and parsed.credential["id"].endswith(str(credential_id))
     assert "proof" not in parsed.credential
+
+
+async def test_token_not_stored_in_the_request_is_stored_after_it(
+    committed_db: Database, settings: Settings
+) -> None:
+    """A first request whose read transaction cannot write (SQLite: another connection committed since
+    its snapshot began) returns its token and stores it right after its own commit, so the second
+    request returns the same token, read back from the row."""
+    env = settings.model_copy(update={"database_url": str(committed_db.url)})
+    tenant_id, credential_id = await _issued(committed_db, env)
+    async with transaction(committed_db) as session:  # the RSA key exists before (made on first need)
+        await CredentialService(session, tenant_id, env).issuers.signer("RSA")
+
+    async with committed_db.session() as session:  # like a GET request: a deferred read transaction
+        service = CredentialService(session, tenant_id, env)
+        row = await service.get(credential_id)  # the read snapshot starts here
+        async with transaction(committed_db) as other:  # someone else commits a write meanwhile
+            await other.execute(
+                update(IssuedCredential)
+                .where(col(IssuedCredential.id) == credential_id)
+                .values(issued_by="another writer")
+            )
+        token = await service.jwt(row)
+        # SQLite refuses the read transaction's upgrade to a write; PostgreSQL just writes.
+        assert service.jwt_stored is (committed_db.engine.dialect.name != "sqlite")
+        await session.commit()
+        await run_after_commit(session)
+
+    async with committed_db.session() as session:
+        kept = (
+            await session.exec(select(IssuedCredential.jwt).where(col(IssuedCredential.id) == credential_id))
+        ).one()
+        assert kept == token
+        second = CredentialService(session, tenant_id, env)
+        assert await second.jwt(await second.get(credential_id)) == token
+        assert not second.jwt_stored  # read back, not signed and stored again
