@@ -11,8 +11,10 @@ compete with the sync for this process's CPU and memory) with generated data: 1 
 300,000 results (``--scale`` multiplies the counts). Then it runs the sync job exactly as a worker does
 (JobRunner, real PostgreSQL, outbound guard, OAuth, paging) and prints records/s per collection, the
 total, and this process's peak RSS; then a second full sync that finds nothing changed, then a delta
-sync (1% of the users and of the results changed), and a summary line with the CPU seconds of the
-syncing process per run and the load average (wall time on a shared machine says more about the load).
+sync (1% of the users and of the results changed), and a summary line with the CPU seconds per run of
+the syncing process, of the provider process and of the PostgreSQL backends (and autovacuum workers) of
+the bench database, read from /proc, and the load average (wall time on a shared machine says more about
+the load than about the sync).
 """
 
 from __future__ import annotations
