@@ -11,8 +11,10 @@ compete with the sync for this process's CPU and memory) with generated data: 1 
 300,000 results (``--scale`` multiplies the counts). Then it runs the sync job exactly as a worker does
 (JobRunner, real PostgreSQL, outbound guard, OAuth, paging) and prints records/s per collection, the
 total, and this process's peak RSS; then a second full sync that finds nothing changed, then a delta
-sync (1% of the users and of the results changed), and a summary line with the CPU seconds of the
-syncing process per run and the load average (wall time on a shared machine says more about the load).
+sync (1% of the users and of the results changed), and a summary line with the CPU seconds per run of
+the syncing process, of the provider process and of the PostgreSQL backends (and autovacuum workers) of
+the bench database, read from /proc, and the load average (wall time on a shared machine says more about
+the load than about the sync).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -44,9 +47,81 @@ from service.jobs.service import transaction
 from service.migrations import upgrade
 from tests.factories import make_tenant
 
-#: CPU seconds of this (the syncing) process per run: comparable across machine loads, unlike wall time
-CPU: dict[str, float] = {}
+#: CPU seconds per run of this (the syncing) process, of the provider process and of the PostgreSQL
+#: backends serving the bench database: comparable across machine loads, unlike wall time
+CPU: dict[str, dict[str, float]] = {}
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/portrait_bench_oneroster"
+TICK = os.sysconf("SC_CLK_TCK")
+PROVIDER_PID = 0
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends (and autovacuum workers) of one database, from /proc.
+
+    Processes are found by their title (``postgres: ... <database> ...``), looked for again every
+    second; a thread reads their CPU every 0.25 s, so that one that exits during the run still counts
+    up to its last reading. The thread's own CPU is measured so that the caller can leave it out of
+    its process's figure.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.needle = f" {database} "
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.own = 0.0
+
+    def backends(self) -> list[int]:
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/cmdline", "rb") as f:
+                        title = f.read(200).decode(errors="replace")
+                except OSError:
+                    continue
+                if title.startswith("postgres:") and self.needle in title + " ":
+                    pids.append(int(entry))
+        return pids
+
+    def sample(self, initial: bool = False, scan: bool = True) -> None:
+        for pid in self.backends() if scan else list(self.last):
+            cpu = proc_cpu(pid)
+            self.first.setdefault(pid, cpu if initial else 0.0)
+            self.last[pid] = max(cpu, self.last.get(pid, 0.0))
+
+    def loop(self) -> None:
+        started = time.thread_time()
+        tick = 0
+        while not self.stop.wait(0.25):
+            tick += 1
+            self.sample(scan=tick % 4 == 0)
+        self.sample()
+        self.own = time.thread_time() - started
+
+    def __enter__(self) -> BackendCpu:
+        self.sample(initial=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def sizes(scale: float) -> dict[str, int]:
@@ -233,10 +308,18 @@ async def run_sync(
             SyncRequest(mode=mode),  # type: ignore[arg-type]
         )
         job_id = job.id
-    started, cpu = time.perf_counter(), time.process_time()
-    await JobRunner(db, settings).run(job_id)
-    elapsed = time.perf_counter() - started
-    CPU[mode if mode == "delta" else ("unchanged" if "full" in CPU else "full")] = time.process_time() - cpu
+    database = make_url(settings.database_url).database or ""
+    provider = proc_cpu(PROVIDER_PID)
+    with BackendCpu(database) as backends:
+        started, cpu = time.perf_counter(), time.process_time()
+        await JobRunner(db, settings).run(job_id)
+        elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu - backends.own  # the sampling thread is the bench's, not the sync's
+    CPU[mode if mode == "delta" else ("unchanged" if "full" in CPU else "full")] = {
+        "sync": cpu,
+        "provider": proc_cpu(PROVIDER_PID) - provider,
+        "postgres": backends.seconds,
+    }
     async with db.session() as session:
         row = await session.get(Job, job_id)
         assert row is not None
@@ -246,6 +329,12 @@ async def run_sync(
 def print_report(title: str, job: Job, elapsed: float) -> None:
     report = job.report or {}
     print(f"\n{title}: {job.state} in {elapsed:.1f} s" + (f" ({job.error})" if job.error else ""))
+    name, c = list(CPU.items())[-1]
+    print(
+        f"  CPU seconds: syncing process {c['sync']:.1f}, provider {c['provider']:.1f}, PostgreSQL "
+        f"{c['postgres']:.1f}, total {sum(c.values()):.1f}; load average "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg())
+    )
     print(f"  {'collection':<18}{'fetched':>10}{'created':>10}{'updated':>10}{'unchanged':>10}{'skipped':>9}")
     for name, c in report.get("collections", {}).items():
         figures = "".join(f"{c[k]:>10}" for k in ("fetched", "created", "updated", "unchanged"))
@@ -273,6 +362,8 @@ def main() -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    global PROVIDER_PID
+    PROVIDER_PID = server.pid
     try:
         assert server.stdout is not None
         provider = json.loads(server.stdout.readline())
@@ -313,7 +404,10 @@ async def bench(args: argparse.Namespace, provider: dict[str, str]) -> None:
         )
         tenant_id, connection_id = tenant.id, connection.id
     n = sizes(args.scale)
-    print(f"district: {json.dumps(n)}; page size {args.page_size}, {args.concurrency} requests in flight")
+    print(
+        f"district: {json.dumps(n)}; page size {args.page_size}, {args.concurrency} requests in flight; "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
 
     def peak() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -335,8 +429,11 @@ async def bench(args: argparse.Namespace, provider: dict[str, str]) -> None:
         f"peak RSS {peak():.0f} MiB"
     )
     print(
-        "CPU of the syncing process: "
-        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in CPU.items())
+        "CPU seconds (syncing process + provider + PostgreSQL backends = total): "
+        + "; ".join(
+            f"{name} {c['sync']:.1f} + {c['provider']:.1f} + {c['postgres']:.1f} = {sum(c.values()):.1f}"
+            for name, c in CPU.items()
+        )
         + f"; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     await db.dispose()

@@ -432,12 +432,21 @@ class SyncRepository:
                 .execution_options(synchronize_session=False)
             )
 
-    async def analyze(self, collection: str) -> None:
+    async def analyze(self, collection: str, *, records: bool = True) -> None:
         """Refresh the planner's statistics after a bulk load (PostgreSQL): the next collection looks
-        rows of this one up by sourcedId, and estimates made when the table was empty pick scans."""
+        rows of this one up by sourcedId, and estimates made when the table was empty pick scans.
+        With ``records``, the record index (oneroster_records) too."""
         if self.dialect == "postgresql":
             await self.session.execute(text(f'ANALYZE "{model_for(collection).__tablename__}"'))
-            await self.session.execute(text('ANALYZE "oneroster_records"'))
+            if records:
+                await self.session.execute(text('ANALYZE "oneroster_records"'))
+
+    async def relax_commit(self) -> None:
+        """PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk. Used for
+        the sync's page transactions, which carry the job's resume point: a crash may lose the last
+        few of them, and the resumed job then reads those pages again (their writes are idempotent)."""
+        if self.dialect == "postgresql":
+            await self.session.execute(text("SET LOCAL synchronous_commit TO off"))
 
     async def parent_links(self, collection: str) -> list[tuple[uuid.UUID, str | None, str]]:
         """(local id, parent sourcedId, own sourcedId) of the collection's records."""

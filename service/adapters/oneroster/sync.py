@@ -33,7 +33,13 @@ from service.adapters.oneroster import course_records
 from service.adapters.oneroster.client import OneRosterClient
 from service.adapters.oneroster.errors import OneRosterError
 from service.adapters.oneroster.grades import Rule, external_ref, level_for, ref_prefix, rules_for
-from service.adapters.oneroster.mapping import Mapped, MappingFailed, Problem, map_record
+from service.adapters.oneroster.mapping import (
+    Mapped,
+    MappingFailed,
+    Problem,
+    is_current_digest,
+    map_record,
+)
 from service.adapters.oneroster.repository import (
     ConnectionRepository,
     GradeRepository,
@@ -103,6 +109,8 @@ class SyncState:
     #: collection -> the page size the provider actually served
     page_sizes: dict[str, int] = field(default_factory=dict)
     max_samples: int = MAX_SAMPLES
+    #: collections whose last page held no known record (not stored: a hint for the next page)
+    unclaimed: set[str] = field(default_factory=set)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -256,7 +264,7 @@ class PageWriter:
         # round trip); only the rest are looked up.
         page_sids = [r["sourcedId"] for r in raw_records if isinstance(r.get("sourcedId"), str)]
         claimed: dict[str, str] | None = None
-        if self.trust_modified:
+        if self.trust_modified and collection not in state.unclaimed:
             repeated = {sid for sid, n in Counter(page_sids).items() if n > 1}
             offered = {
                 raw["sourcedId"]: raw["dateLastModified"][:64]
@@ -271,6 +279,13 @@ class PageWriter:
         marks = await self.repo.records(
             collection, page_sids if claimed is None else [s for s in page_sids if s not in claimed]
         )
+        # A collection this connection holds nothing of yet (a first load): once a page finds none of
+        # its records known, the next pages skip the claiming UPDATE (a thousand index probes that all
+        # miss) and compare the looked-up marks themselves, until a page finds known records again.
+        if claimed is not None and not claimed and not marks:
+            state.unclaimed.add(collection)
+        elif marks:
+            state.unclaimed.discard(collection)
         fast: dict[str, None] = {}
         mapped: dict[str, Mapped] = {}
         for position, raw in enumerate(raw_records):
@@ -337,6 +352,9 @@ class PageWriter:
         rekeys: dict[str, tuple[str, uuid.UUID]] = {}
         reactivated: list[uuid.UUID] = []
         unchanged: list[str] = []
+        #: records with a reference left unresolved (optional ones included)
+        incomplete: set[str] = set()
+        tally = Counter[str]()
         for sid, record in mapped.items():
             local = existing.get(sid)
             if record.deleted:
@@ -363,12 +381,16 @@ class PageWriter:
             missing: list[Problem] = []
             for column, ref in record.refs.items():
                 target_id = resolved_ids.get(ref.collection, {}).get(ref.sourced_id)
-                if target_id is None and ref.required:
-                    missing.append(
-                        Problem(
-                            "unknown_reference", column, f"{ref.collection} '{ref.sourced_id}' is not known"
+                if target_id is None:
+                    incomplete.add(sid)
+                    if ref.required:
+                        missing.append(
+                            Problem(
+                                "unknown_reference",
+                                column,
+                                f"{ref.collection} '{ref.sourced_id}' is not known",
+                            )
                         )
-                    )
                 resolved[column] = target_id
             if missing and record.deleted:
                 state.count(collection, "skipped")  # a tombstone pointing nowhere: nothing to keep
@@ -382,6 +404,7 @@ class PageWriter:
         if collection == "enrollments" and ready:
             leaving = {sid for sid, record in mapped.items() if record.deleted}
             ready, rekeys = await self._drop_duplicate_enrollments(ready, where, leaving)
+        tenant_id = self.repo.tenant_id
         for record, resolved in ready:
             sid = record.sourced_id
             local = existing.get(sid)
@@ -399,37 +422,48 @@ class PageWriter:
             digest = record.digest(resolved)
             previous = index.get(sid)
             kept_as = "inactive" if record.deleted else "active"
-            complete = all(v is not None for v in resolved.values()) and (
+            complete = sid not in incomplete and (
                 collection != "users" or all(o in resolved_ids.get("orgs", {}) for o, _, _ in record.orgs)
             )
-            if local is not None and previous is not None and previous == (digest, kept_as):
-                state.count(collection, "unchanged")
+            # A digest an older release stored is compared the old way: the same record is unchanged,
+            # and only its digest is rewritten (once) in the current form.
+            legacy = (
+                previous is not None
+                and previous[0] != digest
+                and not is_current_digest(previous[0])
+                and previous == (record.legacy_digest(resolved), kept_as)
+            )
+            if local is not None and previous is not None and (previous == (digest, kept_as) or legacy):
+                tally["unchanged"] += 1
                 modified = record.date_last_modified[:64] if record.date_last_modified else None
-                if not complete or marks.get(sid, ("", "", None))[2] == modified:
+                if not legacy and (not complete or marks.get(sid, ("", "", None))[2] == modified):
                     # Nothing to write but the mark that this job saw it (one narrow UPDATE per page).
                     unchanged.append(sid)
-                else:  # the same values under a new dateLastModified: remembered for the short-cut
+                else:  # the same values under a new dateLastModified (or digest): remembered
                     index_rows.append(
-                        self._index_row(collection, record, local, digest, kept_as, complete=True)
+                        self._index_row(collection, record, local, digest, kept_as, complete=complete)
                     )
                 continue
             else:
-                row = {**record.values, **resolved, "updated_at": now}
                 if local is None:
                     local = uuid.uuid4()
                     inserts.append(
                         {
-                            **row,
+                            **record.values,
+                            **resolved,
+                            "updated_at": now,
                             "id": local,
-                            "tenant_id": self.repo.tenant_id,
+                            "tenant_id": tenant_id,
                             "sourced_id": sid,
                             "created_at": now,
                         }
                     )
-                    state.count(collection, "created")
+                    tally["created"] += 1
                 else:
-                    updates.append({**row, "id": local, "sourced_id": sid})
-                    state.count(collection, "updated")
+                    updates.append(
+                        {**record.values, **resolved, "updated_at": now, "id": local, "sourced_id": sid}
+                    )
+                    tally["updated"] += 1
                 if collection == "users":
                     known_orgs = resolved_ids.get("orgs", {})
                     memberships[local] = [
@@ -446,6 +480,8 @@ class PageWriter:
             index_rows.append(self._index_row(collection, record, local, digest, kept_as, complete=complete))
             if kept_as == "active" and previous is not None and previous[1] == "inactive":
                 reactivated.append(local)
+        for key, n in tally.items():
+            state.count(collection, key, n)
         if collection == "courses":  # courses belong to the roster: written through its service
             await RosterService(self.repo.session, self.repo.tenant_id).write_synced_courses(inserts, updates)
         else:
@@ -476,12 +512,14 @@ class PageWriter:
             rows = await grades.active_results_of(column, reactivated)
             if rows:
                 await self._evidence(rows, where)
-        # A bulk load outgrows the planner's statistics of the empty table; refreshing them each time
-        # the collection doubles keeps the sourcedId lookups on the index (log2(n) ANALYZEs in all).
+        # A bulk load into a table without statistics: the planner takes a thousand-item sourcedId lookup
+        # for a scan of the whole table. One ANALYZE once it holds a few hundred rows is enough: it
+        # records the sourcedId as unique (a distinct count relative to the table size), so the
+        # lookups stay on the index however large the table grows; each further ANALYZE would cost
+        # up to a second of the database's CPU at district scale and change no plan.
         created = state.counts[collection]["created"]
-        if created >= max(500, 2 * state.analyzed.get(collection, 0)):
-            state.analyzed[collection] = created
-            await self.repo.analyze(collection)
+        if created >= 500 and not state.analyzed.get(collection):
+            await analyze_once(self.repo, state, collection, created)
 
     async def _evidence(self, results: list[dict[str, Any]], where: str) -> None:
         """New and changed scores become evidence (superseding what the result gave before), through
@@ -690,11 +728,22 @@ async def link_parents(
                 changes.append({"id": local, "parent_id": wanted, "updated_at": now})
         await repo.set_parents(collection, changes)
     created = state.counts.get(collection, {}).get("created", 0)
-    if created >= 500 and created > state.analyzed.get(collection, 0):
-        # After a bulk load only: a run that loaded little leaves the planner's statistics valid, and
-        # ANALYZE of the record index costs seconds at district scale.
-        state.analyzed[collection] = created
-        await repo.analyze(collection)
+    if created >= 500 and not state.analyzed.get(collection):
+        # After a bulk load only (see PageWriter.write): a run that loaded little leaves the planner's
+        # statistics valid.
+        await analyze_once(repo, state, collection, created)
+
+
+#: The key of SyncState.analyzed that stands for the record index (oneroster_records)
+RECORD_INDEX = "oneroster_records"
+
+
+async def analyze_once(repo: SyncRepository, state: SyncState, collection: str, created: int) -> None:
+    """ANALYZE the collection's table, and the record index the first time in the run."""
+    state.analyzed[collection] = created
+    records = not state.analyzed.get(RECORD_INDEX)
+    state.analyzed[RECORD_INDEX] = state.analyzed.get(RECORD_INDEX) or created
+    await repo.analyze(collection, records=records)
 
 
 @dataclass
@@ -825,6 +874,7 @@ async def run_sync(
                 async for page in pages:
                     async with target.transaction() as session:
                         repo = SyncRepository(session, target.tenant_id, target.connection_id)
+                        await repo.relax_commit()
                         where = f"{collection} offset {page.url.rsplit('offset=', 1)[-1].split('&', 1)[0]}"
                         writer = PageWriter(
                             repo,

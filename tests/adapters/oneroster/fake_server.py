@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import re
 import secrets
 import threading
@@ -21,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
+
+import orjson
 
 ROSTERING = ("orgs", "academicSessions", "courses", "classes", "users", "enrollments")
 GRADEBOOK = ("categories", "lineItems", "results")
@@ -183,7 +184,7 @@ class FakeOneRoster:
     def _send(
         self, h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None
     ) -> None:
-        raw = json.dumps(body).encode("utf-8") if body is not None else b""
+        raw = orjson.dumps(body) if body is not None else b""
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(raw)))
