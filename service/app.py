@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from service import __version__, gctune, hotcache
 from service.api.graphql.router import graphql_router
-from service.api.middleware import BodyLimitMiddleware, NulGuardMiddleware, RequestIdMiddleware
+from service.api.middleware import RequestMiddleware
 from service.api.openapi import install_openapi
 from service.api.problems import install_handlers
 from service.api.rest import (
@@ -39,10 +39,8 @@ from service.api.rest import jobs as jobs_rest
 from service.api.rest import oneroster as oneroster_rest
 from service.api.rest import transcripts as transcripts_rest
 from service.api.rest import webhooks as webhooks_rest
-from service.api.rest.bodies import JsonBodyMiddleware
 from service.api.web import console as console_pages
 from service.api.web import ide, static_files, verify_pages, wallet_pages
-from service.api.web.headers import HtmlHeadersMiddleware
 from service.config import Settings, get_settings
 from service.db import Database
 from service.jobs.backends import activate, create_backend, deactivate, prepare_queue_sync
@@ -138,14 +136,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return limits.max_body_bytes
 
     install_handlers(app, [ims_wallet.IMSX_ERRORS])
-    # Inside the size limit: JSON bodies FastAPI parses itself are read by the one bounded reader first.
+    # One layer for request id and access log, HTML security headers, the NUL guard, body limits and
+    # bounded JSON bodies (service.api.middleware): five layers cost a coroutine frame each per request.
     app.add_middleware(
-        JsonBodyMiddleware, limits=lambda: app.state.settings.limits, reads_itself=READS_JSON_ITSELF
+        RequestMiddleware,
+        limit_for=limit_for,
+        json_limits=lambda: app.state.settings.limits,
+        reads_json_itself=READS_JSON_ITSELF,
     )
-    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
-    app.add_middleware(NulGuardMiddleware)
-    app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(HtmlHeadersMiddleware)
 
     app.include_router(health.router)
     # Routes are matched in order, a few microseconds each: the public verification API, called by

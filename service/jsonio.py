@@ -1,6 +1,6 @@
 """The one reader of JSON request bodies: REST (pydantic bodies, bulk, imports), GraphQL (incl. variables).
 
-Bounds, the same everywhere: the size is the request body limit (``BodyLimitMiddleware``), nesting at
+Bounds, the same everywhere: the size is the request body limit (``RequestMiddleware``), nesting at
 most ``limits.max_json_depth`` levels, at most ``limits.max_json_values`` values in all. A body over a
 bound is a 400 naming the bound, never a ``RecursionError`` (the standard parser raises one a little
 under 1,000 levels) and never a 500.

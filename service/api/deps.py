@@ -132,12 +132,14 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def authenticate(
+    request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     authorization: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
+    # The settings straight from the app, not through SettingsDep: every dependency FastAPI solves costs
+    # about as much per request as the token check itself (docs/performance.md).
     token = bearer_token(authorization)
-    return await TenancyService(session, settings).authenticate(token)
+    return await TenancyService(session, get_settings(request)).authenticate(token)
 
 
 def check_scopes(principal: Principal, required: list[str]) -> None:

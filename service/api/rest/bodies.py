@@ -1,8 +1,9 @@
 """Reading JSON bodies: every route's body goes through :mod:`service.jsonio` with the app's bounds.
 
 * :func:`read_json_body` for routes whose body is not a pydantic model (CASE packages, bulk).
-* :class:`JsonBodyMiddleware` for the others (pydantic bodies FastAPI parses itself): the same reader
-  and bounds first (a 10,000-deep body is a 400 naming the bound, never a ``RecursionError``).
+* :func:`check_json_body` for the others (pydantic bodies FastAPI parses itself), called by the
+  request middleware: the same reader and bounds first (a 10,000-deep body is a 400 naming the
+  bound, never a ``RecursionError``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from service.config import LimitSettings, Settings
 from service.errors import ServiceError, UnsupportedMediaTypeError
 from service.jsonio import MalformedJson
 
-__all__ = ["JsonBodyMiddleware", "MalformedJson", "parse_body", "read_json_body"]
+__all__ = ["MalformedJson", "check_json_body", "parse_body", "read_json_body"]
 
 
 def _limits(request: Request) -> LimitSettings:
@@ -45,68 +46,50 @@ async def read_json_body(request: Request) -> Any:
     return parse_body(request, raw)
 
 
-class JsonBodyMiddleware:
-    """Reads JSON request bodies of the other routes with the one reader before FastAPI does.
+async def check_json_body(
+    app: ASGIApp, limits: Callable[[], LimitSettings], scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Reads a JSON request body of a route that lets FastAPI parse it, checks it with the one reader
+    first, then hands it to ``app`` unchanged (called by :class:`service.api.middleware.RequestMiddleware`
+    for POST/PUT/PATCH with a JSON media type, except on paths that read their bodies themselves).
 
     FastAPI parses a pydantic body with ``json.loads`` and no bounds of ours; this refuses a body over
-    the bounds first (the body is then replayed unchanged). Paths in ``reads_itself`` call
-    :func:`read_json_body` or :mod:`service.jsonio` themselves (bulk bodies, GraphQL), and ``/ims/``
-    keeps its own error format.
+    the bounds first (a 10,000-deep body is a 400 naming the bound, never a ``RecursionError``).
     """
-
-    def __init__(
-        self, app: ASGIApp, limits: Callable[[], LimitSettings], reads_itself: tuple[str, ...]
-    ) -> None:
-        self.app = app
-        self.limits = limits
-        self.reads_itself = reads_itself
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
-            await self.app(scope, receive, send)
-            return
-        path: str = scope.get("path", "")
-        media = ""
-        for name, value in scope.get("headers", []):
-            if name == b"content-type":
-                media = value.decode("latin-1").split(";")[0].strip().lower()
-        if not (media == "application/json" or media.endswith("+json")) or path.startswith(self.reads_itself):
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
+    chunks: list[bytes] = []
+    try:
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await app(scope, receive, send)  # disconnected: nothing to check
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+    except HTTPException as exc:  # the size limit, raised while streaming (outside the app's handlers)
+        response = problem_response(exc.status_code, "payload_too_large", exc.detail)
+        await response(scope, receive, send)
+        return
+    body = b"".join(chunks)
+    if body.strip():
+        bounds = limits()
         try:
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    await self.app(scope, receive, send)  # disconnected: nothing to check
-                    return
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    break
-        except HTTPException as exc:  # the size limit, raised while streaming (outside the app's handlers)
-            response = problem_response(exc.status_code, "payload_too_large", exc.detail)
+            jsonio.loads(body, max_depth=bounds.max_json_depth, max_values=bounds.max_json_values)
+        except jsonio.MalformedJson:
+            pass  # FastAPI reports it with the position, as before
+        except ServiceError as exc:
+            response = problem_response(
+                exc.status, exc.code, exc.detail, errors=[e.as_dict() for e in exc.errors]
+            )
             await response(scope, receive, send)
             return
-        body = b"".join(chunks)
-        if body.strip():
-            limits = self.limits()
-            try:
-                jsonio.loads(body, max_depth=limits.max_json_depth, max_values=limits.max_json_values)
-            except jsonio.MalformedJson:
-                pass  # FastAPI reports it with the position, as before
-            except ServiceError as exc:
-                response = problem_response(
-                    exc.status, exc.code, exc.detail, errors=[e.as_dict() for e in exc.errors]
-                )
-                await response(scope, receive, send)
-                return
-        replayed = False
+    replayed = False
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
 
-        await self.app(scope, replay, send)
+    await app(scope, replay, send)

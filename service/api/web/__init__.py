@@ -3,7 +3,8 @@ the few scripts the pages use, all served by the service itself (no CDN, no buil
 
 Add a page: put ``<name>.html`` under ``templates/`` with ``{% extends "base.html" %}`` and fill its
 blocks, then return :func:`render` from the route. Headers (CSP, frame-ancestors, nosniff, Referrer-Policy)
-come from :class:`service.api.web.headers.HtmlHeadersMiddleware` for every ``text/html`` answer.
+come from :mod:`service.api.web.headers` (applied by the request middleware) for every ``text/html``
+answer.
 """
 
 from service.api.web.templating import STATIC_DIR, TEMPLATE_DIR, environment, render, render_fragment

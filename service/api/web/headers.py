@@ -1,4 +1,5 @@
-"""One middleware puts the security headers on every HTML answer of the service.
+"""The security headers of every HTML answer of the service (put on by the request middleware,
+:class:`service.api.middleware.RequestMiddleware`).
 
 A page may send its own ``Content-Security-Policy`` (the API docs and the GraphQL IDE need scripts of
 their own); it then keeps it, with ``frame-ancestors 'none'`` added when it does not say otherwise.
@@ -8,8 +9,6 @@ image URL only when it is https on a public host, see :func:`safe_image_src`).
 """
 
 from __future__ import annotations
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULT_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
@@ -23,7 +22,7 @@ HTML_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
-def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+def is_html(headers: list[tuple[bytes, bytes]]) -> bool:
     for name, value in headers:
         if name.lower() == b"content-type":
             return value.split(b";")[0].strip().lower() in (b"text/html", b"application/xhtml+xml")
@@ -45,24 +44,3 @@ def secure_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, byte
     else:
         out.append((b"content-security-policy", DEFAULT_CSP.encode()))
     return out
-
-
-class HtmlHeadersMiddleware:
-    """Adds :data:`HTML_HEADERS` and a CSP to every ``text/html`` response (pure ASGI, no buffering)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_secured(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                if _is_html(headers):
-                    message["headers"] = secure_headers(headers)
-            await send(message)
-
-        await self.app(scope, receive, send_secured)
