@@ -129,7 +129,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         public_url="https://portrait.test",
         # Each test's app keeps its own buckets (tests must not share a budget through the database);
         # tests/verification/test_shared_limits.py covers the shared store.
-        limits=LimitSettings(rate_limit_store="memory"),
+        # The introspection process starts when a test introspects, not with every test app.
+        limits=LimitSettings(rate_limit_store="memory", graphql_introspection_process="on_first_use"),
     )
 
 
