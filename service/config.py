@@ -55,6 +55,10 @@ class LimitSettings(BaseModel):
     #: this many cost units per millisecond, whenever that is more than its estimated cost; every
     #: anonymous request counts at least 2 ms (the HTTP work around it). 0: the estimate only.
     graphql_anonymous_cost_per_cpu_ms: int = Field(default=100, ge=0, le=1_000_000)
+    #: An anonymous GraphQL request refused for its budget (429) is answered after this delay (at
+    #: most its Retry-After): a client retrying in a loop then costs a few requests a second per
+    #: connection instead of as many as the server can refuse. 0: at once.
+    graphql_anonymous_refusal_delay_ms: int = Field(default=1000, ge=0, le=60_000)
     #: When the introspection process (service/api/graphql/introspection.py) starts: with the
     #: application ("at_startup", so that no request waits for it or pays for building the schema's
     #: SDL) or when the first introspection needs it ("on_first_use", for tests and tools).

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -161,7 +161,8 @@ async def session(db: Database) -> AsyncIterator[AsyncSession]:
 def app(settings: Settings, db: Database, session: AsyncSession) -> FastAPI:
     application = create_app(settings, database=db)
 
-    async def test_session() -> AsyncIterator[AsyncSession]:
+    async def test_session(request: Request) -> AsyncIterator[AsyncSession]:
+        # Takes the request like get_session: GraphQL's session dependency calls it with one.
         # Same contract as service.api.deps.get_session, on the test's transaction.
         try:
             yield session

@@ -9,6 +9,11 @@ a small per-process cap, so a costly introspection never holds the event loop.
 The outcome of the budget check is remembered per distinct document (:class:`CheckCache`), so a
 repeated document is not parsed and costed again.
 
+An anonymous caller pays, from its address's budget, the estimated cost or the CPU time the request
+was measured to take (``limits.graphql_anonymous_cost_per_cpu_ms``, plus :data:`UNMEASURED_CPU_MS`),
+whichever is more; once refused it is refused again unread until its ``Retry-After``, each refusal
+held ``limits.graphql_anonymous_refusal_delay_ms`` (see docs/limits.md).
+
 Introspection results are cached per schema (this module's one schema, so per process): an
 introspection-only operation without errors is executed once per distinct (query text, operation name,
 variables) and answered from the cache afterwards (at most :data:`INTROSPECTION_CACHE_SIZE` entries,
@@ -58,8 +63,10 @@ PATH = "/graphql"
 ResultT = TypeVar("ResultT")
 INTROSPECTION_CACHE_SIZE = 16
 CACHED_COST_DIVISOR = 100
-#: Introspection-only operations up to this cost run on the event loop (no child, no cache).
-INLINE_INTROSPECTION_COST = 100
+#: Introspection-only operations up to this cost run on the event loop (no child, no cache): ``{
+#: __typename }``, one ``__type(name:) { name }``. Strawberry takes about 1 ms of CPU per field for
+#: these (20 aliased ``__typename`` took 20 ms on the event loop), so anything larger goes to the child.
+INLINE_INTROSPECTION_COST = 5
 #: The child process that executes introspection for this process (started with the application, see
 #: :func:`start_introspection`, or on first use).
 INTROSPECTION = IntrospectionProcess(schema._schema)
@@ -180,7 +187,7 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         anonymous = context.principal is None
         ip = client_ip(request) if anonymous else ""
         if anonymous:
-            self._still_refused(ip)  # a caller just refused is refused again without parsing
+            await self._still_refused(ip, limits)  # a caller just refused: refused again unread
         started = time.thread_time()  # the check runs here, on this thread, without awaiting
         try:
             checked = self.checks.check(
@@ -276,9 +283,9 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
             )
         return self._budgets
 
-    def _still_refused(self, ip: str) -> None:
-        """429 at once, before the document is even parsed, for a client refused moments ago (until
-        the wait it was given is over): a client retrying in a loop costs the least we can make it."""
+    async def _still_refused(self, ip: str, limits: LimitSettings) -> None:
+        """429, before the document is even parsed, for a client refused moments ago (until the wait
+        it was given is over): a client retrying in a loop costs the least we can make it."""
         until = self._refused.get(ip)
         if until is None:
             return
@@ -286,6 +293,7 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         if left <= 0:
             self._refused.pop(ip, None)
             return
+        await _refusal_delay(limits, left)
         _rate_limited(left)
 
     async def _charge(self, request: Any, context: Context, ip: str, cost: int) -> None:
@@ -296,7 +304,16 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
             self._refused.move_to_end(ip)
             while len(self._refused) > REFUSED_CLIENTS:
                 self._refused.popitem(last=False)
+            await _refusal_delay(context.settings.limits, wait)
             _rate_limited(wait)
+
+
+async def _refusal_delay(limits: LimitSettings, wait: float) -> None:
+    """Hold a refused anonymous request ``limits.graphql_anonymous_refusal_delay_ms`` (at most
+    ``wait``) before answering: the connection stays idle, and the client cannot ask again meanwhile."""
+    delay = min(limits.graphql_anonymous_refusal_delay_ms / 1000, wait)
+    if delay > 0:
+        await asyncio.sleep(delay)
 
 
 def _rate_limited(wait: float) -> NoReturn:
