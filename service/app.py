@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from service import __version__, gctune, hotcache
-from service.api.graphql.router import graphql_router
+from service.api.graphql.router import graphql_router, start_introspection
 from service.api.middleware import RequestMiddleware
 from service.api.openapi import install_openapi
 from service.api.problems import install_handlers
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         await jobs.start()
         activate(jobs)
         app.state.jobs = jobs
+        await start_introspection(settings.limits)
         gctune.tune()  # the app is built: what exists now lives as long as the process
         try:
             yield

@@ -50,6 +50,19 @@ class LimitSettings(BaseModel):
     #: at once. The standard introspection query costs about 50,000.
     graphql_anonymous_cost_per_minute: int = Field(default=300_000, ge=1000, le=1_000_000_000)
     graphql_anonymous_cost_burst: int = Field(default=300_000, ge=1000, le=1_000_000_000)
+    #: Anonymous GraphQL is also charged for the CPU time it was measured to take (the check of the
+    #: document in this process, its execution in the worker thread or the introspection process),
+    #: this many cost units per millisecond, whenever that is more than its estimated cost; every
+    #: anonymous request counts at least 2 ms (the HTTP work around it). 0: the estimate only.
+    graphql_anonymous_cost_per_cpu_ms: int = Field(default=100, ge=0, le=1_000_000)
+    #: An anonymous GraphQL request refused for its budget (429) is answered after this delay (at
+    #: most its Retry-After): a client retrying in a loop then costs a few requests a second per
+    #: connection instead of as many as the server can refuse. 0: at once.
+    graphql_anonymous_refusal_delay_ms: int = Field(default=1000, ge=0, le=60_000)
+    #: When the introspection process (service/api/graphql/introspection.py) starts: with the
+    #: application ("at_startup", so that no request waits for it or pays for building the schema's
+    #: SDL) or when the first introspection needs it ("on_first_use", for tests and tools).
+    graphql_introspection_process: Literal["at_startup", "on_first_use"] = "at_startup"
     #: Where the rate limiters (verification, /oauth/token, anonymous GraphQL) keep their buckets:
     #: "database" shares them between every process and machine through the PostgreSQL table
     #: rate_limit_buckets; "memory" keeps them in each process; "auto": database on PostgreSQL,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -129,7 +129,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         public_url="https://portrait.test",
         # Each test's app keeps its own buckets (tests must not share a budget through the database);
         # tests/verification/test_shared_limits.py covers the shared store.
-        limits=LimitSettings(rate_limit_store="memory"),
+        # The introspection process starts when a test introspects, not with every test app.
+        limits=LimitSettings(rate_limit_store="memory", graphql_introspection_process="on_first_use"),
     )
 
 
@@ -160,7 +161,8 @@ async def session(db: Database) -> AsyncIterator[AsyncSession]:
 def app(settings: Settings, db: Database, session: AsyncSession) -> FastAPI:
     application = create_app(settings, database=db)
 
-    async def test_session() -> AsyncIterator[AsyncSession]:
+    async def test_session(request: Request) -> AsyncIterator[AsyncSession]:
+        # Takes the request like get_session: GraphQL's session dependency calls it with one.
         # Same contract as service.api.deps.get_session, on the test's transaction.
         try:
             yield session

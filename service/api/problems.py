@@ -192,6 +192,9 @@ def install_handlers(app: FastAPI, formats: Sequence[ErrorFormat] = ()) -> None:
         if fmt is not None:
             return fmt.render(exc.status, exc.detail, None, getattr(exc, "imsx_minor", None))
         headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if exc.status == 401 else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers = {"Retry-After": str(int(retry_after))}
         return problem_response(
             exc.status,
             exc.code,

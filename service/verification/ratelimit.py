@@ -65,12 +65,25 @@ class RateLimiter:
             return None
         return max(1.0, math.ceil((amount - tokens) / self.rate))
 
+    def debit(self, key: str, amount: float) -> None:
+        """Take ``amount`` more tokens from ``key`` for work already done (measured afterwards): the
+        bucket may go below zero, down to ``-burst``, and the client waits until it has refilled."""
+        now = self.clock()
+        with self._lock:
+            tokens, seen = self._buckets.pop(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - seen) * self.rate)
+            self._buckets[key] = (max(-self.burst, tokens - amount), now)
+            while len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
+
 
 class Limiter(Protocol):
     """What the routes use: take ``amount`` tokens for ``key``; ``None`` when allowed, else the
-    seconds until they are."""
+    seconds until they are. ``debit`` charges work measured after it was allowed."""
 
     async def acquire(self, key: str, amount: float = 1.0) -> float | None: ...
+
+    async def debit(self, key: str, amount: float) -> None: ...
 
 
 class LocalLimiter:
@@ -81,6 +94,9 @@ class LocalLimiter:
 
     async def acquire(self, key: str, amount: float = 1.0) -> float | None:
         return self.buckets.acquire(key, amount)
+
+    async def debit(self, key: str, amount: float) -> None:
+        self.buckets.debit(key, amount)
 
 
 # One statement takes the tokens and says whether it could: the row lock of the upsert serializes
@@ -99,6 +115,23 @@ _TAKE = text(
       allowed = LEAST(:burst, b.tokens + GREATEST(0, EXCLUDED.seen - b.seen) * :rate) >= :amount,
       seen = GREATEST(b.seen, EXCLUDED.seen)
     RETURNING b.tokens, b.allowed
+    """
+).bindparams(
+    bindparam("scope", type_=String()),
+    bindparam("key", type_=String()),
+    bindparam("burst", type_=Float()),
+    bindparam("amount", type_=Float()),
+    bindparam("rate", type_=Float()),
+)
+# Work measured after it was allowed: the bucket may go below zero (down to -burst).
+_DEBIT = text(
+    """
+    INSERT INTO rate_limit_buckets AS b (scope, key, tokens, seen, allowed)
+    SELECT :scope, :key, GREATEST(-:burst, :burst - :amount), extract(epoch FROM clock_timestamp()), true
+    ON CONFLICT (scope, key) DO UPDATE SET
+      tokens = GREATEST(-:burst, LEAST(:burst, b.tokens + GREATEST(0, EXCLUDED.seen - b.seen) * :rate)
+                                 - :amount),
+      seen = GREATEST(b.seen, EXCLUDED.seen)
     """
 ).bindparams(
     bindparam("scope", type_=String()),
@@ -158,6 +191,21 @@ class SharedLimiter:
         if allowed:
             return None
         return max(1.0, math.ceil((amount - float(tokens)) / self.rate))
+
+    async def debit(self, key: str, amount: float) -> None:
+        params = {
+            "scope": self.scope,
+            "key": self._key(key),
+            "burst": self.burst,
+            "amount": float(amount),
+            "rate": self.rate,
+        }
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(_DEBIT, params)
+        except (SQLAlchemyError, OSError) as exc:
+            logger.warning("shared rate limit unavailable (%s); using this process's buckets", exc)
+            self.fallback.debit(key, amount)
 
 
 def make_limiter(

@@ -76,39 +76,52 @@ OVER = {
 }
 
 
-async def probe(client: httpx.AsyncClient, url: str, headers: dict[str, str], stop_at: float) -> list[float]:
-    times: list[float] = []
-    while time.perf_counter() < stop_at:
-        started = time.perf_counter()
+#: (start, end) on ``time.monotonic()``, which is one clock for every process of the machine, so the
+#: probes' slow requests can be matched with the attacker's requests in flight at that moment.
+Span = tuple[float, float]
+
+
+async def probe(client: httpx.AsyncClient, url: str, headers: dict[str, str], stop_at: float) -> list[Span]:
+    spans: list[Span] = []
+    while time.monotonic() < stop_at:
+        started = time.monotonic()
         response = await client.get(url, headers=headers)
-        times.append((time.perf_counter() - started) * 1000)
+        spans.append((started, time.monotonic()))
         if response.status_code != 200:
             raise SystemExit(f"{url} answered {response.status_code}: {response.text[:200]}")
-    return times
+    return spans
 
 
-async def attack(base: str, seconds: float, streams: int) -> tuple[Counter[str], dict[str, list[float]]]:
-    stop_at = time.perf_counter() + seconds
+def ms(spans: list[Span]) -> list[float]:
+    return sorted((end - start) * 1000 for start, end in spans)
+
+
+#: An attacker's request: (start, end, document name, HTTP status).
+Sent = tuple[float, float, str, int]
+
+
+async def attack(base: str, seconds: float, streams: int) -> tuple[Counter[str], list[Sent]]:
+    stop_at = time.monotonic() + seconds
     outcomes: Counter[str] = Counter()
-    times: dict[str, list[float]] = {}
+    sent: list[Sent] = []
     documents = [*WITHIN.items(), *OVER.items()]
     counter = itertools.count()
 
     async def stream(offset: int) -> None:
         async with httpx.AsyncClient(base_url=base, timeout=60) as client:
             i = offset
-            while time.perf_counter() < stop_at:
+            while time.monotonic() < stop_at:
                 name, query = documents[i % len(documents)]
                 i += 1
                 if "{n}" in query and query.endswith("{n}"):
                     query = query[: -len("{n}")] + str(next(counter))
-                started = time.perf_counter()
+                started = time.monotonic()
                 response = await client.post("/graphql", json={"query": query})
-                times.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+                sent.append((started, time.monotonic(), name, response.status_code))
                 outcomes[f"{name}: HTTP {response.status_code}"] += 1
 
     await asyncio.gather(*(stream(n) for n in range(streams)))
-    return outcomes, times
+    return outcomes, sent
 
 
 def attacker(base: str, seconds: float, streams: int) -> subprocess.Popen[str]:
@@ -122,7 +135,10 @@ def attacker(base: str, seconds: float, streams: int) -> subprocess.Popen[str]:
 
 async def phase(base: str, token: str, seconds: float, streams: int) -> dict[str, object]:
     attacking = attacker(base, seconds, streams) if streams else None
-    stop_at = time.perf_counter() + seconds
+    if attacking is not None:
+        assert attacking.stdout is not None
+        attacking.stdout.readline()  # its imports take seconds on a busy machine: not in the window
+    stop_at = time.monotonic() + seconds
     auth = {"Authorization": f"Bearer {token}"}
     async with (
         httpx.AsyncClient(base_url=base, timeout=60) as health,
@@ -133,16 +149,93 @@ async def phase(base: str, token: str, seconds: float, streams: int) -> dict[str
             probe(rest, "/api/v1/learners?limit=20", auth, stop_at),
         )
     outcomes: dict[str, int] = {}
-    attack_times: dict[str, list[float]] = {}
+    sent: list[Sent] = []
     if attacking is not None:
         out, _ = attacking.communicate(timeout=seconds + 120)
-        outcomes, attack_times = json.loads(out)
-    return {
-        "health": sorted(health_times),
-        "rest": sorted(rest_times),
-        "outcomes": outcomes,
-        "attack": attack_times,
-    }
+        outcomes, raw = json.loads(out)
+        sent = [tuple(item) for item in raw]  # type: ignore[misc]
+    return {"health": health_times, "rest": rest_times, "outcomes": outcomes, "sent": sent}
+
+
+def in_flight(span: Span, sent: list[Sent]) -> list[Sent]:
+    """The attacker's requests that overlapped ``span``."""
+    return [s for s in sent if s[0] < span[1] and s[1] > span[0]]
+
+
+def slow_report(label: str, spans: list[Span], threshold: float, sent: list[Sent], origin: float) -> None:
+    """Each probe slower than ``threshold`` ms, with the attacker's requests in flight meanwhile; then,
+    per document, how often it was in flight during a slow probe compared with during any probe."""
+    slow = [s for s in spans if (s[1] - s[0]) * 1000 > threshold]
+    print(f"  {label}: {len(slow)} of {len(spans)} over {threshold:.0f} ms")
+    for span in sorted(slow, key=lambda s: s[0] - s[1])[:12]:
+        around = in_flight(span, sent)
+        what = ", ".join(
+            f"{name} {status} {(end - start) * 1000:.0f}ms@{(start - origin):.2f}s"
+            for start, end, name, status in around
+        )
+        print(f"    at {span[0] - origin:6.2f} s: {(span[1] - span[0]) * 1000:6.0f} ms; in flight: {what}")
+    if not slow:
+        return
+    every: Counter[str] = Counter()
+    during: Counter[str] = Counter()
+    for span in spans:
+        names = {f"{n} {st}" for _, _, n, st in in_flight(span, sent)}
+        every.update(names)
+        if span in slow:
+            during.update(names)
+    print("    document in flight: share of slow probes / share of all probes")
+    for name, count in during.most_common(8):
+        print(f"      {name:<42} {count / len(slow):5.0%} / {every[name] / len(spans):5.0%}")
+
+
+def py_spy(pid: int, seconds: float, work: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - a profiler the caller names
+        [
+            PY_SPY[0],
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--threads",
+            "--nonblocking",
+            "--output",
+            str(work / "spy.txt"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def spy_report(spy: subprocess.Popen[bytes], work: Path) -> None:
+    """The functions the server's threads were in (self and total samples), from py-spy's raw output."""
+    spy.wait(timeout=120)
+    path = work / "spy.txt"
+    if not path.exists():
+        print("  py-spy: no output")
+        return
+    leaf: Counter[str] = Counter()
+    frames: Counter[str] = Counter()
+    threads: Counter[str] = Counter()
+    for row in path.read_text().splitlines():
+        stack, _, count = row.rpartition(" ")
+        parts = stack.split(";")
+        thread, n = parts[0], int(count)
+        threads[thread] += n
+        leaf[f"{thread[:24]} {parts[-1][:90]}"] += n
+        for frame in set(parts[1:]):
+            frames[f"{thread[:24]} {frame[:90]}"] += n
+    print("py-spy samples per thread:", dict(threads.most_common(6)))
+    print("  busiest functions (self):")
+    for name, n in leaf.most_common(15):
+        print(f"    {n:6d} {name}")
+    print("  busiest functions (total):")
+    for name, n in frames.most_common(25):
+        print(f"    {n:6d} {name}")
 
 
 def line(label: str, values: list[float]) -> str:
@@ -154,15 +247,26 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+PY_SPY: list[str] = []
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--streams", type=int, default=4)
+    parser.add_argument(
+        "--py-spy",
+        metavar="PATH",
+        help="py-spy executable: sample the server's threads during the attack and print the main "
+        "thread's busiest functions",
+    )
     parser.add_argument("--attack", metavar="BASE_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    PY_SPY[:] = [args.py_spy] if args.py_spy else []
     if args.attack:
+        print("ready", flush=True)  # imported: the probes start now, and so does the attack
         outcomes, times = asyncio.run(attack(args.attack, args.seconds, args.streams))
         print(json.dumps([outcomes, times]))
         return
@@ -187,19 +291,33 @@ def main() -> None:
             for label, streams in (("baseline (no attacker)", 0), ("under attack", args.streams)):
                 print(f"{label}, {load()}")
                 cpu = cpu_seconds(server.pid)
+                spy = py_spy(server.pid, args.seconds, work) if args.py_spy and streams else None
+                origin = time.monotonic()
                 result = asyncio.run(phase(base, token, args.seconds, streams))
                 cpu = cpu_seconds(server.pid) - cpu
                 if streams:
                     print(f"  one anonymous client, {streams} connections, from another process")
-                print(line("/health", result["health"]))  # type: ignore[arg-type]
-                print(line("GET /api/v1/learners", result["rest"]))  # type: ignore[arg-type]
+                print(line("/health", ms(result["health"])))  # type: ignore[arg-type]
+                print(line("GET /api/v1/learners", ms(result["rest"])))  # type: ignore[arg-type]
                 share = 100 * cpu / args.seconds
                 print(f"  server CPU {cpu:.1f} s in {args.seconds:g} s ({share:.0f}% of a core)")
-            print("attacker's documents")
-            for name, values in sorted(result["attack"].items()):  # type: ignore[attr-defined]
-                print(line(name, sorted(values)))
-            for outcome, count in sorted(result["outcomes"].items()):  # type: ignore[attr-defined]
-                print(f"  {outcome}: {count}")
+                if not streams:
+                    baseline_p99 = percentile(ms(result["rest"]), 99)  # type: ignore[arg-type]
+                    continue
+                sent: list[Sent] = result["sent"]  # type: ignore[assignment]
+                print("attacker's documents")
+                by_name: dict[str, list[float]] = {}
+                for start, end, name, _ in sent:
+                    by_name.setdefault(name, []).append((end - start) * 1000)
+                for name, values in sorted(by_name.items()):
+                    print(line(name, sorted(values)))
+                for outcome, count in sorted(result["outcomes"].items()):  # type: ignore[attr-defined]
+                    print(f"  {outcome}: {count}")
+                print(f"slow probes under attack (over the baseline's REST p99, {baseline_p99:.0f} ms)")
+                slow_report("GET /api/v1/learners", result["rest"], baseline_p99, sent, origin)  # type: ignore[arg-type]
+                slow_report("/health", result["health"], 100.0, sent, origin)  # type: ignore[arg-type]
+                if spy is not None:
+                    spy_report(spy, work)
             print(f"after: {load()}")
         finally:
             stop(server)

@@ -94,3 +94,19 @@ async def test_concurrent_takes_across_engines_never_exceed_the_burst(
 class committed_db_state:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+
+@pytest.mark.postgres_only
+async def test_a_debit_takes_a_shared_bucket_below_zero(committed_db: Database, settings: Settings) -> None:
+    """Work measured after it was allowed (anonymous GraphQL's CPU time) is taken afterwards, from the
+    same row every process reads: down to minus the burst, so the next take waits longer."""
+    env = _settings(settings, committed_db.url)
+    limiter = make_limiter(committed_db_state(committed_db), env, "test-debit", 6, 10, 100)
+    assert isinstance(limiter, SharedLimiter)
+    assert await limiter.acquire("ip:192.0.2.3", 4) is None
+    await limiter.debit("ip:192.0.2.3", 100)
+    wait = await limiter.acquire("ip:192.0.2.3", 1)  # from -10 to 1 at a token every 10 s
+    assert wait is not None and 100 < wait <= 110
+    await limiter.debit("ip:192.0.2.4", 3)  # a key never seen starts full
+    assert await limiter.acquire("ip:192.0.2.4", 7) is None
+    assert await limiter.acquire("ip:192.0.2.4", 1) is not None

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable
-from typing import TypeAlias, TypeVar
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import Annotated, TypeAlias, TypeVar
 
 import strawberry
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.fastapi import BaseContext
 
-from service.api.deps import SessionDep, SettingsDep, bearer_token, check_scopes
+from service.api.deps import SettingsDep, bearer_token, check_scopes, get_session
 from service.api.graphql.dataloaders import AwardLoaders, FrameworkLoaders, RosterLoaders
 from service.awards.service import AwardService
 from service.config import Settings
@@ -36,10 +37,10 @@ class Context(BaseContext):
     """
 
     def __init__(
-        self, session: AsyncSession, settings: Settings, principal: Principal | None, request_id: str
+        self, session: AsyncSession | None, settings: Settings, principal: Principal | None, request_id: str
     ) -> None:
         super().__init__()
-        self.session = session
+        self._session = session
         self.settings = settings
         self.principal = principal
         self.request_id = request_id
@@ -47,6 +48,17 @@ class Context(BaseContext):
         self._loaders: dict[uuid.UUID, RosterLoaders] = {}
         self._framework_loaders: dict[uuid.UUID, FrameworkLoaders] = {}
         self._award_loaders: dict[uuid.UUID, AwardLoaders] = {}
+
+    @property
+    def session(self) -> AsyncSession:
+        """The request's session; a request without a token has none (it can only introspect)."""
+        if self._session is None:
+            raise UnauthorizedError("an access token is required (Authorization: Bearer <token>)")
+        return self._session
+
+    @property
+    def has_session(self) -> bool:
+        return self._session is not None
 
     def require(self, *scopes: str) -> Principal:
         """The caller, if authenticated and holding ``scopes`` (same rules as REST)."""
@@ -111,14 +123,35 @@ class Context(BaseContext):
 Info: TypeAlias = strawberry.Info[Context, None]
 
 
-async def get_context(request: Request, session: SessionDep, settings: SettingsDep) -> Context:
+async def graphql_session(request: Request) -> AsyncIterator[AsyncSession | None]:
+    """The request's session, the same as REST's (:func:`service.api.deps.get_session`, or what the
+    application put in its place, called with the request), but only for a request with a token.
+
+    A request without one can only introspect or be told it is unauthenticated: it takes no database
+    connection and opens no transaction (on SQLite a POST's transaction takes the write lock), so an
+    anonymous client sending GraphQL costs the database nothing.
+    """
+    if request.headers.get("authorization") is None:
+        yield None
+        return
+    provider = request.app.dependency_overrides.get(get_session, get_session)
+    async with asynccontextmanager(provider)(request) as session:
+        yield session
+
+
+async def get_context(
+    request: Request,
+    session: Annotated[AsyncSession | None, Depends(graphql_session, scope="function")],
+    settings: SettingsDep,
+) -> Context:
     """FastAPI dependency: the same session (one transaction) and bearer tokens as REST.
 
-    No Authorization header: anonymous (resolvers that need a caller answer UNAUTHENTICATED).
-    A header that is malformed, invalid or expired: HTTP 401 with a problem document, like REST.
+    No Authorization header: anonymous, without a session (resolvers that need a caller answer
+    UNAUTHENTICATED). A header that is malformed, invalid or expired: HTTP 401 with a problem
+    document, like REST.
     """
     authorization = request.headers.get("authorization")
     principal = None
-    if authorization is not None:
+    if authorization is not None and session is not None:
         principal = await TenancyService(session, settings).authenticate(bearer_token(authorization))
     return Context(session, settings, principal, request_id_var.get())

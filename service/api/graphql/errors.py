@@ -42,7 +42,8 @@ class Atomic(FieldExtension):
         try:
             return await next_(source, info, **kwargs)
         except BaseException:
-            info.context.session.info[ROLLBACK_ONLY] = True
+            if info.context.has_session:  # an anonymous request has none (and wrote nothing)
+                info.context.session.info[ROLLBACK_ONLY] = True
             raise
 
 
@@ -94,10 +95,10 @@ class ErrorFormatter(SchemaExtension):
             return
         request_id = getattr(ctx.context, "request_id", "-")
         result.errors = [self.format(error, request_id) for error in errors]
-        session = getattr(ctx.context, "session", None)
-        if session is not None and self._is_mutation():
+        # An anonymous request has no session (and wrote nothing).
+        if getattr(ctx.context, "has_session", False) and self._is_mutation():
             # A partial mutation result (e.g. a payload field failed after the write) keeps nothing.
-            session.info[ROLLBACK_ONLY] = True
+            ctx.context.session.info[ROLLBACK_ONLY] = True
 
     def _is_mutation(self) -> bool:
         try:

@@ -4,8 +4,11 @@ An introspection-only operation (``__schema``, ``__type``, ``__typename`` at the
 of ours and depends only on the schema, which is static. Walking the schema is CPU-bound Python (the
 standard introspection query takes about 100 ms, 20 aliased schema walks 400 ms); run in a worker
 thread it shares the GIL with the event loop, and every request in flight (REST included) waits for
-it. So it runs in one child process per server process, started on first use and reused, which
-answers the JSON body already encoded; the event loop only sends the bytes.
+it. So it runs in one child process per server process, started with the application
+(``limits.graphql_introspection_process``; else on first use) and reused, which answers the JSON body
+already encoded; the event loop only sends the bytes. The child runs at a lower priority
+(:data:`CHILD_NICENESS`), so that on a busy machine it does not take CPU time from the server, and
+reports the CPU time of each answer, which is charged to an anonymous caller's budget.
 
 The child imports graphql-core only, not the service: it gets the schema as SDL
 (``print_schema``) and the order of its types, builds it with ``build_schema`` and puts the types in
@@ -40,6 +43,8 @@ logger = logging.getLogger(__name__)
 _LENGTH = struct.Struct(">I")
 _CPU = struct.Struct(">d")
 _CHILD = "from service.api.graphql.introspection import serve; serve()"
+#: Added to the child's nice value: it yields the CPU to the server process it works for.
+CHILD_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,10 @@ def serve() -> None:
     """The child's loop: first frame the schema, then one answer per request until stdin closes."""
     from graphql import build_schema, graphql_sync
 
+    # Below the server in the scheduler's eyes: on a busy machine a schema walk takes the CPU time the
+    # server process leaves, not the other way round (requests in flight wait for the server).
+    with contextlib.suppress(OSError):
+        os.nice(CHILD_NICENESS)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     setup = json.loads(_read(stdin))
     schema = build_schema(setup["sdl"])
@@ -106,12 +115,33 @@ class IntrospectionProcess:
         self.schema = schema
         self._child: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        self._setup: bytes | None = None
         #: Operations answered by the child (for tests and benchmarks).
         self.executed = 0
+
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id, if one runs."""
+        child = self._child
+        return child.pid if child is not None and child.poll() is None else None
+
+    def start(self) -> None:
+        """Start the child now (``limits.graphql_introspection_process = "at_startup"``) rather than
+        on the first introspection, which would otherwise wait for it and pay for printing the
+        schema's SDL on the server's interpreter. Blocking: call it from a worker thread."""
+        with self._lock:
+            try:
+                if self._child is None or self._child.poll() is not None:
+                    self._child = self._start()
+            except (OSError, ValueError) as exc:
+                logger.warning("introspection process not started (%s); it is tried on first use", exc)
 
     def _start(self) -> subprocess.Popen[bytes]:
         from graphql import print_schema
 
+        if self._setup is None:
+            setup = {"sdl": print_schema(self.schema), "types": list(self.schema.type_map)}
+            self._setup = json.dumps(setup).encode("utf-8")
         root = str(Path(__file__).resolve().parents[3])
         path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
         # The child needs no settings of ours (nor their secrets).
@@ -121,8 +151,7 @@ class IntrospectionProcess:
             [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
         )
         assert child.stdin is not None
-        setup = {"sdl": print_schema(self.schema), "types": list(self.schema.type_map)}
-        _write(child.stdin, json.dumps(setup).encode("utf-8"))
+        _write(child.stdin, self._setup)
         return child
 
     def _stop(self, child: subprocess.Popen[bytes]) -> None:

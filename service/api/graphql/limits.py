@@ -79,6 +79,8 @@ class GraphQLTooLarge(GraphQLLimitExceeded):
 class GraphQLRateLimited(GraphQLLimitExceeded):
     status = 429
     code = "too_many_requests"
+    #: Seconds for the ``Retry-After`` header.
+    retry_after: int | None = None
 
 
 def _refuse(limit: str, message: str, cls: type[GraphQLLimitExceeded] = GraphQLLimitExceeded) -> NoReturn:

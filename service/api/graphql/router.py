@@ -9,6 +9,11 @@ a small per-process cap, so a costly introspection never holds the event loop.
 The outcome of the budget check is remembered per distinct document (:class:`CheckCache`), so a
 repeated document is not parsed and costed again.
 
+An anonymous caller pays, from its address's budget, the estimated cost or the CPU time the request
+was measured to take (``limits.graphql_anonymous_cost_per_cpu_ms``, plus :data:`UNMEASURED_CPU_MS`),
+whichever is more; once refused it is refused again unread until its ``Retry-After``, each refusal
+held ``limits.graphql_anonymous_refusal_delay_ms`` (see docs/limits.md).
+
 Introspection results are cached per schema (this module's one schema, so per process): an
 introspection-only operation without errors is executed once per distinct (query text, operation name,
 variables) and answered from the cache afterwards (at most :data:`INTROSPECTION_CACHE_SIZE` entries,
@@ -26,10 +31,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -45,7 +52,7 @@ from service import jsonio
 from service.api.deps import client_ip
 from service.api.graphql.context import Context, get_context
 from service.api.graphql.introspection import IntrospectionProcess
-from service.api.graphql.limits import CheckCache, GraphQLRateLimited
+from service.api.graphql.limits import CheckCache, GraphQLLimitExceeded, GraphQLRateLimited
 from service.api.graphql.schema import schema
 from service.api.web.ide import html_page, offline_graphiql
 from service.config import LimitSettings
@@ -56,10 +63,25 @@ PATH = "/graphql"
 ResultT = TypeVar("ResultT")
 INTROSPECTION_CACHE_SIZE = 16
 CACHED_COST_DIVISOR = 100
-#: Introspection-only operations up to this cost run on the event loop (no child, no cache).
-INLINE_INTROSPECTION_COST = 100
-#: The child process that executes introspection for this process (started on first use).
+#: Introspection-only operations up to this cost run on the event loop (no child, no cache): ``{
+#: __typename }``, one ``__type(name:) { name }``. Strawberry takes about 1 ms of CPU per field for
+#: these (20 aliased ``__typename`` took 20 ms on the event loop), so anything larger goes to the child.
+INLINE_INTROSPECTION_COST = 5
+#: The child process that executes introspection for this process (started with the application, see
+#: :func:`start_introspection`, or on first use).
 INTROSPECTION = IntrospectionProcess(schema._schema)
+#: CPU milliseconds every anonymous request is charged on top of what is measured: reading the body,
+#: the HTTP exchange and the response, which happen outside the router.
+UNMEASURED_CPU_MS = 2
+#: Clients remembered as refused (each until its Retry-After), least recently refused forgotten first.
+REFUSED_CLIENTS = 10_000
+
+
+async def start_introspection(limits: LimitSettings) -> None:
+    """Start the introspection process with the application when ``limits.graphql_introspection_process``
+    says so (the application's lifespan calls this)."""
+    if limits.graphql_introspection_process == "at_startup":
+        await anyio.to_thread.run_sync(INTROSPECTION.start)
 
 
 @dataclasses.dataclass
@@ -130,6 +152,8 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         self._budgets: Limiter | None = None
         self.introspection_cache = IntrospectionCache()
         self.checks = CheckCache()
+        #: Client address -> monotonic time until which its anonymous requests are refused unread.
+        self._refused: OrderedDict[str, float] = OrderedDict()
 
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -160,46 +184,75 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
         if not isinstance(request_data.query, str):
             return await parent(*call)
         limits = context.settings.limits
-        checked = self.checks.check(
-            request_data.query,
-            schema._schema,
-            limits,
-            anonymous=context.principal is None,
-            variables=request_data.variables,
-        )
+        anonymous = context.principal is None
+        ip = client_ip(request) if anonymous else ""
+        if anonymous:
+            await self._still_refused(ip, limits)  # a caller just refused: refused again unread
+        started = time.thread_time()  # the check runs here, on this thread, without awaiting
+        try:
+            checked = self.checks.check(
+                request_data.query,
+                schema._schema,
+                limits,
+                anonymous=anonymous,
+                variables=request_data.variables,
+            )
+        except GraphQLLimitExceeded:
+            if anonymous:  # refused, but the work of refusing is the caller's
+                refusing = _cpu_cost(limits, time.thread_time() - started)
+                await self._budget(request, context).debit(ip, refusing)
+            raise
+        cpu = time.thread_time() - started
         # Only POST runs operations (a GET is refused by strawberry, so never answered from the cache).
         introspection_only = (
             checked is not None and checked.introspection_only and request_adapter.method == "POST"
         )
-        if context.principal is not None and not introspection_only:
+        if not anonymous and not introspection_only:
             return await parent(*call)
         key = self.introspection_cache.key(request_data) if introspection_only else None
         cached = self.introspection_cache.get(key) if key is not None else None
         cost = checked.cost if checked is not None else 1
-        if context.principal is None:
-            await self._charge(request, context, cost // CACHED_COST_DIVISOR if cached else cost)
+        charged = 0
+        if anonymous:
+            estimate = cost // CACHED_COST_DIVISOR if cached else cost
+            charged = max(1, estimate, _cpu_cost(limits, cpu))
+            await self._charge(request, context, ip, charged)
         if cached is not None:
             return cached
+        answer: ExecutionResult
         if key is None:
-            return await self._threaded(lambda: asyncio.run(parent(*call)), limits)
-        if cost <= INLINE_INTROSPECTION_COST:
+            answer, spent = await self._threaded(lambda: _timed(lambda: asyncio.run(parent(*call))), limits)
+        elif cost <= INLINE_INTROSPECTION_COST:
             # ``{ __typename }`` and the like: cheaper here than a trip to the child, and never queued
             # behind someone's schema walk.
-            return await parent(*call)
-        # Executed and encoded in the child process (else in the worker thread); cached when complete.
-        answer: EncodedResult | None = None
+            begun = time.thread_time()
+            answer = await parent(*call)
+            spent = time.thread_time() - begun
+        else:
+            # Executed and encoded in the child process (else in the worker thread); cached when complete.
+            answer, spent = await self._introspect(call, parent, limits)
+            self.introspection_cache.put(key, answer)
+        if anonymous:
+            extra = _cpu_cost(limits, cpu + spent) - charged
+            if extra > 0:
+                await self._budget(request, context).debit(ip, extra)
+        return answer
+
+    async def _introspect(
+        self, call: tuple[Any, ...], parent: Callable[..., Any], limits: LimitSettings
+    ) -> tuple[EncodedResult, float]:
+        """An introspection-only operation executed in the child process, else in the worker thread:
+        the answer and the CPU seconds it took."""
         if self._threads is None:
             self._threads = anyio.CapacityLimiter(limits.graphql_threaded_operations)
+        request_data: GraphQLRequestData = call[-1]
         query, variables, operation = request_data.query, request_data.variables, request_data.operation_name
         done = await anyio.to_thread.run_sync(
-            lambda: INTROSPECTION.run(query, variables, operation), limiter=self._threads
+            lambda: INTROSPECTION.run(str(query), variables, operation), limiter=self._threads
         )
         if done is not None:
-            answer = EncodedResult(data=None, errors=None, body=done.body)
-        else:
-            answer = await self._threaded(lambda: _encoded(asyncio.run(parent(*call))), limits)
-        self.introspection_cache.put(key, answer)
-        return answer
+            return EncodedResult(data=None, errors=None, body=done.body), done.cpu_seconds
+        return await self._threaded(lambda: _timed(lambda: _encoded(asyncio.run(parent(*call)))), limits)
 
     async def _threaded(self, work: Callable[[], ResultT], limits: LimitSettings) -> ResultT:
         if self._threads is None:
@@ -217,10 +270,9 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
             return data.body
         return super().encode_json(data)
 
-    async def _charge(self, request: Any, context: Context, cost: int) -> None:
-        """Anonymous callers spend their IP's cost budget (``limits.graphql_anonymous_cost_*``)."""
-        limits = context.settings.limits
+    def _budget(self, request: Any, context: Context) -> Limiter:
         if self._budgets is None:
+            limits = context.settings.limits
             self._budgets = make_limiter(
                 request.app.state,
                 context.settings,
@@ -229,14 +281,63 @@ class ProblemGraphQLRouter(GraphQLRouter[Context, None]):
                 limits.graphql_anonymous_cost_burst,
                 10_000,
             )
-        ip = client_ip(request)
-        wait = await self._budgets.acquire(ip, float(max(1, cost)))
+        return self._budgets
+
+    async def _still_refused(self, ip: str, limits: LimitSettings) -> None:
+        """429, before the document is even parsed, for a client refused moments ago (until the wait
+        it was given is over): a client retrying in a loop costs the least we can make it."""
+        until = self._refused.get(ip)
+        if until is None:
+            return
+        left = until - time.monotonic()
+        if left <= 0:
+            self._refused.pop(ip, None)
+            return
+        await _refusal_delay(limits, left)
+        _rate_limited(left)
+
+    async def _charge(self, request: Any, context: Context, ip: str, cost: int) -> None:
+        """Anonymous callers spend their IP's cost budget (``limits.graphql_anonymous_cost_*``)."""
+        wait = await self._budget(request, context).acquire(ip, float(max(1, cost)))
         if wait is not None:
-            message = f"anonymous GraphQL cost budget of this client spent; retry in {int(wait)} s"
-            raise GraphQLRateLimited(
-                f"{message} (limits.graphql_anonymous_cost_per_minute)",
-                [FieldError("body.query", message, "graphql_anonymous_cost_per_minute")],
-            )
+            self._refused[ip] = time.monotonic() + wait
+            self._refused.move_to_end(ip)
+            while len(self._refused) > REFUSED_CLIENTS:
+                self._refused.popitem(last=False)
+            await _refusal_delay(context.settings.limits, wait)
+            _rate_limited(wait)
+
+
+async def _refusal_delay(limits: LimitSettings, wait: float) -> None:
+    """Hold a refused anonymous request ``limits.graphql_anonymous_refusal_delay_ms`` (at most
+    ``wait``) before answering: the connection stays idle, and the client cannot ask again meanwhile."""
+    delay = min(limits.graphql_anonymous_refusal_delay_ms / 1000, wait)
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+def _rate_limited(wait: float) -> NoReturn:
+    seconds = max(1, math.ceil(wait))
+    message = f"anonymous GraphQL cost budget of this client spent; retry in {seconds} s"
+    refusal = GraphQLRateLimited(
+        f"{message} (limits.graphql_anonymous_cost_per_minute)",
+        [FieldError("body.query", message, "graphql_anonymous_cost_per_minute")],
+    )
+    refusal.retry_after = seconds
+    raise refusal
+
+
+def _cpu_cost(limits: LimitSettings, cpu_seconds: float) -> int:
+    """What ``cpu_seconds`` of measured work (plus :data:`UNMEASURED_CPU_MS`) costs an anonymous
+    caller: ``limits.graphql_anonymous_cost_per_cpu_ms`` units per millisecond."""
+    return math.ceil((cpu_seconds * 1000 + UNMEASURED_CPU_MS) * limits.graphql_anonymous_cost_per_cpu_ms)
+
+
+def _timed(work: Callable[[], ResultT]) -> tuple[ResultT, float]:
+    """``work()`` and the CPU seconds this thread spent on it (call it in the worker thread)."""
+    started = time.thread_time()
+    result = work()
+    return result, time.thread_time() - started
 
 
 def graphql_router(limits: LimitSettings | None = None) -> GraphQLRouter[Context, None]:
