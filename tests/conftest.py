@@ -7,7 +7,10 @@ Every test that uses ``db`` (directly or through ``session``/``http``) runs once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -45,13 +48,16 @@ async def reset_postgres(url: str) -> None:
     await engine.dispose()
 
 
-async def create_scratch_postgres() -> str:
-    """A new, empty PostgreSQL database for tests that need their own (migrations, concurrency)."""
-    name = f"portrait_scratch_{uuid.uuid4().hex[:12]}"
+async def create_scratch_postgres(template: str | None = None, name: str | None = None) -> str:
+    """A new PostgreSQL database for tests that need their own (migrations, concurrency): empty, or a
+    copy of ``template`` (``CREATE DATABASE ... TEMPLATE``, a file copy on the server)."""
+    name = name or f"portrait_scratch_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     engine = create_engine(postgres_admin_url(), pool_size=1)
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     await engine.dispose()
     return str(make_url(POSTGRES_URL).set(database=name))
 
@@ -90,11 +96,52 @@ def scratch_url(backend: str, tmp_path: Path) -> Iterator[str]:
         asyncio.run(drop_scratch_postgres(url))
 
 
+def xdist_worker() -> str:
+    """``gw0``, ``gw1``... under pytest-xdist (each worker has databases of its own), else ``""``."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+@pytest.fixture(scope="session")
+def migrated_template(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of the current backend migrated to head once per session (a SQLite file's path or a
+    PostgreSQL database's name): ``migrated_url`` copies it instead of running every migration per test."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        upgrade_sync(f"sqlite+aiosqlite:///{path.as_posix()}")
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the one file that is copied
+        yield str(path)
+        return
+    worker = xdist_worker()
+    name = f"{make_url(POSTGRES_URL).database}_template{'_' + worker if worker else ''}"
+    url = asyncio.run(create_scratch_postgres(name=name))
+    try:
+        upgrade_sync(url)  # its engine is disposed: a template must have no connection when copied
+        yield name
+    finally:
+        asyncio.run(drop_scratch_postgres(url))
+
+
 @pytest.fixture
-async def committed_db(scratch_url: str) -> AsyncIterator[Database]:
+def migrated_url(backend: str, migrated_template: str, tmp_path: Path) -> Iterator[str]:
+    """A database of the current backend at the head revision, the test's own (a copy of the session's
+    migrated template: the same schema ``upgrade_sync`` makes), dropped after the test."""
+    if backend == "sqlite":
+        path = tmp_path / "scratch.db"
+        shutil.copyfile(migrated_template, path)
+        yield f"sqlite+aiosqlite:///{path.as_posix()}"
+        return
+    url = asyncio.run(create_scratch_postgres(template=migrated_template))
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_scratch_postgres(url))
+
+
+@pytest.fixture
+async def committed_db(migrated_url: str) -> AsyncIterator[Database]:
     """A migrated scratch database whose transactions really commit (concurrency, jobs, the demo)."""
-    await asyncio.to_thread(upgrade_sync, scratch_url)
-    db = Database(scratch_url, pool_size=12)
+    db = Database(migrated_url, pool_size=12)
     try:
         yield db
     finally:
