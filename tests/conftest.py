@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.api.deps import ROLLBACK_ONLY, get_session
+from service.api.graphql.router import ProblemGraphQLRouter, graphql_router
 from service.app import create_app
 from service.config import LimitSettings, Settings
 from service.db import Database, create_engine, discard_after_commit, run_after_commit
@@ -203,9 +204,43 @@ async def session(db: Database) -> AsyncIterator[AsyncSession]:
             await outer.rollback()
 
 
+#: What a request may leave on the GraphQL router of an app (service.api.graphql.router): the anonymous cost
+#: budgets, the thread limiter, the introspection and check caches. Each test's app starts without them.
+GRAPHQL_ROUTER_STATE = ("_budgets", "_threads", "introspection_cache", "checks")
+
+
+@pytest.fixture(scope="session")
+def shared_app(settings: Settings, db: Database) -> FastAPI:
+    """The application of the session's settings and database, built once per backend.
+
+    FastAPI (0.163) builds an app's route state (dependants, the pydantic adapters of ~200 routes) on its
+    first requests: 0.3-0.7 CPU seconds per app, which per test was the largest single cost of the suite.
+    ``app`` hands this one app to every test, with what a test can leave on it put back afterwards."""
+    return create_app(settings, database=db)
+
+
+def graphql_routers(application: FastAPI) -> list[ProblemGraphQLRouter]:
+    return [
+        route.original_router
+        for route in application.router.routes
+        if isinstance(getattr(route, "original_router", None), ProblemGraphQLRouter)
+    ]
+
+
 @pytest.fixture
-def app(settings: Settings, db: Database, session: AsyncSession) -> FastAPI:
-    application = create_app(settings, database=db)
+def app(shared_app: FastAPI, session: AsyncSession) -> Iterator[FastAPI]:
+    """The session's application, as if new: after the test its state (settings, rate limiters, services
+    made on first use), dependency overrides and GraphQL router state are what they were before."""
+    application = shared_app
+    state = dict(application.state._state)
+    overrides = dict(application.dependency_overrides)
+    routers = graphql_routers(application)
+    assert routers, "the app has no GraphQL router: update graphql_routers()"
+    fresh = [{name: getattr(graphql_router(), name) for name in GRAPHQL_ROUTER_STATE} for _ in routers]
+    for router, values in zip(routers, fresh, strict=True):
+        for name, value in values.items():
+            assert hasattr(router, name), f"the GraphQL router has no {name}: update GRAPHQL_ROUTER_STATE"
+            setattr(router, name, value)
 
     async def test_session() -> AsyncIterator[AsyncSession]:
         # Same contract as service.api.deps.get_session, on the test's transaction.
@@ -223,7 +258,13 @@ def app(settings: Settings, db: Database, session: AsyncSession) -> FastAPI:
             await run_after_commit(session)
 
     application.dependency_overrides[get_session] = test_session
-    return application
+    try:
+        yield application
+    finally:
+        application.state._state.clear()
+        application.state._state.update(state)
+        application.dependency_overrides.clear()
+        application.dependency_overrides.update(overrides)
 
 
 @pytest.fixture
