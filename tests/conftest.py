@@ -7,7 +7,10 @@ Every test that uses ``db`` (directly or through ``session``/``http``) runs once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.api.deps import ROLLBACK_ONLY, get_session
+from service.api.graphql.router import ProblemGraphQLRouter, graphql_router
 from service.app import create_app
 from service.config import LimitSettings, Settings
 from service.db import Database, create_engine, discard_after_commit, run_after_commit
@@ -45,13 +49,16 @@ async def reset_postgres(url: str) -> None:
     await engine.dispose()
 
 
-async def create_scratch_postgres() -> str:
-    """A new, empty PostgreSQL database for tests that need their own (migrations, concurrency)."""
-    name = f"portrait_scratch_{uuid.uuid4().hex[:12]}"
+async def create_scratch_postgres(template: str | None = None, name: str | None = None) -> str:
+    """A new PostgreSQL database for tests that need their own (migrations, concurrency): empty, or a
+    copy of ``template`` (``CREATE DATABASE ... TEMPLATE``, a file copy on the server)."""
+    name = name or f"portrait_scratch_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     engine = create_engine(postgres_admin_url(), pool_size=1)
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     await engine.dispose()
     return str(make_url(POSTGRES_URL).set(database=name))
 
@@ -90,11 +97,52 @@ def scratch_url(backend: str, tmp_path: Path) -> Iterator[str]:
         asyncio.run(drop_scratch_postgres(url))
 
 
+def xdist_worker() -> str:
+    """``gw0``, ``gw1``... under pytest-xdist (each worker has databases of its own), else ``""``."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+@pytest.fixture(scope="session")
+def migrated_template(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of the current backend migrated to head once per session (a SQLite file's path or a
+    PostgreSQL database's name): ``migrated_url`` copies it instead of running every migration per test."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        upgrade_sync(f"sqlite+aiosqlite:///{path.as_posix()}")
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the one file that is copied
+        yield str(path)
+        return
+    worker = xdist_worker()
+    name = f"{make_url(POSTGRES_URL).database}_template{'_' + worker if worker else ''}"
+    url = asyncio.run(create_scratch_postgres(name=name))
+    try:
+        upgrade_sync(url)  # its engine is disposed: a template must have no connection when copied
+        yield name
+    finally:
+        asyncio.run(drop_scratch_postgres(url))
+
+
 @pytest.fixture
-async def committed_db(scratch_url: str) -> AsyncIterator[Database]:
+def migrated_url(backend: str, migrated_template: str, tmp_path: Path) -> Iterator[str]:
+    """A database of the current backend at the head revision, the test's own (a copy of the session's
+    migrated template: the same schema ``upgrade_sync`` makes), dropped after the test."""
+    if backend == "sqlite":
+        path = tmp_path / "scratch.db"
+        shutil.copyfile(migrated_template, path)
+        yield f"sqlite+aiosqlite:///{path.as_posix()}"
+        return
+    url = asyncio.run(create_scratch_postgres(template=migrated_template))
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_scratch_postgres(url))
+
+
+@pytest.fixture
+async def committed_db(migrated_url: str) -> AsyncIterator[Database]:
     """A migrated scratch database whose transactions really commit (concurrency, jobs, the demo)."""
-    await asyncio.to_thread(upgrade_sync, scratch_url)
-    db = Database(scratch_url, pool_size=12)
+    db = Database(migrated_url, pool_size=12)
     try:
         yield db
     finally:
@@ -157,9 +205,43 @@ async def session(db: Database) -> AsyncIterator[AsyncSession]:
             await outer.rollback()
 
 
+#: What a request may leave on the GraphQL router of an app (service.api.graphql.router): the anonymous cost
+#: budgets, the thread limiter, the introspection and check caches. Each test's app starts without them.
+GRAPHQL_ROUTER_STATE = ("_budgets", "_threads", "introspection_cache", "checks")
+
+
+@pytest.fixture(scope="session")
+def shared_app(settings: Settings, db: Database) -> FastAPI:
+    """The application of the session's settings and database, built once per backend.
+
+    FastAPI (0.163) builds an app's route state (dependants, the pydantic adapters of ~200 routes) on its
+    first requests: 0.3-0.7 CPU seconds per app, which per test was the largest single cost of the suite.
+    ``app`` hands this one app to every test, with what a test can leave on it put back afterwards."""
+    return create_app(settings, database=db)
+
+
+def graphql_routers(application: FastAPI) -> list[ProblemGraphQLRouter]:
+    return [
+        route.original_router
+        for route in application.router.routes
+        if isinstance(getattr(route, "original_router", None), ProblemGraphQLRouter)
+    ]
+
+
 @pytest.fixture
-def app(settings: Settings, db: Database, session: AsyncSession) -> FastAPI:
-    application = create_app(settings, database=db)
+def app(shared_app: FastAPI, session: AsyncSession) -> Iterator[FastAPI]:
+    """The session's application, as if new: after the test its state (settings, rate limiters, services
+    made on first use), dependency overrides and GraphQL router state are what they were before."""
+    application = shared_app
+    state = dict(application.state._state)
+    overrides = dict(application.dependency_overrides)
+    routers = graphql_routers(application)
+    assert routers, "the app has no GraphQL router: update graphql_routers()"
+    fresh = [{name: getattr(graphql_router(), name) for name in GRAPHQL_ROUTER_STATE} for _ in routers]
+    for router, values in zip(routers, fresh, strict=True):
+        for name, value in values.items():
+            assert hasattr(router, name), f"the GraphQL router has no {name}: update GRAPHQL_ROUTER_STATE"
+            setattr(router, name, value)
 
     async def test_session(request: Request) -> AsyncIterator[AsyncSession]:
         # Takes the request like get_session: GraphQL's session dependency calls it with one.
@@ -178,7 +260,13 @@ def app(settings: Settings, db: Database, session: AsyncSession) -> FastAPI:
             await run_after_commit(session)
 
     application.dependency_overrides[get_session] = test_session
-    return application
+    try:
+        yield application
+    finally:
+        application.state._state.clear()
+        application.state._state.update(state)
+        application.dependency_overrides.clear()
+        application.dependency_overrides.update(overrides)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the pinned npm packages itself (``npm ci`` from package-lock.json) when they are
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -29,32 +28,20 @@ from service.credentials import (
 from service.credentials.builder import Signer
 from service.credentials.contexts import DID_V1, MULTIKEY_V1
 from tests.credentials.conftest import EXAMPLES, PUBLIC_URL, Issuer, load, sample_credential
+from tests.web.browser import npm_ci
 
 NODE_DIR = Path(__file__).parent / "node"
-STAMP = NODE_DIR / "node_modules" / ".portrait-lock-sha256"
 LIST_URL = f"{PUBLIC_URL}/status-lists/1"
 NOW = "2025-06-01T00:00:00Z"
-
-
-def _lock_digest() -> str:
-    return hashlib.sha256((NODE_DIR / "package-lock.json").read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
 def node() -> str:
     executable = shutil.which("node")
-    npm = shutil.which("npm")
-    if executable is None or npm is None:
+    if executable is None:
         # Node and npm are part of the machine this project runs on; never skip the independent check.
         pytest.fail("node and npm are required for the independent credential check")
-    if not STAMP.exists() or STAMP.read_text() != _lock_digest():
-        subprocess.run(  # noqa: S603 - fixed command, found on PATH
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-            cwd=NODE_DIR,
-            check=True,
-            timeout=600,
-        )
-        STAMP.write_text(_lock_digest())
+    npm_ci(NODE_DIR, "for the independent credential check")
     return executable
 
 

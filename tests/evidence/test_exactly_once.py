@@ -18,7 +18,6 @@ from service.config import Settings
 from service.db import Database
 from service.evidence.schemas import EvidenceCreate
 from service.evidence.service import EvidenceService
-from service.migrations import upgrade_sync
 from tests.factories import PortraitFixture, make_portrait, make_tenant
 
 ROUNDS = 8
@@ -26,10 +25,9 @@ ROUNDS = 8
 
 @pytest.fixture
 async def committed(
-    scratch_url: str, settings: Settings
+    migrated_url: str, settings: Settings
 ) -> AsyncIterator[tuple[Database, uuid.UUID, PortraitFixture]]:
-    await asyncio.to_thread(upgrade_sync, scratch_url)
-    db = Database(scratch_url, pool_size=4)
+    db = Database(migrated_url, pool_size=4)
     async with db.session() as session:
         tenant = await make_tenant(session, settings)
         portrait = await make_portrait(session, tenant.id, competencies=2, learners=ROUNDS)

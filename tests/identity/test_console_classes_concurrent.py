@@ -21,7 +21,6 @@ from service.evidence.service import EvidenceService
 from service.frameworks.schemas import CompetencyCreate, FrameworkCreate, LevelCreate
 from service.frameworks.service import FrameworkService
 from service.identity.service import IdentityService
-from service.migrations import upgrade_sync
 from service.roster.schemas import ClassCreate, EnrollmentCreate, OrgCreate, PersonCreate
 from service.roster.service import RosterService
 from service.schemas import PageParams
@@ -44,10 +43,9 @@ class Committed:
 
 
 @pytest.fixture
-async def committed(scratch_url: str, settings: Settings) -> AsyncIterator[Committed]:
-    await asyncio.to_thread(upgrade_sync, scratch_url)
-    env = settings.model_copy(update={"database_url": scratch_url, "public_url": CONSOLE_BASE})
-    db = Database(scratch_url, pool_size=4)
+async def committed(migrated_url: str, settings: Settings) -> AsyncIterator[Committed]:
+    env = settings.model_copy(update={"database_url": migrated_url, "public_url": CONSOLE_BASE})
+    db = Database(migrated_url, pool_size=4)
     async with db.session() as session:
         tenant = await make_tenant_ref(session, env)
         roster = RosterService(session, tenant.id)

@@ -9,6 +9,6 @@ from tests.jobs.helpers import Committed, committed_database
 
 
 @pytest.fixture
-async def committed(scratch_url: str, settings: Settings) -> AsyncIterator[Committed]:
-    async with committed_database(scratch_url, settings) as env:
+async def committed(migrated_url: str, settings: Settings) -> AsyncIterator[Committed]:
+    async with committed_database(migrated_url, settings) as env:
         yield env

@@ -15,7 +15,6 @@ from service.config import Settings
 from service.db import Database
 from service.jobs.models import Job
 from service.jobs.registry import JobContext, register
-from service.migrations import upgrade_sync
 from tests.factories import make_tenant
 
 T = TypeVar("T")
@@ -87,7 +86,7 @@ class Committed:
 
 @asynccontextmanager
 async def committed_database(url: str, settings: Settings) -> AsyncIterator[Committed]:
-    await asyncio.to_thread(upgrade_sync, url)
+    """One committed tenant in the database at ``url``, already migrated (``migrated_url``)."""
     db = Database(url, pool_size=5)
     try:
         async with db.session() as session:

@@ -10,6 +10,7 @@ site's set-up and tear-down use asyncio.run()).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import shutil
 import socket
@@ -56,14 +57,18 @@ def npm_ci(node_dir: Path, needs: str) -> None:
         pytest.fail(f"npm is required {needs}")
     stamp = node_dir / "node_modules" / ".portrait-lock-sha256"
     digest = hashlib.sha256((node_dir / "package-lock.json").read_bytes()).hexdigest()
-    if not stamp.exists() or stamp.read_text() != digest:
-        subprocess.run(  # noqa: S603 - fixed command, found on PATH
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-            cwd=node_dir,
-            check=True,
-            timeout=600,
-        )
-        stamp.write_text(digest)
+    # One installer at a time (parallel pytest processes, several test modules): the others wait, then
+    # find the stamp written.
+    with (node_dir / ".npm-ci.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stamp.exists() or stamp.read_text() != digest:
+            subprocess.run(  # noqa: S603 - fixed command, found on PATH
+                [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+                cwd=node_dir,
+                check=True,
+                timeout=600,
+            )
+            stamp.write_text(digest)
 
 
 def load_axe() -> str:

@@ -33,6 +33,6 @@ def or_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def env(scratch_url: str, or_settings: Settings, fake: FakeOneRoster) -> AsyncIterator[SyncEnv]:
-    async with sync_env(scratch_url, or_settings, fake) as value:
+async def env(migrated_url: str, or_settings: Settings, fake: FakeOneRoster) -> AsyncIterator[SyncEnv]:
+    async with sync_env(migrated_url, or_settings, fake) as value:
         yield value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +18,6 @@ from service.db import Database
 from service.jobs.backends import JobRunner
 from service.jobs.models import Job
 from service.jobs.service import transaction
-from service.migrations import upgrade_sync
 from service.roster.models import AcademicSession, Class, Course, Enrollment, Org, Person, PersonOrg
 from tests.adapters.oneroster.fake_server import FakeOneRoster
 from tests.factories import make_tenant
@@ -55,7 +53,7 @@ class SyncEnv:
 async def sync_env(
     url: str, settings: Settings, fake: FakeOneRoster, version: str = "1.2"
 ) -> AsyncIterator[SyncEnv]:
-    await asyncio.to_thread(upgrade_sync, url)
+    """A tenant and a connection to ``fake`` in the already migrated database at ``url``."""
     env_settings = settings.model_copy(update={"database_url": url})
     db = Database(url, pool_size=5)
     try:

@@ -19,7 +19,6 @@ from service.adapters.oneroster.service import ConnectionService
 from service.config import Settings
 from service.db import Database
 from service.jobs.service import transaction
-from service.migrations import upgrade_sync
 from tests.adapters.oneroster.fake_server import COLLECTIONS, FakeOneRoster
 from tests.adapters.oneroster.helpers import SyncEnv, snapshot
 from tests.factories import make_tenant
@@ -206,10 +205,9 @@ def _settings(or_settings: Settings, url: str) -> Settings:
 
 
 def test_sync_results_do_not_depend_on_the_sync_history(
-    scratch_url: str, or_settings: Settings, fake: FakeOneRoster
+    migrated_url: str, or_settings: Settings, fake: FakeOneRoster
 ) -> None:
-    upgrade_sync(scratch_url)
-    env_settings = _settings(or_settings, scratch_url)
+    env_settings = _settings(or_settings, migrated_url)
 
     @settings(
         max_examples=10,
@@ -221,6 +219,6 @@ def test_sync_results_do_not_depend_on_the_sync_history(
     @example(ISSUE_HISTORY)
     @example(DELETED_THEN_REFERENCED)
     def check(history: list[Op]) -> None:
-        asyncio.run(_check(scratch_url, env_settings, fake, history))
+        asyncio.run(_check(migrated_url, env_settings, fake, history))
 
     check()

@@ -188,11 +188,11 @@ async def test_cancelling_a_running_sync_stops_it_with_committed_pages_kept(env:
     assert 4 <= len(snap["results"]) < 36
 
 
-async def test_version_1_1_provider(scratch_url: str, or_settings: Settings) -> None:
+async def test_version_1_1_provider(migrated_url: str, or_settings: Settings) -> None:
     fake = FakeOneRoster(version="1.1").start()
     try:
         small_district(fake)
-        async with sync_env(scratch_url, or_settings, fake, version="1.1") as env11:
+        async with sync_env(migrated_url, or_settings, fake, version="1.1") as env11:
             job = await env11.run("full")
             assert job.state == "succeeded", job.error
             assert job.report is not None and job.report["errors"] == {}
