@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 
 from service import __version__, gctune, hotcache
 from service.api.graphql.router import graphql_router, start_introspection
@@ -70,6 +73,42 @@ def openapi_extra_models() -> list[type[BaseModel]]:
     return [EvidenceCreate]
 
 
+async def build_routes(app: FastAPI) -> None:
+    """Have the router build every route's request handling now, at startup.
+
+    FastAPI prepares a route (its dependencies, parameter and body models) the first time a request is
+    matched against it, so the first request to a route late in the table (``POST /graphql``) paid for
+    the 170-odd routes before it: about 0.3 to 0.6 s of CPU on the event loop, stalling every request
+    in flight. One request for a path no route serves walks the whole table; it goes to the router
+    directly, so no middleware logs or counts it."""
+    path = "/.well-known/portrait/build-routes"
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 0),
+        "app": app,
+        "state": {},
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        return None
+
+    with contextlib.suppress(HTTPException):  # the 404 the walk ends with; no handler is involved
+        await app.router(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     """Build the ASGI app. ``database`` lets tests hand in an engine they control."""
     settings = settings or get_settings()
@@ -100,6 +139,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         activate(jobs)
         app.state.jobs = jobs
         await start_introspection(settings.limits)
+        await build_routes(app)
         gctune.tune()  # the app is built: what exists now lives as long as the process
         try:
             yield

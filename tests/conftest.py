@@ -206,8 +206,9 @@ async def session(db: Database) -> AsyncIterator[AsyncSession]:
 
 
 #: What a request may leave on the GraphQL router of an app (service.api.graphql.router): the anonymous cost
-#: budgets, the thread limiter, the introspection and check caches. Each test's app starts without them.
-GRAPHQL_ROUTER_STATE = ("_budgets", "_threads", "introspection_cache", "checks")
+#: budgets and the clients refused until their Retry-After, the thread limiter, the introspection and check
+#: caches. Each test's app starts without them.
+GRAPHQL_ROUTER_STATE = ("_budgets", "_threads", "introspection_cache", "checks", "_refused")
 
 
 @pytest.fixture(scope="session")
