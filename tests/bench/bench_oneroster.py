@@ -37,6 +37,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from service import gctune
 from service.adapters.oneroster.schemas import ConnectionCreate, SyncRequest
 from service.adapters.oneroster.service import ConnectionService
 from service.config import Settings
@@ -392,6 +393,8 @@ async def bench(args: argparse.Namespace, provider: dict[str, str]) -> None:
         }
     )
     db = Database(args.database_url, pool_size=4)
+    # The collector tuned as in `portrait worker` and the app's lifespan, where syncs run (service.gctune).
+    gctune.tune()
     async with transaction(db) as session:
         tenant = await make_tenant(session, settings)
         connection = await ConnectionService(session, tenant.id, settings).create(
