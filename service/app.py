@@ -44,6 +44,7 @@ from service.api.rest import transcripts as transcripts_rest
 from service.api.rest import webhooks as webhooks_rest
 from service.api.web import console as console_pages
 from service.api.web import ide, static_files, verify_pages, wallet_pages
+from service.badges import signing
 from service.config import Settings, get_settings
 from service.db import Database
 from service.jobs.backends import activate, create_backend, deactivate, prepare_queue_sync
@@ -146,6 +147,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         finally:
             deactivate(jobs)
             await jobs.stop()
+            # The signing pool (VC-API issuance, batch issuance, transcripts) stops with the server: its
+            # workers wait on a queue only this process feeds, and would outlive it (or, under
+            # `--workers N`, hold up its exit).
+            await asyncio.to_thread(signing.shutdown)
             await invalidation.stop()
             verification = getattr(app.state, "verification_service", None)
             if verification is not None:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from service import gctune
+from service.badges import signing
 from service.config import Settings, get_settings
 from service.db import Database
 from service.logging import configure_logging
@@ -111,6 +112,8 @@ def worker(
                 gctune.tune()
                 await local.run_forever()
         finally:
+            # The signing pool's workers (batch issuance, transcripts) would otherwise outlive the worker.
+            await asyncio.to_thread(signing.shutdown)
             await db.dispose()
 
     typer.echo(f"worker: {kind} jobs backend, concurrency {concurrency}", err=True)
