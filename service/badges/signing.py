@@ -130,19 +130,9 @@ async def sign(
     if not isinstance(signer.private_key, ed25519.Ed25519PrivateKey):
         raise CredentialError("eddsa-rdfc-2022 needs an Ed25519 key")
     raw = signer.private_key.private_bytes_raw()
-    args = (document, raw, signer.verification_method, created, check)
-    executor = _executor(processes)
-    if executor is None:
-        outcome = await asyncio.to_thread(sign_job, *args)
-    else:
-        loop = asyncio.get_running_loop()
-        try:
-            outcome = await loop.run_in_executor(executor, sign_job, *args)
-        except BrokenProcessPool:  # a worker died (OOM killer...): a fresh pool, one more try
-            _reset(executor)
-            executor = _executor(processes)
-            assert executor is not None
-            outcome = await loop.run_in_executor(executor, sign_job, *args)
+    outcome = await run_in_pool(
+        sign_job, document, raw, signer.verification_method, created, check, processes=processes
+    )
     result = _result(outcome)
     if isinstance(result, CredentialError):
         raise result
@@ -189,32 +179,21 @@ async def sign_many(
     if not isinstance(signer.private_key, ed25519.Ed25519PrivateKey):
         raise CredentialError("eddsa-rdfc-2022 needs an Ed25519 key")
     raw = signer.private_key.private_bytes_raw()
-    executor = _executor(processes)
-    if executor is None:
-        outcomes = await asyncio.to_thread(sign_many_job, items, raw, signer.verification_method, check)
-        return [_result(outcome) for outcome in outcomes]
-    parts = max(1, min(_pool_size, len(items)))
+    parts = max(1, min(_pool_size if _executor(processes) is not None else 1, len(items)))
     size = -(-len(items) // parts)
-    chunks = [items[start : start + size] for start in range(0, len(items), size)]
-    loop = asyncio.get_running_loop()
-
-    async def run(pool: Executor) -> list[list[tuple[str, Any]]]:
-        return list(
-            await asyncio.gather(
-                *(
-                    loop.run_in_executor(pool, sign_many_job, chunk, raw, signer.verification_method, check)
-                    for chunk in chunks
-                )
+    results = await asyncio.gather(
+        *(
+            run_in_pool(
+                sign_many_job,
+                items[start : start + size],
+                raw,
+                signer.verification_method,
+                check,
+                processes=processes,
             )
+            for start in range(0, len(items), size)
         )
-
-    try:
-        results = await run(executor)
-    except BrokenProcessPool:  # a worker died: a fresh pool, one more try
-        _reset(executor)
-        executor = _executor(processes)
-        assert executor is not None
-        results = await run(executor)
+    )
     return [_result(outcome) for chunk in results for outcome in chunk]
 
 
@@ -224,7 +203,8 @@ T = TypeVar("T")
 async def run_in_pool(fn: Callable[..., T], *args: Any, processes: int | None) -> T:
     """Run ``fn(*args)`` (a picklable top-level function) in this pool, or in a thread when the pool is
     off (``processes`` 0): for other CPU-bound signing, e.g. a cohort's transcripts
-    (:mod:`service.transcripts.signing`). A dead worker is replaced once, as in :func:`sign`."""
+    (:mod:`service.transcripts.signing`), and :func:`sign` and :func:`sign_many` themselves. A dead
+    worker (the OOM killer...) costs one fresh pool and one more try."""
     executor = _executor(processes)
     if executor is None:
         return await asyncio.to_thread(fn, *args)
