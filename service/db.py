@@ -13,12 +13,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData, event, func, insert, literal_column
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    MetaData,
+    Uuid,
+    any_,
+    bindparam,
+    event,
+    func,
+    insert,
+    literal_column,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -80,6 +92,23 @@ def updated_at_field() -> Any:
         nullable=False,
         sa_column_kwargs={"onupdate": utcnow},
     )
+
+
+def one_of(
+    session: AsyncSession, column: Any, values: Sequence[Any], *, item_type: TypeEngine[Any] | None = None
+) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY($n::type[])``, the values in one array parameter
+    (``item_type``, UUIDs by default).
+
+    Bulk requests and sync pages ask about thousands of ids per statement. As an IN list each value is
+    its own bind parameter: the statement text changes with the count, so every request compiles and
+    plans a new statement (measured: 22 to 70 ms of app CPU for 5,000 learners against 8 to 12 ms as one
+    array). SQLite has no arrays and keeps the IN list.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        array = ARRAY(item_type if item_type is not None else Uuid())
+        return column == any_(bindparam(None, list(values), type_=array))  # type: ignore[no-any-return]
+    return column.in_(list(values))  # type: ignore[no-any-return]
 
 
 def new_id() -> uuid.UUID:

@@ -11,8 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.awards.repository import among
-from service.db import bulk_insert, fetch_page
+from service.db import bulk_insert, fetch_page, one_of
 from service.evidence.models import Evidence, IdempotencyRecord
 from service.frameworks.models import Competency, Framework, RubricLevel
 from service.roster.models import AcademicSession, Class, Person
@@ -35,7 +34,7 @@ class EvidenceRepository:
             return {}
         rows = await self.session.exec(
             select(Person.id, Person.role).where(
-                col(Person.tenant_id) == self.tenant_id, among(self.session, col(Person.id), wanted)
+                col(Person.tenant_id) == self.tenant_id, one_of(self.session, col(Person.id), wanted)
             )
         )
         return {r[0]: r[1] for r in rows.all()}
@@ -83,7 +82,7 @@ class EvidenceRepository:
         if not wanted:
             return set()
         rows = await self.session.exec(
-            select(model.id).where(model.tenant_id == self.tenant_id, among(self.session, model.id, wanted))
+            select(model.id).where(model.tenant_id == self.tenant_id, one_of(self.session, model.id, wanted))
         )
         return set(rows.all())
 
@@ -104,7 +103,7 @@ class EvidenceRepository:
             return {}
         rows = await self.session.exec(
             select(Evidence).where(
-                col(Evidence.tenant_id) == self.tenant_id, among(self.session, col(Evidence.id), wanted)
+                col(Evidence.tenant_id) == self.tenant_id, one_of(self.session, col(Evidence.id), wanted)
             )
         )
         return {e.id: e for e in rows.all()}

@@ -166,18 +166,19 @@ class SharedLimiter:
         self.fallback = RateLimiter(per_minute, burst, max_clients)
         self._takes = 0
 
-    @staticmethod
-    def _key(key: str) -> str:
-        return key if len(key) <= 128 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-    async def acquire(self, key: str, amount: float = 1.0) -> float | None:
-        params = {
+    def _params(self, key: str, amount: float) -> dict[str, Any]:
+        """The bind parameters of a take or a debit on ``key``'s bucket (long keys by their digest)."""
+        stored = key if len(key) <= 128 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+        return {
             "scope": self.scope,
-            "key": self._key(key),
+            "key": stored,
             "burst": self.burst,
             "amount": float(amount),
             "rate": self.rate,
         }
+
+    async def acquire(self, key: str, amount: float = 1.0) -> float | None:
+        params = self._params(key, amount)
         try:
             async with self.engine.begin() as conn:
                 tokens, allowed = (await conn.execute(_TAKE, params)).one()
@@ -193,13 +194,7 @@ class SharedLimiter:
         return max(1.0, math.ceil((amount - float(tokens)) / self.rate))
 
     async def debit(self, key: str, amount: float) -> None:
-        params = {
-            "scope": self.scope,
-            "key": self._key(key),
-            "burst": self.burst,
-            "amount": float(amount),
-            "rate": self.rate,
-        }
+        params = self._params(key, amount)
         try:
             async with self.engine.begin() as conn:
                 await conn.execute(_DEBIT, params)

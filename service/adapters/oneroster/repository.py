@@ -11,12 +11,10 @@ from sqlalchemy import (
     String,
     Uuid,
     and_,
-    any_,
     bindparam,
     delete,
     func,
     insert,
-    literal,
     or_,
     text,
     update,
@@ -33,7 +31,7 @@ from service.adapters.oneroster.models import (
     OneRosterConnection,
     SyncRecord,
 )
-from service.db import fetch_page
+from service.db import fetch_page, one_of
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency
 from service.jobs.models import QUEUED, RUNNING, Job
@@ -173,9 +171,7 @@ class SyncRepository:
     def _in(self, column: Any, values: Sequence[Any], *, uuids: bool = False) -> Any:
         """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter, one cached plan,
         where a thousand-item IN list is planned anew for every page size."""
-        if self.dialect == "postgresql":
-            return column == any_(literal(list(values), type_=ARRAY(Uuid() if uuids else String())))
-        return column.in_(list(values))
+        return one_of(self.session, column, values, item_type=None if uuids else String())
 
     async def ids_by_sourced_id(self, collection: str, sourced_ids: Iterable[str]) -> dict[str, uuid.UUID]:
         wanted = list(set(sourced_ids))
