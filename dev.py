@@ -12,6 +12,8 @@
     python3 dev.py docs         build the docs site (MkDocs, --strict) into var/site (`--serve` to preview)
     python3 dev.py fuzz         only the schemathesis run (`--max-examples N`, `--seed N`)
     python3 dev.py bench        tests/bench/bench_api.py (needs PostgreSQL; arguments go to the script)
+    python3 dev.py headlines    run the benchmarks behind the issues' goals and regenerate README.md's
+                                table (tests/bench/run_headlines.py; arguments go to the script)
     python3 dev.py install      only create/update .venv
 
 Every task first makes sure .venv exists and matches requirements.lock and pyproject.toml: the two
@@ -470,6 +472,15 @@ def task_bench(args: list[str]) -> int:
     return summary()
 
 
+def task_headlines(args: list[str]) -> int:
+    ensure_env()
+    step(
+        "benchmarks behind the goals (tests/bench/run_headlines.py)",
+        lambda: must([PYTHON, ROOT / "tests" / "bench" / "run_headlines.py", *args], env=venv_env()),
+    )
+    return summary()
+
+
 # -- fuzzing -------------------------------------------------------------------------------------
 
 
@@ -632,6 +643,7 @@ TASKS: dict[str, Callable[[list[str]], int]] = {
     "docs": task_docs,
     "fuzz": task_fuzz,
     "bench": task_bench,
+    "headlines": task_headlines,
     "install": task_install,
 }
 

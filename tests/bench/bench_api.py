@@ -39,6 +39,9 @@ import httpx
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tests.bench import headlines  # noqa: E402
+
 PORTRAIT = Path(sys.executable).parent / ("portrait.exe" if os.name == "nt" else "portrait")
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/portrait_bench"
 
@@ -225,6 +228,9 @@ def report_latencies(samples: Samples, wall: float) -> None:
     everything = sorted(samples.latencies["list"] + samples.latencies["get"])
     done = len(everything) + sum(samples.errors.values())
     print(f"  requests       {done} in {wall:.2f}s = {done / wall:.0f} requests/s")
+    headlines.record("api.requests_per_s", done / wall, "requests/s")
+    if everything:
+        headlines.record("api.p99_over_p50", percentile(everything, 99) / percentile(everything, 50), "ratio")
     print(f"  errors         {samples.errors or 'none'}")
     print(f"  {'latency (ms)':<28}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}{'mean':>8}")
     rows = [
@@ -303,6 +309,7 @@ def bench_postgres(args: argparse.Namespace, work: Path) -> None:
             spy.wait(timeout=60)
         report_latencies(samples, wall)
         done = max(1, sum(len(v) for v in samples.latencies.values()) + sum(samples.errors.values()))
+        headlines.record("api.cpu_ms_per_request", server_cpu / done * 1000, "ms")
         print(
             f"  CPU            server {server_cpu:.1f}s ({server_cpu / done * 1000:.2f} ms/request), "
             f"load generator {own_cpu:.1f}s, wall {wall:.1f}s on {os.cpu_count()} CPUs"

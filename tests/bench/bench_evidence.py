@@ -43,6 +43,7 @@ from service.schemas import PageParams
 from service.tenancy import scopes
 from service.tenancy.schemas import ApiClientCreate, TenantCreate
 from service.tenancy.service import SYSTEM, TenancyService
+from tests.bench import headlines
 from tests.factories import make_portrait
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/portrait_bench_evidence"
@@ -169,6 +170,8 @@ async def main(url: str, records: int, batch: int, progress_requests: int = 200)
             f"awards made: {awards_made}"
         )
         print(f"peak RSS (client + app in one process): {peak_rss_mb():.0f} MiB")
+        if records == 100_000:
+            headlines.record("evidence.records_per_s", accepted / elapsed, "records/s")
 
         async with db.engine.connect() as conn:  # fresh planner statistics, as autovacuum would give
             await conn.exec_driver_sql("ANALYZE")
@@ -199,6 +202,7 @@ async def main(url: str, records: int, batch: int, progress_requests: int = 200)
             assert r.status_code == 200 and len(r.json()["learners"]) == 35
         timings.sort()
         q = statistics.quantiles(timings, n=100)
+        headlines.record("evidence.class_progress_p99_ms", q[98], "ms")
         print(
             f"class progress (35 x 6 x 20 = {len(view_rows)} pieces), "
             f"{progress_requests} sequential requests: "

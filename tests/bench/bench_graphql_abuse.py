@@ -41,6 +41,7 @@ import httpx
 from graphql import get_introspection_query
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench_api import (
     cpu_seconds,
     free_port,
@@ -51,6 +52,8 @@ from bench_api import (
     stop,
     wait_healthy,
 )
+
+from tests.bench import headlines
 
 STANDARD = get_introspection_query(descriptions=True)
 WALKS = (
@@ -300,6 +303,13 @@ def main() -> None:
                 print(line("/health", ms(result["health"])))  # type: ignore[arg-type]
                 print(line("GET /api/v1/learners", ms(result["rest"])))  # type: ignore[arg-type]
                 share = 100 * cpu / args.seconds
+                rest_p99 = percentile(ms(result["rest"]), 99)  # type: ignore[arg-type]
+                if streams:
+                    health_p99 = percentile(ms(result["health"]), 99)  # type: ignore[arg-type]
+                    headlines.record("graphql_abuse.health_p99_ms", health_p99, "ms")
+                    headlines.record("graphql_abuse.rest_p99_attack_ms", rest_p99, "ms")
+                else:
+                    headlines.record("graphql_abuse.rest_p99_baseline_ms", rest_p99, "ms")
                 print(f"  server CPU {cpu:.1f} s in {args.seconds:g} s ({share:.0f}% of a core)")
                 if not streams:
                     baseline_p99 = percentile(ms(result["rest"]), 99)  # type: ignore[arg-type]

@@ -56,6 +56,7 @@ from service.db import Database, create_engine
 from service.errors import ServiceError
 from service.jobs.service import transaction
 from service.migrations import upgrade_sync
+from tests.bench import headlines
 from tests.bench.bench_vc_api import _children_cpu as children_cpu
 from tests.factories import make_portrait, make_tenant
 
@@ -221,6 +222,7 @@ def main(url: str | None, count: int, chunk: int, workers: int, jwt_sample: int)
     )
 
     wall, cpu, signing, collisions = asyncio.run(warm_then_issue(url, workdir, ids, count, chunk))
+    headlines.record("issuance.batch_per_s", count / wall, "credentials/s")
     print(
         f"1 process, eddsa-rdfc-2022 signed and stored: {count / wall:8.1f}/s  ({wall:.1f} s wall); "
         f"CPU {cpu / count * 1000:.2f} ms each = {count / cpu:.0f}/s per busy core"
@@ -248,6 +250,8 @@ def main(url: str | None, count: int, chunk: int, workers: int, jwt_sample: int)
         for proc in procs:
             proc.join()
         cpu_total = sum(r[1] for r in results)
+        if workers == 2:
+            headlines.record("issuance.batch_2_workers_per_s", share * workers / elapsed, "credentials/s")
         print(
             f"{workers} worker processes side by side: {share * workers / elapsed:8.1f}/s  "
             f"({elapsed:.1f} s wall; CPU {cpu_total / (share * workers) * 1000:.2f} ms each)"

@@ -46,6 +46,7 @@ from service.jobs.backends import JobRunner
 from service.jobs.models import Job
 from service.jobs.service import transaction
 from service.migrations import upgrade
+from tests.bench import headlines
 from tests.factories import make_tenant
 
 #: CPU seconds per run of this (the syncing) process, of the provider process and of the PostgreSQL
@@ -431,6 +432,11 @@ async def bench(args: argparse.Namespace, provider: dict[str, str]) -> None:
         f"{figures['unchanged']:.1f} s ({figures['unchanged'] / figures['full']:.0%} of the full sync), "
         f"peak RSS {peak():.0f} MiB"
     )
+    if args.scale == 1.0:
+        headlines.record("oneroster.full_s", figures["full"], "s")
+        headlines.record("oneroster.unchanged_s", figures["unchanged"], "s")
+        headlines.record("oneroster.delta_s", figures["delta"], "s")
+        headlines.record("oneroster.peak_mib", peak(), "MiB")
     print(
         "CPU seconds (syncing process + provider + PostgreSQL backends = total): "
         + "; ".join(

@@ -55,6 +55,7 @@ from service.migrations import upgrade_sync
 from service.roster.models import CourseRecord, Person
 from service.transcripts.schemas import TranscriptBatch, TranscriptOptions
 from service.transcripts.service import TranscriptService
+from tests.bench import headlines
 from tests.factories import make_portrait, make_tenant
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/portrait_clr"
@@ -258,6 +259,7 @@ async def one_learner(
                 f"{counts['competency_levels']} levels"
             )
     warm = times[1:]
+    headlines.record("transcripts.one_ms", statistics.median(warm) * 1000, "ms")
     print(
         f"one learner, 30 badges + 40 course records ({nested} nested credentials, "
         f"{sizes[-1] / 1024:.0f} KiB): {statistics.median(warm) * 1000:.0f} ms median per transcript "
@@ -342,6 +344,8 @@ async def cohort(
         rows = [(job.state, job.report) for job in found]
     generated = sum(int((report or {}).get("generated", 0)) for _, report in rows)
     states = sorted({state for state, _ in rows})
+    if len(learners) == 1000 and workers == 2:
+        headlines.record("transcripts.cohort_s", elapsed, "s")
     print(
         f"cohort of {len(learners)} learners (2 badges, 5 courses, 3 levels each), {workers} worker "
         f"processes: {elapsed:.1f} s wall ({generated} transcripts, jobs {states}), "

@@ -45,6 +45,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from service.credentials.contexts import PINNED_CONTEXTS, default_registry
+from tests.bench import headlines
 from tests.bench.bench_api import (
     cpu_seconds,
     free_port,
@@ -343,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
             bench_portrait(args, work, results)
     ours, theirs = results.get(("Portrait", 16)), results.get(("Digital Bazaar JS", 16))
     if ours and theirs:
+        headlines.record("vc_api.js_per_s", theirs["rate"], "credentials/s")
+        headlines.record("vc_api.portrait_per_s", ours["rate"], "credentials/s")
+        headlines.record("vc_api.ratio", ours["rate"] / theirs["rate"], "ratio")
+        headlines.record("vc_api.p99_over_p50", ours["p99"] / ours["p50"], "ratio")
         print(
             f"16 in flight: Portrait {ours['rate'] / theirs['rate']:.1f}x the JS issuer's throughput; "
             f"Portrait p99/p50 = {ours['p99'] / ours['p50']:.1f}, "

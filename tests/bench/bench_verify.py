@@ -236,6 +236,10 @@ def measure(label: str, port: int, pid: int, requests: list[bytes], total: int) 
         latencies, errors, wall = asyncio.run(load(port, requests, total, concurrency))
         cpu = tree_cpu() - cpu
         values = sorted(latencies)
+        if label == "own eddsa-rdfc-2022, memo warm" and concurrency == 16:
+            from tests.bench import headlines
+
+            headlines.record("verify.own_eddsa_per_s", len(values) / wall, "verifications/s")
         print(
             f"  {label:<48} {concurrency} in flight: {len(values) / wall:7.1f} /s  "
             f"p50 {percentile(values, 50) * 1000:6.2f} ms  p99 {percentile(values, 99) * 1000:7.2f} ms  "
