@@ -81,6 +81,7 @@ from service.db import Database
 from service.roster.schemas import PersonCreate
 from service.roster.service import RosterService
 from service.tenancy import scopes
+from tests.bench import headlines
 from tests.bench.bench_api import cpu_seconds, free_port, percentile, reset_database, stop, wait_healthy
 from tests.factories import make_client, make_portrait, make_tenant
 
@@ -677,6 +678,14 @@ def main(argv: list[str] | None = None) -> int:
         def ratio(a: float, b: float) -> str:
             return f"x{b / a:.2f}" if a else "n/a"
 
+        if (first.label, last.label) == ("1 API + 1 worker", "2 API + 2 workers"):
+            for key, a, b in (
+                ("cluster.reads_growth", first.reads.rate(), last.reads.rate()),
+                ("cluster.ingest_growth", first.ingest.rate(), last.ingest.rate()),
+                ("cluster.issuance_growth", first.issuance_rate, last.issuance_rate),
+            ):
+                if a:
+                    headlines.record(key, b / a, "ratio")
         print(
             f"  growth {first.label} -> {last.label}: reads {ratio(first.reads.rate(), last.reads.rate())}, "
             f"ingest {ratio(first.ingest.rate(), last.ingest.rate())}, "

@@ -112,6 +112,15 @@ GOALS: dict[str, Goal] = {
     "transcripts.cohort_s": Goal(
         "Cohort of 1,000 transcripts, 2 workers", "< 2 min", lambda v: v < 120, "{:.1f} s", 18
     ),
+    "cluster.reads_growth": Goal(
+        "Reads, 1 API process + 1 worker -> 2 + 2", "grows with processes", None, "x{:.2f}", 17
+    ),
+    "cluster.ingest_growth": Goal(
+        "Evidence ingest, 1 API process + 1 worker -> 2 + 2", "grows with processes", None, "x{:.2f}", 17
+    ),
+    "cluster.issuance_growth": Goal(
+        "Issuance by workers, 1 API process + 1 worker -> 2 + 2", "grows with processes", None, "x{:.2f}", 17
+    ),
     "evidence.records_per_s": Goal(
         "Evidence ingest with rules, 100,000 records", "no slower", None, "{:,.0f}/s", 17
     ),

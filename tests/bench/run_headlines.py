@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], bool]] = {
     "issuance": ("bench_issuance.py", ["--count", "4000"], True),
     "transcripts": ("bench_transcripts.py", ["--runs", "10"], True),
     "evidence": ("bench_evidence.py", [], True),
+    "cluster": ("bench_cluster.py", [], True),
 }
 
 
