@@ -42,6 +42,7 @@ from authlib.oauth2.rfc6749 import (
     JsonRequest,
     OAuth2Error,
     OAuth2Request,
+    UnsupportedTokenTypeError,
 )
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
@@ -278,6 +279,13 @@ class RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
 
 class Revocation(RevocationEndpoint):  # type: ignore[misc]
     server: WalletServer
+
+    def check_params(self, request: OAuth2Request, client: WalletClient) -> None:
+        try:
+            super().check_params(request, client)
+        except UnsupportedTokenTypeError as exc:
+            exc.status_code = 400  # an error response of RFC 6749 5.2 (Authlib answers 401)
+            raise
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> WalletToken | None:
         return _on_loop(self.server.oauth.find_token, token_string, token_type_hint)
