@@ -15,11 +15,12 @@ Bridging Authlib's synchronous hooks to the service's async database access: eac
 worker thread (``anyio.to_thread.run_sync``) and every hook that reads or writes the database hands its
 coroutine back to the event loop with ``anyio.from_thread.run``. The request's coroutine waits for the
 thread, so the request's ``AsyncSession`` is still used by one task at a time and only on the loop thread
-(an ``AsyncSession`` must never be used from another thread, and never concurrently). Loading everything
-beforehand was the other choice: it would have to guess which code, token or client a request names before
-Authlib has parsed it, and the atomic claims (a code used once, a refresh token rotated once) must happen
-in the middle of Authlib's checks, not before or after them. Rows handed to Authlib are plain loaded
-objects (the wallet models have no relationships, so nothing lazy-loads in the thread).
+(an ``AsyncSession`` must never be used from another thread, and never concurrently). The thread is not
+abandoned when the request is cancelled, so the session is never closed under a running hook. Loading
+everything beforehand was the other choice: it would have to guess which code, token or client a request
+names before Authlib has parsed it, and the atomic claims (a code used once, a refresh token rotated once)
+must happen in the middle of Authlib's checks, not before or after them. Rows handed to Authlib are plain
+loaded objects (the wallet models have no relationships, so nothing lazy-loads in the thread).
 """
 
 from __future__ import annotations
