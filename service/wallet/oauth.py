@@ -494,7 +494,7 @@ class WalletOAuth:
 
         return await self._run(answer)
 
-    # hooks (run on the loop) -------------------------------------------------------------------------
+    # what the hooks do (coroutines run on the loop) ------------------------------------------------
 
     def generate_token(
         self,

@@ -158,7 +158,8 @@ class WalletApiRoute(APIRoute):
 
 
 class OAuthRoute(APIRoute):
-    """Every failure of an OAuth endpoint as an RFC 6749 error object, never cached."""
+    """Every failure of an OAuth endpoint before Authlib answers it (an unknown district, a body that is not a
+    form or not JSON) as an RFC 6749 error object, never cached."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -170,8 +171,6 @@ class OAuthRoute(APIRoute):
                 code = exc.code if isinstance(exc, OAuthError) else "invalid_request"
                 status = exc.status if isinstance(exc, OAuthError) else (404 if exc.status == 404 else 400)
                 headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-                if status == 401:
-                    headers["WWW-Authenticate"] = 'Basic realm="wallet clients"'
                 return JSONResponse({"error": code, "error_description": exc.detail}, status, headers=headers)
             except RequestValidationError:
                 return JSONResponse(
