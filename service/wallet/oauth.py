@@ -360,6 +360,9 @@ class WalletClientMetadata(ClientMetadataClaims):  # type: ignore[misc]
         self["scope"] = " ".join(requested)
         # Every client may refresh: the token pair table always holds a refresh token.
         self["grant_types"] = list(GRANT_TYPES)
+        # Keys are for private_key_jwt, which is not offered: not registered, so not answered either.
+        self.pop("jwks", None)
+        self.pop("jwks_uri", None)
         super().validate(now, leeway)
 
 

@@ -140,7 +140,13 @@ async def test_registration_states_what_the_client_may_use(
     for name in ("grant_types", "response_types", "token_endpoint_auth_method", "contacts"):
         del minimal[name]
     answer = await web.post(
-        oauth(d, "register"), json={**minimal, "scope": f"{OB.read} {OB.read}", "not_a_field": "x"}
+        oauth(d, "register"),
+        json={
+            **minimal,
+            "scope": f"{OB.read} {OB.read}",
+            "not_a_field": "x",
+            "jwks_uri": "https://wallet.example/jwks",
+        },
     )
     assert answer.status_code == 201, answer.text
     body = answer.json()
@@ -149,7 +155,7 @@ async def test_registration_states_what_the_client_may_use(
     assert body["grant_types"] == ["authorization_code", "refresh_token"]
     assert body["response_types"] == ["code"]
     assert body["token_endpoint_auth_method"] == "client_secret_basic"
-    assert body["contacts"] == [] and "not_a_field" not in body
+    assert body["contacts"] == [] and "not_a_field" not in body and "jwks_uri" not in body
     assert body["client_secret_expires_at"] == 0 and isinstance(body["client_id_issued_at"], int)
     listed = await web.post(oauth(d, "register"), json=["not", "an", "object"])
     assert listed.status_code == 400 and listed.json()["error"] == "invalid_client_metadata"
