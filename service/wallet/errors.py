@@ -1,5 +1,6 @@
-"""Wallet errors. ``OAuthError`` carries an RFC 6749 / 7591 / 7009 error code; the resource API renders
-ServiceErrors as ``Imsx_StatusInfo`` bodies (imsx_codeMinor from ``imsx_minor``)."""
+"""Wallet errors. ``OAuthError`` carries an RFC 6749 / 7591 error code for what the transport refuses before
+Authlib reads a request (service.wallet.oauth answers the protocol's own errors with Authlib's); the resource
+API renders ServiceErrors as ``Imsx_StatusInfo`` bodies (imsx_codeMinor from ``imsx_minor``)."""
 
 from __future__ import annotations
 
@@ -20,42 +21,8 @@ class InvalidRequest(OAuthError):
     code = "invalid_request"
 
 
-class InvalidClient(OAuthError):
-    status = 401
-    code = "invalid_client"
-
-
-class InvalidGrant(OAuthError):
-    code = "invalid_grant"
-
-
-class UnauthorizedClient(OAuthError):
-    code = "unauthorized_client"
-
-
-class UnsupportedGrantType(OAuthError):
-    code = "unsupported_grant_type"
-
-
-class UnsupportedResponseType(OAuthError):
-    code = "unsupported_response_type"
-
-
-class InvalidScope(OAuthError):
-    code = "invalid_scope"
-
-
-class AccessDenied(OAuthError):
-    status = 403
-    code = "access_denied"
-
-
 class InvalidClientMetadata(OAuthError):
     code = "invalid_client_metadata"
-
-
-class InvalidRedirectUri(OAuthError):
-    code = "invalid_redirect_uri"
 
 
 class BadRedirect(OAuthError):

@@ -1,28 +1,23 @@
-"""Wallet use cases: RFC 7591 registration, the authorization-code flow with PKCE (RFC 7636), tokens and
-refresh (RFC 6749), revocation (RFC 7009), learner sign-in by one-time link, consents, and the 1EdTech
-resource operations (credentials listed and upserted, profile).
+"""Wallet use cases: the authorization requests a learner decides (the protocol itself is Authlib's, in
+service.wallet.oauth), bearer tokens on the resource API, learner sign-in by one-time link, consents, and
+the 1EdTech resource operations (credentials listed and upserted, profile).
 
 Services flush; transports commit. A refused request raises, so nothing of it is written.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
 import json
-import re
-import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import unquote_plus, urlencode, urlsplit
 
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from authlib.oauth2.rfc6749 import OAuth2Error
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.datastructures import Headers
 
 from service.badges.documents import learner_urn
 from service.config import Settings
@@ -45,19 +40,11 @@ from service.wallet import scopes as wallet_scopes
 from service.wallet.errors import (
     BadRedirect,
     ConnectionNotFound,
-    InvalidClient,
-    InvalidClientMetadata,
     InvalidData,
-    InvalidGrant,
-    InvalidRedirectUri,
-    InvalidRequest,
-    InvalidScope,
     NotALearner,
     ScopeMissing,
     TokenRefused,
     UnknownTenant,
-    UnsupportedGrantType,
-    UnsupportedResponseType,
 )
 from service.wallet.models import (
     WalletAuthorization,
@@ -67,6 +54,7 @@ from service.wallet.models import (
     WalletProfile,
     WalletToken,
 )
+from service.wallet.oauth import Call, WalletOAuth
 from service.wallet.repository import WalletRepository
 from service.wallet.scopes import Api
 
@@ -74,10 +62,6 @@ LEARNER_ROLES = frozenset({"student"})
 LEARNER_SESSION_METHOD = "learner"
 WALLET_PATH = "/wallet"
 LINK_PATH = WALLET_PATH + "/sign-in/link/"
-#: RFC 7636: a verifier is 43-128 characters of [A-Z a-z 0-9 - . _ ~]; an S256 challenge 43 base64url.
-_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
-_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
-_MAX_URI = 2048
 Verifier = Callable[[dict[str, Any] | str], Awaitable[VerificationResult]]
 
 
@@ -87,35 +71,6 @@ def oauth_base(settings: Settings, slug: str) -> str:
 
 def api_base(settings: Settings, api: Api, slug: str) -> str:
     return f"{settings.public_url}{api.path}/{slug}"
-
-
-@dataclass(frozen=True)
-class Registered:
-    client: WalletClient
-    secret: str
-
-    def response(self) -> dict[str, Any]:
-        """The RFC 7591 client information response."""
-        c = self.client
-        return {
-            "client_id": c.client_id,
-            "client_secret": self.secret,
-            "client_id_issued_at": int(c.created_at.timestamp()),
-            "client_secret_expires_at": 0,
-            "client_name": c.client_name,
-            "client_uri": c.client_uri,
-            "logo_uri": c.logo_uri,
-            "tos_uri": c.tos_uri,
-            "policy_uri": c.policy_uri,
-            "software_id": c.software_id,
-            "software_version": c.software_version,
-            "redirect_uris": list(c.redirect_uris),
-            "scope": " ".join(c.scopes),
-            "contacts": list(c.contacts),
-            "token_endpoint_auth_method": "client_secret_basic",
-            "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"],
-        }
 
 
 @dataclass(frozen=True)
@@ -150,95 +105,6 @@ class Upserted:
     body: dict[str, Any] | str
 
 
-def _uri(value: Any, name: str, *, https: bool = True) -> str:
-    if not isinstance(value, str) or not value or len(value) > _MAX_URI:
-        raise InvalidClientMetadata(f"{name} must be a URL of at most {_MAX_URI} characters")
-    parts = urlsplit(value)
-    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
-    if (
-        parts.scheme not in ("https", "http")
-        or not parts.netloc
-        or (https and parts.scheme != "https" and not loopback)
-    ):
-        raise InvalidClientMetadata(f"{name} must be an https URL (http only for localhost): {value!r}")
-    return value
-
-
-def _text(value: Any, name: str, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise InvalidClientMetadata(f"{name} is required: a string of at most {limit} characters")
-    return value.strip()
-
-
-def validate_metadata(metadata: Any) -> dict[str, Any]:
-    """RFC 7591 client metadata with what the 1EdTech APIs require (names, URLs, software, scopes)."""
-    if not isinstance(metadata, dict):
-        raise InvalidClientMetadata("the registration request must be a JSON object")
-    if contains_nul(metadata):
-        raise InvalidClientMetadata("the client metadata holds a NUL character (U+0000)")
-    redirect_uris = metadata.get("redirect_uris")
-    if not isinstance(redirect_uris, list) or not redirect_uris or len(redirect_uris) > 10:
-        raise InvalidRedirectUri("redirect_uris must list 1 to 10 redirection URLs")
-    for uri in redirect_uris:
-        try:
-            _uri(uri, "redirect_uris")
-        except InvalidClientMetadata as exc:
-            raise InvalidRedirectUri(exc.detail) from None
-        if urlsplit(uri).fragment:
-            raise InvalidRedirectUri(f"a redirection URL must not have a fragment: {uri!r}")
-    scope = metadata.get("scope")
-    if not isinstance(scope, str) or not scope.strip():
-        raise InvalidClientMetadata(
-            "scope is required: the space-separated scope URIs the client may ask for"
-        )
-    requested = wallet_scopes.parse_scope(scope)
-    unknown = [s for s in requested if s not in wallet_scopes.ALL_SCOPES]
-    if unknown:
-        raise InvalidClientMetadata(f"unknown scope {' '.join(unknown)}")
-    method = metadata.get("token_endpoint_auth_method", "client_secret_basic")
-    if method != "client_secret_basic":
-        raise InvalidClientMetadata("token_endpoint_auth_method must be client_secret_basic")
-    grants = metadata.get("grant_types", ["authorization_code", "refresh_token"])
-    if not isinstance(grants, list) or not set(grants) <= {"authorization_code", "refresh_token"}:
-        raise InvalidClientMetadata("grant_types may only be authorization_code and refresh_token")
-    responses = metadata.get("response_types", ["code"])
-    if responses != ["code"]:
-        raise InvalidClientMetadata('response_types must be ["code"]')
-    contacts = metadata.get("contacts", [])
-    if (
-        not isinstance(contacts, list)
-        or len(contacts) > 10
-        or not all(isinstance(c, str) and 0 < len(c) <= 320 for c in contacts)
-    ):
-        raise InvalidClientMetadata("contacts must be a list of at most 10 email addresses")
-    return {
-        "client_name": _text(metadata.get("client_name"), "client_name", 200),
-        "client_uri": _uri(metadata.get("client_uri"), "client_uri"),
-        "logo_uri": _uri(metadata.get("logo_uri"), "logo_uri"),
-        "tos_uri": _uri(metadata.get("tos_uri"), "tos_uri"),
-        "policy_uri": _uri(metadata.get("policy_uri"), "policy_uri"),
-        "software_id": _text(metadata.get("software_id"), "software_id", 255),
-        "software_version": _text(metadata.get("software_version"), "software_version", 64),
-        "redirect_uris": list(redirect_uris),
-        "scopes": requested,
-        "contacts": list(contacts),
-    }
-
-
-def basic_credentials(authorization: str | None) -> tuple[str, str]:
-    """client_secret_basic (RFC 6749 2.3.1): the form-urlencoded id and secret in HTTP Basic."""
-    if not authorization or not authorization.lower().startswith("basic "):
-        raise InvalidClient("client authentication is required: HTTP Basic (client_secret_basic)")
-    try:
-        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise InvalidClient("the Basic credentials cannot be read") from None
-    client_id, sep, secret = decoded.partition(":")
-    if not sep or "\x00" in decoded:
-        raise InvalidClient("the Basic credentials cannot be read")
-    return unquote_plus(client_id), unquote_plus(secret)
-
-
 def _issuer_id(credential: dict[str, Any]) -> str | None:
     issuer = credential.get("issuer")
     if isinstance(issuer, dict):
@@ -248,11 +114,6 @@ def _issuer_id(credential: dict[str, Any]) -> str | None:
 
 def _key(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def redirect_with(uri: str, params: dict[str, str]) -> str:
-    joiner = "&" if urlsplit(uri).query else "?"
-    return uri + joiner + urlencode({k: v for k, v in params.items() if v})
 
 
 class WalletService:
@@ -282,68 +143,27 @@ class WalletService:
             raise UnknownTenant(f"there is no district {slug!r} on this service")
         return WalletService(session, settings, tenant, mailer=mailer)
 
-    # -- registration (RFC 7591) ------------------------------------------------------------------
-
-    async def register(self, metadata: Any) -> Registered:
-        data = validate_metadata(metadata)
-        if await self.repo.client_count() >= self.settings.wallet.max_clients_per_tenant:
-            raise InvalidClientMetadata("this district accepts no more client registrations")
-        secret = new_token()
-        client = WalletClient(
-            tenant_id=self.tenant.id,
-            client_id=secrets.token_urlsafe(24),
-            secret_hash=hash_token(secret),
-            **data,
-        )
-        await self.repo.add(client)
-        return Registered(client, secret)
-
-    async def authenticate_client(self, authorization: str | None) -> WalletClient:
-        client_id, secret = basic_credentials(authorization)
-        client = await self.repo.client_by_client_id(client_id[:64])
-        if client is None or not hmac.compare_digest(client.secret_hash, hash_token(secret)):
-            raise InvalidClient("unknown client or wrong client secret")
-        return client
+    @property
+    def oauth(self) -> WalletOAuth:
+        """Authlib's authorization server for this district and this request's session."""
+        return WalletOAuth(self.repo, self.settings.wallet)
 
     # -- authorization (RFC 6749 4.1, RFC 7636) ---------------------------------------------------
 
-    async def begin_authorization(self, params: dict[str, str]) -> WalletAuthorization:
-        """Checks the request; stores it pending until the learner decides. Errors before the
-        redirect_uri is trusted raise :class:`BadRedirect` (shown, never redirected); later ones carry
-        ``redirect`` so the transport sends them back to the client."""
-        if contains_nul(params):
-            raise BadRedirect("the request holds a NUL character (U+0000)")
-        client = await self.repo.client_by_client_id(params.get("client_id", "")[:64])
-        if client is None:
-            raise BadRedirect("the wallet is not registered with this district (unknown client_id)")
-        redirect_uri = params.get("redirect_uri", "")
-        if redirect_uri not in client.redirect_uris:
-            raise BadRedirect(
-                "the redirect_uri does not exactly match a redirection URL the wallet registered"
-            )
-        if params.get("response_type") != "code":
-            raise UnsupportedResponseType("response_type must be code")
-        requested = wallet_scopes.parse_scope(params.get("scope", ""))
-        if not requested:
-            raise InvalidScope("scope is required")
-        outside = [s for s in requested if s not in client.scopes]
-        if outside:
-            raise InvalidScope(f"the wallet did not register the scope {' '.join(outside)}")
-        challenge = params.get("code_challenge", "")
-        if params.get("code_challenge_method") != "S256" or not _CHALLENGE.fullmatch(challenge):
-            raise InvalidRequest("PKCE is required: code_challenge with code_challenge_method S256")
-        state = params.get("state", "")
-        if len(state) > 512:
-            raise InvalidRequest("state is longer than 512 characters")
+    async def begin_authorization(self, call: Call) -> WalletAuthorization:
+        """Authlib checks the request (raising ``OAuth2Error``, with ``redirect_uri`` set when the error may
+        go back to the client); it is stored pending until the learner decides."""
+        grant = await self.oauth.check_authorization(call)
         now = utcnow()
         await self.repo.delete_expired(now)
+        payload = call.payload.data
         row = WalletAuthorization(
             tenant_id=self.tenant.id,
-            client_row_id=client.id,
-            redirect_uri=redirect_uri,
-            scopes=requested,
-            state=state,
-            code_challenge=challenge,
+            client_row_id=grant.request.client.id,
+            redirect_uri=grant.redirect_uri,
+            scopes=wallet_scopes.parse_scope(grant.request.scope),
+            state=payload.get("state", ""),
+            code_challenge=payload["code_challenge"],
             created_at=now,
             expires_at=now + timedelta(seconds=self.settings.wallet.request_ttl_seconds),
         )
@@ -362,130 +182,32 @@ class WalletService:
         return row, client
 
     async def decide(self, auth_id: uuid.UUID, learner: Learner, approve: bool) -> str:
-        """The learner's answer: the URL to send the browser back to the wallet with."""
+        """The learner's answer: the URL to send the browser back to the wallet with (Authlib's answer to
+        the stored request: a code, or access_denied)."""
         row, client = await self.pending(auth_id)
-        now = utcnow()
-        row.decided_at = now
+        row.decided_at = utcnow()
         row.person_id = learner.person.id
-        if not approve:
-            await self.repo.add(row)
-            return redirect_with(
-                row.redirect_uri,
-                {"error": "access_denied", "error_description": "the learner declined", "state": row.state},
+        await self.repo.add(row)
+        items = [
+            ("response_type", "code"),
+            ("client_id", client.client_id),
+            ("redirect_uri", row.redirect_uri),
+            ("scope", " ".join(row.scopes)),
+            ("state", row.state),
+            ("code_challenge", row.code_challenge),
+            ("code_challenge_method", "S256"),
+        ]
+        try:
+            call = Call("GET", oauth_base(self.settings, self.tenant.slug) + "/authorize", Headers(), items)
+            answer = await self.oauth.decide(call, row, learner.person.id, approve)
+        except OAuth2Error as exc:
+            raise BadRedirect(exc.description or exc.error) from None
+        location = answer.headers.get("location")
+        if answer.status_code != 303 or not location:
+            raise BadRedirect(
+                "the wallet's request no longer matches its registration; start again in the wallet"
             )
-        code = new_token()
-        row.code_hash = hash_token(code)
-        row.expires_at = now + timedelta(seconds=self.settings.wallet.code_ttl_seconds)
-        consent = await self.repo.consent(client.id, learner.person.id)
-        if consent is None:
-            consent = WalletConsent(
-                tenant_id=self.tenant.id, client_row_id=client.id, person_id=learner.person.id, scopes=[]
-            )
-        consent.scopes = sorted({*(consent.scopes if consent.revoked_at is None else []), *row.scopes})
-        consent.revoked_at = None
-        consent.updated_at = now
-        await self.repo.add(row, consent)
-        return redirect_with(row.redirect_uri, {"code": code, "state": row.state})
-
-    # -- tokens -----------------------------------------------------------------------------------
-
-    async def _issue(self, client: WalletClient, person_id: uuid.UUID, scopes: list[str]) -> dict[str, Any]:
-        access, refresh, now = new_token(), new_token(), utcnow()
-        wallet = self.settings.wallet
-        await self.repo.add(
-            WalletToken(
-                tenant_id=self.tenant.id,
-                client_row_id=client.id,
-                person_id=person_id,
-                access_hash=hash_token(access),
-                refresh_hash=hash_token(refresh),
-                scopes=scopes,
-                created_at=now,
-                access_expires_at=now + timedelta(seconds=wallet.access_token_seconds),
-                refresh_expires_at=now + timedelta(seconds=wallet.refresh_token_seconds),
-            )
-        )
-        return {
-            "access_token": access,
-            "token_type": "Bearer",
-            "expires_in": wallet.access_token_seconds,
-            "refresh_token": refresh,
-            "scope": " ".join(scopes),
-        }
-
-    async def token(self, authorization: str | None, form: dict[str, str]) -> dict[str, Any]:
-        client = await self.authenticate_client(authorization)
-        grant = form.get("grant_type", "")
-        if grant == "authorization_code":
-            return await self._code_grant(client, form)
-        if grant == "refresh_token":
-            return await self._refresh_grant(client, form)
-        raise UnsupportedGrantType(f"grant_type must be authorization_code or refresh_token, not {grant!r}")
-
-    async def _code_grant(self, client: WalletClient, form: dict[str, str]) -> dict[str, Any]:
-        code = form.get("code", "")
-        row = await self.repo.authorization_by_code(hash_token(code)) if well_formed(code) else None
-        now = utcnow()
-        if row is None or row.client_row_id != client.id or row.person_id is None:
-            raise InvalidGrant("the authorization code is not valid for this client")
-        if row.used_at is not None or not await self.repo.claim_code(row.id, now):
-            # RFC 6749 4.1.2: a reused code revokes what it gave.
-            await self.repo.revoke_tokens(client.id, row.person_id, now)
-            raise InvalidGrant("the authorization code was already used")
-        if row.expires_at <= now:
-            raise InvalidGrant("the authorization code has expired")
-        if form.get("redirect_uri", "") != row.redirect_uri:
-            raise InvalidGrant("redirect_uri differs from the one of the authorization request")
-        verifier = form.get("code_verifier", "")
-        if not _VERIFIER.fullmatch(verifier) or not hmac.compare_digest(
-            create_s256_code_challenge(verifier), row.code_challenge
-        ):
-            raise InvalidGrant("the code_verifier does not match the code_challenge (PKCE S256)")
-        consent = await self.repo.consent(client.id, row.person_id)
-        if consent is None or consent.revoked_at is not None:
-            raise InvalidGrant("the learner's consent was withdrawn")
-        return await self._issue(client, row.person_id, list(row.scopes))
-
-    async def _refresh_grant(self, client: WalletClient, form: dict[str, str]) -> dict[str, Any]:
-        refresh = form.get("refresh_token", "")
-        row = await self.repo.token_by_refresh(hash_token(refresh)) if well_formed(refresh) else None
-        now = utcnow()
-        if row is None or row.client_row_id != client.id:
-            raise InvalidGrant("the refresh token is not valid for this client")
-        if row.revoked_at is not None or row.refresh_expires_at <= now:
-            raise InvalidGrant("the refresh token has expired or was revoked")
-        scopes = list(row.scopes)
-        if form.get("scope"):
-            asked = wallet_scopes.parse_scope(form["scope"])
-            if not set(asked) <= set(row.scopes):
-                raise InvalidScope("a refresh cannot widen the scope of the original grant")
-            scopes = asked
-        consent = await self.repo.consent(client.id, row.person_id)
-        if consent is None or consent.revoked_at is not None:
-            raise InvalidGrant("the learner's consent was withdrawn")
-        if not await self.repo.revoke_token(row.id, now):  # rotation: the old pair ends here
-            raise InvalidGrant("the refresh token was already used")
-        return await self._issue(client, row.person_id, scopes)
-
-    async def revoke(self, authorization: str | None, form: dict[str, str]) -> None:
-        """RFC 7009: an unknown or foreign token is no error (the answer is 200 either way)."""
-        client = await self.authenticate_client(authorization)
-        token = form.get("token", "")
-        if not well_formed(token):
-            return
-        digest = hash_token(token)
-        hint = form.get("token_type_hint", "")
-        lookups = (
-            (self.repo.token_by_refresh, self.repo.token_by_access)
-            if hint == "refresh_token"
-            else (self.repo.token_by_access, self.repo.token_by_refresh)
-        )
-        for lookup in lookups:
-            row = await lookup(digest)
-            if row is not None:
-                if row.client_row_id == client.id:
-                    await self.repo.revoke_token(row.id, utcnow())
-                return
+        return location
 
     async def bearer(self, authorization: str | None, scope: str) -> Bearer:
         """The learner behind an access token that carries ``scope``."""
@@ -493,12 +215,11 @@ class WalletService:
             raise TokenRefused("an access token is required (Authorization: Bearer <token>)")
         token = authorization[7:].strip()
         row = await self.repo.token_by_access(hash_token(token)) if well_formed(token) else None
-        now = utcnow()
         if row is None:
             raise TokenRefused("the access token is not valid for this district")
-        if row.revoked_at is not None:
+        if row.is_revoked():
             raise TokenRefused("the access token was revoked")
-        if row.access_expires_at <= now:
+        if row.is_expired():
             raise TokenRefused("the access token has expired")
         if scope not in row.scopes:
             raise ScopeMissing(f"the access token lacks the scope {scope}")

@@ -2,7 +2,8 @@
 
 Each district has its own base URL: ``/ims/ob/v3p0/{tenant}`` and ``/ims/clr/v2p0/{tenant}`` (discovery,
 credentials, profile), and its own OAuth 2.0 endpoints under ``/ims/oauth/{tenant}`` (RFC 7591 registration,
-authorization code with PKCE S256, token with client_secret_basic, RFC 7009 revocation). The discovery
+authorization code with PKCE S256, token with client_secret_basic, RFC 7009 revocation; the protocol is
+Authlib's, see service.wallet.oauth). The discovery
 document (an OpenAPI 3.0 service description with the x-imssf extensions) is the contract of these routes,
 so they stay out of the service's own OpenAPI document.
 
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Error
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
@@ -39,6 +42,7 @@ from service.credentials.timeutil import parse_datetime
 from service.credentials.vc_jwt import looks_like_jwt
 from service.errors import ServiceError
 from service.jsonio import loads
+from service.schemas import contains_nul
 from service.wallet import scopes as wallet_scopes
 from service.wallet.errors import (
     BadRedirect,
@@ -48,8 +52,9 @@ from service.wallet.errors import (
     InvalidRequest,
     OAuthError,
 )
+from service.wallet.oauth import UNKNOWN_CLIENT, Call, JsonCall, error_response
 from service.wallet.scopes import CLR, OB, Api
-from service.wallet.service import WalletService, api_base, oauth_base, redirect_with
+from service.wallet.service import WalletService, api_base, oauth_base
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +158,8 @@ class WalletApiRoute(APIRoute):
 
 
 class OAuthRoute(APIRoute):
-    """Every failure of an OAuth endpoint as an RFC 6749 error object, never cached."""
+    """Every failure of an OAuth endpoint before Authlib answers it (an unknown district, a body that is not a
+    form or not JSON) as an RFC 6749 error object, never cached."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -165,8 +171,6 @@ class OAuthRoute(APIRoute):
                 code = exc.code if isinstance(exc, OAuthError) else "invalid_request"
                 status = exc.status if isinstance(exc, OAuthError) else (404 if exc.status == 404 else 400)
                 headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-                if status == 401:
-                    headers["WWW-Authenticate"] = 'Basic realm="wallet clients"'
                 return JSONResponse({"error": code, "error_description": exc.detail}, status, headers=headers)
             except RequestValidationError:
                 return JSONResponse(
@@ -250,7 +254,7 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _form(request: Request) -> list[tuple[str, str]]:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/x-www-form-urlencoded":
         raise InvalidRequest("the body must be application/x-www-form-urlencoded")
@@ -260,7 +264,7 @@ async def _form(request: Request) -> dict[str, str]:
         if key in form:
             raise InvalidRequest(f"the parameter {key} is repeated")
         form[key] = value
-    return form
+    return list(form.items())
 
 
 # -- discovery -------------------------------------------------------------------------------------
@@ -443,9 +447,15 @@ for _api in (OB, CLR):
 # -- OAuth 2.0 -------------------------------------------------------------------------------------
 
 
+def _call(request: Request, service: WalletService, what: str, items: list[tuple[str, str]]) -> Call:
+    """The request as Authlib reads it, at the district's public URL."""
+    url = f"{oauth_base(service.settings, service.tenant.slug)}/{what}"
+    return Call(request.method, url, request.headers, items)
+
+
 @oauth_router.post("/{tenant}/register")
-async def register(request: Request, tenant: Slug, make: ServiceFactory) -> JSONResponse:
-    """RFC 7591 dynamic client registration."""
+async def register(request: Request, tenant: Slug, make: ServiceFactory) -> Response:
+    """RFC 7591 dynamic client registration (Authlib's registration endpoint)."""
     service = await make(tenant)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
@@ -454,37 +464,42 @@ async def register(request: Request, tenant: Slug, make: ServiceFactory) -> JSON
         metadata = loads(await _body(request))
     except ServiceError as exc:
         raise InvalidClientMetadata(exc.detail) from None
-    registered = await service.register(metadata)
-    return JSONResponse(
-        registered.response(), status_code=201, headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if not isinstance(metadata, dict):
+        raise InvalidClientMetadata("the registration request must be a JSON object")
+    url = f"{oauth_base(service.settings, service.tenant.slug)}/register"
+    return await service.oauth.register(JsonCall(url, request.headers, metadata))
+
+
+def _refused_page(request: Request, detail: str) -> Response:
+    title = BadRedirect.title
+    return render(
+        request,
+        "wallet/error.html",
+        {"page_title": title, "heading": title, "detail": detail, "user": None, "csrf": ""},
+        status_code=400,
+        headers={"Cache-Control": "no-store"},
     )
 
 
 async def authorize(
     request: Request, tenant: Slug, session: SessionDep, settings: SettingsDep, make: ServiceFactory
 ) -> Response:
-    """The authorization endpoint: checks the request, then hands the learner to the sign-in and consent
-    pages. An untrusted client or redirect_uri is shown to the learner, never redirected to."""
+    """The authorization endpoint: Authlib checks the request, then the learner goes to the sign-in and
+    consent pages. An untrusted client or redirect_uri is shown to the learner, never redirected to."""
     service = await make(tenant)
-    params = {k: v[:2048] for k, v in request.query_params.items()}
+    items = [(k, v[:2048]) for k, v in request.query_params.multi_items()]
+    if contains_nul(items):
+        session.info[ROLLBACK_ONLY] = True
+        return _refused_page(request, "the request holds a NUL character (U+0000)")
     try:
-        pending = await service.begin_authorization(params)
-    except BadRedirect as exc:
+        pending = await service.begin_authorization(_call(request, service, "authorize", items))
+    except OAuth2Error as exc:
         session.info[ROLLBACK_ONLY] = True
-        return render(
-            request,
-            "wallet/error.html",
-            {"page_title": exc.title, "heading": exc.title, "detail": exc.detail, "user": None, "csrf": ""},
-            status_code=400,
-            headers={"Cache-Control": "no-store"},
-        )
-    except OAuthError as exc:
-        session.info[ROLLBACK_ONLY] = True
-        target = redirect_with(
-            params["redirect_uri"],
-            {"error": exc.code, "error_description": exc.detail, "state": params.get("state", "")},
-        )
-        return RedirectResponse(target, status_code=303)
+        if exc.redirect_uri:
+            target = add_params_to_uri(exc.redirect_uri, exc.get_body())
+            return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+        unknown = isinstance(exc, InvalidClientError)
+        return _refused_page(request, UNKNOWN_CLIENT if unknown else exc.description or exc.error)
     return RedirectResponse(f"{WALLET_PAGES}/authorize/{service.tenant.slug}/{pending.id}", status_code=303)
 
 
@@ -498,21 +513,28 @@ oauth_router.add_api_route(
 
 
 @oauth_router.post("/{tenant}/token")
-async def token(request: Request, tenant: Slug, make: ServiceFactory) -> JSONResponse:
-    """RFC 6749 token endpoint: authorization_code (with the PKCE verifier) and refresh_token grants."""
+async def token(request: Request, tenant: Slug, make: ServiceFactory) -> Response:
+    """RFC 6749 token endpoint (Authlib's grants): authorization_code with the PKCE verifier, and
+    refresh_token."""
     service = await make(tenant)
     form = await _form(request)
-    answer = await service.token(request.headers.get("authorization"), form)
-    return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    try:
+        call = _call(request, service, "token", form)
+    except OAuth2Error as exc:
+        return error_response(exc)
+    return await service.oauth.token(call)
 
 
 @oauth_router.post("/{tenant}/revoke")
 async def revoke(request: Request, tenant: Slug, make: ServiceFactory) -> Response:
-    """RFC 7009 token revocation: 200 whether or not the token was known."""
+    """RFC 7009 token revocation (Authlib's revocation endpoint): 200 whether or not the token was known."""
     service = await make(tenant)
     form = await _form(request)
-    await service.revoke(request.headers.get("authorization"), form)
-    return Response(status_code=200, headers={"Cache-Control": "no-store"})
+    try:
+        call = _call(request, service, "revoke", form)
+    except OAuth2Error as exc:
+        return error_response(exc)
+    return await service.oauth.revoke(call)
 
 
 __all__ = ["IMSX_ERRORS", "api_router", "discovery_document", "link_header", "oauth_router"]
