@@ -26,7 +26,7 @@ import random
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -107,6 +107,8 @@ class Page:
     #: the next-page link no longer carries the ``filter`` this page was asked with (a delta that
     #: turned into a full pull)
     filter_dropped: bool = False
+    #: what the caller's ``prepare`` made of the records, in the task that fetched the page
+    prepared: Any = None
 
 
 @dataclass
@@ -445,7 +447,14 @@ class OneRosterClient:
         a, b = urlsplit(url), urlsplit(self.config.base_url)
         return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
-    async def _fetch(self, collection: str, url: str, *, links_seen: bool = False) -> Page:
+    async def _fetch(
+        self,
+        collection: str,
+        url: str,
+        *,
+        links_seen: bool = False,
+        prepare: Callable[[list[dict[str, Any]]], Any] | None = None,
+    ) -> Page:
         """One page and where the collection goes on. A page shorter than asked is *not* taken for the
         last one: providers cap ``limit`` (500 is common) without saying so. The collection ends when
         the provider's own signals say so (a Link header without ``rel="next"``, or on a provider that
@@ -489,22 +498,33 @@ class OneRosterClient:
         if records:
             served = self.stats.page_sizes.get(collection, 0)
             self.stats.page_sizes[collection] = max(served, len(records))
+        kept = [r for r in records if isinstance(r, dict)]
         return Page(
-            [r for r in records if isinstance(r, dict)],
+            kept,
             url,
             next_url,
             total,
             link is not None,
             has_links,
             filter_dropped,
+            prepare(kept) if prepare is not None and kept else None,
         )
 
     async def pages(
-        self, collection: str, *, since: str | None = None, start_url: str | None = None
+        self,
+        collection: str,
+        *,
+        since: str | None = None,
+        start_url: str | None = None,
+        prepare: Callable[[list[dict[str, Any]]], Any] | None = None,
     ) -> AsyncIterator[Page]:
-        """The pages of a collection in order, from ``start_url`` (a resume point) or the first."""
+        """The pages of a collection in order, from ``start_url`` (a resume point) or the first.
+
+        ``prepare`` (optional) is applied to each page's records in the task that fetched it, its
+        result handed over as ``Page.prepared``: with pages fetched ahead, that work is done while
+        the caller waits for the database to write the page before."""
         url = start_url or self.collection_url(collection, since=since)
-        first = await self._fetch(collection, url)
+        first = await self._fetch(collection, url, prepare=prepare)
         yield first
         if first.next_url is None:
             return
@@ -520,7 +540,7 @@ class OneRosterClient:
                 while index < len(offsets) or pending:
                     while index < len(offsets) and len(pending) < window:
                         target = with_params(url, {"offset": offsets[index]})
-                        pending.append(asyncio.create_task(self._fetch(collection, target)))
+                        pending.append(asyncio.create_task(self._fetch(collection, target, prepare=prepare)))
                         index += 1
                     page = await pending.popleft()
                     if not page.records:
@@ -529,7 +549,9 @@ class OneRosterClient:
                         # A page shorter than the step with more to come: the window would skip the
                         # rest of it; go on one page at a time from where this one really ended.
                         yield page
-                        async for rest in self._sequential(collection, page.next_url, links=False):
+                        async for rest in self._sequential(
+                            collection, page.next_url, links=False, prepare=prepare
+                        ):
                             yield rest
                         return
                     yield page
@@ -539,16 +561,23 @@ class OneRosterClient:
                 if pending:
                     await asyncio.gather(*pending, return_exceptions=True)
             return
-        async for page in self._sequential(collection, first.next_url, links=first.links):
+        async for page in self._sequential(collection, first.next_url, links=first.links, prepare=prepare):
             yield page
 
-    async def _sequential(self, collection: str, next_url: str | None, *, links: bool) -> AsyncIterator[Page]:
+    async def _sequential(
+        self,
+        collection: str,
+        next_url: str | None,
+        *,
+        links: bool,
+        prepare: Callable[[list[dict[str, Any]]], Any] | None = None,
+    ) -> AsyncIterator[Page]:
         """Page after page, each next one requested before the current one is handed over: the
         provider prepares it while the caller writes this one (one page ahead, never more)."""
         if next_url is None:
             return
         ahead: asyncio.Task[Page] | None = asyncio.create_task(
-            self._fetch(collection, next_url, links_seen=links)
+            self._fetch(collection, next_url, links_seen=links, prepare=prepare)
         )
         try:
             while ahead is not None:
@@ -556,7 +585,9 @@ class OneRosterClient:
                 ahead = None
                 links = links or page.links
                 if page.next_url is not None:
-                    ahead = asyncio.create_task(self._fetch(collection, page.next_url, links_seen=links))
+                    ahead = asyncio.create_task(
+                        self._fetch(collection, page.next_url, links_seen=links, prepare=prepare)
+                    )
                 yield page
         finally:
             if ahead is not None:

@@ -634,6 +634,7 @@ async def _import(
             raise GuardRefused(refusal_message(refusals, oneroster.max_deactivation_share))
     for collection in modes:
         await deactivate_collection(repo, state, collection, job_id=run_id, full=full[collection])
+    await repo.forget_seen(run_id)
     report = state.report()
     for key in ("since", "failed_collections", "high_water_mark", "page_sizes", "full_pulls"):
         report.pop(key, None)

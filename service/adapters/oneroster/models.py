@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Index, PrimaryKeyConstraint, Text, UniqueConstraint
+from sqlalchemy import Column, Index, PrimaryKeyConstraint, String, Table, Text, UniqueConstraint, Uuid
 from sqlmodel import Field, SQLModel
 
-from service.db import JSONType, UTCDateTime, created_at_field, new_id, updated_at_field
+from service.db import JSONType, UTCDateTime, created_at_field, metadata, new_id, updated_at_field
 
 
 class OneRosterConnection(SQLModel, table=True):
@@ -89,6 +89,9 @@ class Result(GradebookBase, table=True):
         Index("ix_oneroster_results_learner_id", "learner_id"),
     )
 
+    # No foreign key on tenant_id (migration 0019): a result goes with its tenant through its line item
+    # and its learner, and the check cost every one of a district's 300,000 results a lookup.
+    tenant_id: uuid.UUID
     line_item_id: uuid.UUID = Field(foreign_key="oneroster_line_items.id", ondelete="CASCADE")
     learner_id: uuid.UUID = Field(foreign_key="people.id", ondelete="CASCADE")
     score: float | None = None
@@ -131,13 +134,29 @@ class SyncRecord(SQLModel, table=True):
     connection_id: uuid.UUID = Field(foreign_key="oneroster_connections.id", ondelete="CASCADE")
     collection: str = Field(max_length=32)
     sourced_id: str = Field(max_length=255)
-    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", ondelete="CASCADE", index=True)
+    #: No index, no foreign key (migration 0019): nothing reads the index by tenant, and records go with
+    #: their tenant through their connection.
+    tenant_id: uuid.UUID
     local_id: uuid.UUID
     digest: str = Field(max_length=64)
     state: str = Field(default="active", max_length=16)
     parent_ref: str | None = Field(default=None, max_length=255)
     seen_job_id: uuid.UUID | None = None
     date_last_modified: str | None = Field(default=None, max_length=64)
+
+
+#: Records a running sync found unchanged (and so did not rewrite): a full sync tells the records the
+#: provider no longer sends from these and from the ``seen_job_id`` of the records it wrote. Rows are
+#: only appended (no primary key, no index, no foreign key: the cheapest write there is) and deleted
+#: when the sync ends or the connection's next sync starts. See migration 0019.
+SEEN = Table(
+    "oneroster_seen",
+    metadata,
+    Column("job_id", Uuid(), nullable=False),
+    Column("connection_id", Uuid(), nullable=False),
+    Column("collection", String(32), nullable=False),
+    Column("sourced_id", String(255), nullable=False),
+)
 
 
 class GradeMap(SQLModel, table=True):

@@ -13,6 +13,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -25,6 +26,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.adapters.oneroster.models import (
+    SEEN,
     Category,
     GradeMap,
     LineItem,
@@ -208,19 +210,24 @@ class SyncRepository:
         self, collection: str, offered: dict[str, str], job_id: uuid.UUID
     ) -> dict[str, str] | None:
         """Records (sourcedId -> dateLastModified) the provider sends with the dateLastModified this
-        connection last wrote them with in full, still active: marked as seen by ``job_id`` in one
-        statement; returns those marked. None where the dialect has no arrays to do it in one (SQLite:
+        connection last wrote them with in full, still active: found and marked as seen by ``job_id``
+        in one statement; returns those marked. None where the dialect has no arrays to do it in one (SQLite:
         the caller compares :meth:`records` itself)."""
         if self.dialect != "postgresql":
             return None
         if not offered:
             return {}
+        # The record rows are only read; the seen marks are appended to oneroster_seen (see
+        # mark_seen), which costs the database a fraction of rewriting every matching row.
         statement = text(
-            "UPDATE oneroster_records AS r SET seen_job_id = :job "
-            "FROM unnest(CAST(:sids AS varchar[]), CAST(:stamps AS varchar[])) AS u(sid, stamp) "
-            "WHERE r.connection_id = :connection AND r.collection = :collection "
-            "AND r.sourced_id = u.sid AND r.date_last_modified = u.stamp AND r.state = 'active' "
-            "RETURNING r.sourced_id, r.date_last_modified"
+            "WITH claimed AS (SELECT r.sourced_id, r.date_last_modified FROM oneroster_records AS r "
+            "JOIN unnest(CAST(:sids AS varchar[]), CAST(:stamps AS varchar[])) AS u(sid, stamp) "
+            "ON r.sourced_id = u.sid AND r.date_last_modified = u.stamp "
+            "WHERE r.connection_id = :connection AND r.collection = :collection AND r.state = 'active'), "
+            "marked AS (INSERT INTO oneroster_seen (job_id, connection_id, collection, sourced_id) "
+            "SELECT CAST(:job AS uuid), CAST(:connection AS uuid), CAST(:collection AS varchar), sourced_id "
+            "FROM claimed) "
+            "SELECT sourced_id, date_last_modified FROM claimed"
         ).bindparams(
             bindparam("job", type_=Uuid()),
             bindparam("connection", type_=Uuid()),
@@ -362,11 +369,18 @@ class SyncRepository:
         job did not see (a full sync's hard deletes)."""
         condition = col(SyncRecord.state) == "tobedeleted"
         if missing_too:
+            # Seen: written by this job (seen_job_id) or found unchanged by it (oneroster_seen).
+            found_unchanged = exists().where(
+                SEEN.c.job_id == job_id,
+                SEEN.c.collection == collection,
+                SEEN.c.sourced_id == col(SyncRecord.sourced_id),
+            )
             condition = or_(
                 condition,
                 and_(
                     col(SyncRecord.state) != "inactive",
                     or_(col(SyncRecord.seen_job_id).is_(None), col(SyncRecord.seen_job_id) != job_id),
+                    ~found_unchanged,
                 ),
             )
         query = select(SyncRecord.sourced_id, SyncRecord.local_id).where(
@@ -467,19 +481,43 @@ class SyncRepository:
         return int(await self.session.scalar(query) or 0)
 
     async def mark_seen(self, collection: str, sourced_ids: Sequence[str], job_id: uuid.UUID) -> None:
-        """Records unchanged since the last run: only this job's mark is set (a full sync's way of
-        telling present records from the ones the provider dropped)."""
-        for part in chunks(list(sourced_ids), 5000):
-            await self.session.execute(
-                update(SyncRecord)
-                .where(
-                    col(SyncRecord.connection_id) == self.connection_id,
-                    col(SyncRecord.collection) == collection,
-                    self._in(col(SyncRecord.sourced_id), part),
-                )
-                .values(seen_job_id=job_id)
-                .execution_options(synchronize_session=False)
+        """Records unchanged since the last run: noted as seen by this job in oneroster_seen (a full
+        sync's way of telling present records from the ones the provider dropped), their rows left
+        as they are."""
+        if not sourced_ids:
+            return
+        if self.dialect == "postgresql":
+            statement = text(
+                "INSERT INTO oneroster_seen (job_id, connection_id, collection, sourced_id) "
+                "SELECT CAST(:job AS uuid), CAST(:connection AS uuid), CAST(:collection AS varchar), "
+                "unnest(CAST(:sids AS varchar[]))"
+            ).bindparams(
+                bindparam("job", type_=Uuid()),
+                bindparam("connection", type_=Uuid()),
+                bindparam("sids", type_=ARRAY(String())),
             )
+            for part in chunks(list(sourced_ids), 5000):
+                await self.session.execute(
+                    statement,
+                    {
+                        "job": job_id,
+                        "connection": self.connection_id,
+                        "collection": collection,
+                        "sids": list(part),
+                    },
+                )
+            return
+        rows = [
+            {"job_id": job_id, "connection_id": self.connection_id, "collection": collection, "sourced_id": s}
+            for s in sourced_ids
+        ]
+        await self.session.execute(insert(SEEN), rows)
+
+    async def forget_seen(self, job_id: uuid.UUID, *, others: bool = False) -> None:
+        """Delete the seen marks of ``job_id`` (a sync that ended), or with ``others`` those of every
+        other sync of this connection (left by a sync that failed or was refused)."""
+        condition = SEEN.c.job_id != job_id if others else SEEN.c.job_id == job_id
+        await self.session.execute(delete(SEEN).where(SEEN.c.connection_id == self.connection_id, condition))
 
     async def current_parents(
         self, collection: str, ids: list[uuid.UUID]

@@ -255,8 +255,19 @@ class PageWriter:
         #: (sourcedId, position in the page, field) -> extra keys of an error sample (CSV file/line/column)
         self.locate = locate
 
-    async def write(self, collection: str, raw_records: list[dict[str, Any]], *, where: str) -> None:
+    async def write(
+        self,
+        collection: str,
+        raw_records: list[dict[str, Any]],
+        *,
+        where: str,
+        premapped: list[Mapped | MappingFailed] | None = None,
+    ) -> None:
+        """``premapped``: what :func:`premap` made of ``raw_records`` (in the task that fetched the
+        page, while the page before was being written), used instead of mapping them again."""
         state = self.state
+        if premapped is not None and len(premapped) != len(raw_records):
+            premapped = None
         state.count(collection, "fetched", len(raw_records))
         # Short-cut: a record whose dateLastModified is the one this connection last wrote in full (every
         # reference resolved) is not even mapped; it is only marked as seen by this job. On PostgreSQL
@@ -307,7 +318,13 @@ class PageWriter:
                 fast[raw["sourcedId"]] = None
                 continue
             try:
-                record = map_record(collection, raw)
+                if premapped is None:
+                    record = map_record(collection, raw)
+                else:
+                    done = premapped[position]
+                    if isinstance(done, MappingFailed):
+                        raise done
+                    record = done
             except MappingFailed as exc:
                 sid = raw.get("sourcedId")
                 for problem in exc.problems[:3]:
@@ -746,6 +763,19 @@ async def analyze_once(repo: SyncRepository, state: SyncState, collection: str, 
     await repo.analyze(collection, records=records)
 
 
+def premap(collection: str, raw_records: list[dict[str, Any]]) -> list[Mapped | MappingFailed]:
+    """Every record of a page mapped (or why not), independently of the database: the part of a
+    page's work that can be done ahead, in the task that fetched the page, while the page before is
+    being written. Used where a page's records are mapped anyway (a collection's first load)."""
+    out: list[Mapped | MappingFailed] = []
+    for raw in raw_records:
+        try:
+            out.append(map_record(collection, raw))
+        except MappingFailed as exc:
+            out.append(exc)
+    return out
+
+
 @dataclass
 class Refusal:
     collection: str
@@ -862,6 +892,11 @@ async def run_sync(
     Three phases, each resumable: every collection is read and written (new and changed records,
     tombstones noted); the guard checks every collection's counts; only then are records deactivated,
     so a sync that stops at the guard has deactivated nothing."""
+    if not state.done and state.collection is None:
+        # A fresh start: seen marks left by this connection's syncs that failed or were refused.
+        async with target.transaction() as session:
+            repo = SyncRepository(session, target.tenant_id, target.connection_id)
+            await repo.forget_seen(target.job_id, others=True)
     for collection in ORDER:
         if collection in state.done:
             continue
@@ -870,7 +905,13 @@ async def run_sync(
         state.counts.setdefault(collection, _empty_counts())
         if not state.fetched_all:
             try:
-                pages = client.pages(collection, since=state.since, start_url=state.next_url)
+
+                def prepare(records: list[dict[str, Any]], collection: str = collection) -> Any:
+                    # Only while the collection is being loaded for the first time (every record is
+                    # mapped); a re-run maps none of the records it finds unchanged.
+                    return premap(collection, records) if collection in state.unclaimed else None
+
+                pages = client.pages(collection, since=state.since, start_url=state.next_url, prepare=prepare)
                 async for page in pages:
                     async with target.transaction() as session:
                         repo = SyncRepository(session, target.tenant_id, target.connection_id)
@@ -883,7 +924,7 @@ async def run_sync(
                             cache=target.cache,
                             inactive_evidence=target.inactive_evidence,
                         )
-                        await writer.write(collection, page.records, where=where)
+                        await writer.write(collection, page.records, where=where, premapped=page.prepared)
                         state.next_url = page.next_url
                         if page.filter_dropped and collection not in state.full_pulls:
                             state.full_pulls.append(collection)
@@ -944,6 +985,8 @@ async def run_sync(
                 inactive_evidence=target.inactive_evidence,
             )
             state.deactivated.append(collection)
+            if len(state.deactivated) == len(ORDER):
+                await repo.forget_seen(target.job_id)
             await target.save_progress(session, state.to_json())
         if on_progress is not None:
             await on_progress(state)

@@ -97,6 +97,26 @@ async def test_a_short_page_inside_a_known_total_is_not_skipped(
         assert await collect(client) == users
 
 
+@pytest.mark.parametrize(
+    ("send_total", "send_link"), [(True, True), (True, False), (False, True), (False, False)]
+)
+async def test_prepare_runs_on_each_page_of_every_paging_style(
+    fake: FakeOneRoster, users: list[str], send_total: bool, send_link: bool
+) -> None:
+    """What ``prepare`` makes of a page's records travels with that page (concurrent window,
+    one page ahead, and the switch to sequential after a short page alike)."""
+    fake.send_total, fake.send_link = send_total, send_link
+    fake.short_pages = {3: 1}
+    seen: list[str] = []
+    async with OneRosterClient(config(fake), ALLOW) as client:
+        pages = client.pages("users", prepare=lambda records: [r["sourcedId"] for r in records])
+        async for page in pages:  # type: ignore[attr-defined]
+            # an empty page (the end, without Link or total) has nothing to prepare
+            assert page.prepared == ([r["sourcedId"] for r in page.records] or None)
+            seen.extend(page.prepared or [])
+    assert seen == users
+
+
 async def test_delta_filter_is_sent_and_honoured(
     fake: FakeOneRoster, users: list[str], client: OneRosterClient
 ) -> None:

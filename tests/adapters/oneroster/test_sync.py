@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from service.adapters.oneroster.models import OneRosterConnection
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from service.adapters.oneroster.models import SEEN, OneRosterConnection, SyncRecord
 from service.adapters.oneroster.schemas import SyncRequest
 from service.adapters.oneroster.service import ConnectionService
 from service.config import Settings
@@ -50,6 +53,19 @@ async def test_full_sync_then_rerun_changes_nothing(env: SyncEnv) -> None:
     assert totals["unchanged"] == totals["fetched"] > 0
     assert await snapshot(env.db, env.tenant_id) == snap
     assert await timestamps(env.db, env.tenant_id) == before
+    async with env.db.session() as session:
+        marks = set(
+            (
+                await session.execute(
+                    select(SyncRecord.seen_job_id).where(col(SyncRecord.connection_id) == env.connection_id)
+                )
+            ).scalars()
+        )
+        left = (await session.execute(select(func.count()).select_from(SEEN))).scalar_one()
+    # the re-run rewrote no row of the record index (its seen marks went to oneroster_seen) ...
+    assert marks == {job.id}
+    # ... and deleted those marks when it ended
+    assert left == 0
 
 
 async def test_delta_applies_renames_enrollment_changes_tombstones_and_grades(env: SyncEnv) -> None:
