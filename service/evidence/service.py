@@ -154,12 +154,16 @@ class EvidenceService:
             if not isinstance(r, EvidenceCreate):
                 rejected[i] = r
 
-        # The learners named by id are looked up and locked for evaluation in one statement.
+        # When every record names its learner by id (the usual bulk request), the learners are looked up
+        # and locked for evaluation in one statement. Otherwise all are locked together later, in one
+        # statement in id order: two lock statements per transaction could deadlock with another batch.
         awards = AwardService(self.session, self.tenant_id)
+        lock = all(p.data.learner_id is not None for p in pending)
         learners = await self.repo.learners_by_id(
-            (p.data.learner_id for p in pending if p.data.learner_id), lock=True
+            (p.data.learner_id for p in pending if p.data.learner_id), lock=lock
         )
-        awards.locked(learners)
+        if lock:
+            awards.locked(learners)
         by_sourced = await self.repo.learners_by_sourced_id(
             p.data.learner_sourced_id for p in pending if p.data.learner_sourced_id
         )
