@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,6 +114,32 @@ def one_of(
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def time_ordered_id() -> uuid.UUID:
+    """A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits.
+
+    Evidence is the largest table (30 million rows for a million learners), awards the next. With random
+    (version 4) ids every insert lands on a random leaf of the primary key, and once that index outgrows
+    the database's cache each one is a page read and later a page write; ids that grow with time append
+    to the right-hand edge of the index instead. Still unguessable enough for an id (74 random bits), and the
+    time it reveals is the row's created_at, which the API shows anyway.
+    """
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
+    return uuid.UUID(int=value)
+
+
+def time_ordered_ids(count: int) -> Iterator[uuid.UUID]:
+    """``count`` ids as :func:`time_ordered_id` makes them, the random bits of all read at once (one
+    system call per batch instead of one per record)."""
+    pool = secrets.token_bytes(10 * count)
+    for n in range(count):
+        value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(pool[10 * n : 10 * n + 10])
+        value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+        value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
+        yield uuid.UUID(int=value)
 
 
 #: Connection execution option: this transaction will write (SQLite then begins IMMEDIATE).

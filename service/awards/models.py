@@ -126,9 +126,10 @@ class AwardEvidence(SQLModel, table=True):
         ForeignKeyConstraint(
             ["tenant_id", "award_id"], ["awards.tenant_id", "awards.id"], ondelete="CASCADE"
         ),
-        ForeignKeyConstraint(
-            ["tenant_id", "evidence_id"], ["evidence.tenant_id", "evidence.id"], ondelete="CASCADE"
-        ),
+        # No foreign key to evidence (migration 0020): checking one locks the linked evidence row, an
+        # old row on a random heap page, for every link ingest writes. A link always pairs an award with
+        # the same learner's evidence, evidence is never deleted on its own, and deleting a learner or a
+        # tenant deletes the awards, whose links go with them.
         Index("ix_award_evidence_evidence", "tenant_id", "evidence_id"),
     )
 

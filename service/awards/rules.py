@@ -760,7 +760,9 @@ def _newest_first(pieces: Iterable[EvidenceFact]) -> list[EvidenceFact]:
     return sorted(pieces, key=_chronological_key, reverse=True)
 
 
-def _evaluate_evidence(rule: EvidenceRule, facts: LearnerFacts, scale: Scale | None) -> Outcome:
+def _evaluate_evidence(
+    rule: EvidenceRule, facts: LearnerFacts, scale: Scale | None, explain: bool = True
+) -> Outcome:
     start, end = _window(rule, facts.now)
     competencies = set(rule.competency_ids)
     allowed = set(rule.allowed_sources) if rule.allowed_sources is not None else None
@@ -807,7 +809,10 @@ def _evaluate_evidence(rule: EvidenceRule, facts: LearnerFacts, scale: Scale | N
             selected.extend(_select(pieces, needs))
         else:
             met = False
-            reasons.extend(prefix + reason for reason in _threshold_reasons(rule, tally, scale))
+            if explain:
+                reasons.extend(prefix + reason for reason in _threshold_reasons(rule, tally, scale))
+        if not explain:
+            continue
         if competency_id is None:
             group_progress = _threshold_progress(tally)
         else:
@@ -824,6 +829,9 @@ def _evaluate_evidence(rule: EvidenceRule, facts: LearnerFacts, scale: Scale | N
             )
             mastery_values[competency_id] = value
             reached = value is not None and value + _EPSILON >= rule.mastery.min_level
+            if not explain:
+                met = met and reached
+                continue
             mastery_progress[str(competency_id)] = {
                 "method": rule.mastery.method,
                 "value": value,
@@ -836,6 +844,12 @@ def _evaluate_evidence(rule: EvidenceRule, facts: LearnerFacts, scale: Scale | N
                 prefix = f"{label(competency_id)}: " if prefixed else ""
                 reasons.append(prefix + _mastery_reason(rule.mastery, value, scale))
 
+    if not explain:
+        return Outcome(
+            met=met,
+            satisfied_by=tuple(piece.id for piece in _newest_first(selected)) if met else (),
+            mastery=mastery_values,
+        )
     progress: dict[str, Any] = {
         "type": "evidence",
         "met": met,
@@ -876,14 +890,16 @@ def _evaluate_composite(rule: CompositeRule, facts: LearnerFacts) -> Outcome:
     )
 
 
-def evaluate(rule: Rule, facts: LearnerFacts, scale: Scale | None = None) -> Outcome:
+def evaluate(rule: Rule, facts: LearnerFacts, scale: Scale | None = None, *, explain: bool = True) -> Outcome:
     """Evaluate one rule against one learner's facts. Pure and deterministic.
 
     ``facts.evidence`` must hold only active evidence (withdrawn pieces are filtered by the caller); evidence
     of other competencies or outside the rule's window is ignored here. ``facts.now`` is required when the
     rule has ``window_days`` (ValueError otherwise). ``scale`` names levels in ``reasons`` ("Proficient"
-    rather than "level 2").
+    rather than "level 2"). ``explain=False`` leaves ``reasons`` and ``progress`` empty (``met``,
+    ``satisfied_by`` and ``mastery`` are the same): what awarding needs, for thousands of learners per
+    evidence batch.
     """
     if isinstance(rule, CompositeRule):
         return _evaluate_composite(rule, facts)
-    return _evaluate_evidence(rule, facts, scale)
+    return _evaluate_evidence(rule, facts, scale, explain)

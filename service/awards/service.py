@@ -42,6 +42,7 @@ from service.awards.schemas import (
     RosterCell,
     RosterRow,
 )
+from service.db import time_ordered_ids
 from service.errors import FieldError, NotFoundError
 from service.frameworks.models import RubricLevel
 from service.jobs.models import Job
@@ -73,6 +74,27 @@ class AwardService:
         self.created: list[uuid.UUID] = []
         #: Awards this instance created or flagged for review, in order (what a write reports back).
         self.changes: list[AwardChange] = []
+        #: Learners this instance has locked in the current transaction (see :meth:`lock_learners`).
+        self._locked: set[uuid.UUID] = set()
+
+    async def lock_learners(self, learner_ids: Iterable[uuid.UUID]) -> None:
+        """Serialise evaluation per learner (PostgreSQL row locks until the transaction ends); learners
+        this instance already locked are not locked again.
+
+        Evidence ingest locks its learners before it inserts the evidence: the foreign key check of each
+        inserted row then finds the learner's row locked by this transaction already, and writes no lock
+        of its own (a KEY SHARE lock and then this one were two heap writes and two WAL records per
+        learner).
+        """
+        new = set(learner_ids) - self._locked
+        if new:
+            await self.repo.lock_learners(new)
+            self._locked |= new
+
+    def locked(self, learner_ids: Iterable[uuid.UUID]) -> None:
+        """These learners' rows were locked as :meth:`lock_learners` does by the caller, in this
+        transaction (evidence ingest locks them in the statement that looks them up)."""
+        self._locked.update(learner_ids)
 
     # -- achievements --------------------------------------------------------------------------
 
@@ -288,7 +310,7 @@ class AwardService:
         """Evaluate the rules that depend on these (learner, competency) pairs; returns awards made."""
         pairs = set(touched)
         learners = {learner for learner, _ in pairs}
-        await self.repo.lock_learners(learners)
+        await self.lock_learners(learners)
         by_competency: dict[uuid.UUID, set[uuid.UUID]] = {}
         for learner, competency in pairs:
             by_competency.setdefault(competency, set()).add(learner)
@@ -309,7 +331,7 @@ class AwardService:
         """Evaluate every active rule (or one achievement's) for these learners: the batch pass after a
         rule change or a sync. Safe to repeat: an existing award is never made twice."""
         learners = set(learner_ids)
-        await self.repo.lock_learners(learners)
+        await self.lock_learners(learners)
         work = {
             a.id: set(learners)
             for a in await self.repo.active_achievements()
@@ -357,6 +379,8 @@ class AwardService:
             newly: dict[uuid.UUID, set[uuid.UUID]] = {}
             pending: list[dict[str, Any]] = []
             links: dict[uuid.UUID, list[uuid.UUID]] = {}
+            # Time-ordered ids: the awards' primary key grows at its right-hand edge (see time_ordered_id).
+            award_ids = time_ordered_ids(sum(len(learner_set) for learner_set in work.values()))
             for achievement_id, learner_set in sorted(work.items()):
                 achievement = achievements.get(achievement_id)
                 rule = parsed.get(achievement_id)
@@ -374,11 +398,11 @@ class AwardService:
                         earned_achievements=earned.get(learner, set()),
                         now=now,
                     )
-                    outcome = rules.evaluate(rule, facts, scale)
+                    outcome = rules.evaluate(rule, facts, scale, explain=False)
                     if not outcome.met:
                         continue
                     status = "awarded" if achievement.award_mode == "automatic" else "pending_review"
-                    award_id = uuid.uuid4()
+                    award_id = next(award_ids)
                     pending.append(
                         {
                             "tenant_id": self.tenant_id,

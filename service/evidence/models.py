@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKeyConstraint, Index, PrimaryKeyConstraint, Text
+from sqlalchemy import ForeignKeyConstraint, Index, PrimaryKeyConstraint, Text, text
 from sqlmodel import Field, SQLModel
 
 from service.db import JSONType, UTCDateTime, created_at_field, new_id
@@ -42,7 +42,14 @@ class Evidence(SQLModel, table=True):
                 "academic_session_id",
             ],
         ),
-        Index("ix_evidence_external_ref", "tenant_id", "external_ref"),
+        # Only synced results carry a reference; every read compares it to a value (migration 0020).
+        Index(
+            "ix_evidence_external_ref",
+            "tenant_id",
+            "external_ref",
+            postgresql_where=text("external_ref IS NOT NULL"),
+            sqlite_where=text("external_ref IS NOT NULL"),
+        ),
     )
 
     tenant_id: uuid.UUID

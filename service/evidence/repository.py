@@ -27,16 +27,19 @@ class EvidenceRepository:
 
     # -- reference resolution ------------------------------------------------------------------
 
-    async def learners_by_id(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-        """id -> role for people of this tenant."""
+    async def learners_by_id(self, ids: Iterable[uuid.UUID], *, lock: bool = False) -> dict[uuid.UUID, str]:
+        """id -> role for people of this tenant. ``lock``: on PostgreSQL also lock the rows found as
+        :meth:`AwardRepository.lock_learners` does (in id order, FOR NO KEY UPDATE), in the same
+        statement: evidence ingest looks its learners up and then locks them for evaluation anyway."""
         wanted = list(set(ids))
         if not wanted:
             return {}
-        rows = await self.session.exec(
-            select(Person.id, Person.role).where(
-                col(Person.tenant_id) == self.tenant_id, one_of(self.session, col(Person.id), wanted)
-            )
+        query = select(Person.id, Person.role).where(
+            col(Person.tenant_id) == self.tenant_id, one_of(self.session, col(Person.id), wanted)
         )
+        if lock and self.session.get_bind().dialect.name == "postgresql":
+            query = query.order_by(col(Person.id)).with_for_update(key_share=True)
+        rows = await self.session.exec(query)
         return {r[0]: r[1] for r in rows.all()}
 
     async def learners_by_sourced_id(self, sourced_ids: Iterable[str]) -> dict[str, tuple[uuid.UUID, str]]:

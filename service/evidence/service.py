@@ -7,8 +7,6 @@ competency pairs only.
 
 from __future__ import annotations
 
-import secrets
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.awards.schemas import AwardChange
 from service.awards.service import AwardService
+from service.db import time_ordered_ids
 from service.errors import FieldError
 from service.evidence.errors import (
     AlreadyWithdrawn,
@@ -34,21 +33,6 @@ from service.schemas import PageParams
 
 #: Evidence may not be dated further ahead than this (clock skew between systems).
 FUTURE_TOLERANCE = timedelta(days=1)
-
-
-def time_ordered_id() -> uuid.UUID:
-    """A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits.
-
-    Evidence is the largest table (30 million rows for a million learners). With random (version 4) ids
-    every insert lands on a random leaf of the primary key, and once that index outgrows the database's
-    cache each one is a page read and later a page write; ids that grow with time append to the
-    right-hand edge of the index instead. Still unguessable enough for an id (74 random bits), and the
-    time it reveals is the row's created_at, which the API shows anyway.
-    """
-    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
-    return uuid.UUID(int=value)
 
 
 @dataclass
@@ -170,7 +154,16 @@ class EvidenceService:
             if not isinstance(r, EvidenceCreate):
                 rejected[i] = r
 
-        learners = await self.repo.learners_by_id(p.data.learner_id for p in pending if p.data.learner_id)
+        # When every record names its learner by id (the usual bulk request), the learners are looked up
+        # and locked for evaluation in one statement. Otherwise all are locked together later, in one
+        # statement in id order: two lock statements per transaction could deadlock with another batch.
+        awards = AwardService(self.session, self.tenant_id)
+        lock = all(p.data.learner_id is not None for p in pending)
+        learners = await self.repo.learners_by_id(
+            (p.data.learner_id for p in pending if p.data.learner_id), lock=lock
+        )
+        if lock:
+            awards.locked(learners)
         by_sourced = await self.repo.learners_by_sourced_id(
             p.data.learner_sourced_id for p in pending if p.data.learner_sourced_id
         )
@@ -190,6 +183,7 @@ class EvidenceService:
         supersede_map: dict[uuid.UUID, uuid.UUID] = {}
         claimed_supersedes: set[uuid.UUID] = set()
         touched: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        new_ids = time_ordered_ids(len(pending))
         for p in pending:
             d = p.data
             learner_id: uuid.UUID | None = None
@@ -297,7 +291,7 @@ class EvidenceService:
             if p.errors or learner_id is None or framework_id is None:
                 rejected[p.index] = p.errors
                 continue
-            new_id = time_ordered_id()
+            new_id = next(new_ids)
             if d.supersedes_id is not None:
                 supersede_map[d.supersedes_id] = new_id
                 claimed_supersedes.add(d.supersedes_id)
@@ -327,11 +321,12 @@ class EvidenceService:
                     "created_at": now,
                 }
             )
-            accepted.append(AcceptedRecord(index=p.index, id=new_id))
+            # Values built here, not input: no validation per record (thousands per request).
+            accepted.append(AcceptedRecord.model_construct(index=p.index, id=new_id))
             touched.add((learner_id, d.competency_id))
 
+        await awards.lock_learners(learner for learner, _ in touched)
         await self.repo.insert_many(rows)
-        awards = AwardService(self.session, self.tenant_id)
         if supersede_map:
             await self.repo.withdraw(list(supersede_map), "superseded by a correction", now, supersede_map)
             await awards.flag_for_review(list(supersede_map), "evidence it relied on was corrected")

@@ -349,6 +349,17 @@ CASES: dict[str, Case] = {
 
 
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
+def test_evaluation_without_explanation_decides_the_same(case: Case) -> None:
+    """Awarding evaluates with explain=False: the same decision, the same evidence, no words."""
+    rule = erule(**case.rule)
+    full = run(rule, *case.evidence)
+    bare = evaluate(rule, LearnerFacts(evidence=list(case.evidence), now=NOW), SCALE, explain=False)
+    assert (bare.met, bare.satisfied_by, bare.mastery) == (full.met, full.satisfied_by, full.mastery)
+    assert bare.met is case.met
+    assert bare.reasons == () and bare.progress == {}
+
+
+@pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
 def test_evidence_rule(case: Case) -> None:
     rule = erule(**case.rule)
     outcome = run(rule, *case.evidence)

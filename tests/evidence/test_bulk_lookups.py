@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service import gctune
 from service.awards.repository import AwardRepository
 from service.config import Settings
+from service.db import time_ordered_id, time_ordered_ids
 from service.evidence.repository import EvidenceRepository
-from service.evidence.service import time_ordered_id
 from tests.factories import make_portrait, make_tenant
 
 
@@ -54,3 +54,15 @@ def test_evidence_ids_grow_with_time_and_are_version_7() -> None:
     stamps = [u.int >> 80 for u in (first, *later)]
     assert stamps == sorted(stamps)
     assert abs(stamps[-1] - time.time_ns() // 1_000_000) < 60_000
+
+
+def test_a_batch_of_evidence_ids_is_version_7_distinct_and_time_ordered() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = list(time_ordered_ids(5_000))
+    after = time.time_ns() // 1_000_000
+    assert len(set(ids)) == 5_000
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in ids)
+    stamps = [u.int >> 80 for u in ids]
+    assert stamps == sorted(stamps) and before <= stamps[0] and stamps[-1] <= after
+    # 74 random bits each: the bits after the version and variant differ between ids.
+    assert len({u.int & ((1 << 62) - 1) for u in ids}) == 5_000
