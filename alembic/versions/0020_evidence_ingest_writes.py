@@ -15,7 +15,7 @@ carry a reference). Every read of it compares external_ref to a value (IN or a p
 IS NOT NULL, so the partial index serves the same reads and ingest without references writes no entry.
 
 Revision ID: 0020
-Revises: 0018 (issue #17; re-chain after 0019 if another branch adds it)
+Revises: 0019
 Create Date: 2026-12-08
 """
 
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
