@@ -17,10 +17,11 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from service import hotcache
+from service.badges import group_commit
 from service.badges.models import IssuedCredential
 from service.badges.vc_api import VcApiIssuer
 from service.config import Settings
-from service.db import Database, declare_write_intent
+from service.db import Database
 from service.jobs.service import transaction
 from tests.factories import make_tenant
 
@@ -52,8 +53,11 @@ async def _district(db: Database, settings: Settings) -> uuid.UUID:
 async def _issue(
     db: Database, tenant_id: uuid.UUID, env: Settings, n: int, choose: Callable[[int], int] | None = None
 ) -> int:
-    async with db.session() as session:
-        await declare_write_intent(session)
+    """One request's work, in a session like a POST request's (it declares its write intent with its
+    first statement: a request whose reads are all cached has no transaction when it stores)."""
+    factory = db.write_sessionmaker()
+    assert factory is not None
+    async with factory() as session:
         issuer = VcApiIssuer(session, tenant_id, env)
         if choose is not None:
             issuer.choose_index = choose
@@ -89,10 +93,13 @@ async def test_a_warm_process_takes_an_index_with_the_insert_alone_and_counts_ag
     first = await _issue(db, tenant_id, env, 1)  # creates the keys and the first list
     await _issue(db, tenant_id, env, 2)  # counts the list's entries once
 
+    writer = group_commit.writer(db.write_sessionmaker().kw["bind"])  # type: ignore[union-attr]
+    groups = writer.groups
     with _statements(db) as seen:
         third = await _issue(db, tenant_id, env, 3)
     work = [s for s in seen if not s.startswith(("begin", "commit", "rollback", "savepoint", "release"))]
     assert len(work) == 1 and work[0].startswith("insert into issued_credentials"), seen
+    assert writer.groups == groups + 1  # stored by the group writer, alone (one request in flight)
 
     # The next request draws the index taken first: the INSERT inserts nothing, it draws again, and
     # the list's entries are counted again (another process may have filled it meanwhile).
@@ -148,3 +155,43 @@ async def test_two_processes_issuing_at_once_never_give_an_index_twice(
     finally:
         await hotcache.for_engine(other.engine.sync_engine).stop()
         await other.dispose()
+
+
+async def test_rows_queued_together_are_written_in_one_transaction_and_fail_alone(
+    listening: Database, settings: Settings
+) -> None:
+    """Rows queued while the writer is busy (here: in the same turn of the event loop) go in one
+    INSERT; a row whose index is taken answers False (its request draws again) and a row that cannot
+    be written at all (an unknown status list) fails its own request only."""
+    db = listening
+    env = settings.model_copy(update={"database_url": str(db.url)})
+    tenant_id = await _district(db, settings)
+    taken = await _issue(db, tenant_id, env, 0)
+    async with db.session() as session:
+        first = (
+            await session.exec(select(IssuedCredential).where(col(IssuedCredential.tenant_id) == tenant_id))
+        ).one()
+
+    def row(index: int, status_list_id: uuid.UUID = first.status_list_id) -> dict[str, Any]:
+        return {
+            **first.model_dump(exclude={"award_id", "source_key"}),
+            "id": uuid.uuid4(),
+            "status_list_id": status_list_id,
+            "status_index": index,
+        }
+
+    fresh = sorted({(taken + k) % 131_072 for k in range(1, 6)})
+    rows = [row(i) for i in fresh] + [row(taken), row(7, status_list_id=uuid.uuid4())]
+    writer = group_commit.writer(db.write_sessionmaker().kw["bind"])  # type: ignore[union-attr]
+    groups, written = writer.groups, writer.rows
+    outcomes = await asyncio.gather(*(writer.insert(r) for r in rows), return_exceptions=True)
+
+    assert outcomes[:5] == [True] * 5 and outcomes[5] is False
+    assert isinstance(outcomes[6], Exception)
+    # One group of seven failed (the unknown list), then each row alone: six transactions that wrote.
+    assert (writer.groups - groups, writer.rows - written) == (6, 6)
+    async with db.session() as session:
+        stored = (
+            await session.exec(select(IssuedCredential).where(col(IssuedCredential.tenant_id) == tenant_id))
+        ).all()
+    assert sorted(r.status_index for r in stored) == sorted([taken, *fresh])
