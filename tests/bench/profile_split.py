@@ -1,7 +1,7 @@
 """Split a py-spy raw profile (``bench_vc_api.py --profile``) of the Portrait server into where a VC-API
 issue request's CPU goes: prints a table of shares (API process, signing pool workers apart).
 
-    .venv/bin/python tests/bench/profile_split.py var/bench/vc_api_issue-status.pyspy.txt
+    .venv/bin/python tests/bench/profile_split.py var/bench/vc_api_issue-status.pyspy.txt [CPU_MS]
 
 Each sample's stack is put in the first matching group below, searched from the innermost frame of
 the service's own code outward (then the libraries'), so that a database statement counts for the
@@ -15,51 +15,72 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-#: (group, pattern on "function (file)") for frames of service/ code, innermost first.
+BODY = "body parsing and validation (JSON twice: middleware bound check, FastAPI; pydantic)"
+POOL = "hand-off to the signing pool and back (pickle, pipe, futures, result thread)"
+SQLITE = "SQLite executing statements (aiosqlite thread)"
+#: Library frames that decide the group wherever they are in the stack.
+FIRST = [
+    (BODY, r"json/decoder|json/__init__|pydantic|jsonio\.py|bodies\.py|_get_body|request_body_to_args"),
+    (POOL, r"pickle|concurrent/futures|multiprocessing|badges/signing\.py"),
+]
+#: (group, pattern) for frames of the service's own code, innermost first.
 SERVICE = [
-    ("status list: which list, how full (queries)", r"status_lists\.py|latest_list|entries_in_list"),
-    ("storing the credential (INSERT)", r"insert_credential"),
+    (
+        "status list: which list and how full (latest list, COUNT of its entries)",
+        r"latest_list|entries_in_list|status_lists\.py",
+    ),
+    ("storing the credential (INSERT; group writer)", r"insert_credential|group_commit\.py"),
+    (
+        "session: BEGIN / COMMIT, connection checkout; cache epochs",
+        r"api/deps\.py|service/db\.py|hotcache\.py",
+    ),
     ("token check (JWT, client, tenant)", r"tenancy/|authenticate|bearer_token"),
     ("district and key lookup (issuer by slug, signer)", r"badges/public\.py|badges/issuers\.py"),
-    ("hand-off to the signing pool and back (pickle, pipe, futures)", r"badges/signing\.py"),
-    ("VC-API checks (context, issuer, dates, data model rules)", r"badges/vc_api\.py|data_model\.py"),
-    ("session: BEGIN / COMMIT, connection checkout", r"api/deps\.py|service/db\.py|hotcache\.py"),
-    ("middleware (service/api/middleware.py, limits, logging)", r"api/middleware|ratelimit|observability"),
-    ("response / route function", r"vc_api_issue\.py"),
+    (
+        "VC-API checks (context, issuer, dates, data model rules)",
+        r"badges/vc_api\.py|data_model\.py|timeutil",
+    ),
+    ("route: response", r"vc_api_issue\.py"),
+    (
+        "middleware (request id, logging, limits, metrics)",
+        r"api/middleware|ratelimit|observability|telemetry",
+    ),
 ]
-#: Groups for samples without a service frame, by library.
+#: Groups for the rest, by library.
 LIBRARY = [
-    ("hand-off to the signing pool and back (pickle, pipe, futures)", r"concurrent/futures|multiprocessing"),
+    (SQLITE, r"aiosqlite|Thread\.run"),
+    ("SQLAlchemy and driver glue (greenlets, result rows)", r"sqlalchemy|sqlmodel|asyncpg|greenlet"),
     (
-        "body parsing and validation (JSON, pydantic, FastAPI params)",
-        r"json/|pydantic|fastapi/(routing|dependencies)|_get_body|body",
+        "HTTP and ASGI (uvicorn, httptools, starlette, FastAPI routing, event loop)",
+        r"uvicorn|httptools|h11|starlette|fastapi|asyncio|uvloop|anyio|cli\.py",
     ),
-    (
-        "HTTP and ASGI (uvicorn, httptools, starlette, event loop)",
-        r"uvicorn|httptools|h11|starlette|asyncio|uvloop|anyio",
-    ),
-    ("database driver and SQLAlchemy (outside the groups above)", r"sqlalchemy|aiosqlite|asyncpg|sqlite3"),
 ]
-FRAME = re.compile(r"^(?P<fn>.*?) \((?P<file>[^)]*)\)$")
 
 
 def classify(frames: list[str]) -> str:
+    for group, pattern in FIRST:
+        if any(re.search(pattern, frame) for frame in frames):
+            return group
     for frame in reversed(frames):
-        match = FRAME.match(frame)
-        file = match["file"] if match else frame
-        if "/service/" in file:
-            text = f"{match['fn'] if match else ''} ({file})"
+        if "service/" in frame:
             for group, pattern in SERVICE:
-                if re.search(pattern, text):
+                if re.search(pattern, frame):
                     return group
-    for frame in reversed(frames):
-        for group, pattern in LIBRARY:
-            if re.search(pattern, frame):
-                return group
-    return "other"
+    if frames[-1].startswith("Runner.run ("):
+        return "event loop itself, native (uvloop: sockets, epoll, callbacks, transports)"
+    for group, pattern in LIBRARY:
+        if any(re.search(pattern, frame) for frame in frames):
+            return group
+    return (
+        "native code without a Python frame (garbage collection, thread start)"
+        if len(frames) == 1
+        else "other"
+    )
 
 
-def main(path: str) -> None:
+def main(path: str, cpu_ms: float | None = None) -> None:
+    """``cpu_ms``: the API process's CPU per credential measured in the same run (bench_vc_api prints
+    it): each share is also given in milliseconds."""
     api: Counter[str] = Counter()
     pool = 0
     for line in Path(path).read_text().splitlines():
@@ -73,11 +94,12 @@ def main(path: str) -> None:
         api[classify(frames)] += int(count)
     total = sum(api.values())
     print(f"{path}: {total} API-process samples, {pool} signing-pool samples")
-    print("| where (API process) | share |")
-    print("|---|---|")
+    print("| where (API process) | share |" + (" ms per credential |" if cpu_ms else ""))
+    print("|---|---|" + ("---|" if cpu_ms else ""))
     for group, n in api.most_common():
-        print(f"| {group} | {100 * n / total:.0f}% |")
+        ms = f" {cpu_ms * n / total:.2f} |" if cpu_ms else ""
+        print(f"| {group} | {100 * n / total:.0f}% |{ms}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else None)
