@@ -42,7 +42,7 @@ SERVICE = [
     ),
     ("route: response", r"vc_api_issue\.py"),
     (
-        "middleware (request id, logging, limits, metrics)",
+        "middleware, and the ASGI and FastAPI code under it",
         r"api/middleware|ratelimit|observability|telemetry",
     ),
 ]
