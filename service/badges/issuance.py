@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -366,7 +367,7 @@ class CredentialService:
 
     def _signed_row(self, row: dict[str, Any], signed: dict[str, Any]) -> dict[str, Any]:
         row["subject_id"] = signed["credentialSubject"].get("id")
-        row["document"] = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
+        row["document"] = orjson.dumps(signed).decode("utf-8")
         return row
 
     async def _build(
@@ -449,7 +450,10 @@ class CredentialService:
                         f"the credential cannot be issued: the signing key belongs to {signer.controller!r}"
                         f", not to the issuer {unsigned.issuer.id!r}"
                     )
-                built.append((spec, row, unsigned.to_json()))
+                document = unsigned.to_json()
+                # Signing adds the proof only: the subject's id is the built document's.
+                row["subject_id"] = document["credentialSubject"].get("id")
+                built.append((spec, row, document))
             except ServiceError as exc:
                 if failures is None:
                     raise
@@ -462,6 +466,7 @@ class CredentialService:
             signer,
             check=True,
             processes=self.settings.badges.signing_processes,
+            as_json=True,  # serialized in the pool's workers, stored as is
         )
         self.sign_seconds["data-integrity"] += time.perf_counter() - started
         prepared: list[tuple[IssueSpec, dict[str, Any]]] = []
@@ -472,7 +477,8 @@ class CredentialService:
                     raise refused from outcome
                 failures.append((spec, refused))
                 continue
-            prepared.append((spec, self._signed_row(row, outcome)))
+            row["document"] = outcome.decode("utf-8")
+            prepared.append((spec, row))
         return prepared
 
     def _stored(self, row: dict[str, Any]) -> IssuedCredential:
@@ -497,6 +503,7 @@ class CredentialService:
             if existing is not None:
                 return existing, False
             self.collisions += 1  # the status index was taken: draw again
+            self.status_lists.collided(row["status_list_id"])
         raise IssuerKeyUnavailable("no free status list index found; try again")
 
     async def _existing(self, spec: IssueSpec) -> IssuedCredential | None:

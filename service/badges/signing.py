@@ -13,9 +13,11 @@ of the server process instead (no extra processes: small deployments, tests).
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +25,7 @@ from datetime import datetime
 from multiprocessing.context import BaseContext
 from typing import Any, TypeVar
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from service.credentials.builder import Signer, check_credential, sign_data_integrity
@@ -127,22 +130,142 @@ async def sign(
 ) -> dict[str, Any]:
     """Sign ``document`` (eddsa-rdfc-2022) off the event loop; raises what the library would raise:
     :class:`SchemaValidationError`, :class:`SafeModeError` or :class:`CredentialError`."""
+    signed: dict[str, Any] = orjson.loads(
+        await sign_json(document, signer, created=created, check=check, processes=processes)
+    )
+    return signed
+
+
+async def sign_json(
+    document: dict[str, Any],
+    signer: Signer,
+    *,
+    created: datetime | None,
+    check: bool,
+    processes: int | None,
+) -> bytes:
+    """:func:`sign`, answering the signed document's compact JSON (UTF-8), serialized in the worker: the
+    caller that only sends or stores it neither unpickles a document nor serializes it again.
+
+    Under concurrency the jobs of several requests travel to the pool together (see :class:`_Batcher`);
+    with a worker free, a job is sent at once, alone."""
     if not isinstance(signer.private_key, ed25519.Ed25519PrivateKey):
         raise CredentialError("eddsa-rdfc-2022 needs an Ed25519 key")
     raw = signer.private_key.private_bytes_raw()
-    outcome = await run_in_pool(
-        sign_job, document, raw, signer.verification_method, created, check, processes=processes
-    )
+    item = (document, raw, signer.verification_method, created, check)
+    executor = _executor(processes)
+    if executor is None:
+        outcome = await asyncio.to_thread(_sign_json_job, *item)
+    else:
+        outcome = await _batcher().submit(item, processes)
     result = _result(outcome)
     if isinstance(result, CredentialError):
         raise result
+    assert isinstance(result, bytes)
     return result
 
 
-def _result(outcome: tuple[str, Any]) -> dict[str, Any] | CredentialError:
+def _dumps(document: dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON; the standard library where orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(document)
+    except TypeError:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _sign_json_job(
+    document: dict[str, Any],
+    private_raw: bytes,
+    verification_method: str,
+    created: datetime | None,
+    check: bool,
+) -> tuple[str, Any]:
+    """:func:`sign_job`, the signed document as compact JSON bytes."""
+    kind, value = sign_job(document, private_raw, verification_method, created, check)
+    return (kind, _dumps(value)) if kind == "ok" else (kind, value)
+
+
+def sign_batch_job(
+    items: list[tuple[dict[str, Any], bytes, str, datetime | None, bool]],
+) -> list[tuple[str, Any]]:
+    """Run in a worker: several requests' jobs received in one message (each with its own key)."""
+    return [_sign_json_job(*item) for item in items]
+
+
+#: At most this many requests' jobs travel to a worker in one message.
+MAX_JOBS_PER_MESSAGE = 8
+
+SignItem = tuple[dict[str, Any], bytes, str, datetime | None, bool]
+
+
+class _Batcher:
+    """Sends the signing jobs of concurrent requests to the pool: at once while a worker is free, and
+    otherwise queued; when a worker's task ends, the jobs queued meanwhile (up to
+    :data:`MAX_JOBS_PER_MESSAGE`) go to it in one message. At one request in flight nothing waits; at
+    16 in flight on 2 workers, one message (one pickling, one pipe wake-up each way, one result
+    hand-back to the event loop) carries several documents. There is no timer: a job never waits for
+    company, only for a busy worker, where it would have waited anyway."""
+
+    def __init__(self) -> None:
+        self.queue: list[tuple[SignItem, asyncio.Future[tuple[str, Any]]]] = []
+        self.running = 0
+        self.tasks: set[asyncio.Task[list[tuple[str, Any]]]] = set()
+        #: Messages sent and jobs they carried (tests, benchmarks).
+        self.messages = 0
+        self.jobs = 0
+
+    def submit(self, item: SignItem, processes: int | None) -> asyncio.Future[tuple[str, Any]]:
+        future: asyncio.Future[tuple[str, Any]] = asyncio.get_running_loop().create_future()
+        self.queue.append((item, future))
+        if self.running < max(1, _pool_size):
+            self._send(processes)
+        return future
+
+    def _send(self, processes: int | None) -> None:
+        batch, self.queue = self.queue[:MAX_JOBS_PER_MESSAGE], self.queue[MAX_JOBS_PER_MESSAGE:]
+        self.running += 1
+        self.messages += 1
+        self.jobs += len(batch)
+        job = run_in_pool(sign_batch_job, [item for item, _ in batch], processes=processes)
+        task = asyncio.get_running_loop().create_task(job)
+        self.tasks.add(task)  # a reference while it runs
+
+        def done(finished: asyncio.Future[list[tuple[str, Any]]]) -> None:
+            self.tasks.discard(task)
+            self.running -= 1
+            cancelled = finished.cancelled()
+            error = None if cancelled else finished.exception()
+            for index, (_, future) in enumerate(batch):
+                if future.done():
+                    continue
+                if cancelled:
+                    future.cancel()
+                elif error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(finished.result()[index])
+            if self.queue:
+                self._send(processes)
+
+        task.add_done_callback(done)
+
+
+_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher] = weakref.WeakKeyDictionary()
+
+
+def _batcher() -> _Batcher:
+    loop = asyncio.get_running_loop()
+    found = _batchers.get(loop)
+    if found is None:
+        found = _batchers[loop] = _Batcher()
+    return found
+
+
+def _result(outcome: tuple[str, Any]) -> Any:
+    """The signed document (a dict, or its JSON bytes from the ``_json`` jobs) or the error."""
     kind, value = outcome
     if kind == "ok":
-        assert isinstance(value, dict)
+        assert isinstance(value, dict | bytes)
         return value
     if kind == "schema":
         return SchemaValidationError(list(value))
@@ -163,17 +286,29 @@ def sign_many_job(
     return [sign_job(doc, private_raw, verification_method, created, check) for doc, created in items]
 
 
+def sign_many_json_job(
+    items: list[tuple[dict[str, Any], datetime | None]],
+    private_raw: bytes,
+    verification_method: str,
+    check: bool,
+) -> list[tuple[str, Any]]:
+    """:func:`sign_many_job`, each signed document as compact JSON bytes (serialized in the worker)."""
+    return [_sign_json_job(doc, private_raw, verification_method, created, check) for doc, created in items]
+
+
 async def sign_many(
     items: list[tuple[dict[str, Any], datetime | None]],
     signer: Signer,
     *,
     check: bool,
     processes: int | None,
-) -> list[dict[str, Any] | CredentialError]:
+    as_json: bool = False,
+) -> list[Any]:
     """Sign many ``(document, created)`` pairs (eddsa-rdfc-2022) off the event loop, split into one
     task per pool worker so that a batch uses every core; per item the signed document or the error
     :func:`sign` would raise for it (:class:`SchemaValidationError`, :class:`SafeModeError`,
-    :class:`CredentialError`), in order."""
+    :class:`CredentialError`), in order. ``as_json``: each signed document as its compact JSON bytes,
+    serialized in the worker (for a caller that stores the text)."""
     if not items:
         return []
     if not isinstance(signer.private_key, ed25519.Ed25519PrivateKey):
@@ -184,7 +319,7 @@ async def sign_many(
     results = await asyncio.gather(
         *(
             run_in_pool(
-                sign_many_job,
+                sign_many_json_job if as_json else sign_many_job,
                 items[start : start + size],
                 raw,
                 signer.verification_method,

@@ -12,7 +12,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.badges import documents, signing
+from service.badges import documents, group_commit, signing
 from service.badges.errors import (
     InvalidCredential,
     IssuerKeyUnavailable,
@@ -47,6 +47,7 @@ class VcApiIssuer:
         self.issuers = IssuerService(session, tenant_id, settings)
         self.status_lists = StatusListService(session, tenant_id, settings)
         self.repo = BadgeRepository(session, tenant_id)
+        self.session = session
         self.tenant_id = tenant_id
         self.settings = settings
         self.choose_index: IndexChooser = secrets.randbelow
@@ -59,11 +60,11 @@ class VcApiIssuer:
         created: datetime | None,
         status_purpose: str | None = None,
         issued_by: str | None = None,
-    ) -> dict[str, Any]:
-        """Sign ``credential``. With ``status_purpose`` (VC-API ``options.credentialStatus``) it also
-        gets a ``BitstringStatusListEntry`` at a random free index of the district's lists and is
-        stored like any issued credential, so that ``POST /api/v1/credentials/{uuid}/revoke`` can
-        revoke it; without, nothing is stored."""
+    ) -> bytes:
+        """Sign ``credential``; answers the signed credential's compact JSON. With ``status_purpose``
+        (VC-API ``options.credentialStatus``) it also gets a ``BitstringStatusListEntry`` at a random
+        free index of the district's lists and is stored like any issued credential, so that
+        ``POST /api/v1/credentials/{uuid}/revoke`` can revoke it; without, nothing is stored."""
         from service.credentials.contexts import DATA_INTEGRITY_V2, VC_V1
         from service.credentials.data_model import credential_problems
 
@@ -146,13 +147,12 @@ class VcApiIssuer:
             )
         return await self._sign(credential, signer, created)
 
-    async def _sign(
-        self, credential: dict[str, Any], signer: Signer, created: datetime | None
-    ) -> dict[str, Any]:
+    async def _sign(self, credential: dict[str, Any], signer: Signer, created: datetime | None) -> bytes:
         types = credential.get("type") or []
         try:
-            # Off the event loop, in a worker process (service.badges.signing).
-            return await signing.sign(
+            # Off the event loop, in a worker process (service.badges.signing), which also serializes
+            # the signed document: this process only passes the bytes on (and stores them).
+            return await signing.sign_json(
                 credential,
                 signer,
                 created=created,
@@ -182,8 +182,13 @@ class VcApiIssuer:
         created: datetime | None,
         purpose: str,
         issued_by: str | None,
-    ) -> dict[str, Any]:
+    ) -> bytes:
         public_url = self.settings.public_url
+        # Signing adds the proof only: the name and subject are the caller's.
+        subject = credential.get("credentialSubject")
+        first = subject[0] if isinstance(subject, list) and subject else subject
+        subject_id = first.get("id") if isinstance(first, dict) else None
+        name = credential.get("name")
         for _ in range(MAX_INDEX_DRAWS):
             status_list = await self.status_lists.current(purpose)
             index = self.choose_index(status_list.size)
@@ -193,10 +198,6 @@ class VcApiIssuer:
                 status_purpose=purpose,
             )
             signed = await self._sign({**credential, "credentialStatus": entry.to_json()}, signer, created)
-            subject = signed.get("credentialSubject")
-            first = subject[0] if isinstance(subject, list) and subject else subject
-            subject_id = first.get("id") if isinstance(first, dict) else None
-            name = signed.get("name")
             row = {
                 "id": uuid.uuid4(),
                 "tenant_id": self.tenant_id,
@@ -205,13 +206,19 @@ class VcApiIssuer:
                 "subject_id": subject_id[:500] if isinstance(subject_id, str) else None,
                 "status_list_id": status_list.id,
                 "status_index": index,
-                "document": json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+                "document": signed.decode("utf-8"),
                 "issued_at": datetime.now(UTC).replace(microsecond=0),
                 "issued_by": issued_by,
             }
-            if await self.repo.insert_credential(row):
+            # Written with the rows of concurrent requests when this request wrote nothing before
+            # (service.badges.group_commit); else in the request's own transaction.
+            inserted = await group_commit.insert(self.session, row)
+            if inserted is None:
+                inserted = await self.repo.insert_credential(row)
+            if inserted:
                 self.status_lists.taken(status_list.id)
                 return signed
+            self.status_lists.collided(status_list.id)
         raise IssuerKeyUnavailable("no free status list index found; try again")
 
 

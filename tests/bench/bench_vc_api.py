@@ -18,7 +18,10 @@ A script that prints figures (nothing asserted; pytest does not collect it).
    proof (an error counts as an error, not as a sample). The load generator is a minimal keep-alive
    HTTP/1.1 client on asyncio streams, so that its own CPU use stays small next to the servers'.
 
-``--profile`` runs py-spy (``record``, speedscope/flamegraph SVG under var/bench/) on the Portrait server
+``--database-url postgresql+asyncpg://...`` runs Portrait on PostgreSQL (that database's public schema
+is reset); ``--status`` asks for ``options.credentialStatus`` so that every credential gets a status list
+index and is stored (the path that writes). ``--profile`` runs py-spy (``record``, raw stacks under
+var/bench/) on the Portrait server
 during the 16-in-flight phase. ``--workers N`` passes ``--workers`` to ``portrait serve``.
 Client and servers share the machine: the figures include the load generator's CPU.
 """
@@ -52,6 +55,7 @@ from tests.bench.bench_api import (
     percentile,
     portrait,
     portrait_env,
+    reset_database,
     stop,
     wait_healthy,
 )
@@ -71,6 +75,8 @@ def credential() -> dict[str, Any]:
 
 
 PLACEHOLDER = b"000000000000"
+#: ``--status``: every credential gets a revocation entry and is stored (the VC-API path that writes).
+STATUS_OPTION = {"options": {"credentialStatus": {"type": "BitstringStatusListEntry"}}}
 SUBJECTS = itertools.count(time.time_ns() % 10**11)  # distinct across phases and runs
 
 
@@ -229,8 +235,12 @@ def bench_portrait(
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = portrait_env(work / "var", None, base)
-    print(f"Portrait (SQLite, portrait serve --workers {args.workers}):")
+    env = portrait_env(work / "var", args.database_url, base)
+    if args.database_url:
+        asyncio.run(reset_database(args.database_url))
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    stored = ", options.credentialStatus: stored, revocable" if args.status else ""
+    print(f"Portrait ({backend}, portrait serve --workers {args.workers}{stored}):")
     print(f"  demo load      {portrait(['demo'], env, work):.2f}s")
     client = json.loads((work / "var" / "demo-client.json").read_text())
     server = subprocess.Popen(  # noqa: S603 - our own console script
@@ -264,11 +274,12 @@ def bench_portrait(
         profile = None
         if args.profile:
             (ROOT / "var/bench").mkdir(parents=True, exist_ok=True)
-            profile = ROOT / "var/bench/vc_api_issue.pyspy.txt"
+            suffix = ("-pg" if args.database_url else "") + ("-status" if args.status else "")
+            profile = ROOT / f"var/bench/vc_api_issue{suffix}.pyspy.txt"
         measure(
             "Portrait",
             f"{base}/vc-api/issuers/demo/credentials/issue",
-            {"credential": credential()},
+            {"credential": credential(), **STATUS_OPTION} if args.status else {"credential": credential()},
             headers,
             server.pid,
             args.requests,
@@ -333,6 +344,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-js", action="store_true", help="only Portrait")
     parser.add_argument("--skip-portrait", action="store_true", help="only the JS issuer")
     parser.add_argument("--profile", action="store_true", help="py-spy the Portrait server (16 in flight)")
+    parser.add_argument(
+        "--database-url", default=None, help="PostgreSQL URL for Portrait (its public schema is reset)"
+    )
+    parser.add_argument(
+        "--status", action="store_true", help="options.credentialStatus: each credential is stored, revocable"
+    )
     args = parser.parse_args(argv)
     print(f"VC-API issuance on {platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}")
     results: dict[tuple[str, int], dict[str, float]] = {}
