@@ -391,7 +391,8 @@ def test_public_pages_fit_a_phone(browser: Browser, site: Site, axe_source: str)
         "credential": item["id"],
         "issuer": credential["issuer"]["url"],
         "achievement": achievement["id"],
-        "error-credential-404": missing,  # the error page
+        "console-sign-in": f"{site.base}/console/sign-in",
+        "console-expired-link": f"{site.base}/console/sign-in/link/no-such-token",  # an error page
     }
     context = browser.new_context(viewport=DESKTOP)
     tab = context.new_page()
