@@ -53,6 +53,11 @@ class PortraitLevels:
 
 
 WIDTH = 660
+#: The compact layout (a phone's width): each competency's name on a line of its own, its cells and its
+#: level in words on the next, so that the text keeps a readable size without sideways scrolling.
+COMPACT_WIDTH = 340
+COMPACT_CELLS = 168
+COMPACT_NAME = 18
 LABEL_WIDTH = 230
 TEXT_WIDTH = 150
 ROW = 26
@@ -105,20 +110,25 @@ def portrait_chart(
     attributes: Sequence[AttributeView] | None = None,
     header: bool = True,
     row: int = ROW,
+    compact: bool = False,
 ) -> str:
     """The SVG (a string, UTF-8, no XML declaration) of the Portrait with the levels reached.
 
     ``attributes`` draws only those groups (the PDF places one picture per attribute so that a large
     Portrait flows across pages); ``header`` writes the level names above the columns; ``row`` is the
-    height of one competency's row in pixels.
+    height of one competency's row in pixels. ``compact`` draws the narrow layout for a phone
+    (:data:`COMPACT_WIDTH` wide, the name above the cells, no column heads: every row writes its
+    level out).
     """
     title = f"{view.portrait_name or 'Portrait'}: level reached on each competency"
     groups = view.attributes if attributes is None else tuple(attributes)
     lines = _lines(groups) or ["This record holds no Portrait competencies."]
     desc = " ".join(lines)
-    scale = _shared_scale(view) if header else None
-    cells_x = LABEL_WIDTH
-    cells_width = WIDTH - LABEL_WIDTH - TEXT_WIDTH
+    scale = _shared_scale(view) if header and not compact else None
+    width = COMPACT_WIDTH if compact else WIDTH
+    cells_x = PAD + 10 if compact else LABEL_WIDTH
+    cells_width = COMPACT_CELLS if compact else WIDTH - LABEL_WIDTH - TEXT_WIDTH
+    name_height = COMPACT_NAME if compact else 0
     body: list[str] = []
     y = PAD
     if scale:
@@ -136,16 +146,18 @@ def portrait_chart(
     for attribute in groups:
         body.append(
             f'<text x="{PAD}" y="{y + GROUP - 7}" font-size="13" font-weight="bold" fill="{INK}">'
-            f"{escape(_clip(attribute.name, 60))}</text>"
+            f"{escape(_clip(attribute.name, 44 if compact else 60))}</text>"
         )
         y += GROUP
         for competency in attribute.competencies:
             levels = competency.levels or ()
             reached = competency.reached.rank if competency.reached else 0
+            name_y = y + name_height - 4 if compact else y + row / 2 + 4
             body.append(
-                f'<text x="{PAD + 10}" y="{y + row / 2 + 4:.1f}" font-size="12" fill="{INK}">'
-                f"{escape(_clip(competency.name, 36))}</text>"
+                f'<text x="{PAD + 10}" y="{name_y:.1f}" font-size="{13 if compact else 12}" fill="{INK}">'
+                f"{escape(_clip(competency.name, 44 if compact else 36))}</text>"
             )
+            y += name_height
             count = max(len(levels), 1)
             cell = cells_width / count
             for index in range(count):
@@ -158,14 +170,15 @@ def portrait_chart(
                     f'fill="{fill}" stroke="{INK if filled else MUTED}" stroke-width="1"{dash}/>'
                 )
             body.append(
-                f'<text x="{cells_x + cells_width + 8}" y="{y + row / 2 + 4:.1f}" font-size="11.5" '
+                f'<text x="{cells_x + cells_width + 8}" y="{y + row / 2 + 4:.1f}" '
+                f'font-size="{12.5 if compact else 11.5}" '
                 f'fill="{INK}"{" font-weight=" + quoteattr("bold") if reached else ""}>'
                 f"{escape(_clip(level_phrase(competency), 22))}</text>"
             )
             y += row
     height = y + PAD
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
         f'height="{height}" role="img" aria-labelledby="{id_prefix}-title {id_prefix}-desc" '
         f"font-family={quoteattr(font_family)}>"
         f'<title id="{id_prefix}-title">{escape(title)}</title>'

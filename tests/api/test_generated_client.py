@@ -17,7 +17,6 @@ import pkgutil
 import re
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,15 +27,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import uvicorn
 
-from service.app import create_app
 from service.config import Settings
-from service.db import Database
-from service.demo import load_demo
-from service.migrations import upgrade_sync
-from tests.conftest import create_scratch_postgres, drop_scratch_postgres
-from tests.web.browser import free_socket
+from tests.web.browser import live_site, load_demo_at
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
@@ -121,40 +114,15 @@ class Served:
     client_secret: str
 
 
-async def _load(url: str, env: Settings) -> dict[str, Any]:
-    db = Database(url, pool_size=4)
-    try:
-        return await load_demo(db, env)
-    finally:
-        await db.dispose()
-
-
 @pytest.fixture(scope="module")
 def served(backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The demo district on a scratch database, served over real HTTP (as the browser tests do)."""
     var = tmp_path_factory.mktemp("sdk-server")
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{(var / 'demo.db').as_posix()}"
-    else:
-        url = asyncio.run(create_scratch_postgres())
-    sock = free_socket()
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    env = settings.model_copy(
-        update={"database_url": url, "var_dir": var, "public_url": base, "jobs_backend": "inprocess"}
-    )
-    upgrade_sync(url)
-    asyncio.run(_load(url, env))
-    client = json.loads((var / "demo-client.json").read_text())
-    server = uvicorn.Server(uvicorn.Config(create_app(env), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield Served(base, client["client_id"], client["client_secret"])
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
-        sock.close()
-        if backend != "sqlite":
-            asyncio.run(drop_scratch_postgres(url))
+    with live_site(backend, settings, var, jobs_backend="inprocess") as live:
+        asyncio.run(load_demo_at(live.database_url, live.env))
+        client = json.loads((var / "demo-client.json").read_text())
+        with live.serving():
+            yield Served(live.base, client["client_id"], client["client_secret"])
 
 
 def _module(name: str) -> Any:

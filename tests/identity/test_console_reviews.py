@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -120,6 +121,32 @@ async def decide(
     return await browser.post(f"/console/reviews/{award_id}/decision", data=data)
 
 
+async def refuses_bad_reasons(
+    browser: httpx.AsyncClient,
+    award_id: uuid.UUID,
+    decision: str,
+    missing: str,
+    wrong_decision: str,
+    unchanged: Callable[[], Awaitable[bool]],
+) -> None:
+    """A ``decision`` that needs a reason, sent without one (``missing`` says so), with too long a one or
+    one holding a NUL byte, and an unknown decision (``wrong_decision`` says so): each is refused with a
+    422 that names the problem next to the field, and ``unchanged()`` holds after each."""
+    for reason, message in (
+        ("", missing),
+        ("   ", missing),
+        ("x" * 2001, "2000 characters or fewer"),
+        ("nul\x00byte", wrong_decision),
+    ):
+        refused = await decide(browser, award_id, decision, reason)
+        assert refused.status_code == 422, reason
+        assert message in refused.text
+        assert f'id="reason-{award_id}-error"' in refused.text  # the error sits next to its field
+        assert await unchanged(), reason
+    odd = await decide(browser, award_id, "maybe", "hm")
+    assert odd.status_code == 422 and wrong_decision in odd.text
+
+
 async def test_counselor_sees_their_schools_awards_with_the_evidence(
     browser: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: World
 ) -> None:
@@ -182,19 +209,18 @@ async def test_decline_needs_a_bounded_reason(
     pending = await make_pending(session, world)
     award_id = pending.awards[world.in_class]
     await sign_in(browser, session, settings, world.tenant.slug, world.counselor_email)
-    for reason, message in (
-        ("", "Enter the reason for declining"),
-        ("   ", "Enter the reason for declining"),
-        ("x" * 2001, "2000 characters or fewer"),
-        ("nul\x00byte", "Choose to approve or to decline"),
-    ):
-        refused = await decide(browser, award_id, "decline", reason)
-        assert refused.status_code == 422, reason
-        assert message in refused.text
-        assert f'id="reason-{award_id}-error"' in refused.text  # the error sits next to its field
-        assert (await award(session, world.tenant.id, award_id)).status == "pending_review"
-    odd = await decide(browser, award_id, "maybe", "hm")
-    assert odd.status_code == 422 and "Choose to approve or to decline" in odd.text
+
+    async def still_pending() -> bool:
+        return (await award(session, world.tenant.id, award_id)).status == "pending_review"
+
+    await refuses_bad_reasons(
+        browser,
+        award_id,
+        "decline",
+        missing="Enter the reason for declining",
+        wrong_decision="Choose to approve or to decline",
+        unchanged=still_pending,
+    )
 
     ok = await decide(browser, award_id, "decline", "The evidence was for another learner.")
     assert ok.status_code == 303
@@ -456,20 +482,19 @@ async def test_revoke_needs_a_bounded_reason_and_revokes_the_credential_once(
     flagged = await make_flagged(session, world)
     award_id = flagged.awards[world.same_school]
     await sign_in(browser, session, settings, world.tenant.slug, world.counselor_email)
-    for reason, message in (
-        ("", "Enter the reason for revoking"),
-        ("  ", "Enter the reason for revoking"),
-        ("x" * 2001, "2000 characters or fewer"),
-        ("nul\x00byte", "Choose to keep or to revoke the badge"),
-    ):
-        refused = await decide(browser, award_id, "revoke", reason)
-        assert refused.status_code == 422, reason
-        assert message in refused.text
-        assert f'id="reason-{award_id}-error"' in refused.text
+
+    async def still_flagged() -> bool:
         still = await award(session, world.tenant.id, award_id)
-        assert still.status == "awarded" and still.needs_review
-    odd = await decide(browser, award_id, "maybe", "hm")
-    assert odd.status_code == 422 and "Choose to keep or to revoke the badge" in odd.text
+        return still.status == "awarded" and still.needs_review
+
+    await refuses_bad_reasons(
+        browser,
+        award_id,
+        "revoke",
+        missing="Enter the reason for revoking",
+        wrong_decision="Choose to keep or to revoke the badge",
+        unchanged=still_flagged,
+    )
 
     ok = await decide(browser, award_id, "revoke", "The grade was entered for the wrong learner.")
     assert ok.status_code == 303 and ok.headers["location"] == "/console/reviews?done=revoked"

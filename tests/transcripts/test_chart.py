@@ -85,3 +85,24 @@ def test_record_without_portrait() -> None:
     root = _parse(svg)
     assert _texts(root) == ["This record holds no Portrait competencies."]
     assert root.findtext("svg:desc", namespaces=NS) == "This record holds no Portrait competencies."
+
+
+def test_compact_layout_for_a_phone(clr: dict[str, Any]) -> None:
+    """The compact chart is 340 units wide: each name on a line of its own above its cells, the level in
+    words right of the cells, no column heads; the same title, text alternative and hatching."""
+    view = build_transcript_view(clr)
+    wide = _parse(portrait_chart(view, id_prefix="w"))
+    root = _parse(portrait_chart(view, id_prefix="c", compact=True))
+    assert root.get("viewBox", "").split()[2] == "340" and root.get("width") == "340"
+    assert root.get("aria-labelledby") == "c-title c-desc"
+    assert root.findtext("svg:desc", namespaces=NS) == wide.findtext("svg:desc", namespaces=NS)
+    texts = {t.text: t for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert "Beginning" not in texts  # no column heads: each row writes its level out
+    name, level = texts["Listens actively"], texts["Developing, 2 of 4"]
+    # The name sits above the row of cells, the level to their right with room for its words.
+    assert float(name.get("y", 0)) < float(level.get("y", 0))
+    assert float(level.get("x", 0)) <= 340 - 120
+    cells = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if r.get("y")]
+    assert max(float(r.get("x", 0)) + float(r.get("width", 0)) for r in cells) < float(level.get("x", 0))
+    hatched = [r for r in cells if r.get("fill") == "url(#c-hatch)"]
+    assert len(hatched) == 10

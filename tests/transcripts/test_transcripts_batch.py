@@ -4,9 +4,11 @@ learner), cohort selection by school grade / class / list, and a cohort too larg
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,18 +22,31 @@ from service.transcripts.schemas import TranscriptBatch
 from service.transcripts.service import TranscriptService
 from tests.factories import Actors, make_tenant
 from tests.jobs.helpers import wait_for_state
-from tests.transcripts.helpers import official_errors, seed
+from tests.transcripts.helpers import Seeded, official_errors, seed
 
 
-async def test_batch_job_generates_a_class_with_progress_and_reports_failures(
-    committed_db: Database, settings: Settings
-) -> None:
-    db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
-    async with transaction(db) as session:
-        tenant = await make_tenant(session, settings)
-        tenant_id = tenant.id
-    async with db.session() as session:
+@dataclass(frozen=True)
+class Cohort:
+    """A committed tenant with three seeded learners, and the settings that point at its database."""
+
+    db: Database
+    env: Settings
+    tenant_id: uuid.UUID
+    seeded: Seeded
+
+
+@pytest.fixture
+async def cohort(committed_db: Database, settings: Settings) -> Cohort:
+    env = settings.model_copy(update={"database_url": str(committed_db.url)})
+    async with transaction(committed_db) as session:
+        tenant_id = (await make_tenant(session, settings)).id
+    async with committed_db.session() as session:
         seeded = await seed(session, tenant_id, env, learners=3)
+    return Cohort(committed_db, env, tenant_id, seeded)
+
+
+async def test_batch_job_generates_a_class_with_progress_and_reports_failures(cohort: Cohort) -> None:
+    db, env, tenant_id, seeded = cohort.db, cohort.env, cohort.tenant_id, cohort.seeded
     stranger = uuid.uuid4()
     async with transaction(db) as session:
         service = TranscriptService(session, tenant_id, env)
@@ -159,7 +174,7 @@ async def test_cohorts_are_selected_bounded_and_paged(
 
 
 async def test_cohort_signing_reports_a_learner_that_cannot_be_signed_and_redraws_taken_indexes(
-    committed_db: Database, settings: Settings
+    cohort: Cohort,
 ) -> None:
     """A cohort's transcripts are signed together (the signing pool) and stored with one statement per
     table: a learner whose record cannot be signed is reported and nothing of it is stored, the others
@@ -173,12 +188,7 @@ async def test_cohort_signing_reports_a_learner_that_cannot_be_signed_and_redraw
     from service.transcripts.models import TranscriptRecord
     from service.transcripts.schemas import TranscriptOptions
 
-    db, env = committed_db, settings.model_copy(update={"database_url": str(committed_db.url)})
-    async with transaction(db) as session:
-        tenant = await make_tenant(session, settings)
-        tenant_id = tenant.id
-    async with db.session() as session:
-        seeded = await seed(session, tenant_id, env, learners=3)
+    db, env, tenant_id, seeded = cohort.db, cohort.env, cohort.tenant_id, cohort.seeded
     first, others = seeded.learner_id, seeded.other_learner_ids
     async with transaction(db) as session:
         taken = TranscriptService(session, tenant_id, env)

@@ -28,6 +28,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from service.app import create_app
 from service.config import Settings
+from service.db import Database
+from service.demo import load_demo
 from service.migrations import upgrade_sync
 from tests.conftest import create_scratch_postgres, drop_scratch_postgres
 
@@ -47,6 +49,8 @@ CHROMIUM_ARGS = [
 ]
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
+#: The widths check_page() looks at: a desktop and a small phone.
+WIDTHS = (DESKTOP["width"], PHONE["width"])
 
 
 def npm_ci(node_dir: Path, needs: str) -> None:
@@ -85,6 +89,55 @@ def serious_violations(page: Page, axe_source: str) -> list[dict[str, Any]]:
     page.evaluate(axe_source + "\n;0")
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def sideways_scroll(page: Page) -> int:
+    """How many CSS pixels the page scrolls sideways (0 or less when it fits its viewport)."""
+    return int(page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth"))
+
+
+#: Controls that must be at least 44 px tall on a phone (WCAG 2.5.5); links inside running text are
+#: exempt, check boxes are 24 px with their label as the larger target.
+TAP_TARGETS = (
+    "button, .button, select, summary, .header__link[href], .header__service, "
+    "input:not([type=hidden]):not([type=checkbox]):not([type=radio])"
+)
+
+
+def small_tap_targets(page: Page) -> list[str]:
+    """The visible controls less than 44 px tall, as "tag#id text (height)"."""
+    found: list[str] = page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].flatMap((el) => {
+            const box = el.getBoundingClientRect();
+            if (!box.width || !box.height || box.height >= 43.5) return [];
+            const text = (el.innerText || el.value || el.name || '').trim().slice(0, 40);
+            return [`${el.tagName.toLowerCase()}#${el.id} ${text} (${box.height.toFixed(1)})`];
+        })""",
+        TAP_TARGETS,
+    )
+    return found
+
+
+def check_page(
+    page: Page, axe_source: str, name: str, *, widths: tuple[int, ...] = WIDTHS, height: int = 900
+) -> None:
+    """At each width: the page does not scroll sideways (a wide table or chart scrolls or shrinks inside
+    its own box), axe-core finds no serious or critical violation, and a full-page screenshot is kept as
+    var/screenshots/<name>-<width>.png; at a phone's width its controls are at least 44 px tall. The
+    viewport is left at the first width."""
+    problems = []
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": height})
+        overflow = sideways_scroll(page)
+        if overflow > 0:
+            problems.append((width, f"scrolls {overflow}px sideways"))
+        if width <= PHONE["width"]:
+            problems += [(width, "under 44px", small) for small in small_tap_targets(page)]
+        found = serious_violations(page, axe_source)
+        problems += [(width, v["id"], [n["target"] for n in v["nodes"]][:3]) for v in found]
+        screenshot(page, f"{name}-{width}")
+    page.set_viewport_size({"width": widths[0], "height": height})
+    assert problems == [], (name, problems)
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -167,6 +220,15 @@ class LiveSite:
         finally:
             server.should_exit = True
             thread.join(timeout=60)
+
+
+async def load_demo_at(url: str, env: Settings) -> dict[str, Any]:
+    """The demo district loaded into the database at ``url`` (its API client goes to ``env.var_dir``)."""
+    db = Database(url, pool_size=4)
+    try:
+        return await load_demo(db, env)
+    finally:
+        await db.dispose()
 
 
 @contextmanager

@@ -22,14 +22,14 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from service.config import Settings, VerifySettings
-from service.db import Database
-from service.demo import load_demo
 from tests.web.browser import (
     DESKTOP,
     PHONE,
+    check_page,
     chromium,
     live_site,
     load_axe,
+    load_demo_at,
     screenshot,
     serious_violations,
     watch_errors,
@@ -66,14 +66,6 @@ class Site:
         return items
 
 
-async def _load(url: str, env: Settings) -> dict[str, Any]:
-    db = Database(url, pool_size=4)
-    try:
-        return await load_demo(db, env)
-    finally:
-        await db.dispose()
-
-
 @pytest.fixture(scope="module")
 def site(backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     var = tmp_path_factory.mktemp("browser")
@@ -84,7 +76,7 @@ def site(backend: str, settings: Settings, tmp_path_factory: pytest.TempPathFact
         verify=VerifySettings(rate_limit_per_minute=100_000, rate_limit_burst=10_000),
         jobs_backend="inprocess",
     ) as live:
-        asyncio.run(_load(live.database_url, live.env))
+        asyncio.run(load_demo_at(live.database_url, live.env))
         client = json.loads((var / "demo-client.json").read_text())
         with live.serving():
             yield Site(live.base, backend, client["client_id"], client["client_secret"])
@@ -383,3 +375,41 @@ def test_transcript_verification_and_issuer_badges_at_two_widths(
             shot(tab, site, f"issuer-badges-{label}")
         finally:
             context.close()
+
+
+def test_public_pages_fit_a_phone(browser: Browser, site: Site, axe_source: str) -> None:
+    """Every public page at 1280 and 375 px: no sideways scrolling (a long link in an error wraps), no
+    serious axe-core violation, controls at least 44 px tall on the phone."""
+    item = site.credentials(limit=1)[0]
+    credential = httpx.get(item["id"], headers={"Accept": "application/vc+ld+json"}).json()
+    achievement = credential["credentialSubject"]["achievement"]
+    missing = f"{site.base}/credentials/00000000-0000-0000-0000-000000000000"
+    pages = {
+        "verify-form": f"{site.base}/verify",
+        "verify-valid": f"{site.base}/verify?url={item['id']}",
+        "verify-unreachable": f"{site.base}/verify?url={missing}",  # the error quotes the long link
+        "credential": item["id"],
+        "issuer": credential["issuer"]["url"],
+        "achievement": achievement["id"],
+        "console-sign-in": f"{site.base}/console/sign-in",
+        "console-expired-link": f"{site.base}/console/sign-in/link/no-such-token",  # an error page
+    }
+    context = browser.new_context(viewport=DESKTOP)
+    tab = context.new_page()
+    try:
+        for name, url in pages.items():
+            tab.goto(url)
+            assert tab.locator("h1, h2").count() >= 1, name
+            check_page(tab, axe_source, f"fit-{name}-{site.backend}")
+        if achievement.get("alignment"):
+            tab.goto(achievement["alignment"][0]["targetUrl"])
+            check_page(tab, axe_source, f"fit-competency-{site.backend}")
+        tab.goto(f"{site.base}/verify")
+        tampered = {**credential, "name": "Master Electrician (Licensed)"}
+        tab.fill("#credential", json.dumps(tampered))
+        tab.click("main button[type=submit]")
+        tab.wait_for_load_state()
+        assert first_heading(tab) == "Not valid"
+        check_page(tab, axe_source, f"fit-verify-tampered-{site.backend}")
+    finally:
+        context.close()

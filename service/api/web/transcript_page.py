@@ -38,6 +38,7 @@ class TranscriptPage:
     url: str
     facts: tuple[Row, ...]
     chart_svg: Markup
+    chart_svg_compact: Markup
     chart_lines: tuple[str, ...]
     qr_svg: Markup | None
     pdf_letter_url: str
@@ -93,11 +94,16 @@ def build_page(reading: TranscriptReading, public_url: str) -> TranscriptPage:
     ]
     # The SVG is built by our own code from escaped text (xml.sax.saxutils), so it is safe to inline.
     chart = Markup(portrait_chart(view, font_family=HTML_FONT))  # noqa: S704
+    # The same chart laid out for a phone's width (the page shows one of the two, by screen width).
+    compact = Markup(  # noqa: S704
+        portrait_chart(view, font_family=HTML_FONT, id_prefix="portrait-chart-compact", compact=True)
+    )
     return TranscriptPage(
         view=view,
         url=url,
         facts=tuple(row for row in facts if row.value),
         chart_svg=chart,
+        chart_svg_compact=compact,
         chart_lines=tuple(chart_text(view)),
         qr_svg=_qr(url),
         pdf_letter_url=f"/transcripts/{reading.transcript_id}.pdf",

@@ -153,3 +153,20 @@ async def timestamps(db: Database, tenant_id: uuid.UUID) -> dict[str, Any]:
             rows = (await s.exec(select(model).where(col(model.tenant_id) == tenant_id))).all()
             out.update({f"{model.__name__}:{r.sourced_id}": r.updated_at for r in rows})
     return out
+
+
+async def full_sync_changes_nothing(
+    env: SyncEnv, snap: dict[str, dict[str, Any]], stamps: dict[str, Any]
+) -> Job:
+    """Run a full sync and assert that it changed nothing: it succeeds, reports every record it fetched
+    as unchanged (none created, updated or deactivated) and leaves the records (``snap``, from
+    :func:`snapshot`) and their ``updated_at`` (``stamps``, from :func:`timestamps`) as they were."""
+    job = await env.run("full")
+    assert job.state == "succeeded", job.error
+    assert job.report is not None
+    totals = job.report["totals"]
+    assert totals["created"] == totals["updated"] == totals["deactivated"] == 0, totals
+    assert totals["unchanged"] == totals["fetched"] > 0
+    assert await snapshot(env.db, env.tenant_id) == snap
+    assert await timestamps(env.db, env.tenant_id) == stamps
+    return job

@@ -14,7 +14,14 @@ from service.config import Settings
 from service.jobs.backends import JobRunner
 from service.jobs.service import JobService, transaction
 from tests.adapters.oneroster.fake_server import FakeOneRoster, small_district
-from tests.adapters.oneroster.helpers import SyncEnv, active_sids, snapshot, sync_env, timestamps
+from tests.adapters.oneroster.helpers import (
+    SyncEnv,
+    active_sids,
+    full_sync_changes_nothing,
+    snapshot,
+    sync_env,
+    timestamps,
+)
 from tests.jobs.helpers import wait_for
 
 
@@ -43,16 +50,7 @@ async def test_full_sync_then_rerun_changes_nothing(env: SyncEnv) -> None:
     assert snap["enrollments"]["enr-t-0"] == ("class-0", "teacher-1", "teacher", "active", True)
     assert snap["lineItems"]["li-0"][3:] == ("cat-1", 100.0, ["case-item-0"])
     assert snap["results"]["res-1-2"] == ("li-1", "student-2", 64.0, "active")
-    before = await timestamps(env.db, env.tenant_id)
-
-    again = await env.run("full")
-    assert again.state == "succeeded", again.error
-    assert again.report is not None
-    totals = again.report["totals"]
-    assert totals["created"] == totals["updated"] == totals["deactivated"] == 0, totals
-    assert totals["unchanged"] == totals["fetched"] > 0
-    assert await snapshot(env.db, env.tenant_id) == snap
-    assert await timestamps(env.db, env.tenant_id) == before
+    await full_sync_changes_nothing(env, snap, await timestamps(env.db, env.tenant_id))
     async with env.db.session() as session:
         marks = set(
             (

@@ -259,8 +259,10 @@ def _portrait_pictures(
             attributes.append(AttributeView(id=None, name=name, competencies=tuple(groups[None])))
         portrait = PortraitLevels(portrait_name=tree.title, attributes=tuple(attributes))
         # Our own SVG, built from escaped text (xml.sax.saxutils): safe to inline.
+        # Two layouts of the same chart: the page shows the compact one on a phone, the wide one above.
         svg = Markup(portrait_chart(portrait, id_prefix=f"portrait-{number}"))  # noqa: S704
-        pictures.append({"title": tree.title, "svg": svg})
+        compact = Markup(portrait_chart(portrait, id_prefix=f"portrait-{number}-compact", compact=True))  # noqa: S704
+        pictures.append({"title": tree.title, "svg": svg, "svg_compact": compact})
     return pictures
 
 
