@@ -15,7 +15,10 @@ import pytest
 
 from service.badges import documents
 from service.credentials import BitstringStatusListEntry, ContextRegistry, SafeModeError, canonicalize
-from service.credentials.linked_data import _context_terms, _document_key, _Shape, _skeleton
+from service.credentials.shapes import Shape as _Shape
+from service.credentials.shapes import context_terms as _context_terms
+from service.credentials.shapes import document_key as _document_key
+from service.credentials.shapes import skeleton as _skeleton
 from tests.credentials.conftest import EXAMPLES, TESTVECTORS, load
 
 PUBLIC = "https://portrait.example"

@@ -1,0 +1,529 @@
+"""Document shapes: the one interface for canonicalization by shape (used by :mod:`linked_data` for whole
+documents and by :mod:`clr_canonical` for the credentials a transcript embeds).
+
+A document's *shape* is the document with its slot strings (ids, dates, names, narratives... every string
+whose expansion cannot depend on its content) replaced by markers; :func:`skeleton` computes it and the
+slot strings (its *values*). Documents of one shape have the same RDF quads up to those strings (see
+"canonicalization by document shape" in :mod:`linked_data` for why), so the expensive JSON-LD work runs once
+per shape.
+
+:class:`Shape` is what a learned shape keeps: its quads with each slot's positions, and a *compiled*
+RDFC-1.0 template. For a document of the shape, :meth:`Shape.canonical` writes the canonical N-Quads
+directly:
+
+* each quad is a line template (constant text, slot values escaped as N-Quads literals or written as
+  IRIs, blank node labels);
+* each blank node's RDFC-1.0 "hash first degree quads" is a constant of the shape when none of its quads
+  holds a slot, else the SHA-256 of its few quads' lines with this document's values, sorted;
+* when every blank node's first degree hash is unique (the usual case: RDFC-1.0's "simple" labelling,
+  no N-degree hashing), the canonical labels are the hashes' order (``_:c14n0`` for the smallest), the
+  lines are filled in and sorted;
+* anything else (two blank nodes with the same first degree hash, two slots that make two quads equal)
+  returns ``None``, and the caller runs pyld's URDNA2015 over :meth:`Shape.quads_for`, the general path.
+
+The template writes what pyld's ``serialize_nquad`` writes: ``<iri>`` for IRIs, literals with ``\\``,
+tab, line feed, carriage return and ``"`` escaped, ``@lang`` for language-tagged strings, ``^^<datatype>``
+unless the datatype is ``xsd:string``. Tests compare it with pyld's full algorithm over random documents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from itertools import pairwise
+from typing import Any
+
+from service.credentials.contexts import ContextRegistry
+
+__all__ = [
+    "MARKER",
+    "Shape",
+    "context_terms",
+    "document_key",
+    "is_absolute",
+    "is_iri_or_blank",
+    "learn_shape",
+    "marker",
+    "markers",
+    "skeleton",
+    "slot_value_ok",
+]
+
+MARKER = "x-portrait-slot-"
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+\-.]*:[^\s]*$")
+# RDFC-1.0 canonical N-Quads escape these as \b, \f or \uXXXX; pyld does not. Refused (safe mode).
+UNSUPPORTED_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SCHEME_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*:")
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+Component = dict[str, Any]
+Quad = dict[str, Component]
+
+
+def is_absolute(iri: str) -> bool:
+    """Whether ``iri`` is an absolute IRI (a scheme, a colon, no white space)."""
+    return bool(_ABSOLUTE_IRI.match(iri))
+
+
+def is_iri_or_blank(iri: str) -> bool:
+    """Whether ``iri`` is an absolute IRI or a blank node identifier."""
+    return iri.startswith("_:") or is_absolute(iri)
+
+
+def slot_value_ok(value: str, kind: str) -> bool:
+    """The check safe mode makes at a slot's position: an IRI slot (``"IRI"``) must hold an absolute IRI
+    (not a blank node label), a literal slot no control character RDFC-1.0 would escape differently."""
+    if kind == "IRI":
+        return not value.startswith("_:") and is_absolute(value)
+    return UNSUPPORTED_CONTROL.search(value) is None
+
+
+def context_terms(registry: ContextRegistry) -> frozenset[str]:
+    """Every key of every pinned context (terms, prefixes, keywords): strings IRI expansion may map."""
+    cached = getattr(registry, "_portrait_context_terms", None)
+    if isinstance(cached, frozenset):
+        return cached
+    terms: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                terms.add(str(key))
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for url in registry.urls:
+        walk(registry.document_loader(url)["document"].get("@context"))
+    result = frozenset(terms)
+    registry._portrait_context_terms = result  # type: ignore[attr-defined]
+    return result
+
+
+def marker(index: int, value: str) -> str:
+    """Slot ``index``'s marker for ``value``: it keeps the value's scheme and a ``//`` after it, which is
+    all IRI expansion looks at in a string that is not a term."""
+    match = _SCHEME_PREFIX.match(value)
+    if match is None:
+        return f"{MARKER}{index}"
+    end = match.end()
+    return f"{value[:end]}{'//' if value.startswith('//', end) else ''}{MARKER}{index}"
+
+
+def markers(values: list[str]) -> dict[str, int]:
+    """Marker -> slot index, for the slot strings ``values`` of a skeleton."""
+    return {marker(index, value): index for index, value in enumerate(values)}
+
+
+class _KeptMarker(Exception):
+    pass
+
+
+def skeleton(document: Mapping[str, Any], terms: frozenset[str]) -> tuple[Any, list[str]] | None:
+    """The document with its slot strings replaced by markers, and the strings; ``None`` when a string
+    would have to stay in the shape but looks like a marker (never templated then).
+
+    Kept in the shape (not slots): ``@context``, the values of ``type`` and ``@``-keywords, strings that
+    start with ``_:`` or ``@``, strings that are a term, prefix or keyword of a pinned context, strings in
+    a top-level list."""
+    values: list[str] = []
+    append = values.append
+
+    def text(value: str, key: str) -> str:
+        if key == "type" or key[:1] == "@" or value.startswith(("_:", "@")) or value in terms:
+            if MARKER in value:
+                raise _KeptMarker
+            return value
+        append(value)
+        return marker(len(values) - 1, value)
+
+    def walk_dict(node: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            kind = type(value)
+            if key == "@context" or kind in (int, float, bool) or value is None:
+                out[key] = value
+            elif kind is str:
+                out[key] = text(value, key)
+            elif kind is list:
+                out[key] = walk_list(value, key)
+            else:
+                out[key] = walk(value, key)
+        return out
+
+    def walk_list(node: list[Any], key: str) -> list[Any]:
+        out: list[Any] = []
+        for item in node:
+            kind = type(item)
+            if kind is str:
+                out.append(text(item, key))
+            elif kind is dict:
+                out.append(walk_dict(item))
+            else:
+                out.append(walk(item, key))
+        return out
+
+    def walk(node: Any, key: str | None) -> Any:
+        if isinstance(node, Mapping):
+            return walk_dict(node)
+        if isinstance(node, list):
+            if key is None:
+                return [walk(item, key) for item in node]
+            return walk_list(node, key)
+        if isinstance(node, str):
+            if key is None:
+                if MARKER in node:
+                    raise _KeptMarker
+                return node
+            return text(node, key)
+        return node
+
+    try:
+        return walk(document, None), values
+    except _KeptMarker:
+        return None
+
+
+def document_key(document: Any) -> bytes | None:
+    """SHA-256 of ``document``'s exact JSON serialization (key order included), or ``None`` when it is
+    not plain JSON (no memo then)."""
+    try:
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def shaped_key(shape_key: bytes, values: list[str]) -> bytes:
+    """A document's memo key from its shape's key and its slot strings (the pair determines the
+    document: a kept string never contains a marker, see :func:`skeleton`)."""
+    return hashlib.sha256(b"shape\x00" + shape_key + json.dumps(values).encode("ascii")).digest()
+
+
+def _escape(value: str) -> str:
+    """pyld's N-Quads literal escaping (``pyld.nquads.escape``)."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if "\t" in value:
+        value = value.replace("\t", "\\t")
+    if "\n" in value:
+        value = value.replace("\n", "\\n")
+    if "\r" in value:
+        value = value.replace("\r", "\\r")
+    if '"' in value:
+        value = value.replace('"', '\\"')
+    return value
+
+
+def quad_key(quad: Quad) -> tuple[Any, ...]:
+    """What makes two quads equal (toRdf keeps one of two equal triples)."""
+    subject, predicate, obj = quad["subject"], quad["predicate"], quad["object"]
+    return (
+        subject["type"],
+        subject["value"],
+        predicate["value"],
+        obj["type"],
+        obj["value"],
+        obj.get("datatype"),
+        obj.get("language"),
+        quad.get("name", {}).get("value"),
+    )
+
+
+# A line template: constant strings, and ints for holes: slot s as an IRI is 2*s, as a literal 2*s+1
+# (escaped); blank node b is -(b+1).
+_Template = tuple[str | int, ...]
+
+
+def _component_parts(component: Component, slot: int | None, blank_index: dict[str, int]) -> list[str | int]:
+    kind = component["type"]
+    if kind == "IRI":
+        return ["<", 2 * slot, ">"] if slot is not None else ["<" + component["value"] + ">"]
+    if kind == "blank node":
+        return [-(blank_index[component["value"]] + 1)]
+    parts: list[str | int] = (
+        ['"', 2 * slot + 1, '"'] if slot is not None else ['"' + _escape(component["value"]) + '"']
+    )
+    datatype = component["datatype"]
+    if datatype == _RDF_LANGSTRING:
+        if component.get("language"):
+            parts.append("@" + component["language"])
+    elif datatype != _XSD_STRING:
+        parts.append("^^<" + datatype + ">")
+    return parts
+
+
+def _merge(parts: list[str | int]) -> _Template:
+    out: list[str | int] = []
+    for part in parts:
+        if isinstance(part, str) and out and isinstance(out[-1], str):
+            out[-1] += part
+        else:
+            out.append(part)
+    return tuple(out)
+
+
+class Shape:
+    """A learned shape: its quads with the positions of each slot (``(quad, component, kind)``), and
+    the compiled RDFC-1.0 template (see the module docstring)."""
+
+    def __init__(self, quads: list[Quad], slots: list[list[tuple[int, str, str]]]) -> None:
+        self.quads = quads
+        self.slots = slots
+        #: Per slot, the kinds of its positions ("IRI", "literal"): the checks its values need.
+        self.slot_kinds = [frozenset(kind for _, _, kind in positions) for positions in slots]
+        #: quad index -> [(component, slot)] for the quads that hold a slot.
+        self.by_quad: dict[int, list[tuple[str, int]]] = {}
+        for slot, positions in enumerate(slots):
+            for at, name, _kind in positions:
+                self.by_quad.setdefault(at, []).append((name, slot))
+        #: The quads without slots, as keys: a slotted quad equal to one of them is a duplicate.
+        self.fixed_keys = frozenset(quad_key(q) for i, q in enumerate(quads) if i not in self.by_quad)
+        #: Per quad, the names of its blank node components (URDNA2015 relabels those in place).
+        self.blanks = [tuple(n for n, c in q.items() if c["type"] == "blank node") for q in quads]
+        #: Every string of the quads outside the slots: a document whose slot strings are distinct
+        #: and none of these cannot make two quads equal, so its quads need no duplicate check.
+        self.strings = frozenset(
+            str(text)
+            for i, q in enumerate(quads)
+            for n, c in q.items()
+            for text in (c.get("value"), c.get("datatype"), c.get("language"))
+            if text is not None and (n, i) not in {(name, i) for name, _ in self.by_quad.get(i, ())}
+        )
+        self._compile()
+
+    def _compile(self) -> None:
+        labels: dict[str, int] = {}
+        for names, quad in zip(self.blanks, self.quads, strict=True):
+            for name in names:
+                labels.setdefault(quad[name]["value"], len(labels))
+        self.blank_count = len(labels)
+        fixed: list[str] = []  # lines that neither a slot nor a blank node label can change
+        templates: list[_Template] = []  # the other lines
+        template_quads: list[int] = []  # the quad of each template
+        slotted = set(self.by_quad)
+        # per blank node: the templates of its quads with itself as _:a and the others as _:z
+        hash_parts: list[list[_Template]] = [[] for _ in labels]
+        for index, quad in enumerate(self.quads):
+            holes = dict(self.by_quad.get(index, ()))
+            parts: list[str | int] = []
+            for name in ("subject", "predicate", "object"):
+                parts.extend(_component_parts(quad[name], holes.get(name), labels))
+                parts.append(" ")
+            if "name" in quad:  # pragma: no cover - shapes are learned for the default graph only
+                raise ValueError("named graphs are not compiled")
+            parts[-1] = " .\n"
+            template = _merge(parts)
+            if index not in slotted and not self.blanks[index]:
+                fixed.append("".join(str(part) for part in template))
+            else:
+                templates.append(template)
+                template_quads.append(index)
+            for name in self.blanks[index]:  # one entry per component, as URDNA2015 does
+                me = -(labels[quad[name]["value"]] + 1)
+                hash_parts[-me - 1].append(
+                    _merge(
+                        [
+                            ("_:a" if part == me else "_:z") if isinstance(part, int) and part < 0 else part
+                            for part in template
+                        ]
+                    )
+                )
+        self.fixed_lines = tuple(fixed)
+        self.templates = tuple(templates)
+        self.template_quads = tuple(template_quads)
+        self.hash_templates = tuple(tuple(parts) for parts in hash_parts)
+        #: First degree hashes that no slot can change (None where one can).
+        self.constant_hashes: tuple[str | None, ...] = tuple(
+            _digest([_fill(t, ()) for t in parts]) if all(_holes_free(t) for t in parts) else None
+            for parts in self.hash_templates
+        )
+        self.simple = len({h for h in self.constant_hashes if h is not None}) == sum(
+            1 for h in self.constant_hashes if h is not None
+        )
+        self._compile_pairs()
+
+    def _compile_pairs(self) -> None:
+        """The pairs of quads that some slot values could make equal: same predicate, and subjects and
+        objects that are each either equal constants (blank nodes: the same one) or a slot and something
+        of its kind (an IRI, or a literal of the same datatype and language)."""
+        forms: list[tuple[Any, ...]] = []
+        for index, quad in enumerate(self.quads):
+            holes = dict(self.by_quad.get(index, ()))
+            form: list[Any] = [quad["predicate"]["value"]]
+            for name in ("subject", "object"):
+                component = quad[name]
+                kind = component["type"]
+                shape = (kind, component.get("datatype"), component.get("language"))
+                slot = holes.get(name)
+                form.append((shape, slot, None if slot is not None else component["value"]))
+            forms.append(tuple(form))
+        by_predicate: dict[str, list[int]] = {}
+        for index, shaped in enumerate(forms):
+            by_predicate.setdefault(shaped[0], []).append(index)
+        pairs: list[tuple[Any, Any, Any, Any, int]] = []
+        for indexes in by_predicate.values():
+            for at, left in enumerate(indexes):
+                for right in indexes[at + 1 :]:
+                    a, b = forms[left], forms[right]
+                    if left not in self.by_quad and right not in self.by_quad:
+                        continue  # two constant quads: toRdf made them distinct
+                    refs: list[Any] = []
+                    for x, y in ((a[1], b[1]), (a[2], b[2])):
+                        if x[0] != y[0]:
+                            break  # another kind of term, datatype or language: never equal
+                        if x[1] is None and y[1] is None and x[2] != y[2]:
+                            break
+                        if x[0][0] == "blank node" and x[2] != y[2]:
+                            break
+                        refs.append(2 * x[1] if x[1] is not None else x[2])
+                        refs.append(2 * y[1] if y[1] is not None else y[2])
+                    else:
+                        # the one to drop when they are equal: a slotted one (the later if both are)
+                        drop = right if right in self.by_quad else left
+                        pairs.append((refs[0], refs[1], refs[2], refs[3], drop))
+        #: (left subject, right subject, left object, right object, quad to drop when equal): a slot as
+        #: the index of its value in the ``filled`` list of :meth:`canonical`, else the constant text.
+        self.pairs = tuple(pairs)
+        #: The quads that involve a blank node: dropping one changes first degree hashes.
+        self.blank_quads = frozenset(index for index, names in enumerate(self.blanks) if names)
+
+    def _duplicates(self, filled: list[str]) -> set[int]:
+        """The quads that ``filled`` makes equal to another one (all but one of each such group)."""
+        dropped: set[int] = set()
+        for ls, rs, lo, ro, drop in self.pairs:
+            left_s = filled[ls] if ls.__class__ is int else ls
+            right_s = filled[rs] if rs.__class__ is int else rs
+            if left_s != right_s:
+                continue
+            left_o = filled[lo] if lo.__class__ is int else lo
+            right_o = filled[ro] if ro.__class__ is int else ro
+            if left_o == right_o:
+                dropped.add(drop)
+        return dropped
+
+    def check(self, values: list[str]) -> bool:
+        """Whether every value passes the check safe mode makes at its slot's positions."""
+        for value, kinds in zip(values, self.slot_kinds, strict=True):
+            for kind in kinds:
+                if not slot_value_ok(value, kind):
+                    return False
+        return True
+
+    def may_repeat(self, values: list[str]) -> bool:
+        """Whether ``values`` could make two quads equal (then toRdf keeps one: not the compiled path)."""
+        return len(set(values)) != len(values) or not self.strings.isdisjoint(values)
+
+    def quads_for(self, values: list[str]) -> list[Quad] | None:
+        """The shape's quads with ``values`` in their slots (fresh dicts: URDNA2015 relabels in place);
+        ``None`` when a value fails the check safe mode makes at its position."""
+        if not self.check(values):
+            return None
+        out: list[Quad] = []
+        check = self.may_repeat(values)
+        seen = set(self.fixed_keys) if check else set()
+        by_quad, blanks = self.by_quad, self.blanks
+        for index, quad in enumerate(self.quads):
+            holes = by_quad.get(index)
+            blank = blanks[index]
+            if holes is None:
+                if blank:
+                    quad = dict(quad)
+                    for name in blank:
+                        quad[name] = dict(quad[name])
+                out.append(quad)
+                continue
+            copy = dict(quad)
+            for name in blank:
+                copy[name] = dict(copy[name])
+            for name, slot in holes:
+                component = copy[name] = dict(copy[name])
+                component["value"] = values[slot]
+            if check:
+                key = quad_key(copy)
+                if key in seen:  # equal strings in two slots: toRdf would have kept one triple
+                    continue
+                seen.add(key)
+            out.append(copy)
+        return out
+
+    def canonical(self, values: list[str]) -> str | None:
+        """The RDFC-1.0 canonical N-Quads of the shape's document with ``values`` (already checked with
+        :meth:`check`), or ``None`` when the compiled path does not apply: two quads may be equal, or two
+        blank nodes have the same first degree hash (then run URDNA2015 over :meth:`quads_for`)."""
+        if not self.simple:
+            return None
+        filled: list[str] = []
+        for value in values:
+            filled.append(value)
+            filled.append(_escape(value))
+        dropped = self._duplicates(filled) if self.pairs else set()
+        if dropped and not self.blank_quads.isdisjoint(dropped):
+            return None  # a blank node's quads change: the general path
+        hashes: list[str] = []
+        for constant, parts in zip(self.constant_hashes, self.hash_templates, strict=True):
+            if constant is not None:
+                hashes.append(constant)
+            else:
+                lines = [_fill(template, filled) for template in parts]
+                lines.sort()
+                hashes.append(_digest(lines))
+        order = sorted(range(len(hashes)), key=hashes.__getitem__)
+        for left, right in pairwise(order):
+            if hashes[left] == hashes[right]:
+                return None  # not "simple": N-degree hashing decides
+        canonical = [""] * len(hashes)
+        for rank, blank in enumerate(order):
+            canonical[blank] = f"_:c14n{rank}"
+        lines = list(self.fixed_lines)
+        for at, template in zip(self.template_quads, self.templates, strict=True):
+            if at in dropped:
+                continue
+            lines.append(
+                "".join(
+                    part if part.__class__ is str else (filled[part] if part >= 0 else canonical[-part - 1])  # type: ignore[operator,index]
+                    for part in template
+                )
+            )
+        lines.sort()
+        return "".join(lines)
+
+
+def _holes_free(template: _Template) -> bool:
+    return all(isinstance(part, str) for part in template)
+
+
+def _fill(template: _Template, filled: Any) -> str:
+    return "".join(part if part.__class__ is str else filled[part] for part in template)
+
+
+def _digest(lines: list[str]) -> str:
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+
+
+def learn_shape(dataset: dict[str, list[Quad]], slot_markers: dict[str, int]) -> Shape | None:
+    """The :class:`Shape` of the RDF ``dataset`` of a skeleton whose markers are ``slot_markers``, or
+    ``None`` when the shape cannot be templated (named graphs; a marker that did not come out whole as a
+    literal value or an IRI; a slot that vanished)."""
+    if set(dataset) != {"@default"}:
+        return None  # named graphs: not worth the bookkeeping
+    quads = dataset["@default"]
+    slots: list[list[tuple[int, str, str]]] = [[] for _ in slot_markers]
+    for index, quad in enumerate(quads):
+        for name, component in quad.items():
+            for field in ("value", "datatype", "language"):
+                text = component.get(field)
+                if not isinstance(text, str) or MARKER not in text:
+                    continue
+                slot = slot_markers.get(text)
+                kind = component.get("type")
+                if slot is None or field != "value" or name == "predicate" or kind not in ("IRI", "literal"):
+                    return None
+                slots[slot].append((index, name, str(kind)))
+    if any(not positions for positions in slots):
+        return None
+    return Shape(quads, slots)
