@@ -467,11 +467,13 @@ def _canonicalize_by_shape(
         learned = learn_shape(dataset, markers(values))
         shape = learned if learned is not None else _NOT_TEMPLATABLE
         registry.canonical_shapes[key] = shape
-    if not isinstance(shape, Shape) or not shape.check(values):
-        return None  # a value safe mode refuses at its position: the full path raises the error
+    if not isinstance(shape, Shape):
+        return None
     result = shape.canonical(values)
     if result is not None:
         return result
+    if not shape.check(values):
+        return None  # a value safe mode refuses at its position: the full path raises the error
     quads = shape.quads_for(values)
     if quads is None:  # pragma: no cover - checked above
         return None

@@ -257,16 +257,6 @@ def _component_parts(component: Component, slot: int | None, blank_index: dict[s
     return parts
 
 
-def _merge(parts: list[str | int]) -> _Template:
-    out: list[str | int] = []
-    for part in parts:
-        if isinstance(part, str) and out and isinstance(out[-1], str):
-            out[-1] += part
-        else:
-            out.append(part)
-    return tuple(out)
-
-
 class Shape:
     """A learned shape: its quads with the positions of each slot (``(quad, component, kind)``), and
     the compiled RDFC-1.0 template (see the module docstring)."""
@@ -297,60 +287,61 @@ class Shape:
         self._compile()
 
     def _compile(self) -> None:
+        """Line templates as ``str.format`` strings over one argument list: ``{0[2s]}`` is slot ``s``'s
+        value (an IRI), ``{0[2s+1]}`` its escaped value (a literal), ``{0[2n+b]}`` blank node ``b``'s
+        canonical label (``n`` slots)."""
         labels: dict[str, int] = {}
         for names, quad in zip(self.blanks, self.quads, strict=True):
             for name in names:
                 labels.setdefault(quad[name]["value"], len(labels))
         self.blank_count = len(labels)
-        fixed: list[str] = []  # lines that neither a slot nor a blank node label can change
-        templates: list[_Template] = []  # the other lines
-        template_quads: list[int] = []  # the quad of each template
-        slotted = set(self.by_quad)
-        # per blank node: the templates of its quads with itself as _:a and the others as _:z
-        hash_parts: list[list[_Template]] = [[] for _ in labels]
+        first_label = 2 * len(self.slots)
+        lines: list[str] = []
+        # per blank node: its quads' templates with itself as _:a and the others as _:z
+        hash_parts: list[list[str]] = [[] for _ in labels]
         for index, quad in enumerate(self.quads):
+            if "name" in quad:  # pragma: no cover - shapes are learned for the default graph only
+                raise ValueError("named graphs are not compiled")
             holes = dict(self.by_quad.get(index, ()))
             parts: list[str | int] = []
             for name in ("subject", "predicate", "object"):
                 parts.extend(_component_parts(quad[name], holes.get(name), labels))
                 parts.append(" ")
-            if "name" in quad:  # pragma: no cover - shapes are learned for the default graph only
-                raise ValueError("named graphs are not compiled")
             parts[-1] = " .\n"
-            template = _merge(parts)
-            if index not in slotted and not self.blanks[index]:
-                fixed.append("".join(str(part) for part in template))
-            else:
-                templates.append(template)
-                template_quads.append(index)
+            lines.append(_format_string(parts, lambda blank: f"{{0[{first_label + blank}]}}"))
             for name in self.blanks[index]:  # one entry per component, as URDNA2015 does
-                me = -(labels[quad[name]["value"]] + 1)
-                hash_parts[-me - 1].append(
-                    _merge(
-                        [
-                            ("_:a" if part == me else "_:z") if isinstance(part, int) and part < 0 else part
-                            for part in template
-                        ]
-                    )
+                me = labels[quad[name]["value"]]
+                hash_parts[me].append(
+                    _format_string(parts, lambda blank, me=me: "_:a" if blank == me else "_:z")
                 )
-        self.fixed_lines = tuple(fixed)
-        self.templates = tuple(templates)
-        self.template_quads = tuple(template_quads)
-        self.hash_templates = tuple(tuple(parts) for parts in hash_parts)
+        #: All lines as one format string (every "\n" in its result ends a line: literals escape theirs,
+        #: and the values of IRI slots have none).
+        self.lines_format = "".join(lines)
+        self.hash_formats = tuple("".join(parts) for parts in hash_parts)
         #: First degree hashes that no slot can change (None where one can).
         self.constant_hashes: tuple[str | None, ...] = tuple(
-            _digest([_fill(t, ()) for t in parts]) if all(_holes_free(t) for t in parts) else None
-            for parts in self.hash_templates
+            None if "{0[" in text else _hash_lines(text.replace("{{", "{").replace("}}", "}"))
+            for text in self.hash_formats
         )
-        self.simple = len({h for h in self.constant_hashes if h is not None}) == sum(
-            1 for h in self.constant_hashes if h is not None
+        constants = [h for h in self.constant_hashes if h is not None]
+        # Lines are sorted without their "\n": the same order as with it while no line holds a
+        # character below "\n" or another control character (slot values are checked for them).
+        self.simple = (
+            len(set(constants)) == len(constants)
+            and bool(lines)
+            and UNSUPPORTED_CONTROL.search(self.lines_format) is None
+            and "\t" not in self.lines_format
         )
+        self.iri_slots = tuple(i for i, kinds in enumerate(self.slot_kinds) if "IRI" in kinds)
+        self.literal_slots = tuple(i for i, kinds in enumerate(self.slot_kinds) if "literal" in kinds)
         self._compile_pairs()
 
     def _compile_pairs(self) -> None:
-        """The pairs of quads that some slot values could make equal: same predicate, and subjects and
-        objects that are each either equal constants (blank nodes: the same one) or a slot and something
-        of its kind (an IRI, or a literal of the same datatype and language)."""
+        """The pairs of quads involving a blank node that some slot values could make equal: same
+        predicate, same blank node(s) at the same places, and the other terms each either an equal
+        constant or a slot and something of its kind (an IRI, or a literal of the same datatype and
+        language). Equal lines elsewhere are merged after sorting; these would change a first degree
+        hash, so the compiled path leaves such a document to URDNA2015."""
         forms: list[tuple[Any, ...]] = []
         for index, quad in enumerate(self.quads):
             holes = dict(self.by_quad.get(index, ()))
@@ -364,8 +355,9 @@ class Shape:
             forms.append(tuple(form))
         by_predicate: dict[str, list[int]] = {}
         for index, shaped in enumerate(forms):
-            by_predicate.setdefault(shaped[0], []).append(index)
-        pairs: list[tuple[Any, Any, Any, Any, int]] = []
+            if self.blanks[index]:
+                by_predicate.setdefault(shaped[0], []).append(index)
+        pairs: list[tuple[Any, Any, Any, Any]] = []
         for indexes in by_predicate.values():
             for at, left in enumerate(indexes):
                 for right in indexes[at + 1 :]:
@@ -383,19 +375,13 @@ class Shape:
                         refs.append(2 * x[1] if x[1] is not None else x[2])
                         refs.append(2 * y[1] if y[1] is not None else y[2])
                     else:
-                        # the one to drop when they are equal: a slotted one (the later if both are)
-                        drop = right if right in self.by_quad else left
-                        pairs.append((refs[0], refs[1], refs[2], refs[3], drop))
-        #: (left subject, right subject, left object, right object, quad to drop when equal): a slot as
-        #: the index of its value in the ``filled`` list of :meth:`canonical`, else the constant text.
+                        pairs.append((refs[0], refs[1], refs[2], refs[3]))
+        #: (left subject, right subject, left object, right object): a slot as the index of its value in
+        #: the argument list of :meth:`canonical`, else the constant text.
         self.pairs = tuple(pairs)
-        #: The quads that involve a blank node: dropping one changes first degree hashes.
-        self.blank_quads = frozenset(index for index, names in enumerate(self.blanks) if names)
 
-    def _duplicates(self, filled: list[str]) -> set[int]:
-        """The quads that ``filled`` makes equal to another one (all but one of each such group)."""
-        dropped: set[int] = set()
-        for ls, rs, lo, ro, drop in self.pairs:
+    def _blank_quads_repeat(self, filled: list[str]) -> bool:
+        for ls, rs, lo, ro in self.pairs:
             left_s = filled[ls] if ls.__class__ is int else ls
             right_s = filled[rs] if rs.__class__ is int else rs
             if left_s != right_s:
@@ -403,8 +389,8 @@ class Shape:
             left_o = filled[lo] if lo.__class__ is int else lo
             right_o = filled[ro] if ro.__class__ is int else ro
             if left_o == right_o:
-                dropped.add(drop)
-        return dropped
+                return True
+        return False
 
     def check(self, values: list[str]) -> bool:
         """Whether every value passes the check safe mode makes at its slot's positions."""
@@ -452,26 +438,27 @@ class Shape:
         return out
 
     def canonical(self, values: list[str]) -> str | None:
-        """The RDFC-1.0 canonical N-Quads of the shape's document with ``values`` (already checked with
-        :meth:`check`), or ``None`` when the compiled path does not apply: two quads may be equal, or two
-        blank nodes have the same first degree hash (then run URDNA2015 over :meth:`quads_for`)."""
+        """The RDFC-1.0 canonical N-Quads of the shape's document with ``values``, or ``None`` when the
+        compiled path does not apply: a value that needs :meth:`check` (then the caller decides), two
+        quads with a blank node made equal, or two blank nodes with one first degree hash (then
+        URDNA2015 over :meth:`quads_for` decides)."""
         if not self.simple:
             return None
-        filled: list[str] = []
+        if self.literal_slots and UNSUPPORTED_CONTROL.search(
+            "".join([values[i] for i in self.literal_slots])
+        ):
+            return None
+        if self.iri_slots and _IRIS.fullmatch(" ".join([values[i] for i in self.iri_slots])) is None:
+            return None
+        args: list[str] = []
         for value in values:
-            filled.append(value)
-            filled.append(_escape(value))
-        dropped = self._duplicates(filled) if self.pairs else set()
-        if dropped and not self.blank_quads.isdisjoint(dropped):
-            return None  # a blank node's quads change: the general path
+            args.append(value)
+            args.append(_escape(value))
+        if self.pairs and self._blank_quads_repeat(args):
+            return None
         hashes: list[str] = []
-        for constant, parts in zip(self.constant_hashes, self.hash_templates, strict=True):
-            if constant is not None:
-                hashes.append(constant)
-            else:
-                lines = [_fill(template, filled) for template in parts]
-                lines.sort()
-                hashes.append(_digest(lines))
+        for constant, text in zip(self.constant_hashes, self.hash_formats, strict=True):
+            hashes.append(constant if constant is not None else _hash_lines(text.format(args)))
         order = sorted(range(len(hashes)), key=hashes.__getitem__)
         for left, right in pairwise(order):
             if hashes[left] == hashes[right]:
@@ -479,30 +466,39 @@ class Shape:
         canonical = [""] * len(hashes)
         for rank, blank in enumerate(order):
             canonical[blank] = f"_:c14n{rank}"
-        lines = list(self.fixed_lines)
-        for at, template in zip(self.template_quads, self.templates, strict=True):
-            if at in dropped:
-                continue
-            lines.append(
-                "".join(
-                    part if part.__class__ is str else (filled[part] if part >= 0 else canonical[-part - 1])  # type: ignore[operator,index]
-                    for part in template
-                )
-            )
-        lines.sort()
-        return "".join(lines)
+        args.extend(canonical)
+        lines = self.lines_format.format(args).split("\n")
+        lines.pop()  # after the last line's "\n"
+        # Equal lines are equal quads (slots with equal strings): the dataset holds them once.
+        return "\n".join(sorted(set(lines))) + "\n"
 
 
-def _holes_free(template: _Template) -> bool:
-    return all(isinstance(part, str) for part in template)
+# Absolute IRIs joined by spaces: stricter than is_absolute (no control characters, no final line feed),
+# so every "\n" of a compiled document's lines ends a line.
+_IRI_TEXT = r"[A-Za-z][A-Za-z0-9+\-.]*:[^\s\x00-\x1f\x7f]*"
+_IRIS = re.compile(rf"{_IRI_TEXT}(?: {_IRI_TEXT})*")
 
 
-def _fill(template: _Template, filled: Any) -> str:
-    return "".join(part if part.__class__ is str else filled[part] for part in template)
+def _format_string(parts: list[str | int], blank: Any) -> str:
+    """A template's parts as a ``str.format`` string: constant text with its braces doubled, slot ``s``
+    as ``{0[s]}`` (``parts`` holds 2s or 2s+1 already), blank node ``b`` (``-(b+1)``) as ``blank(b)``."""
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part.replace("{", "{{").replace("}", "}}"))
+        elif part >= 0:
+            out.append(f"{{0[{part}]}}")
+        else:
+            out.append(blank(-part - 1))
+    return "".join(out)
 
 
-def _digest(lines: list[str]) -> str:
-    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+def _hash_lines(text: str) -> str:
+    """RDFC-1.0's hash of N-Quads lines given as one text (each line ends with "\n"): sorted, joined."""
+    lines = text.split("\n")
+    lines.pop()
+    lines.sort()
+    return hashlib.sha256(("\n".join(lines) + "\n").encode("utf-8")).hexdigest()
 
 
 def learn_shape(dataset: dict[str, list[Quad]], slot_markers: dict[str, int]) -> Shape | None:
