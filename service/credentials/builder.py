@@ -37,9 +37,35 @@ class Signer:
         return self.verification_method.split("#", 1)[0]
 
 
+def _may_have_problems(document: Any) -> bool:
+    """Whether :func:`canonical_problems` could find anything (no JSON paths built: the usual answer is
+    no, and building a path for every value cost more than the JSON Schema check)."""
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            return True
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, Mapping):
+            for key, value in node.items():
+                if value is None:
+                    return True
+                if isinstance(value, str):
+                    if key in _OBJECT_ONLY:
+                        return True
+                    if key in ("validFrom", "validUntil") and not value.endswith("Z"):
+                        return True
+                elif isinstance(value, list | Mapping):
+                    stack.append(value)
+    return False
+
+
 def canonical_problems(document: Any, path: str = "$") -> list[str]:
     """Departures from the canonical JSON rules: ``null`` values, ``image`` given as a bare string, and
     a ``validFrom`` / ``validUntil`` that is not UTC with ``Z``."""
+    if not _may_have_problems(document):
+        return []
     problems: list[str] = []
     if document is None:
         problems.append(f"{path}: null")

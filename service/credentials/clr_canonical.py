@@ -54,6 +54,7 @@ from service.credentials.shapes import (
     MARKER,
     context_terms,
     markers,
+    shape_key,
     skeleton,
     slot_value_ok,
 )
@@ -358,11 +359,11 @@ class _ComposingProcessor(SafeProcessor):
         """The piece of a credential whose shape was seen before (a cohort's records and badges of one
         achievement): its quads from the shape's, with its own strings put back; ``None`` when the
         shape is new (only remembered then: learned on its second sighting) or not templatable."""
-        skeleton_ = skeleton(element, context_terms(self._registry))
-        if skeleton_ is None:
+        terms = context_terms(self._registry)
+        shaped = shape_key(element, terms)
+        if shaped is None:
             return None
-        shape_doc, values = skeleton_
-        digest = hashlib.sha256(orjson.dumps(shape_doc)).digest()
+        digest, values = shaped
         key = (id(self._registry), id(active_ctx), id(type_scoped_ctx), active_property, digest)
         entry = _shapes.get(key)
         if (
@@ -375,8 +376,13 @@ class _ComposingProcessor(SafeProcessor):
             return None
         shape = entry[3]
         if shape is _SEEN_ONCE:
-            learned = self._learn_shape(
-                active_ctx, active_property, shape_doc, values, options, type_scoped_ctx
+            parts = skeleton(element, terms)
+            learned = (
+                None
+                if parts is None
+                else self._learn_shape(
+                    active_ctx, active_property, parts[0], values, options, type_scoped_ctx
+                )
             )
             shape = learned if learned is not None else _NOT_TEMPLATABLE
             _shapes[key] = (self._registry, active_ctx, type_scoped_ctx, shape)

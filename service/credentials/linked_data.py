@@ -71,6 +71,7 @@ from service.credentials.shapes import (
     is_iri_or_blank,
     learn_shape,
     markers,
+    shape_key,
     shaped_key,
 )
 from service.credentials.shapes import skeleton as shape_skeleton
@@ -392,21 +393,19 @@ def canonicalize(
     """
     registry = registry or default_registry()
     key: bytes | None = None
-    skeleton: tuple[Any, list[str]] | None = None
-    shape_key: bytes | None = None
+    shaped: tuple[bytes, list[str]] | None = None
     if memoize and registry.cache:
-        skeleton = shape_skeleton(document, context_terms(registry)) if shapes else None
-        shape_key = document_key(skeleton[0]) if skeleton is not None else None
+        shaped = shape_key(document, context_terms(registry)) if shapes else None
         # With a shape, the document is its skeleton plus its slot strings: keyed by those, one JSON
         # serialization of the document (the skeleton's) serves both caches.
-        key = shaped_key(shape_key, skeleton[1]) if shape_key and skeleton else document_key(document)
+        key = shaped_key(*shaped) if shaped is not None else document_key(document)
     if key is not None:
         cached = registry.canonical_documents.get(key)
         if isinstance(cached, str):
             return cached
     result = None
-    if key is not None and skeleton is not None and shape_key is not None:
-        result = _canonicalize_by_shape(skeleton[0], skeleton[1], shape_key, registry)
+    if shaped is not None:
+        result = _canonicalize_by_shape(document, shaped[1], shaped[0], registry)
     if result is None:
         result = _run(registry, memoize, "normalize", document)
     assert isinstance(result, str)
@@ -445,10 +444,10 @@ _SEEN_ONCE = "seen once"
 
 
 def _canonicalize_by_shape(
-    shape_doc: Any, values: list[str], key: bytes, registry: ContextRegistry
+    document: Mapping[str, Any], values: list[str], key: bytes, registry: ContextRegistry
 ) -> str | None:
-    """RDFC-1.0 N-Quads through the document's shape (its skeleton ``shape_doc`` with the slot strings
-    ``values``, ``key`` the skeleton's key), or ``None`` (then the full path runs)."""
+    """RDFC-1.0 N-Quads through the document's shape (``values`` its slot strings, ``key`` its shape's
+    key), or ``None`` (then the full path runs)."""
     shape = registry.canonical_shapes.get(key)
     if shape is None:
         # First sighting: only remember it. A shape is learned when a second document has it, so
@@ -456,6 +455,10 @@ def _canonicalize_by_shape(
         registry.canonical_shapes[key] = _SEEN_ONCE
         return None
     if shape is _SEEN_ONCE:
+        parts = shape_skeleton(document, context_terms(registry))
+        if parts is None:  # pragma: no cover - shape_key found one
+            return None
+        shape_doc = parts[0]
         processor = SafeProcessor(registry)
         options = jsonld_options(registry, True)
         options["produceGeneralizedRdf"] = False

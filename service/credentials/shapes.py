@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
+
+import orjson
 
 from service.credentials.contexts import ContextRegistry
 
@@ -47,6 +50,8 @@ __all__ = [
     "learn_shape",
     "marker",
     "markers",
+    "shape_key",
+    "shaped_key",
     "skeleton",
     "slot_value_ok",
 ]
@@ -119,33 +124,45 @@ def markers(values: list[str]) -> dict[str, int]:
     return {marker(index, value): index for index, value in enumerate(values)}
 
 
-class _KeptMarker(Exception):
-    pass
+class _NotShaped(Exception):
+    """A kept string that looks like a marker, or a value JSON cannot hold (NaN, infinity)."""
 
 
-def skeleton(document: Mapping[str, Any], terms: frozenset[str]) -> tuple[Any, list[str]] | None:
+def skeleton(
+    document: Mapping[str, Any], terms: frozenset[str], *, indexed: bool = True
+) -> tuple[Any, list[str]] | None:
     """The document with its slot strings replaced by markers, and the strings; ``None`` when a string
-    would have to stay in the shape but looks like a marker (never templated then).
+    would have to stay in the shape but looks like a marker (never templated then) or a number is not
+    finite.
 
     Kept in the shape (not slots): ``@context``, the values of ``type`` and ``@``-keywords, strings that
     start with ``_:`` or ``@``, strings that are a term, prefix or keyword of a pinned context, strings in
-    a top-level list."""
+    a top-level list. ``indexed=False`` writes each marker without its index (what :func:`shape_key`
+    hashes: the indexes follow from the markers' order)."""
     values: list[str] = []
     append = values.append
 
     def text(value: str, key: str) -> str:
         if key == "type" or key[:1] == "@" or value.startswith(("_:", "@")) or value in terms:
             if MARKER in value:
-                raise _KeptMarker
+                raise _NotShaped
             return value
         append(value)
-        return marker(len(values) - 1, value)
+        if indexed:
+            return marker(len(values) - 1, value)
+        if ":" not in value:
+            return MARKER
+        match = _SCHEME_PREFIX.match(value)
+        if match is None:
+            return MARKER
+        end = match.end()
+        return f"{value[:end]}{'//' if value.startswith('//', end) else ''}{MARKER}"
 
     def walk_dict(node: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in node.items():
             kind = type(value)
-            if key == "@context" or kind in (int, float, bool) or value is None:
+            if key == "@context" or kind is int or kind is bool or value is None:
                 out[key] = value
             elif kind is str:
                 out[key] = text(value, key)
@@ -177,15 +194,36 @@ def skeleton(document: Mapping[str, Any], terms: frozenset[str]) -> tuple[Any, l
         if isinstance(node, str):
             if key is None:
                 if MARKER in node:
-                    raise _KeptMarker
+                    raise _NotShaped
                 return node
             return text(node, key)
+        if isinstance(node, float) and not math.isfinite(node):
+            raise _NotShaped
         return node
 
     try:
         return walk(document, None), values
-    except _KeptMarker:
+    except _NotShaped:
         return None
+
+
+_STRICT_JSON = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def shape_key(document: Mapping[str, Any], terms: frozenset[str]) -> tuple[bytes, list[str]] | None:
+    """The key of the document's shape (SHA-256 of its skeleton's exact JSON, markers without their
+    index) and its slot strings; ``None`` when the document has no shape (see :func:`skeleton`) or is not
+    plain JSON. Equal keys mean equal skeletons: the markers' indexes are their order."""
+    parts = skeleton(document, terms, indexed=False)
+    if parts is None:
+        return None
+    try:
+        data = orjson.dumps(parts[0], option=_STRICT_JSON)
+    except TypeError:  # not plain JSON (a datetime, a subclass, a 65-bit integer, a non-string key)
+        return None
+    return hashlib.sha256(data).digest(), parts[1]
 
 
 def document_key(document: Any) -> bytes | None:
@@ -201,7 +239,11 @@ def document_key(document: Any) -> bytes | None:
 def shaped_key(shape_key: bytes, values: list[str]) -> bytes:
     """A document's memo key from its shape's key and its slot strings (the pair determines the
     document: a kept string never contains a marker, see :func:`skeleton`)."""
-    return hashlib.sha256(b"shape\x00" + shape_key + json.dumps(values).encode("ascii")).digest()
+    try:
+        text = b"shape\x00" + orjson.dumps(values)
+    except TypeError:  # a lone surrogate: JSON's ASCII escapes
+        text = b"ascii\x00" + json.dumps(values).encode("ascii")
+    return hashlib.sha256(shape_key + text).digest()
 
 
 def _escape(value: str) -> str:
@@ -239,14 +281,18 @@ def quad_key(quad: Quad) -> tuple[Any, ...]:
 _Template = tuple[str | int, ...]
 
 
-def _component_parts(component: Component, slot: int | None, blank_index: dict[str, int]) -> list[str | int]:
+def _component_parts(
+    component: Component, slot: int | None, blank_index: dict[str, int], literal_index: dict[int, int]
+) -> list[str | int]:
+    """A quad component as template parts: text, the argument index of a slot's value (raw for an IRI,
+    escaped for a literal), ``-(b+1)`` for blank node ``b``."""
     kind = component["type"]
     if kind == "IRI":
-        return ["<", 2 * slot, ">"] if slot is not None else ["<" + component["value"] + ">"]
+        return ["<", slot, ">"] if slot is not None else ["<" + component["value"] + ">"]
     if kind == "blank node":
         return [-(blank_index[component["value"]] + 1)]
     parts: list[str | int] = (
-        ['"', 2 * slot + 1, '"'] if slot is not None else ['"' + _escape(component["value"]) + '"']
+        ['"', literal_index[slot], '"'] if slot is not None else ['"' + _escape(component["value"]) + '"']
     )
     datatype = component["datatype"]
     if datatype == _RDF_LANGSTRING:
@@ -287,15 +333,18 @@ class Shape:
         self._compile()
 
     def _compile(self) -> None:
-        """Line templates as ``str.format`` strings over one argument list: ``{0[2s]}`` is slot ``s``'s
-        value (an IRI), ``{0[2s+1]}`` its escaped value (a literal), ``{0[2n+b]}`` blank node ``b``'s
-        canonical label (``n`` slots)."""
+        """Line templates as ``str.format`` strings over one argument list: the ``n`` slot values (IRIs
+        as they are), then the escaped values of the ``m`` literal slots, then the blank nodes' canonical
+        labels; ``{0[i]}`` is argument ``i``."""
         labels: dict[str, int] = {}
         for names, quad in zip(self.blanks, self.quads, strict=True):
             for name in names:
                 labels.setdefault(quad[name]["value"], len(labels))
         self.blank_count = len(labels)
-        first_label = 2 * len(self.slots)
+        self.iri_slots = tuple(i for i, kinds in enumerate(self.slot_kinds) if "IRI" in kinds)
+        self.literal_slots = tuple(i for i, kinds in enumerate(self.slot_kinds) if "literal" in kinds)
+        literal_index = {slot: len(self.slots) + at for at, slot in enumerate(self.literal_slots)}
+        first_label = len(self.slots) + len(self.literal_slots)
         lines: list[str] = []
         # per blank node: its quads' templates with itself as _:a and the others as _:z
         hash_parts: list[list[str]] = [[] for _ in labels]
@@ -305,7 +354,7 @@ class Shape:
             holes = dict(self.by_quad.get(index, ()))
             parts: list[str | int] = []
             for name in ("subject", "predicate", "object"):
-                parts.extend(_component_parts(quad[name], holes.get(name), labels))
+                parts.extend(_component_parts(quad[name], holes.get(name), labels, literal_index))
                 parts.append(" ")
             parts[-1] = " .\n"
             lines.append(_format_string(parts, lambda blank: f"{{0[{first_label + blank}]}}"))
@@ -332,8 +381,6 @@ class Shape:
             and UNSUPPORTED_CONTROL.search(self.lines_format) is None
             and "\t" not in self.lines_format
         )
-        self.iri_slots = tuple(i for i, kinds in enumerate(self.slot_kinds) if "IRI" in kinds)
-        self.literal_slots = tuple(i for i, kinds in enumerate(self.slot_kinds) if "literal" in kinds)
         self._compile_pairs()
 
     def _compile_pairs(self) -> None:
@@ -372,15 +419,16 @@ class Shape:
                             break
                         if x[0][0] == "blank node" and x[2] != y[2]:
                             break
-                        refs.append(2 * x[1] if x[1] is not None else x[2])
-                        refs.append(2 * y[1] if y[1] is not None else y[2])
+                        refs.append(x[1] if x[1] is not None else x[2])
+                        refs.append(y[1] if y[1] is not None else y[2])
                     else:
                         pairs.append((refs[0], refs[1], refs[2], refs[3]))
-        #: (left subject, right subject, left object, right object): a slot as the index of its value in
-        #: the argument list of :meth:`canonical`, else the constant text.
+        #: (left subject, right subject, left object, right object): a slot as its index, else the
+        #: constant text.
         self.pairs = tuple(pairs)
 
     def _blank_quads_repeat(self, filled: list[str]) -> bool:
+        """Whether the slot strings ``filled`` make two quads with a blank node equal."""
         for ls, rs, lo, ro in self.pairs:
             left_s = filled[ls] if ls.__class__ is int else ls
             right_s = filled[rs] if rs.__class__ is int else rs
@@ -444,18 +492,18 @@ class Shape:
         URDNA2015 over :meth:`quads_for` decides)."""
         if not self.simple:
             return None
-        if self.literal_slots and UNSUPPORTED_CONTROL.search(
-            "".join([values[i] for i in self.literal_slots])
-        ):
+        # The literals joined by NUL (refused in literals, so a safe separator): one control character
+        # check and one escaping pass for all of them.
+        literals = "\x00".join([values[i] for i in self.literal_slots])
+        if _CONTROL_BUT_NUL.search(literals) or literals.count("\x00") >= len(self.literal_slots):
             return None
         if self.iri_slots and _IRIS.fullmatch(" ".join([values[i] for i in self.iri_slots])) is None:
             return None
-        args: list[str] = []
-        for value in values:
-            args.append(value)
-            args.append(_escape(value))
-        if self.pairs and self._blank_quads_repeat(args):
+        if self.pairs and self._blank_quads_repeat(values):
             return None
+        args = list(values)
+        if self.literal_slots:
+            args.extend(_escape(literals).split("\x00"))
         hashes: list[str] = []
         for constant, text in zip(self.constant_hashes, self.hash_formats, strict=True):
             hashes.append(constant if constant is not None else _hash_lines(text.format(args)))
@@ -477,11 +525,12 @@ class Shape:
 # so every "\n" of a compiled document's lines ends a line.
 _IRI_TEXT = r"[A-Za-z][A-Za-z0-9+\-.]*:[^\s\x00-\x1f\x7f]*"
 _IRIS = re.compile(rf"{_IRI_TEXT}(?: {_IRI_TEXT})*")
+_CONTROL_BUT_NUL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _format_string(parts: list[str | int], blank: Any) -> str:
-    """A template's parts as a ``str.format`` string: constant text with its braces doubled, slot ``s``
-    as ``{0[s]}`` (``parts`` holds 2s or 2s+1 already), blank node ``b`` (``-(b+1)``) as ``blank(b)``."""
+    """A template's parts as a ``str.format`` string: constant text with its braces doubled, an argument
+    index ``i`` as ``{0[i]}``, blank node ``b`` (``-(b+1)``) as ``blank(b)``."""
     out: list[str] = []
     for part in parts:
         if isinstance(part, str):

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.credentials import ContextRegistry, SafeModeError, canonicalize
-from service.credentials.shapes import Shape, context_terms, document_key, skeleton
+from service.credentials.shapes import Shape, context_terms, shape_key
 
 CONTEXT = [
     "https://www.w3.org/ns/credentials/v2",
@@ -124,10 +124,9 @@ def test_shapes_give_the_bytes_of_full_rdfc(document: dict[str, Any]) -> None:
     full = _full(document)
     assert _by_shape(document) == full  # first sighting of a shape: remembered, full path
     assert _by_shape(document) == full  # second: learned, compiled or URDNA2015 over the filled quads
-    parts = skeleton(document, context_terms(REGISTRY))
+    parts = shape_key(document, context_terms(REGISTRY))
     assert parts is not None
-    key = document_key(parts[0])
-    shape = REGISTRY.canonical_shapes.get(key)
+    shape = REGISTRY.canonical_shapes.get(parts[0])
     if isinstance(shape, Shape):
         compiled = shape.canonical(parts[1])  # the compiled path itself, when it applies
         if compiled is not None:
@@ -164,9 +163,9 @@ def test_the_compiled_path_runs_for_repeated_shapes() -> None:
         full = canonicalize(document, memoize=False)
         registry.canonical_documents = type(registry.canonical_documents)(2048)
         assert canonicalize(document, registry=registry) == full
-        parts = skeleton(document, context_terms(registry))
+        parts = shape_key(document, context_terms(registry))
         assert parts is not None
-        shape = registry.canonical_shapes.get(document_key(parts[0]))
+        shape = registry.canonical_shapes.get(parts[0])
         if isinstance(shape, Shape) and shape.canonical(parts[1]) == full:
             compiled += 1
     assert compiled == 4  # every sighting after the first
