@@ -33,7 +33,8 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from itertools import pairwise
+from itertools import chain, pairwise
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -307,9 +308,16 @@ class Shape:
     """A learned shape: its quads with the positions of each slot (``(quad, component, kind)``), and
     the compiled RDFC-1.0 template (see the module docstring)."""
 
-    def __init__(self, quads: list[Quad], slots: list[list[tuple[int, str, str]]]) -> None:
+    def __init__(
+        self,
+        quads: list[Quad],
+        slots: list[list[tuple[int, str, str]]],
+        schemed: frozenset[int] = frozenset(),
+    ) -> None:
         self.quads = quads
         self.slots = slots
+        #: Slots whose marker keeps a scheme (``https:...``): every document of the shape has it there.
+        self._schemed = schemed
         #: Per slot, the kinds of its positions ("IRI", "literal"): the checks its values need.
         self.slot_kinds = [frozenset(kind for _, _, kind in positions) for positions in slots]
         #: quad index -> [(component, slot)] for the quads that hold a slot.
@@ -343,11 +351,13 @@ class Shape:
         self.blank_count = len(labels)
         self.iri_slots = tuple(i for i, kinds in enumerate(self.slot_kinds) if "IRI" in kinds)
         self.literal_slots = tuple(i for i, kinds in enumerate(self.slot_kinds) if "literal" in kinds)
+        #: IRI slots whose marker has no scheme (values get the whole absolute IRI check).
+        self.unschemed = tuple(slot for slot in self.iri_slots if slot not in self._schemed)
         literal_index = {slot: len(self.slots) + at for at, slot in enumerate(self.literal_slots)}
         first_label = len(self.slots) + len(self.literal_slots)
-        lines: list[str] = []
+        lines: list[str | int] = []
         # per blank node: its quads' templates with itself as _:a and the others as _:z
-        hash_parts: list[list[str]] = [[] for _ in labels]
+        hash_parts: list[list[str | int]] = [[] for _ in labels]
         for index, quad in enumerate(self.quads):
             if "name" in quad:  # pragma: no cover - shapes are learned for the default graph only
                 raise ValueError("named graphs are not compiled")
@@ -357,29 +367,32 @@ class Shape:
                 parts.extend(_component_parts(quad[name], holes.get(name), labels, literal_index))
                 parts.append(" ")
             parts[-1] = " .\n"
-            lines.append(_format_string(parts, lambda blank: f"{{0[{first_label + blank}]}}"))
+            lines.extend(
+                part if isinstance(part, str) or part >= 0 else first_label - part - 1 for part in parts
+            )
             for name in self.blanks[index]:  # one entry per component, as URDNA2015 does
-                me = labels[quad[name]["value"]]
-                hash_parts[me].append(
-                    _format_string(parts, lambda blank, me=me: "_:a" if blank == me else "_:z")
+                me = -(labels[quad[name]["value"]] + 1)
+                hash_parts[-me - 1].extend(
+                    ("_:a" if part == me else "_:z") if isinstance(part, int) and part < 0 else part
+                    for part in parts
                 )
-        #: All lines as one format string (every "\n" in its result ends a line: literals escape theirs,
-        #: and the values of IRI slots have none).
-        self.lines_format = "".join(lines)
-        self.hash_formats = tuple("".join(parts) for parts in hash_parts)
+        #: All lines as one template (every "\n" in its result ends a line: literals escape theirs, and
+        #: the values of IRI slots have none).
+        self.lines_template = _Filler(lines)
+        self.hash_templates = tuple(_Filler(parts) for parts in hash_parts)
         #: First degree hashes that no slot can change (None where one can).
         self.constant_hashes: tuple[str | None, ...] = tuple(
-            None if "{0[" in text else _hash_lines(text.replace("{{", "{").replace("}}", "}"))
-            for text in self.hash_formats
+            _hash_lines(template(())) if template.constant else None for template in self.hash_templates
         )
+        all_text = "".join(self.lines_template.texts) + self.lines_template.last
         constants = [h for h in self.constant_hashes if h is not None]
         # Lines are sorted without their "\n": the same order as with it while no line holds a
         # character below "\n" or another control character (slot values are checked for them).
         self.simple = (
             len(set(constants)) == len(constants)
             and bool(lines)
-            and UNSUPPORTED_CONTROL.search(self.lines_format) is None
-            and "\t" not in self.lines_format
+            and UNSUPPORTED_CONTROL.search(all_text) is None
+            and "\t" not in all_text
         )
         self._compile_pairs()
 
@@ -497,16 +510,21 @@ class Shape:
         literals = "\x00".join([values[i] for i in self.literal_slots])
         if _CONTROL_BUT_NUL.search(literals) or literals.count("\x00") >= len(self.literal_slots):
             return None
-        if self.iri_slots and _IRIS.fullmatch(" ".join([values[i] for i in self.iri_slots])) is None:
+        # An IRI slot's scheme is part of the shape's key (its marker keeps it), so a value only needs to
+        # be free of white space and control characters; slots learned without a scheme get it all.
+        if self.iri_slots and _NOT_IN_IRI.search("".join([values[i] for i in self.iri_slots])):
             return None
+        for slot in self.unschemed:
+            if not _IRIS.fullmatch(values[slot]):
+                return None
         if self.pairs and self._blank_quads_repeat(values):
             return None
         args = list(values)
         if self.literal_slots:
             args.extend(_escape(literals).split("\x00"))
         hashes: list[str] = []
-        for constant, text in zip(self.constant_hashes, self.hash_formats, strict=True):
-            hashes.append(constant if constant is not None else _hash_lines(text.format(args)))
+        for constant, template in zip(self.constant_hashes, self.hash_templates, strict=True):
+            hashes.append(constant if constant is not None else _hash_lines(template(args)))
         order = sorted(range(len(hashes)), key=hashes.__getitem__)
         for left, right in pairwise(order):
             if hashes[left] == hashes[right]:
@@ -515,7 +533,7 @@ class Shape:
         for rank, blank in enumerate(order):
             canonical[blank] = f"_:c14n{rank}"
         args.extend(canonical)
-        lines = self.lines_format.format(args).split("\n")
+        lines = self.lines_template(args).split("\n")
         lines.pop()  # after the last line's "\n"
         # Equal lines are equal quads (slots with equal strings): the dataset holds them once.
         return "\n".join(sorted(set(lines))) + "\n"
@@ -526,20 +544,40 @@ class Shape:
 _IRI_TEXT = r"[A-Za-z][A-Za-z0-9+\-.]*:[^\s\x00-\x1f\x7f]*"
 _IRIS = re.compile(rf"{_IRI_TEXT}(?: {_IRI_TEXT})*")
 _CONTROL_BUT_NUL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NOT_IN_IRI = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
-def _format_string(parts: list[str | int], blank: Any) -> str:
-    """A template's parts as a ``str.format`` string: constant text with its braces doubled, an argument
-    index ``i`` as ``{0[i]}``, blank node ``b`` (``-(b+1)``) as ``blank(b)``."""
-    out: list[str] = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part.replace("{", "{{").replace("}", "}}"))
-        elif part >= 0:
-            out.append(f"{{0[{part}]}}")
-        else:
-            out.append(blank(-part - 1))
-    return "".join(out)
+class _Filler:
+    """A template: constant texts and argument indexes, filled by one ``itemgetter`` and one join."""
+
+    __slots__ = ("constant", "get", "last", "texts")
+
+    def __init__(self, parts: list[str | int]) -> None:
+        texts: list[str] = []
+        indexes: list[int] = []
+        current = ""
+        for part in parts:
+            if isinstance(part, str):
+                current += part
+            else:
+                texts.append(current)
+                indexes.append(part)
+                current = ""
+        self.texts = tuple(texts)
+        self.last = current
+        self.constant = not indexes
+        self.get: Any = (
+            None
+            if not indexes
+            else (lambda args, i=indexes[0]: (args[i],))
+            if len(indexes) == 1
+            else itemgetter(*indexes)
+        )
+
+    def __call__(self, args: Any) -> str:
+        if self.get is None:
+            return self.last
+        return "".join(chain.from_iterable(zip(self.texts, self.get(args), strict=True))) + self.last
 
 
 def _hash_lines(text: str) -> str:
@@ -571,4 +609,5 @@ def learn_shape(dataset: dict[str, list[Quad]], slot_markers: dict[str, int]) ->
                 slots[slot].append((index, name, str(kind)))
     if any(not positions for positions in slots):
         return None
-    return Shape(quads, slots)
+    schemed = frozenset(slot for text, slot in slot_markers.items() if _SCHEME_PREFIX.match(text))
+    return Shape(quads, slots, schemed)
