@@ -22,6 +22,7 @@ ProofFormat = Literal["data-integrity", "vc-jwt"]
 
 # Properties whose values are objects that must never be bare strings (an IRI shorthand).
 _OBJECT_ONLY = frozenset({"image"})
+_UTC_ONLY = frozenset({"validFrom", "validUntil"})
 
 
 @dataclass(frozen=True)
@@ -43,21 +44,27 @@ def _may_have_problems(document: Any) -> bool:
     stack = [document]
     while stack:
         node = stack.pop()
-        if node is None:
-            return True
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, Mapping):
+        kind = type(node)
+        if kind is dict or (kind is not list and isinstance(node, Mapping)):
             for key, value in node.items():
-                if value is None:
-                    return True
-                if isinstance(value, str):
-                    if key in _OBJECT_ONLY:
+                kind = type(value)
+                if kind is str:
+                    if key in _OBJECT_ONLY or (key in _UTC_ONLY and not value.endswith("Z")):
                         return True
-                    if key in ("validFrom", "validUntil") and not value.endswith("Z"):
-                        return True
-                elif isinstance(value, list | Mapping):
+                elif kind is dict or kind is list:
                     stack.append(value)
+                elif value is None:
+                    return True
+                elif isinstance(value, list | Mapping | str):
+                    stack.append({key: value} if isinstance(value, str) else value)
+        elif kind is list or isinstance(node, list):
+            for item in node:
+                if item is None:
+                    return True
+                if type(item) is not str:
+                    stack.append(item)
+        elif node is None:
+            return True
     return False
 
 

@@ -110,6 +110,17 @@ def context_terms(registry: ContextRegistry) -> frozenset[str]:
     return result
 
 
+def _marker_class(value: str) -> str:
+    """A slot's marker without its index (see :func:`marker`)."""
+    if ":" not in value:
+        return MARKER
+    match = _SCHEME_PREFIX.match(value)
+    if match is None:
+        return MARKER
+    end = match.end()
+    return f"{value[:end]}{'//' if value.startswith('//', end) else ''}{MARKER}"
+
+
 def marker(index: int, value: str) -> str:
     """Slot ``index``'s marker for ``value``: it keeps the value's scheme and a ``//`` after it, which is
     all IRI expansion looks at in a string that is not a term."""
@@ -151,22 +162,29 @@ def skeleton(
         append(value)
         if indexed:
             return marker(len(values) - 1, value)
-        if ":" not in value:
-            return MARKER
-        match = _SCHEME_PREFIX.match(value)
-        if match is None:
-            return MARKER
-        end = match.end()
-        return f"{value[:end]}{'//' if value.startswith('//', end) else ''}{MARKER}"
+        return _marker_class(value)
 
     def walk_dict(node: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in node.items():
             kind = type(value)
-            if key == "@context" or kind is int or kind is bool or value is None:
+            if kind is str:
+                # text(), inlined for the common case: a slot without a colon (the hot path)
+                if (
+                    indexed
+                    or key == "type"
+                    or key[:1] == "@"
+                    or value[:1] == "@"
+                    or value[:2] == "_:"
+                    or ":" in value
+                    or value in terms
+                ):
+                    out[key] = text(value, key)
+                else:
+                    append(value)
+                    out[key] = MARKER
+            elif key == "@context" or kind is int or kind is bool or value is None:
                 out[key] = value
-            elif kind is str:
-                out[key] = text(value, key)
             elif kind is list:
                 out[key] = walk_list(value, key)
             else:
