@@ -44,7 +44,8 @@ busy issuer signs within one second), a credential verified repeatedly (a QR cod
 partners, a verification page reloaded). Failures (safe mode...) are never cached; documents whose
 N-Quads exceed 64 KiB are not kept.
 
-``tests/bench/bench_credentials.py`` measures the ratio (about x5 for canonicalization, x7 for signing).
+``tests/bench/bench_credentials.py`` measures the ratio (about x5 for canonicalization, x7 for signing);
+``tests/bench/bench_canonical.py`` the CPU per distinct credential through the shapes (below).
 Byte-identical output is proved by the test vectors, which run with the caches on, and by a test that
 canonicalizes every example and fixture with the caches off, cold and warm (and from several threads).
 """
@@ -437,7 +438,8 @@ def canonicalize(
 # positions (absolute IRIs; no control characters in literals): else the full path runs and raises its
 # own error. Equal strings in two slots give duplicate quads, which are dropped as toRdf drops them.
 # tests/credentials/test_shapes.py compares this path with the full one over generated credentials and the
-# OB 3.0 test vector, byte for byte.
+# OB 3.0 test vector, byte for byte; tests/credentials/test_shapes_property.py over random documents
+# (hypothesis), the compiled templates included.
 
 _NOT_TEMPLATABLE = "not templatable"
 _SEEN_ONCE = "seen once"
