@@ -55,8 +55,11 @@ def _may_have_problems(document: Any) -> bool:
                     stack.append(value)
                 elif value is None:
                     return True
-                elif isinstance(value, list | Mapping | str):
-                    stack.append({key: value} if isinstance(value, str) else value)
+                elif isinstance(value, str):  # a subclass of str
+                    if key in _OBJECT_ONLY or (key in _UTC_ONLY and not value.endswith("Z")):
+                        return True
+                elif isinstance(value, list | Mapping):
+                    stack.append(value)
         elif kind is list or isinstance(node, list):
             for item in node:
                 if item is None:
