@@ -22,6 +22,7 @@ ProofFormat = Literal["data-integrity", "vc-jwt"]
 
 # Properties whose values are objects that must never be bare strings (an IRI shorthand).
 _OBJECT_ONLY = frozenset({"image"})
+_UTC_ONLY = frozenset({"validFrom", "validUntil"})
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,44 @@ class Signer:
         return self.verification_method.split("#", 1)[0]
 
 
+def _may_have_problems(document: Any) -> bool:
+    """Whether :func:`canonical_problems` could find anything (no JSON paths built: the usual answer is
+    no, and building a path for every value cost more than the JSON Schema check)."""
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is dict or (kind is not list and isinstance(node, Mapping)):
+            for key, value in node.items():
+                kind = type(value)
+                if kind is str:
+                    if key in _OBJECT_ONLY or (key in _UTC_ONLY and not value.endswith("Z")):
+                        return True
+                elif kind is dict or kind is list:
+                    stack.append(value)
+                elif value is None:
+                    return True
+                elif isinstance(value, str):  # a subclass of str
+                    if key in _OBJECT_ONLY or (key in _UTC_ONLY and not value.endswith("Z")):
+                        return True
+                elif isinstance(value, list | Mapping):
+                    stack.append(value)
+        elif kind is list or isinstance(node, list):
+            for item in node:
+                if item is None:
+                    return True
+                if type(item) is not str:
+                    stack.append(item)
+        elif node is None:
+            return True
+    return False
+
+
 def canonical_problems(document: Any, path: str = "$") -> list[str]:
     """Departures from the canonical JSON rules: ``null`` values, ``image`` given as a bare string, and
     a ``validFrom`` / ``validUntil`` that is not UTC with ``Z``."""
+    if not _may_have_problems(document):
+        return []
     problems: list[str] = []
     if document is None:
         problems.append(f"{path}: null")

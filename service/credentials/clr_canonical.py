@@ -41,22 +41,23 @@ from pyld.identifier_issuer import IdentifierIssuer  # type: ignore[import-untyp
 from pyld.nquads import serialize_nquad  # type: ignore[import-untyped]
 
 from service.credentials.contexts import BoundedCache, ContextRegistry, default_registry
-from service.credentials.errors import CredentialError, JsonLdError
+from service.credentials.errors import CredentialError
 from service.credentials.linked_data import (
-    _MARKER,
-    _UNSUPPORTED_CONTROL,
-    _check_expanded,
-    _context_terms,
-    _describe,
-    _is_iri_or_blank,
-    _lock_for,
-    _marker,
-    _options,
-    _our_cause,
-    _SafeProcessor,
-    _skeleton,
+    SafeProcessor,
+    check_expanded,
+    jsonld_options,
+    raise_jsonld_error,
+    registry_lock,
 )
 from service.credentials.linked_data import canonicalize as plain_canonicalize
+from service.credentials.shapes import (
+    MARKER,
+    context_terms,
+    markers,
+    shape_key,
+    skeleton,
+    slot_value_ok,
+)
 
 __all__ = ["canonicalize"]
 
@@ -106,10 +107,7 @@ class _PieceShape:
         for slot, positions in enumerate(self.slots):
             value = values[slot]
             for _at, _where, kind in positions:
-                if kind == "I":
-                    if value.startswith("_:") or not _is_iri_or_blank(value):
-                        return None
-                elif _UNSUPPORTED_CONTROL.search(value):
+                if not slot_value_ok(value, "IRI" if kind == "I" else "literal"):
                     return None
         node_id = values[self.id_slot]
         if not _pyld._is_absolute_iri(node_id):
@@ -218,7 +216,7 @@ def _first_degree_hashes(quads: tuple[_Quad, ...]) -> dict[str, str]:
     return {label: canon.hash_first_degree_quads(label) for label in canon.blank_node_info}
 
 
-class _ComposingProcessor(_SafeProcessor):
+class _ComposingProcessor(SafeProcessor):
     """The safe-mode processor, expanding each :class:`_Embedded` credential once per active context."""
 
     def __init__(self, registry: ContextRegistry) -> None:
@@ -349,7 +347,7 @@ class _ComposingProcessor(_SafeProcessor):
         ):
             self.fallback = True  # the plain path decides (and raises what it raises)
             return expanded
-        _check_expanded(expanded, f"$.credentialSubject.{active_property}")
+        check_expanded(expanded, f"$.credentialSubject.{active_property}")
         piece = self._piece(node_id, expanded, options)
         _pieces[key] = (self._registry, active_ctx, type_scoped_ctx, piece)
         self.pieces.append(piece)
@@ -361,11 +359,11 @@ class _ComposingProcessor(_SafeProcessor):
         """The piece of a credential whose shape was seen before (a cohort's records and badges of one
         achievement): its quads from the shape's, with its own strings put back; ``None`` when the
         shape is new (only remembered then: learned on its second sighting) or not templatable."""
-        skeleton = _skeleton(element, _context_terms(self._registry))
-        if skeleton is None:
+        terms = context_terms(self._registry)
+        shaped = shape_key(element, terms)
+        if shaped is None:
             return None
-        shape_doc, values = skeleton
-        digest = hashlib.sha256(orjson.dumps(shape_doc)).digest()
+        digest, values = shaped
         key = (id(self._registry), id(active_ctx), id(type_scoped_ctx), active_property, digest)
         entry = _shapes.get(key)
         if (
@@ -378,8 +376,13 @@ class _ComposingProcessor(_SafeProcessor):
             return None
         shape = entry[3]
         if shape is _SEEN_ONCE:
-            learned = self._learn_shape(
-                active_ctx, active_property, shape_doc, values, options, type_scoped_ctx
+            parts = skeleton(element, terms)
+            learned = (
+                None
+                if parts is None
+                else self._learn_shape(
+                    active_ctx, active_property, parts[0], values, options, type_scoped_ctx
+                )
             )
             shape = learned if learned is not None else _NOT_TEMPLATABLE
             _shapes[key] = (self._registry, active_ctx, type_scoped_ctx, shape)
@@ -396,7 +399,7 @@ class _ComposingProcessor(_SafeProcessor):
         options: Any,
         type_scoped_ctx: Any,
     ) -> _PieceShape | None:
-        markers = {_marker(index, value): index for index, value in enumerate(values)}
+        slot_markers = markers(values)
         dropped = len(self._dropped)
         try:
             expanded = super()._expand(
@@ -404,26 +407,26 @@ class _ComposingProcessor(_SafeProcessor):
             )
             if len(self._dropped) != dropped:
                 return None
-            _check_expanded(expanded, "$")
+            check_expanded(expanded, "$")
         except (_pyld.JsonLdError, CredentialError):
             return None
         finally:
             del self._dropped[dropped:]
         node_id = expanded.get("@id") if isinstance(expanded, dict) else None
-        id_slot = markers.get(node_id) if isinstance(node_id, str) else None
+        id_slot = slot_markers.get(node_id) if isinstance(node_id, str) else None
         if id_slot is None:
             return None
         quads = self._quads(expanded, options)
-        positions: list[list[_Slot]] = [[] for _ in markers]
+        positions: list[list[_Slot]] = [[] for _ in slot_markers]
         fixed_lines: list[str] = []
         fixed_blank: list[_Quad] = []
         slotted: list[tuple[_Quad, tuple[tuple[int, int], ...]]] = []
         for index, quad in enumerate(quads):
             holes: list[tuple[int, int]] = []
             for where, text in enumerate(quad):
-                if not isinstance(text, str) or _MARKER not in text:
+                if not isinstance(text, str) or MARKER not in text:
                     continue
-                slot = markers.get(text)
+                slot = slot_markers.get(text)
                 if slot is None or where not in (1, 4) or (where == 4 and quad[3] == "B"):
                     return None  # a marker inside a longer string, or in a graph name, datatype...
                 positions[slot].append((index, where, "I" if where == 1 or quad[3] == "I" else "L"))
@@ -507,16 +510,13 @@ def canonicalize(document: Mapping[str, Any], *, registry: ContextRegistry | Non
     if wrapped is None:
         return plain_canonicalize(document, registry=registry)
     processor = _ComposingProcessor(registry)
-    options = _options(registry, True)
+    options = jsonld_options(registry, True)
     options.update(produceGeneralizedRdf=False)
     try:
-        with _lock_for(registry):
+        with registry_lock(registry):
             dataset = processor.to_rdf(wrapped, options)
     except _pyld.JsonLdError as exc:
-        ours = _our_cause(exc)
-        if ours is not None:
-            raise ours from None
-        raise JsonLdError(_describe(exc)) from exc
+        raise_jsonld_error(exc)
     if processor.fallback:
         return plain_canonicalize(document, registry=registry)
     return _compose(dataset, processor.pieces, processor.links)

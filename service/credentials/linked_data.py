@@ -44,19 +44,17 @@ busy issuer signs within one second), a credential verified repeatedly (a QR cod
 partners, a verification page reloaded). Failures (safe mode...) are never cached; documents whose
 N-Quads exceed 64 KiB are not kept.
 
-``tests/bench/bench_credentials.py`` measures the ratio (about x5 for canonicalization, x7 for signing).
+``tests/bench/bench_credentials.py`` measures the ratio (about x5 for canonicalization, x7 for signing);
+``tests/bench/bench_canonical.py`` the CPU per distinct credential through the shapes (below).
 Byte-identical output is proved by the test vectors, which run with the caches on, and by a test that
 canonicalizes every example and fixture with the caches off, cold and warm (and from several threads).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from frozendict import frozendict
 from pyld import jsonld as _pyld  # type: ignore[import-untyped]
@@ -65,12 +63,30 @@ from pyld.context_resolver import ContextResolver  # type: ignore[import-untyped
 
 from service.credentials.contexts import BoundedCache, ContextRegistry, default_registry
 from service.credentials.errors import CredentialError, JsonLdError, SafeModeError, UnknownContextError
+from service.credentials.shapes import (
+    UNSUPPORTED_CONTROL,
+    Shape,
+    context_terms,
+    document_key,
+    is_absolute,
+    is_iri_or_blank,
+    learn_shape,
+    markers,
+    shape_key,
+    shaped_key,
+)
+from service.credentials.shapes import skeleton as shape_skeleton
 
-__all__ = ["canonicalize", "expand"]
+__all__ = [
+    "SafeProcessor",
+    "canonicalize",
+    "check_expanded",
+    "expand",
+    "jsonld_options",
+    "raise_jsonld_error",
+    "registry_lock",
+]
 
-_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+\-.]*:[^\s]*$")
-# RDFC-1.0 canonical N-Quads escape these as \b, \f or \uXXXX; pyld does not. Refuse them.
-_UNSUPPORTED_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _KEYWORDS_WITH_STRING_VALUES = frozenset({"@index", "@language", "@direction"})
 
 
@@ -88,20 +104,12 @@ _locks: dict[int, threading.RLock] = {}
 _locks_guard = threading.Lock()
 
 
-def _lock_for(registry: ContextRegistry) -> threading.RLock:
+def registry_lock(registry: ContextRegistry) -> threading.RLock:
     with _locks_guard:
         lock = _locks.get(id(registry))
         if lock is None:
             lock = _locks[id(registry)] = threading.RLock()
         return lock
-
-
-def _is_absolute(iri: str) -> bool:
-    return bool(_ABSOLUTE_IRI.match(iri))
-
-
-def _is_iri_or_blank(iri: str) -> bool:
-    return iri.startswith("_:") or _is_absolute(iri)
 
 
 def _context_key(local_ctx: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
@@ -120,7 +128,7 @@ def _context_key(local_ctx: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | No
     return tuple(key), tuple(held)
 
 
-class _SafeProcessor(_pyld.JsonLdProcessor):  # type: ignore[misc]
+class SafeProcessor(_pyld.JsonLdProcessor):  # type: ignore[misc]
     """A pyld processor whose ``expand`` enforces safe mode and whose context processing is memoized."""
 
     def __init__(self, registry: ContextRegistry, *, memoize: bool = True) -> None:
@@ -144,7 +152,7 @@ class _SafeProcessor(_pyld.JsonLdProcessor):  # type: ignore[misc]
                 f"undefined term {shown}: not defined by the document's @context, expansion would drop it",
                 term=names[0] if names else None,
             )
-        _check_expanded(result, "$")
+        check_expanded(result, "$")
         return result
 
     def _process_context(
@@ -243,37 +251,37 @@ def _drop_idle_null_vocab(active_ctx: Any, local_ctx: Any, registry: ContextRegi
     return kept if isinstance(local_ctx, list) else kept[0]
 
 
-def _check_expanded(node: Any, path: str) -> None:
+def check_expanded(node: Any, path: str) -> None:
     """Walk expanded JSON-LD and refuse relative IRIs and strings RDFC-1.0 would escape differently."""
     if isinstance(node, list):
         for index, item in enumerate(node):
-            _check_expanded(item, f"{path}[{index}]")
+            check_expanded(item, f"{path}[{index}]")
         return
     if isinstance(node, str):
-        if _UNSUPPORTED_CONTROL.search(node):
+        if UNSUPPORTED_CONTROL.search(node):
             raise SafeModeError(f"string at {path} contains a control character", term=node, path=path)
         return
     if not isinstance(node, dict):
         return
     if "@value" in node:
         value_type = node.get("@type")
-        if isinstance(value_type, str) and value_type != "@json" and not _is_absolute(value_type):
+        if isinstance(value_type, str) and value_type != "@json" and not is_absolute(value_type):
             raise SafeModeError(
                 f"relative IRI {value_type!r} as the datatype of the value at {path}",
                 term=value_type,
                 path=path,
             )
         if isinstance(node["@value"], str) and value_type != "@json":
-            _check_expanded(node["@value"], f"{path}.@value")
+            check_expanded(node["@value"], f"{path}.@value")
         return
     for key, value in node.items():
         here = f"{path}.{key}"
         if key == "@id":
-            if not isinstance(value, str) or not _is_iri_or_blank(value):
+            if not isinstance(value, str) or not is_iri_or_blank(value):
                 raise SafeModeError(f"relative IRI {value!r} as @id at {path}", term=str(value), path=here)
         elif key == "@type":
             for type_ in value if isinstance(value, list) else [value]:
-                if not isinstance(type_, str) or not _is_iri_or_blank(type_):
+                if not isinstance(type_, str) or not is_iri_or_blank(type_):
                     raise SafeModeError(
                         f"relative IRI {type_!r} as @type at {path} (an undefined type term?)",
                         term=str(type_),
@@ -282,14 +290,14 @@ def _check_expanded(node: Any, path: str) -> None:
         elif key in _KEYWORDS_WITH_STRING_VALUES:
             continue
         elif key.startswith("@"):
-            _check_expanded(value, here)
+            check_expanded(value, here)
         else:
             if key.startswith("_:"):
                 raise SafeModeError(f"blank node {key!r} used as a property at {path}", term=key, path=here)
-            _check_expanded(value, here)
+            check_expanded(value, here)
 
 
-def _options(registry: ContextRegistry, memoize: bool) -> dict[str, Any]:
+def jsonld_options(registry: ContextRegistry, memoize: bool) -> dict[str, Any]:
     # memoize=False reproduces plain pyld (every operation resolves and processes contexts afresh).
     resolved = registry.resolved_contexts if memoize else BoundedCache(256)
     return {
@@ -302,19 +310,25 @@ def _options(registry: ContextRegistry, memoize: bool) -> dict[str, Any]:
 
 def _run(registry: ContextRegistry, memoize: bool, operation: str, document: Mapping[str, Any]) -> Any:
     memoize = memoize and registry.cache
-    processor = _SafeProcessor(registry, memoize=memoize)
-    options = _options(registry, memoize)
+    processor = SafeProcessor(registry, memoize=memoize)
+    options = jsonld_options(registry, memoize)
     try:
-        with _lock_for(registry):
+        with registry_lock(registry):
             if operation == "expand":
                 return processor.expand(dict(document), options)
             options.update(algorithm="URDNA2015", format="application/n-quads")
             return processor.normalize(dict(document), options)
     except _pyld.JsonLdError as exc:
-        ours = _our_cause(exc)
-        if ours is not None:  # e.g. UnknownContextError raised by the loader inside pyld
-            raise ours from None
-        raise JsonLdError(_describe(exc)) from exc
+        raise_jsonld_error(exc)
+
+
+def raise_jsonld_error(exc: BaseException) -> NoReturn:
+    """Raise the error a pyld error stands for: ours when one of ours caused it (e.g. the loader's
+    :class:`UnknownContextError`), else a :class:`JsonLdError` with the flattened message."""
+    ours = _our_cause(exc)
+    if ours is not None:
+        raise ours from None
+    raise JsonLdError(_describe(exc)) from exc
 
 
 def _our_cause(exc: BaseException) -> CredentialError | None:
@@ -365,14 +379,6 @@ def expand(
 _MAX_MEMO_NQUADS = 64 * 1024
 
 
-def _document_key(document: Mapping[str, Any]) -> bytes | None:
-    try:
-        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError):
-        return None  # not plain JSON (the processor decides what to do with it): no memo
-    return hashlib.sha256(text.encode("utf-8")).digest()
-
-
 def canonicalize(
     document: Mapping[str, Any],
     *,
@@ -388,21 +394,19 @@ def canonicalize(
     """
     registry = registry or default_registry()
     key: bytes | None = None
-    skeleton: tuple[Any, list[str]] | None = None
-    shape_key: bytes | None = None
+    shaped: tuple[bytes, list[str]] | None = None
     if memoize and registry.cache:
-        skeleton = _skeleton(document, _context_terms(registry)) if shapes else None
-        shape_key = _document_key(skeleton[0]) if skeleton is not None else None
+        shaped = shape_key(document, context_terms(registry)) if shapes else None
         # With a shape, the document is its skeleton plus its slot strings: keyed by those, one JSON
         # serialization of the document (the skeleton's) serves both caches.
-        key = _shaped_key(shape_key, skeleton[1]) if shape_key and skeleton else _document_key(document)
+        key = shaped_key(*shaped) if shaped is not None else document_key(document)
     if key is not None:
         cached = registry.canonical_documents.get(key)
         if isinstance(cached, str):
             return cached
     result = None
-    if key is not None and skeleton is not None and shape_key is not None:
-        result = _canonicalize_by_shape(skeleton[0], skeleton[1], shape_key, registry)
+    if shaped is not None:
+        result = _canonicalize_by_shape(document, shaped[1], shaped[0], registry)
     if result is None:
         result = _run(registry, memoize, "normalize", document)
     assert isinstance(result, str)
@@ -417,8 +421,11 @@ def canonicalize(
 # evidence text): their JSON-LD expansion and RDF conversion are the same up to those strings. So the
 # expensive part (expansion + toRdf, ~85% of canonicalization) runs once per *shape*: the document with
 # every slot string replaced by a marker. The shape's RDF quads, with each marker's positions recorded,
-# are kept; a document of that shape gets its quads by putting its own strings back, and only RDFC-1.0's
-# blank node labelling and sorting (pyld's URDNA2015, the same code as the full path) runs per document.
+# are kept, and compiled into N-Quads line templates (service/credentials/shapes.py): a document of that
+# shape gets its canonical N-Quads by putting its own strings into the templates, hashing the few quads of
+# each blank node a slot touches (RDFC-1.0's first degree hashes) and sorting the lines. When that is not
+# enough (two blank nodes with one first degree hash, or equal strings that make two quads equal), its
+# quads with its strings go through pyld's URDNA2015, the same code as the full path.
 #
 # Why the quads are the same (JSON-LD 1.1 expansion, pyld 3.3): how a string expands depends on the term
 # definition of its key (literal with the term's datatype, or IRI), never on the string, except for IRI
@@ -431,191 +438,18 @@ def canonicalize(
 # positions (absolute IRIs; no control characters in literals): else the full path runs and raises its
 # own error. Equal strings in two slots give duplicate quads, which are dropped as toRdf drops them.
 # tests/credentials/test_shapes.py compares this path with the full one over generated credentials and the
-# OB 3.0 test vector, byte for byte.
+# OB 3.0 test vector, byte for byte; tests/credentials/test_shapes_property.py over random documents
+# (hypothesis), the compiled templates included.
 
-_MARKER = "x-portrait-slot-"
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+\-.]*$")
 _NOT_TEMPLATABLE = "not templatable"
 _SEEN_ONCE = "seen once"
-_Component = dict[str, Any]
-
-
-def _context_terms(registry: ContextRegistry) -> frozenset[str]:
-    """Every key of every pinned context (terms, prefixes, keywords): strings that IRI expansion may map."""
-    cached = getattr(registry, "_portrait_context_terms", None)
-    if isinstance(cached, frozenset):
-        return cached
-    terms: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            for key, value in node.items():
-                terms.add(str(key))
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    for url in registry.urls:
-        walk(registry.document_loader(url)["document"].get("@context"))
-    result = frozenset(terms)
-    registry._portrait_context_terms = result  # type: ignore[attr-defined]
-    return result
-
-
-def _marker(index: int, value: str) -> str:
-    colon = value.find(":")
-    if colon > 0 and _SCHEME.match(value[:colon]):
-        return f"{value[:colon]}:{'//' if value[colon + 1 :].startswith('//') else ''}{_MARKER}{index}"
-    return f"{_MARKER}{index}"
-
-
-def _skeleton(document: Mapping[str, Any], terms: frozenset[str]) -> tuple[Any, list[str]] | None:
-    """The document with its slot strings replaced by markers, and the strings; ``None`` when a string
-    would have to stay in the shape but looks like a marker (never templated then)."""
-    values: list[str] = []
-
-    def walk(node: Any, key: str | None) -> Any:
-        if isinstance(node, Mapping):
-            return {k: (v if k == "@context" else walk(v, k)) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(item, key) for item in node]
-        if isinstance(node, str):
-            keep = (
-                key is None
-                or key == "type"
-                or key.startswith("@")
-                or node.startswith(("_:", "@"))
-                or node in terms
-            )
-            if keep:
-                if _MARKER in node:
-                    raise ValueError(node)
-                return node
-            values.append(node)
-            return _marker(len(values) - 1, node)
-        return node
-
-    try:
-        return walk(document, None), values
-    except ValueError:
-        return None
-
-
-class _Shape:
-    """A shape's quads with the positions of each slot: ``(quad, component, kind)``."""
-
-    def __init__(self, quads: list[dict[str, _Component]], slots: list[list[tuple[int, str, str]]]) -> None:
-        self.quads = quads
-        self.slots = slots
-        #: quad index -> [(component, slot)] for the quads that hold a slot.
-        self.by_quad: dict[int, list[tuple[str, int]]] = {}
-        for slot, positions in enumerate(slots):
-            for at, name, _kind in positions:
-                self.by_quad.setdefault(at, []).append((name, slot))
-        #: The quads without slots, as keys: a slotted quad equal to one of them is a duplicate.
-        self.fixed_keys = frozenset(_quad_key(q) for i, q in enumerate(quads) if i not in self.by_quad)
-        #: Per quad, the names of its blank node components (URDNA2015 relabels those in place).
-        self.blanks = [tuple(n for n, c in q.items() if c["type"] == "blank node") for q in quads]
-        #: Every string of the quads outside the slots: a document whose slot strings are distinct
-        #: and none of these cannot make two quads equal, so its quads need no duplicate check.
-        self.strings = frozenset(
-            str(text)
-            for i, q in enumerate(quads)
-            for n, c in q.items()
-            for text in (c.get("value"), c.get("datatype"), c.get("language"))
-            if text is not None and (n, i) not in {(name, i) for name, _ in self.by_quad.get(i, ())}
-        )
-
-
-def _quad_key(quad: dict[str, _Component]) -> tuple[Any, ...]:
-    subject, predicate, obj = quad["subject"], quad["predicate"], quad["object"]
-    return (
-        subject["type"],
-        subject["value"],
-        predicate["value"],
-        obj["type"],
-        obj["value"],
-        obj.get("datatype"),
-        obj.get("language"),
-        quad.get("name", {}).get("value"),
-    )
-
-
-def _learn_shape(dataset: dict[str, list[dict[str, _Component]]], markers: dict[str, int]) -> _Shape | None:
-    if set(dataset) != {"@default"}:
-        return None  # named graphs: not worth the bookkeeping
-    quads = dataset["@default"]
-    slots: list[list[tuple[int, str, str]]] = [[] for _ in markers]
-    for index, quad in enumerate(quads):
-        for name, component in quad.items():
-            for field in ("value", "datatype", "language"):
-                text = component.get(field)
-                if not isinstance(text, str) or _MARKER not in text:
-                    continue
-                slot = markers.get(text)
-                kind = component.get("type")
-                if slot is None or field != "value" or name == "predicate" or kind not in ("IRI", "literal"):
-                    return None
-                slots[slot].append((index, name, str(kind)))
-    if any(not positions for positions in slots):
-        return None
-    return _Shape(quads, slots)
-
-
-def _quads_for(shape: _Shape, values: list[str]) -> list[dict[str, _Component]] | None:
-    """The shape's quads with ``values`` in their slots (fresh dicts: URDNA2015 relabels in place);
-    ``None`` when a value fails the check safe mode makes at its position."""
-    for slot, positions in enumerate(shape.slots):
-        value = values[slot]
-        for _at, _name, kind in positions:
-            if kind == "IRI":
-                if not _is_iri_or_blank(value) or value.startswith("_:"):
-                    return None
-            elif _UNSUPPORTED_CONTROL.search(value):
-                return None
-    out: list[dict[str, _Component]] = []
-    check = len(set(values)) != len(values) or not shape.strings.isdisjoint(values)
-    seen = set(shape.fixed_keys) if check else set()
-    by_quad, blanks = shape.by_quad, shape.blanks
-    for index, quad in enumerate(shape.quads):
-        holes = by_quad.get(index)
-        blank = blanks[index]
-        if holes is None:
-            # URDNA2015 relabels blank node components in place (and changes nothing else): those
-            # are copied, the rest shared.
-            if blank:
-                quad = dict(quad)
-                for name in blank:
-                    quad[name] = dict(quad[name])
-            out.append(quad)
-            continue
-        copy = dict(quad)
-        for name in blank:
-            copy[name] = dict(copy[name])
-        for name, slot in holes:
-            component = copy[name] = dict(copy[name])
-            component["value"] = values[slot]
-        if check:
-            key = _quad_key(copy)
-            if key in seen:  # equal strings in two slots: toRdf would have kept one triple
-                continue
-            seen.add(key)
-        out.append(copy)
-    return out
-
-
-def _shaped_key(shape_key: bytes, values: list[str]) -> bytes:
-    """A document's memo key from its shape's key and its slot strings (the pair determines the
-    document: a kept string never contains a marker, see _skeleton)."""
-    return hashlib.sha256(b"shape\x00" + shape_key + json.dumps(values).encode("ascii")).digest()
 
 
 def _canonicalize_by_shape(
-    shape_doc: Any, values: list[str], key: bytes, registry: ContextRegistry
+    document: Mapping[str, Any], values: list[str], key: bytes, registry: ContextRegistry
 ) -> str | None:
-    """RDFC-1.0 N-Quads through the document's shape (its skeleton ``shape_doc`` with the slot strings
-    ``values``, ``key`` the skeleton's key), or ``None`` (then the full path runs)."""
+    """RDFC-1.0 N-Quads through the document's shape (``values`` its slot strings, ``key`` its shape's
+    key), or ``None`` (then the full path runs)."""
     shape = registry.canonical_shapes.get(key)
     if shape is None:
         # First sighting: only remember it. A shape is learned when a second document has it, so
@@ -623,22 +457,30 @@ def _canonicalize_by_shape(
         registry.canonical_shapes[key] = _SEEN_ONCE
         return None
     if shape is _SEEN_ONCE:
-        markers = {_marker(i, value): i for i, value in enumerate(values)}
-        processor = _SafeProcessor(registry)
-        options = _options(registry, True)
+        parts = shape_skeleton(document, context_terms(registry))
+        if parts is None:  # pragma: no cover - shape_key found one
+            return None
+        shape_doc = parts[0]
+        processor = SafeProcessor(registry)
+        options = jsonld_options(registry, True)
         options["produceGeneralizedRdf"] = False
         try:
-            with _lock_for(registry):
+            with registry_lock(registry):
                 dataset = processor.to_rdf(dict(shape_doc), options)
         except (_pyld.JsonLdError, CredentialError):
             return None  # the full path raises the document's own error
-        learned = _learn_shape(dataset, markers)
+        learned = learn_shape(dataset, markers(values))
         shape = learned if learned is not None else _NOT_TEMPLATABLE
         registry.canonical_shapes[key] = shape
-    if not isinstance(shape, _Shape):
+    if not isinstance(shape, Shape):
         return None
-    quads = _quads_for(shape, values)
-    if quads is None:
+    result = shape.canonical(values)
+    if result is not None:
+        return result
+    if not shape.check(values):
+        return None  # a value safe mode refuses at its position: the full path raises the error
+    quads = shape.quads_for(values)
+    if quads is None:  # pragma: no cover - checked above
         return None
     # The ordering (urdna2015) is pure Python without shared state: no lock needed.
     result = URDNA2015().main(

@@ -168,6 +168,28 @@ def test_canonical_problems_are_reported() -> None:
     ]
 
 
+class _Text(str):
+    pass
+
+
+def test_canonical_problems_found_deep_and_in_subclasses() -> None:
+    """The quick pre-check (no JSON paths) must not miss what the full walk reports."""
+    problems = canonical_problems(
+        {
+            "evidence": [{"name": "ok"}, None],
+            "credentialSubject": {"achievement": {"image": _Text("https://x.example/a.png")}},
+            "proof": [{"validUntil": _Text("2025-01-01T00:00:00+02:00")}],
+            "tag": ["a", _Text("b"), 1, 2.5, True],
+        }
+    )
+    assert problems == [
+        "$.evidence[1]: null",
+        "$.credentialSubject.achievement.image: must be an Image object, not a bare string",
+        "$.proof[0].validUntil: must be UTC ending in 'Z'",
+    ]
+    assert canonical_problems({"tag": [_Text("b")], "image": {"id": "x"}, "validFrom": "2025-01-01Z"}) == []
+
+
 def test_schema_failure_names_the_field(issuer: Issuer) -> None:
     document = build_credential(sample_credential(issuer.did))
     document["credentialSubject"]["identifier"][0]["type"] = "Identity"

@@ -15,7 +15,8 @@ import pytest
 
 from service.badges import documents
 from service.credentials import BitstringStatusListEntry, ContextRegistry, SafeModeError, canonicalize
-from service.credentials.linked_data import _context_terms, _document_key, _Shape, _skeleton
+from service.credentials.shapes import Shape as _Shape
+from service.credentials.shapes import context_terms, shape_key
 from tests.credentials.conftest import EXAMPLES, TESTVECTORS, load
 
 PUBLIC = "https://portrait.example"
@@ -94,10 +95,9 @@ def _credential(rng: random.Random, tenant: uuid.UUID, levels: list[documents.Le
 
 
 def _shape_of(document: dict[str, Any], registry: ContextRegistry) -> object:
-    skeleton = _skeleton(document, _context_terms(registry))
-    assert skeleton is not None
-    key = _document_key(skeleton[0])
-    return registry.canonical_shapes.get(key)
+    shaped = shape_key(document, context_terms(registry))
+    assert shaped is not None
+    return registry.canonical_shapes.get(shaped[0])
 
 
 def test_generated_credentials_match_full_canonicalization() -> None:
