@@ -67,6 +67,11 @@ class CursorPage(Page[T], Generic[T]):
     )
 
 
+# Named as the page it extends: a list that gained cursor paging keeps its schema's name (Page_AwardRead_)
+# in the OpenAPI document and in generated clients, with ``next`` as one more field.
+CursorPage.__name__ = CursorPage.__qualname__ = "Page"
+
+
 @dataclass(frozen=True)
 class PageParams:
     limit: int

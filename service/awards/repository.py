@@ -10,6 +10,7 @@ from sqlalchemy import delete, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import load_only
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +33,24 @@ FACT_CHUNK = 5_000
 
 #: The award list's order (newest first), for offset and cursor paging alike.
 AWARD_ORDER = Keyset(col(Award.created_at), col(Award.id))
+#: What an award list item reads (AwardService.read_awards).
+AWARD_LIST_COLUMNS = (
+    "tenant_id",
+    "id",
+    "learner_id",
+    "achievement_id",
+    "status",
+    "method",
+    "rule_version",
+    "needs_review",
+    "review_reason",
+    "decided_by",
+    "decided_at",
+    "awarded_at",
+    "credential_id",
+    "issuance_status",
+    "created_at",
+)
 
 
 class ScaleLevel(NamedTuple):
@@ -485,9 +504,11 @@ class AwardRepository:
         wanted = list(set(award_ids))
         if not wanted:
             return {}
+        # = ANY(array) on PostgreSQL: one parameter and one prepared statement whatever the page size.
         rows = await self.session.exec(
             select(AwardEvidence.award_id, AwardEvidence.evidence_id).where(
-                col(AwardEvidence.tenant_id) == self.tenant_id, col(AwardEvidence.award_id).in_(wanted)
+                col(AwardEvidence.tenant_id) == self.tenant_id,
+                one_of(self.session, col(AwardEvidence.award_id), wanted),
             )
         )
         out: dict[uuid.UUID, list[uuid.UUID]] = {}
@@ -527,7 +548,12 @@ class AwardRepository:
     ) -> tuple[Sequence[Award], int, str | None]:
         """A page of awards newest first, by offset or after a cursor; the rows, the count of matches and
         the next page's cursor."""
-        query = select(Award).where(col(Award.tenant_id) == self.tenant_id)
+        # Not the reasons (JSON) nor updated_at: a list item (AwardRead) does not carry them.
+        query = (
+            select(Award)
+            .options(load_only(*(getattr(Award, name) for name in AWARD_LIST_COLUMNS)))
+            .where(col(Award.tenant_id) == self.tenant_id)
+        )
         if learner_id is not None:
             query = query.where(col(Award.learner_id) == learner_id)
         if achievement_id is not None:
