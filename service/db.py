@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -10,6 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +28,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Dialect, make_url
@@ -36,6 +39,7 @@ from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from service.errors import FieldError, ValidationFailedError
 from service.schemas import COUNT_LIMIT, PageParams
 
 M = TypeVar("M")
@@ -229,6 +233,79 @@ async def fetch_page(
     if page.offset == 0:
         return [], 0
     return [], int(await session.scalar(count) or 0)
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """The order of a list that also pages by cursor: newest first, ``(at DESC, id DESC)``, with an
+    index whose trailing columns are ``(at, id)`` behind the filters' equality columns."""
+
+    at: Any
+    id: Any
+
+    def cursor(self, row: Any) -> str:
+        """The opaque cursor after ``row`` (a mapped object with both attributes)."""
+        at = getattr(row, self.at.key)
+        raw = f"{at.isoformat()}|{getattr(row, self.id.key)}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def after(self, cursor: str) -> ColumnElement[bool]:
+        """The rows after a cursor in this order: one row-value comparison, so that PostgreSQL starts
+        the index walk at the cursor instead of reading and skipping every row before it."""
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+            at_text, _, id_text = raw.partition("|")
+            at = datetime.fromisoformat(at_text)
+            row_id = uuid.UUID(id_text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _bad_cursor() from exc
+        if at.tzinfo is None:
+            raise _bad_cursor()
+        return tuple_(self.at, self.id) < tuple_(
+            bindparam(None, at, type_=self.at.type), bindparam(None, row_id, type_=self.id.type)
+        )
+
+
+def _bad_cursor() -> InvalidCursor:
+    return InvalidCursor(
+        "after is not a cursor of this list",
+        [
+            FieldError(
+                "query.after", "not a cursor this service made (use the `next` of a page)", "invalid_cursor"
+            )
+        ],
+    )
+
+
+class InvalidCursor(ValidationFailedError):
+    """A paging cursor this service did not make (422 naming ``after``)."""
+
+    code = "invalid_cursor"
+
+
+async def fetch_keyset_page(
+    session: AsyncSession, query: SelectOfScalar[M], page: PageParams, keyset: Keyset, after: str | None
+) -> tuple[Sequence[M], int, str | None]:
+    """:func:`fetch_page` that also pages by cursor: with ``after`` (a cursor from an earlier page),
+    the page starts right after that row, however deep (``page.offset`` is then 0); without it, the
+    offset pages as before. Returns the rows, the count of every match of the filters (the cursor
+    aside) and the cursor of the next page (``None`` on the last page)."""
+    order = (keyset.at.desc(), keyset.id.desc())
+    if after is None:
+        rows, total = await fetch_page(session, query, page, *order)
+        more = len(rows) == page.limit and (page.offset + len(rows) < total or total > COUNT_LIMIT)
+        return rows, total, keyset.cursor(rows[-1]) if more else None
+    condition = keyset.after(after)
+    matches: Any = query.with_only_columns(literal_column("1"), maintain_column_froms=True)
+    count = select(func.count()).select_from(matches.order_by(*order).limit(COUNT_LIMIT + 1).subquery())
+    total_column = count.correlate(None).scalar_subquery().label("portrait_total")
+    # One row more than the page: whether a next page exists, without a second statement.
+    paged: Any = query.where(condition).add_columns(total_column).order_by(*order).limit(page.limit + 1)
+    result = (await session.execute(paged)).all()
+    if not result:
+        return [], int(await session.scalar(count) or 0), None
+    found = [row[0] for row in result[: page.limit]]
+    return found, int(result[0][1]), keyset.cursor(found[-1]) if len(result) > page.limit else None
 
 
 #: From this offset on, :func:`fetch_page` finds a page's ids before it reads the rows (a deferred join).

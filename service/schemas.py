@@ -55,6 +55,23 @@ class Page(BaseModel, Generic[T]):
         return self.total <= COUNT_LIMIT
 
 
+class CursorPage(Page[T], Generic[T]):
+    """A page of a list that also pages by cursor (awards, credentials): ``next`` is the cursor of the
+    page after this one, for the ``after`` parameter; offsets keep working."""
+
+    next: str | None = Field(
+        description=(
+            "the cursor of the next page: pass it as `after` (with the same filters) to read on from "
+            "the last item of this page, however deep; null on the last page"
+        )
+    )
+
+
+# Named as the page it extends: a list that gained cursor paging keeps its schema's name (Page_AwardRead_)
+# in the OpenAPI document and in generated clients, with ``next`` as one more field.
+CursorPage.__name__ = CursorPage.__qualname__ = "Page"
+
+
 @dataclass(frozen=True)
 class PageParams:
     limit: int

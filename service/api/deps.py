@@ -244,3 +244,12 @@ async def page_params(
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def check_cursor(after: str | None, page: PageParams) -> None:
+    """``after`` (cursor paging) and ``offset`` do not combine: a 400 naming both."""
+    if after is not None and page.offset:
+        raise BadRequestError(
+            "after and offset cannot be combined: a cursor page starts right after the cursor's item",
+            [FieldError("query.offset", "must be 0 (or absent) with after", "cursor_with_offset")],
+        )

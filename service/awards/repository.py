@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import load_only
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,7 +22,7 @@ from service.awards.models import (
     Award,
     AwardEvidence,
 )
-from service.db import bulk_insert, fetch_page, one_of
+from service.db import Keyset, bulk_insert, fetch_keyset_page, fetch_page, one_of
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency, Framework, RubricLevel
 from service.roster.models import Enrollment, Person, PersonOrg
@@ -29,6 +30,41 @@ from service.schemas import PageParams
 
 #: Learners per fact query: bounded so that the statement stays far below driver parameter limits.
 FACT_CHUNK = 5_000
+
+#: The award list's order (newest first), for offset and cursor paging alike.
+AWARD_ORDER = Keyset(col(Award.created_at), col(Award.id))
+#: What an award list item reads (AwardService.read_awards).
+AWARD_LIST_COLUMNS = (
+    "tenant_id",
+    "id",
+    "learner_id",
+    "achievement_id",
+    "status",
+    "method",
+    "rule_version",
+    "needs_review",
+    "review_reason",
+    "decided_by",
+    "decided_at",
+    "awarded_at",
+    "credential_id",
+    "issuance_status",
+    "created_at",
+)
+
+
+class ScaleLevel(NamedTuple):
+    """One rubric level of a competency's scale (what progress and rule checks read of it)."""
+
+    id: uuid.UUID
+    position: int
+    title: str
+
+
+class ClassLearner(NamedTuple):
+    id: uuid.UUID
+    given_name: str
+    family_name: str
 
 
 # Evidence facts for (learner, competency) pairs, read straight from the driver on PostgreSQL (see
@@ -150,29 +186,30 @@ class AwardRepository:
     async def framework_exists(self, framework_id: uuid.UUID) -> bool:
         return await self.session.get(Framework, (self.tenant_id, framework_id)) is not None
 
-    async def scales(self, competency_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[RubricLevel]]:
-        """competency id -> its framework's rubric levels in order."""
+    async def scales(self, competency_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[ScaleLevel]]:
+        """competency id -> its framework's rubric levels in order (a competency whose framework has no
+        levels is absent). One statement, plain columns: progress views read this on every request."""
         wanted = list(set(competency_ids))
         if not wanted:
             return {}
-        comps = await self.session.exec(
-            select(Competency.id, Competency.framework_id).where(
-                col(Competency.tenant_id) == self.tenant_id, col(Competency.id).in_(wanted)
+        rows = await self.session.execute(
+            sa_select(
+                col(Competency.id), col(RubricLevel.id), col(RubricLevel.position), col(RubricLevel.title)
             )
-        )
-        comp_fw = {c: f for c, f in comps.all()}
-        levels = await self.session.exec(
-            select(RubricLevel)
+            .join(
+                RubricLevel,
+                (col(RubricLevel.tenant_id) == col(Competency.tenant_id))
+                & (col(RubricLevel.framework_id) == col(Competency.framework_id)),
+            )
             .where(
-                col(RubricLevel.tenant_id) == self.tenant_id,
-                col(RubricLevel.framework_id).in_(set(comp_fw.values())),
+                col(Competency.tenant_id) == self.tenant_id, one_of(self.session, col(Competency.id), wanted)
             )
             .order_by(col(RubricLevel.position))
         )
-        by_fw: dict[uuid.UUID, list[RubricLevel]] = {}
-        for lv in levels.all():
-            by_fw.setdefault(lv.framework_id, []).append(lv)
-        return {c: by_fw.get(f, []) for c, f in comp_fw.items()}
+        out: dict[uuid.UUID, list[ScaleLevel]] = {}
+        for competency_id, level_id, position, title in rows:
+            out.setdefault(competency_id, []).append(ScaleLevel(level_id, position, title))
+        return out
 
     async def published_competencies(self, framework_id: uuid.UUID | None = None) -> Sequence[Competency]:
         query = (
@@ -292,19 +329,20 @@ class AwardRepository:
         )
         return [(r[0], EvidenceFact(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])) for r in rows]
 
-    async def evidence_counts_and_learners(self, class_id: uuid.UUID) -> Sequence[Person]:
-        sub = select(Enrollment.person_id).where(
+    async def evidence_counts_and_learners(self, class_id: uuid.UUID) -> list[ClassLearner]:
+        """The active learners of a class (id and names only), by family and given name."""
+        sub = sa_select(col(Enrollment.person_id)).where(
             col(Enrollment.tenant_id) == self.tenant_id,
             col(Enrollment.class_id) == class_id,
             col(Enrollment.role) == "student",
             col(Enrollment.status) == "active",
         )
-        rows = await self.session.exec(
-            select(Person)
+        rows = await self.session.execute(
+            sa_select(col(Person.id), col(Person.given_name), col(Person.family_name))
             .where(col(Person.tenant_id) == self.tenant_id, col(Person.id).in_(sub))
             .order_by(col(Person.family_name), col(Person.given_name), col(Person.id))
         )
-        return rows.all()
+        return [ClassLearner(r[0], r[1], r[2]) for r in rows]
 
     async def learner_page(self, after: uuid.UUID | None, size: int) -> list[uuid.UUID]:
         """Active learners of the tenant in id order, after ``after`` (keyset paging for batch jobs)."""
@@ -319,8 +357,14 @@ class AwardRepository:
         return list(rows.all())
 
     async def learner_exists(self, learner_id: uuid.UUID) -> bool:
-        person = await self.session.get(Person, learner_id)
-        return person is not None and person.tenant_id == self.tenant_id and person.role == "student"
+        found = await self.session.execute(
+            sa_select(col(Person.id)).where(
+                col(Person.tenant_id) == self.tenant_id,
+                col(Person.id) == learner_id,
+                col(Person.role) == "student",
+            )
+        )
+        return found.first() is not None
 
     async def evidence_belongs(self, learner_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
         wanted = list(set(ids))
@@ -472,9 +516,11 @@ class AwardRepository:
         wanted = list(set(award_ids))
         if not wanted:
             return {}
+        # = ANY(array) on PostgreSQL: one parameter and one prepared statement whatever the page size.
         rows = await self.session.exec(
             select(AwardEvidence.award_id, AwardEvidence.evidence_id).where(
-                col(AwardEvidence.tenant_id) == self.tenant_id, col(AwardEvidence.award_id).in_(wanted)
+                col(AwardEvidence.tenant_id) == self.tenant_id,
+                one_of(self.session, col(AwardEvidence.award_id), wanted),
             )
         )
         out: dict[uuid.UUID, list[uuid.UUID]] = {}
@@ -510,8 +556,16 @@ class AwardRepository:
         achievement_id: uuid.UUID | None = None,
         status: str | None = None,
         needs_review: bool | None = None,
-    ) -> tuple[Sequence[Award], int]:
-        query = select(Award).where(col(Award.tenant_id) == self.tenant_id)
+        after: str | None = None,
+    ) -> tuple[Sequence[Award], int, str | None]:
+        """A page of awards newest first, by offset or after a cursor; the rows, the count of matches and
+        the next page's cursor."""
+        # Not the reasons (JSON) nor updated_at: a list item (AwardRead) does not carry them.
+        query = (
+            select(Award)
+            .options(load_only(*(getattr(Award, name) for name in AWARD_LIST_COLUMNS)))
+            .where(col(Award.tenant_id) == self.tenant_id)
+        )
         if learner_id is not None:
             query = query.where(col(Award.learner_id) == learner_id)
         if achievement_id is not None:
@@ -520,4 +574,4 @@ class AwardRepository:
             query = query.where(col(Award.status) == status)
         if needs_review is not None:
             query = query.where(col(Award.needs_review) == needs_review)
-        return await fetch_page(self.session, query, page, col(Award.created_at).desc(), col(Award.id).desc())
+        return await fetch_keyset_page(self.session, query, page, AWARD_ORDER, after)

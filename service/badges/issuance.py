@@ -211,9 +211,12 @@ class CredentialService:
         set_committed_value(row, "jwt", stored or token)
         return stored or token
 
-    async def list_credentials(self, page: PageParams, **filters: Any) -> tuple[list[CredentialRead], int]:
-        rows, total = await self.repo.list_credentials(page, **filters)
-        return [credential_read(row, self.settings.public_url) for row in rows], total
+    async def list_credentials(
+        self, page: PageParams, *, after: str | None = None, **filters: Any
+    ) -> tuple[list[CredentialRead], int, str | None]:
+        """A page of credentials, the count of matches and the cursor of the next page (None: the last)."""
+        rows, total, next_cursor = await self.repo.list_credentials(page, after=after, **filters)
+        return [credential_read(row, self.settings.public_url) for row in rows], total, next_cursor
 
     # -- issuing -----------------------------------------------------------------------------------
 

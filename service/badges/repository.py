@@ -11,17 +11,39 @@ from sqlalchemy import Table, bindparam, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import load_only
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.awards.models import Achievement, Award, AwardEvidence
 from service.badges.models import IssuedCredential, IssuerKey, StatusList
-from service.db import fetch_page
+from service.db import Keyset, fetch_keyset_page, fetch_page
 from service.evidence.models import Evidence
 from service.frameworks.models import Competency, Framework, LevelDescriptor, RubricLevel
 from service.roster.models import Person
 from service.schemas import PageParams
 from service.tenancy.models import Tenant
+
+#: What a credential list item reads (service.badges.issuance.credential_read): not the document nor the
+#: VC-JWT, kilobytes a row that a list never shows.
+LIST_COLUMNS = (
+    "id",
+    "tenant_id",
+    "name",
+    "issuer_id",
+    "subject_id",
+    "award_id",
+    "learner_id",
+    "achievement_id",
+    "issued_at",
+    "revoked_at",
+    "revocation_reason",
+    "status_list_id",
+    "status_index",
+)
+
+#: The credential list's order (newest first), for offset and cursor paging alike.
+CREDENTIAL_ORDER = Keyset(col(IssuedCredential.issued_at), col(IssuedCredential.id))
 
 
 class PublicRepository:
@@ -290,15 +312,20 @@ class BadgeRepository:
         learner_id: uuid.UUID | None = None,
         achievement_id: uuid.UUID | None = None,
         status: str | None = None,
-    ) -> tuple[Sequence[IssuedCredential], int]:
+        after: str | None = None,
+    ) -> tuple[Sequence[IssuedCredential], int, str | None]:
         # Badges only: transcripts share the table (``source_key`` ``transcript:<id>``) but are listed,
         # and served, under /transcripts.
-        query = select(IssuedCredential).where(
-            col(IssuedCredential.tenant_id) == self.tenant_id,
-            or_(
-                col(IssuedCredential.source_key).is_(None),
-                ~col(IssuedCredential.source_key).startswith("transcript:", autoescape=True),
-            ),
+        query = (
+            select(IssuedCredential)
+            .options(load_only(*(getattr(IssuedCredential, name) for name in LIST_COLUMNS)))
+            .where(
+                col(IssuedCredential.tenant_id) == self.tenant_id,
+                or_(
+                    col(IssuedCredential.source_key).is_(None),
+                    ~col(IssuedCredential.source_key).startswith("transcript:", autoescape=True),
+                ),
+            )
         )
         if learner_id is not None:
             query = query.where(col(IssuedCredential.learner_id) == learner_id)
@@ -308,9 +335,7 @@ class BadgeRepository:
             query = query.where(col(IssuedCredential.revoked_at).is_not(None))
         elif status == "active":
             query = query.where(col(IssuedCredential.revoked_at).is_(None))
-        return await fetch_page(
-            self.session, query, page, col(IssuedCredential.issued_at).desc(), col(IssuedCredential.id).desc()
-        )
+        return await fetch_keyset_page(self.session, query, page, CREDENTIAL_ORDER, after)
 
     async def add(self, *objs: Any) -> None:
         self.session.add_all(objs)

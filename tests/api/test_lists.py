@@ -14,6 +14,9 @@ from service.config import Settings
 from tests.api.graphql.conftest import GraphQL
 from tests.factories import Actors, make_portrait
 
+#: The lists that also page by cursor (``after``, ``next``): tests/api/test_cursor_pages.py.
+CURSOR_PAGED = {"/api/v1/awards", "/api/v1/credentials"}
+
 
 def _list_paths(document: dict[str, Any]) -> list[str]:
     """GET operations of our own API that take ``limit`` (the paged lists)."""
@@ -39,7 +42,9 @@ async def test_every_list_is_a_page_and_refuses_unknown_parameters(
         schema = get["responses"]["200"]["content"]["application/json"]["schema"]
         assert schema.get("type") != "array", f"{path} returns a bare array"
         if path in lists:
-            assert schema["$ref"].startswith("#/components/schemas/Page_"), path
+            assert schema["$ref"].startswith(
+                ("#/components/schemas/Page_", "#/components/schemas/CursorPage_")
+            ), path
 
     h = await actors.a.all_headers()
     for path in lists:
@@ -47,7 +52,8 @@ async def test_every_list_is_a_page_and_refuses_unknown_parameters(
         ok = await http.get(url, params={"limit": 1, "offset": 0}, headers=h)
         if "{" not in path:
             assert ok.status_code == 200, (path, ok.text)
-            assert set(ok.json()) == {"items", "total", "total_exact", "limit", "offset"}
+            envelope = {"items", "total", "total_exact", "limit", "offset"}
+            assert set(ok.json()) == (envelope | {"next"} if path in CURSOR_PAGED else envelope), path
             assert ok.json()["limit"] == 1
         bad = await http.get(url, params={"nme": "garcia", "limit": 1}, headers=h)
         assert bad.status_code == 400, (path, bad.text)

@@ -23,7 +23,8 @@ and measures, at that size, through the real app (in-process ASGI, real PostgreS
   processes at once (``--ingest-processes``; each process its own app, its batches built before the
   clock starts): records/s, the CPU of the app processes and of their PostgreSQL backends (from /proc:
   the server must run on this machine) per record, the app's time in the garbage collector, load average;
-- learner progress, class progress, award listing and credential listing with filters: p50/p95/p99;
+- learner progress, class progress, award listing and credential listing with filters (by offset, and
+  by cursor as deep): p50/p95/p99;
 - database size in total and per learner;
 - for each measured request, the SQL it ran with EXPLAIN (ANALYZE, BUFFERS): statements whose plan reads
   many more rows than it returns are printed as findings (scan rows / returned rows > 20).
@@ -696,6 +697,39 @@ async def measure(url: str, settings: Settings, info: dict[str, Any], learners: 
                 "/api/v1/credentials", params={"learner_id": learner(rng.randrange(learners))}, headers=auth
             ),
         }
+        # Cursor pages as deep as the offsets above (up to 5,000): cursors gathered first, by walking
+        # each list 200 at a time, then pages of 50 started at a random one of them.
+        cursors: dict[str, list[tuple[str, str]]] = {"awards": [], "credentials": []}
+        for path, extra in (("awards", {"status": "awarded"}), ("credentials", {})):
+            for achievement in achievements[:2]:
+                after: str | None = None
+                for _ in range(25):
+                    params = {"achievement_id": achievement, "limit": 200, **extra}
+                    body = (
+                        await http.get(
+                            f"/api/v1/{path}",
+                            params={**params, **({"after": after} if after else {})},
+                            headers=auth,
+                        )
+                    ).json()
+                    after = body["next"]
+                    if after is None:
+                        break
+                    cursors[path].append((achievement, after))
+        if cursors["awards"]:
+            kinds["awards by achievement+status, cursor"] = lambda: http.get(
+                "/api/v1/awards",
+                params=dict(zip(("achievement_id", "after"), rng.choice(cursors["awards"]), strict=True))
+                | {"status": "awarded", "limit": 50},
+                headers=auth,
+            )
+        if cursors["credentials"]:
+            kinds["credentials by achievement, cursor"] = lambda: http.get(
+                "/api/v1/credentials",
+                params=dict(zip(("achievement_id", "after"), rng.choice(cursors["credentials"]), strict=True))
+                | {"limit": 50},
+                headers=auth,
+            )
         for name, call in kinds.items():
             timings = []
             db_cpu0, cpu0 = backend_cpu(await pool_pids()), time.process_time()

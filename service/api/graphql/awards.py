@@ -18,7 +18,9 @@ from strawberry.scalars import JSON
 from strawberry.utils.str_converters import to_camel_case
 
 from service.api.graphql.common import (
+    CursorPage,
     Page,
+    cursor_paged,
     enum_value,
     field,
     input_values,
@@ -693,15 +695,23 @@ class AwardsQuery:
         filter: AwardFilter | None = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> Page[Award] | None:
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="cursor paging: the `next` of the page before (same filters); not with `offset`"
+            ),
+        ] = None,
+    ) -> CursorPage[Award] | None:
         principal = info.context.require(READ)
         flt = filter or AwardFilter()
-        return await paged(
+        return await cursor_paged(
             info,
             limit,
             offset,
-            lambda page: info.context.awards(principal).list_awards(
+            after,
+            lambda page, cursor: info.context.awards(principal).list_awards(
                 page,
+                after=cursor,
                 learner_id=flt.learner_id,
                 achievement_id=flt.achievement_id,
                 status=enum_value(flt.status),

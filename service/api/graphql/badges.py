@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Self
+from typing import Annotated, Self
 from uuid import UUID
 
 import strawberry
 
-from service.api.graphql.common import Page, enum_value, field, mutation, paged, validate_input
+from service.api.graphql.common import (
+    CursorPage,
+    cursor_paged,
+    enum_value,
+    field,
+    mutation,
+    validate_input,
+)
 from service.api.graphql.context import Info
 from service.api.graphql.jobs import Job
 from service.badges.issuance import CredentialService, credential_read
@@ -100,15 +107,26 @@ class BadgesQuery:
         status: CredentialStatus | None = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> Page[Credential] | None:
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="cursor paging: the `next` of the page before (same filters); not with `offset`"
+            ),
+        ] = None,
+    ) -> CursorPage[Credential] | None:
         principal = info.context.require("credentials:read")
         service = CredentialService(info.context.session, principal.tenant_id, info.context.settings)
-        return await paged(
+        return await cursor_paged(
             info,
             limit,
             offset,
-            lambda page: service.list_credentials(
-                page, learner_id=learner_id, achievement_id=achievement_id, status=enum_value(status)
+            after,
+            lambda page, cursor: service.list_credentials(
+                page,
+                after=cursor,
+                learner_id=learner_id,
+                achievement_id=achievement_id,
+                status=enum_value(status),
             ),
             Credential.from_read,
         )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from service.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from service.api.graphql.errors import Atomic, graphql_loc
 from service.config import Settings
+from service.db import InvalidCursor
 from service.errors import FieldError, ValidationFailedError
 from service.schemas import COUNT_LIMIT, PageParams
 
@@ -39,6 +40,36 @@ class Page(Generic[T]):
     )
     limit: int
     offset: int
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description=f"false when there are more than {COUNT_LIMIT:,} matches (total is then a lower bound)"
+    )
+    def total_exact(self) -> bool:
+        return self.total <= COUNT_LIMIT
+
+
+# Named Page too: a list that gained cursor paging keeps its type name (AwardPage, CredentialPage).
+@strawberry.type(
+    name="Page",
+    description=(
+        "One page of a list that also pages by cursor; `total` counts the matches of the filters "
+        "(exactly up to 10,000), `next` is the cursor of the page after this one."
+    ),
+)
+class CursorPage(Generic[T]):
+    items: list[T]
+    total: int = strawberry.field(
+        description=f"matches of the filters; above {COUNT_LIMIT:,} it reads {COUNT_LIMIT + 1:,} "
+        "and totalExact is false"
+    )
+    limit: int
+    offset: int
+    next: str | None = strawberry.field(
+        description=(
+            "the cursor of the next page: pass it as `after` (with the same filters) to read on from the "
+            "last item of this page, however deep; null on the last page"
+        )
+    )
 
     @strawberry.field(  # type: ignore[untyped-decorator]
         description=f"false when there are more than {COUNT_LIMIT:,} matches (total is then a lower bound)"
@@ -115,6 +146,28 @@ async def paged(
     async with info.context.db_lock:
         rows, total = await fetch(page)
     return Page(items=[convert(row) for row in rows], total=total, limit=page.limit, offset=offset)
+
+
+async def cursor_paged(
+    info: Info,
+    limit: int | None,
+    offset: int,
+    after: str | None,
+    fetch: Callable[[PageParams, str | None], Awaitable[tuple[Sequence[R], int, str | None]]],
+    convert: Callable[[R], T],
+) -> CursorPage[T]:
+    """:func:`paged` for a list that also pages by cursor (``after``, not combined with ``offset``)."""
+    page = page_params(limit, offset, info.context.settings)
+    if after is not None and offset:
+        raise invalid("offset", "must be 0 (or absent) with after", "cursor_with_offset")
+    try:
+        async with info.context.db_lock:
+            rows, total, next_cursor = await fetch(page, after)
+    except InvalidCursor as exc:
+        raise invalid("after", "not a cursor this service made (a page's next)", "invalid_cursor") from exc
+    return CursorPage(
+        items=[convert(row) for row in rows], total=total, limit=page.limit, offset=offset, next=next_cursor
+    )
 
 
 def check_text(value: str | None, loc: str, *, max_length: int, min_length: int = 1) -> str | None:

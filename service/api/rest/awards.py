@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from service.api.deps import AwardsRead, AwardsWrite, PageDep, SessionDep
+from service.api.deps import AwardsRead, AwardsWrite, PageDep, SessionDep, check_cursor, read_only
 from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.awards.schemas import (
@@ -26,7 +26,7 @@ from service.awards.schemas import (
 from service.awards.service import AwardService
 from service.jobs.schemas import JobRead
 from service.roster.service import RosterService
-from service.schemas import Page
+from service.schemas import CursorPage, Page
 
 router = APIRouter(prefix="/api/v1", tags=["awards"])
 Method = Literal["highest", "most_recent", "mean", "decaying_average", "mode"]
@@ -113,6 +113,7 @@ async def evaluate_awards(
 
 
 @router.get("/awards", summary="List awards", responses=READ_ERRORS, openapi_extra=examples.AWARDS)
+@read_only
 async def list_awards(
     principal: AwardsRead,
     session: SessionDep,
@@ -121,13 +122,30 @@ async def list_awards(
     achievement_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[AwardStatus | None, Query()] = None,
     needs_review: Annotated[bool | None, Query()] = None,
-) -> Page[AwardRead]:
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description=(
+                "cursor paging: the `next` of the page before (same filters); the page starts right "
+                "after that item, as fast however deep; not combined with `offset`"
+            ),
+        ),
+    ] = None,
+) -> CursorPage[AwardRead]:
     """Newest first. ``status`` follows the award state machine (see AwardRead.status);
-    ``needs_review=true`` lists awards whose evidence was withdrawn or corrected."""
-    items, total = await AwardService(session, principal.tenant_id).list_awards(
-        page, learner_id=learner_id, achievement_id=achievement_id, status=status, needs_review=needs_review
+    ``needs_review=true`` lists awards whose evidence was withdrawn or corrected. Pages by ``offset``,
+    or by cursor: ``after`` = the ``next`` of the page before."""
+    check_cursor(after, page)
+    items, total, next_cursor = await AwardService(session, principal.tenant_id).list_awards(
+        page,
+        after=after,
+        learner_id=learner_id,
+        achievement_id=achievement_id,
+        status=status,
+        needs_review=needs_review,
     )
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return CursorPage(items=items, total=total, limit=page.limit, offset=page.offset, next=next_cursor)
 
 
 @router.post("/awards", status_code=201, summary="Award an achievement by hand", responses=WRITE_ERRORS)
@@ -169,6 +187,7 @@ async def decide_award(
     responses=GET_ERRORS,
     tags=["awards"],
 )
+@read_only
 async def learner_progress(
     learner_id: uuid.UUID,
     principal: AwardsRead,
@@ -191,6 +210,7 @@ async def learner_progress(
     responses=GET_ERRORS,
     tags=["awards"],
 )
+@read_only
 async def class_progress(
     class_id: uuid.UUID,
     principal: AwardsRead,

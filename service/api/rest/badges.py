@@ -8,7 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, Security
 from fastapi.security import SecurityScopes
 
-from service.api.deps import AuthenticatedDep, PageDep, SessionDep, SettingsDep, check_scopes
+from service.api.deps import (
+    AuthenticatedDep,
+    PageDep,
+    SessionDep,
+    SettingsDep,
+    check_cursor,
+    check_scopes,
+    read_only,
+)
 from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.badges.issuance import CredentialService, credential_detail, credential_read
@@ -24,7 +32,7 @@ from service.badges.schemas import (
     KeyRotate,
 )
 from service.jobs.schemas import JobRead
-from service.schemas import Page
+from service.schemas import CursorPage, Page
 from service.tenancy.tokens import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["credentials"])
@@ -45,6 +53,7 @@ CredentialsWrite = Annotated[Principal, Security(_scoped, scopes=["credentials:w
     responses=READ_ERRORS,
     openapi_extra=examples.CREDENTIALS,
 )
+@read_only
 async def list_credentials(
     principal: CredentialsRead,
     session: SessionDep,
@@ -53,13 +62,26 @@ async def list_credentials(
     learner_id: Annotated[uuid.UUID | None, Query()] = None,
     achievement_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[CredentialStatus | None, Query()] = None,
-) -> Page[CredentialRead]:
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description=(
+                "cursor paging: the `next` of the page before (same filters); the page starts right "
+                "after that item, as fast however deep; not combined with `offset`"
+            ),
+        ),
+    ] = None,
+) -> CursorPage[CredentialRead]:
     """The district's Open Badges credentials, newest first. Each item's ``id`` is the credential's
-    public URL (where partners verify it); ``uuid`` names it in this API's paths."""
-    items, total = await CredentialService(session, principal.tenant_id, settings).list_credentials(
-        page, learner_id=learner_id, achievement_id=achievement_id, status=status
+    public URL (where partners verify it); ``uuid`` names it in this API's paths. Pages by ``offset``,
+    or by cursor: ``after`` = the ``next`` of the page before."""
+    check_cursor(after, page)
+    service = CredentialService(session, principal.tenant_id, settings)
+    items, total, next_cursor = await service.list_credentials(
+        page, after=after, learner_id=learner_id, achievement_id=achievement_id, status=status
     )
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return CursorPage(items=items, total=total, limit=page.limit, offset=page.offset, next=next_cursor)
 
 
 @router.post(

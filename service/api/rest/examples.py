@@ -52,6 +52,11 @@ def page(*items: Any) -> dict[str, Any]:
     return {"items": list(items), "total": len(items), "total_exact": True, "limit": 50, "offset": 0}
 
 
+def cursor_page(*items: Any) -> dict[str, Any]:
+    """A page of a list that also pages by cursor: the last page (``next`` null)."""
+    return {**page(*items), "next": None}
+
+
 TOKEN = example(
     request="grant_type=client_credentials&scope=roster%3Aread+evidence%3Awrite+awards%3Aread",
     media="application/x-www-form-urlencoded",
@@ -190,7 +195,7 @@ CREATE_ACHIEVEMENT = example(
 )
 
 AWARDS = example(
-    response=page(
+    response=cursor_page(
         {
             "id": AWARD,
             "learner_id": LEARNER,
@@ -212,7 +217,7 @@ AWARDS = example(
 )
 
 CREDENTIALS = example(
-    response=page(
+    response=cursor_page(
         {
             "id": f"{PUBLIC}/credentials/{CREDENTIAL}",
             "uuid": CREDENTIAL,

@@ -164,7 +164,7 @@ async def _learner_view(
 ) -> dict[str, Any]:
     tenant_id = user.tenant.id
     progress = await AwardService(session, tenant_id).learner_progress(learner_id)
-    credentials, _ = await CredentialService(session, tenant_id, settings).list_credentials(
+    credentials, _, _ = await CredentialService(session, tenant_id, settings).list_credentials(
         PageParams(limit=200, offset=0), learner_id=learner_id
     )
     credential_status = {c.achievement_id: c.status for c in credentials}
