@@ -19,6 +19,7 @@ inactive when they carry their data, so that what refers to them resolves whatev
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import uuid
 from collections import Counter
@@ -159,6 +160,29 @@ class SyncState:
             page_sizes=dict(data.get("page_sizes", {})),
         )
 
+    def fork(self) -> SyncState:
+        """An empty state for preparing one page ahead (see :func:`run_sync`): what the page adds to
+        the counts, errors and high-water mark, kept apart until the page is written (:meth:`absorb`),
+        so that the progress saved with the page before does not include it."""
+        return SyncState(
+            mode=self.mode,
+            since=self.since,
+            high_water_mark=self.high_water_mark,
+            max_samples=max(0, self.max_samples - len(self.samples)),
+            unclaimed=self.unclaimed,
+        )
+
+    def absorb(self, part: SyncState) -> None:
+        """Add what a :meth:`fork` collected."""
+        for collection, counts in part.counts.items():
+            mine = self.counts.setdefault(collection, _empty_counts())
+            for key, n in counts.items():
+                mine[key] = mine.get(key, 0) + n
+        for kind, n in part.errors.items():
+            self.errors[kind] = self.errors.get(kind, 0) + n
+        self.samples.extend(part.samples[: max(0, self.max_samples - len(self.samples))])
+        self.saw_modified(part.high_water_mark)
+
     def count(self, collection: str, key: str, n: int = 1) -> None:
         self.counts.setdefault(collection, _empty_counts())[key] += n
 
@@ -228,6 +252,31 @@ class SyncTarget:
     inactive_evidence: str = "keep"
     #: referenced sourcedId -> local id, per collection, for the whole run (see PageWriter.write)
     cache: dict[str, dict[str, uuid.UUID]] = field(default_factory=dict)
+    #: transactions on a second connection, where a page is prepared while the page before is being
+    #: written (PostgreSQL); None: each page is prepared and written in one transaction (SQLite)
+    reader: Callable[[], Any] | None = None
+
+
+@dataclass
+class PagePlan:
+    """One page prepared (:meth:`PageWriter.prepare`): the rows to write, and the sourcedIds it
+    concerns (its own and those it refers to in its own collection)."""
+
+    collection: str
+    where: str
+    #: records found unchanged by comparing their marks: noted as seen when the page is written
+    seen: list[str] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+    #: some record was mapped (else only the seen marks are written)
+    mapped: bool = False
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    memberships: dict[uuid.UUID, list[tuple[uuid.UUID, str, str]]] = field(default_factory=dict)
+    index_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: index rows that cannot exist yet (COPY is allowed)
+    new: set[str] = field(default_factory=set)
+    unchanged: list[str] = field(default_factory=list)
+    reactivated: list[uuid.UUID] = field(default_factory=list)
 
 
 class PageWriter:
@@ -263,9 +312,26 @@ class PageWriter:
         where: str,
         premapped: list[Mapped | MappingFailed] | None = None,
     ) -> None:
-        """``premapped``: what :func:`premap` made of ``raw_records`` (in the task that fetched the
+        """Prepare and write one page in the caller's transaction (:meth:`prepare`, then :meth:`flush`).
+
+        ``premapped``: what :func:`premap` made of ``raw_records`` (in the task that fetched the
         page, while the page before was being written), used instead of mapping them again."""
+        await self.flush(await self.prepare(collection, raw_records, where=where, premapped=premapped))
+
+    async def prepare(
+        self,
+        collection: str,
+        raw_records: list[dict[str, Any]],
+        *,
+        where: str,
+        premapped: list[Mapped | MappingFailed] | None = None,
+    ) -> PagePlan:
+        """Everything about a page that reads: the records' marks, the references, the rows to write.
+        Writes nothing but the seen marks of records claimed as unchanged (idempotent: a page read
+        again after a crash claims them again). :meth:`flush` writes the plan, possibly in another
+        transaction (see :func:`run_sync`)."""
         state = self.state
+        plan = PagePlan(collection, where)
         if premapped is not None and len(premapped) != len(raw_records):
             premapped = None
         state.count(collection, "fetched", len(raw_records))
@@ -335,11 +401,17 @@ class PageWriter:
             fast.pop(record.sourced_id, None)
         if fast:
             state.count(collection, "unchanged", len(fast))
-            await self.repo.mark_seen(
-                collection, [s for s in fast if not claimed or s not in claimed], self.job_id
-            )
+            plan.seen = [s for s in fast if not claimed or s not in claimed]
+        plan.keys = set(page_sids)
         if not mapped:
-            return
+            return plan
+        plan.mapped = True
+        plan.keys.update(
+            ref.sourced_id
+            for record in mapped.values()
+            for ref in record.refs.values()
+            if ref.collection == collection
+        )
         by_target: dict[str, set[str]] = {}
         for record in mapped.values():
             for ref in record.refs.values():
@@ -499,6 +571,24 @@ class PageWriter:
                 reactivated.append(local)
         for key, n in tally.items():
             state.count(collection, key, n)
+        plan.inserts, plan.updates, plan.memberships = inserts, updates, memberships
+        plan.index_rows, plan.unchanged, plan.reactivated = index_rows, unchanged, reactivated
+        # Index rows that cannot exist yet (not in the index, not a re-keyed owner) may be copied.
+        touched = {r["sourced_id"] for r in index_rows}
+        owners = {owner for owner, _ in rekeys.values()}
+        plan.new = touched - set(index) - owners
+        return plan
+
+    async def flush(self, plan: PagePlan) -> None:
+        """Write what :meth:`prepare` planned, in this writer's repository's transaction, and what
+        follows from it (evidence, course records, statistics after a bulk load)."""
+        state, collection, where = self.state, plan.collection, plan.where
+        inserts, updates, memberships = plan.inserts, plan.updates, plan.memberships
+        index_rows, unchanged, reactivated = plan.index_rows, plan.unchanged, plan.reactivated
+        if plan.seen:
+            await self.repo.mark_seen(collection, plan.seen, self.job_id)
+        if not plan.mapped:
+            return
         if collection == "courses":  # courses belong to the roster: written through its service
             await RosterService(self.repo.session, self.repo.tenant_id).write_synced_courses(inserts, updates)
         else:
@@ -506,10 +596,7 @@ class PageWriter:
             await self.repo.update_rows(collection, updates)
         if memberships:
             await self.repo.replace_memberships(memberships)
-        # Index rows that cannot exist yet (not in the index, not a re-keyed owner) may be copied.
-        touched = {r["sourced_id"] for r in index_rows}
-        owners = {owner for owner, _ in rekeys.values()}
-        await self.repo.upsert_records(index_rows, new=touched - set(index) - owners)
+        await self.repo.upsert_records(index_rows, new=plan.new)
         if unchanged:
             await self.repo.mark_seen(collection, unchanged, self.job_id)
         if collection == "results":
@@ -912,31 +999,23 @@ async def run_sync(
                     return premap(collection, records) if collection in state.unclaimed else None
 
                 pages = client.pages(collection, since=state.since, start_url=state.next_url, prepare=prepare)
-                async for page in pages:
-                    async with target.transaction() as session:
-                        repo = SyncRepository(session, target.tenant_id, target.connection_id)
-                        await repo.relax_commit()
-                        where = f"{collection} offset {page.url.rsplit('offset=', 1)[-1].split('&', 1)[0]}"
-                        writer = PageWriter(
-                            repo,
-                            state,
-                            target.job_id,
-                            cache=target.cache,
-                            inactive_evidence=target.inactive_evidence,
-                        )
-                        await writer.write(collection, page.records, where=where, premapped=page.prepared)
-                        state.next_url = page.next_url
-                        if page.filter_dropped and collection not in state.full_pulls:
-                            state.full_pulls.append(collection)
-                        served = client.stats.page_sizes.get(collection, 0)
-                        if served > state.page_sizes.get(collection, 0):
-                            state.page_sizes[collection] = served
-                        await target.save_progress(session, state.to_json())
-                    if on_progress is not None:
-                        await on_progress(state)
-                    if await target.cancelled():
-                        await pages.aclose()  # type: ignore[attr-defined]
-                        raise JobCancelled(f"job {target.job_id} was cancelled")
+                if target.reader is None:
+                    async for page in pages:
+                        async with target.transaction() as session:
+                            repo = SyncRepository(session, target.tenant_id, target.connection_id)
+                            await repo.relax_commit()
+                            writer = _writer(repo, state, target)
+                            where = _where(collection, page)
+                            await writer.write(collection, page.records, where=where, premapped=page.prepared)
+                            _after_page(client, state, collection, page)
+                            await target.save_progress(session, state.to_json())
+                        if on_progress is not None:
+                            await on_progress(state)
+                        if await target.cancelled():
+                            await pages.aclose()  # type: ignore[attr-defined]
+                            raise JobCancelled(f"job {target.job_id} was cancelled")
+                else:
+                    await _pipeline(client, target, state, collection, pages, on_progress)
             except OneRosterError as exc:
                 if exc.kind in ("auth", "blocked"):
                     raise
@@ -991,6 +1070,103 @@ async def run_sync(
         if on_progress is not None:
             await on_progress(state)
     return state
+
+
+def _where(collection: str, page: Any) -> str:
+    return f"{collection} offset {page.url.rsplit('offset=', 1)[-1].split('&', 1)[0]}"
+
+
+def _writer(repo: SyncRepository, state: SyncState, target: SyncTarget) -> PageWriter:
+    return PageWriter(
+        repo, state, target.job_id, cache=target.cache, inactive_evidence=target.inactive_evidence
+    )
+
+
+def _after_page(client: OneRosterClient, state: SyncState, collection: str, page: Any) -> None:
+    """The resume point and the paging facts of a page written (in its transaction)."""
+    state.next_url = page.next_url
+    if page.filter_dropped and collection not in state.full_pulls:
+        state.full_pulls.append(collection)
+    served = client.stats.page_sizes.get(collection, 0)
+    if served > state.page_sizes.get(collection, 0):
+        state.page_sizes[collection] = served
+
+
+async def _pipeline(
+    client: OneRosterClient,
+    target: SyncTarget,
+    state: SyncState,
+    collection: str,
+    pages: Any,
+    on_progress: Callable[[SyncState], Awaitable[None]] | None,
+) -> None:
+    """A collection's pages with page N+1 prepared (read on a second connection, compared, rows
+    built) while page N is being written and committed on the first.
+
+    Correct because: (1) a page is written only after the page before committed, and its
+    transaction saves the resume point of that page alone (what the page prepared ahead added to
+    the counts is kept in a :meth:`SyncState.fork` until its own write), so the resume point never
+    passes a page that is not committed; (2) a page is prepared only after the page being written
+    is committed when it shares a sourcedId with it (its own records, or a reference into its own
+    collection), and enrollments (one per class, person and role, which the preparation checks
+    against the stored ones) are never prepared ahead: what the preparation reads is then never
+    something the write in flight changes; (3) everything is written before the collection is
+    finished (parents linked, the next collection started)."""
+    pending: asyncio.Task[None] | None = None
+    pending_keys: set[str] = set()
+
+    async def write(plan: PagePlan, part: SyncState, page: Any) -> None:
+        async with target.transaction() as session:
+            repo = SyncRepository(session, target.tenant_id, target.connection_id)
+            await repo.relax_commit()
+            state.absorb(part)
+            await _writer(repo, state, target).flush(plan)
+            _after_page(client, state, collection, page)
+            await target.save_progress(session, state.to_json())
+        if on_progress is not None:
+            await on_progress(state)
+
+    async def settle() -> None:
+        nonlocal pending
+        if pending is None:
+            return
+        task, pending = pending, None
+        await task
+        if await target.cancelled():
+            await pages.aclose()
+            raise JobCancelled(f"job {target.job_id} was cancelled")
+
+    try:
+        async for page in pages:
+            keys = {r["sourcedId"] for r in page.records if isinstance(r.get("sourcedId"), str)}
+            if collection == "enrollments" or not keys.isdisjoint(pending_keys):
+                await settle()
+            part = state.fork()
+            async with target.reader() as session:  # type: ignore[misc]
+                repo = SyncRepository(session, target.tenant_id, target.connection_id)
+                await repo.relax_commit()
+                plan = await _writer(repo, part, target).prepare(
+                    collection, page.records, where=_where(collection, page), premapped=page.prepared
+                )
+            if not plan.keys.isdisjoint(pending_keys):
+                await settle()  # a reference into the page in flight: prepared again once it is written
+                part = state.fork()
+                async with target.reader() as session:  # type: ignore[misc]
+                    repo = SyncRepository(session, target.tenant_id, target.connection_id)
+                    plan = await _writer(repo, part, target).prepare(
+                        collection, page.records, where=_where(collection, page), premapped=page.prepared
+                    )
+            await settle()
+            pending, pending_keys = asyncio.create_task(write(plan, part, page)), plan.keys
+        await settle()
+    finally:
+        if pending is not None:
+            # An error while preparing or fetching: the page in flight is still written (it is
+            # complete); if its write failed, that error is the one that counts.
+            await asyncio.wait([pending])
+            failure = None if pending.cancelled() else pending.exception()
+            if failure is not None:
+                raise failure
 
 
 async def _job_progress(session: AsyncSession, job_id: uuid.UUID, data: dict[str, Any]) -> None:
@@ -1057,6 +1233,8 @@ async def sync_job(ctx: JobContext) -> dict[str, Any]:
         override=bool(ctx.params.get("override", False)),
         guard_floor=ctx.settings.oneroster.deactivation_guard_floor,
         inactive_evidence=inactive_evidence,
+        # SQLite has one writer: there a page is prepared and written in the same transaction.
+        reader=ctx.transaction if ctx.db.engine.dialect.name == "postgresql" else None,
     )
     async with client:
         state = await run_sync(client, target, state)

@@ -84,6 +84,9 @@ class FakeOneRoster:
         #: Link URLs without the request's ``filter`` (a delta silently turning into a full pull)
         self.link_drops_filter = False
         self.data: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in COLLECTIONS}
+        #: collection -> (position, record): extra rows served at that position (a provider sending
+        #: the same sourcedId twice, on two pages)
+        self.extra: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self.generated: dict[str, Generated] = {}
         self.tokens: dict[str, float] = {}
         self.injected: list[Injected] = []
@@ -317,6 +320,8 @@ class FakeOneRoster:
         else:
             with self.lock:
                 rows = list(self.data[collection].values())
+                for position, extra in self.extra.get(collection, []):
+                    rows.insert(position, extra)
             if since is not None:
                 rows = [r for r in rows if r["dateLastModified"] > since]
             total = len(rows)
