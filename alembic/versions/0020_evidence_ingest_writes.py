@@ -22,7 +22,6 @@ Create Date: 2026-12-08
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "0020"
