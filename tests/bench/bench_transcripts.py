@@ -39,7 +39,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pydantic import SecretStr
-from sqlalchemy import text
 from sqlmodel import col, select
 
 from service.awards.schemas import AchievementCreate
@@ -47,7 +46,7 @@ from service.awards.service import AwardService
 from service.badges.issuance import CredentialService
 from service.badges.schemas import CredentialIssue
 from service.config import Settings
-from service.db import Database, bulk_insert, create_engine
+from service.db import Database, bulk_insert
 from service.evidence.models import Evidence
 from service.jobs.models import Job
 from service.jobs.service import transaction
@@ -56,6 +55,7 @@ from service.roster.models import CourseRecord, Person
 from service.transcripts.schemas import TranscriptBatch, TranscriptOptions
 from service.transcripts.service import TranscriptService
 from tests.bench import headlines
+from tests.bench.bench_api import reset_database
 from tests.factories import make_portrait, make_tenant
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/portrait_clr"
@@ -82,11 +82,8 @@ def settings_for(url: str, workdir: Path, signing_processes: int | None = None) 
 
 
 async def reset(url: str) -> None:
-    engine = create_engine(url, pool_size=1)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
+    """A fresh, empty benchmark database (created when missing, as the other benchmarks do)."""
+    await reset_database(url)
 
 
 def course_rows(tenant_id: uuid.UUID, learner_id: uuid.UUID, count: int) -> list[dict[str, Any]]:

@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render-only", action="store_true", help="rewrite README.md from the kept lines")
     args = parser.parse_args(argv)
     kept = HERE / "headlines.jsonl"
+    failed: list[str] = []
     if not args.render_only:
         names = args.only or list(BENCHMARKS)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -61,7 +62,6 @@ def main(argv: list[str] | None = None) -> int:
         logs.mkdir(parents=True, exist_ok=True)
         fresh = logs / "headlines.jsonl"
         env = {**os.environ, headlines.ENV: str(fresh), "PYTHONPATH": str(ROOT)}
-        failed: list[str] = []
         began = time.monotonic()
         for number, name in enumerate(names, 1):
             script, extra, takes_url = BENCHMARKS[name]
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     table = headlines.render(headlines.load(kept))
     readme.write_text(headlines.replace_block(readme.read_text(encoding="utf-8"), table), encoding="utf-8")
     print(table)
-    return 0
+    return 1 if not args.render_only and failed else 0
 
 
 if __name__ == "__main__":
