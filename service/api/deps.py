@@ -245,6 +245,18 @@ async def page_params(
 
 PageDep = Annotated[PageParams, Depends(page_params)]
 
+#: The cursor of every list that also pages by cursor (see :func:`check_cursor`).
+AfterQuery = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description=(
+            "cursor paging: the `next` of the page before (same filters); the page starts right "
+            "after that item, as fast however deep; not combined with `offset`"
+        ),
+    ),
+]
+
 
 def check_cursor(after: str | None, page: PageParams) -> None:
     """``after`` (cursor paging) and ``offset`` do not combine: a 400 naming both."""

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from service.api.deps import AwardsRead, AwardsWrite, PageDep, SessionDep, check_cursor, read_only
+from service.api.deps import AfterQuery, AwardsRead, AwardsWrite, PageDep, SessionDep, check_cursor, read_only
 from service.api.rest import examples
 from service.api.rest.errors import GET_ERRORS, READ_ERRORS, WRITE_ERRORS
 from service.awards.schemas import (
@@ -122,16 +122,7 @@ async def list_awards(
     achievement_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[AwardStatus | None, Query()] = None,
     needs_review: Annotated[bool | None, Query()] = None,
-    after: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            description=(
-                "cursor paging: the `next` of the page before (same filters); the page starts right "
-                "after that item, as fast however deep; not combined with `offset`"
-            ),
-        ),
-    ] = None,
+    after: AfterQuery = None,
 ) -> CursorPage[AwardRead]:
     """Newest first. ``status`` follows the award state machine (see AwardRead.status);
     ``needs_review=true`` lists awards whose evidence was withdrawn or corrected. Pages by ``offset``,

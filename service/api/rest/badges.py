@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, Security
 from fastapi.security import SecurityScopes
 
 from service.api.deps import (
+    AfterQuery,
     AuthenticatedDep,
     PageDep,
     SessionDep,
@@ -62,16 +63,7 @@ async def list_credentials(
     learner_id: Annotated[uuid.UUID | None, Query()] = None,
     achievement_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[CredentialStatus | None, Query()] = None,
-    after: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            description=(
-                "cursor paging: the `next` of the page before (same filters); the page starts right "
-                "after that item, as fast however deep; not combined with `offset`"
-            ),
-        ),
-    ] = None,
+    after: AfterQuery = None,
 ) -> CursorPage[CredentialRead]:
     """The district's Open Badges credentials, newest first. Each item's ``id`` is the credential's
     public URL (where partners verify it); ``uuid`` names it in this API's paths. Pages by ``offset``,
