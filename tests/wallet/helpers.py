@@ -189,3 +189,31 @@ def query_of(location: str) -> dict[str, str]:
     parts = urlsplit(location)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == REDIRECT, location
     return {k: v[0] for k, v in parse_qs(parts.query).items()}
+
+
+def oauth(d: District, what: str) -> str:
+    return f"/ims/oauth/{d.slug}/{what}"
+
+
+async def code_for(
+    web: httpx.AsyncClient, settings: Settings, d: District, client: Client, challenge: str, scope: str
+) -> str:
+    started = await web.get(oauth(d, "authorize"), params=authorize_params(client, challenge, scope))
+    assert started.status_code == 303, started.text
+    decided = await sign_in_and_consent(web, settings, d, started.headers["location"])
+    return query_of(decided.headers["location"])["code"]
+
+
+async def exchange(
+    web: httpx.AsyncClient, d: District, client: Client, code: str, verifier: str, redirect: str = REDIRECT
+) -> httpx.Response:
+    return await web.post(
+        oauth(d, "token"),
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect,
+            "code_verifier": verifier,
+        },
+        headers=client.basic,
+    )

@@ -5,24 +5,23 @@ in an error description, and the refresh token's rotation."""
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
 from service.wallet.scopes import OB
 from tests.wallet.helpers import (
-    BASE,
     REDIRECT,
     Client,
     District,
     authorize_params,
+    code_for,
     district,
+    exchange,
     metadata,
+    oauth,
     pkce,
     query_of,
     register,
@@ -30,34 +29,12 @@ from tests.wallet.helpers import (
 )
 
 
-@pytest.fixture
-async def web(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-        yield client
-
-
-def oauth(d: District, what: str) -> str:
-    return f"/ims/oauth/{d.slug}/{what}"
-
-
 async def tokens_for(
     web: httpx.AsyncClient, settings: Settings, d: District, client: Client, scope: str = OB.read
 ) -> dict[str, Any]:
     verifier, challenge = pkce()
-    started = await web.get(oauth(d, "authorize"), params=authorize_params(client, challenge, scope))
-    decided = await sign_in_and_consent(web, settings, d, started.headers["location"])
-    code = query_of(decided.headers["location"])["code"]
-    answer = await web.post(
-        oauth(d, "token"),
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "code_verifier": verifier,
-        },
-        headers=client.basic,
-    )
+    code = await code_for(web, settings, d, client, challenge, scope)
+    answer = await exchange(web, d, client, code, verifier)
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body

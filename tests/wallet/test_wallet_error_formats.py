@@ -5,22 +5,12 @@ error objects."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.config import Settings
-from tests.wallet.helpers import BASE, Client, assert_imsx, authorize_params, district, pkce
-
-
-@pytest.fixture
-async def web(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-        yield client
+from tests.wallet.helpers import Client, assert_imsx, authorize_params, district, pkce
 
 
 async def test_method_not_allowed_is_imsx(

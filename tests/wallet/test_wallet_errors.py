@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import base64
 import email
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,55 +29,22 @@ from service.wallet.models import (
 from service.wallet.scopes import CLR, OB
 from tests.factories import make_tenant
 from tests.wallet.helpers import (
-    BASE,
     REDIRECT,
     Client,
     District,
     assert_imsx,
     authorize_params,
+    code_for,
     csrf_of,
     district,
+    exchange,
     metadata,
+    oauth,
     pkce,
     query_of,
     register,
     sign_in_and_consent,
 )
-
-
-@pytest.fixture
-async def web(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-        yield client
-
-
-def oauth(d: District, what: str) -> str:
-    return f"/ims/oauth/{d.slug}/{what}"
-
-
-async def code_for(
-    web: httpx.AsyncClient, settings: Settings, d: District, client: Client, challenge: str, scope: str
-) -> str:
-    started = await web.get(oauth(d, "authorize"), params=authorize_params(client, challenge, scope))
-    assert started.status_code == 303, started.text
-    decided = await sign_in_and_consent(web, settings, d, started.headers["location"])
-    return query_of(decided.headers["location"])["code"]
-
-
-async def exchange(
-    web: httpx.AsyncClient, d: District, client: Client, code: str, verifier: str, redirect: str = REDIRECT
-) -> httpx.Response:
-    return await web.post(
-        oauth(d, "token"),
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect,
-            "code_verifier": verifier,
-        },
-        headers=client.basic,
-    )
 
 
 async def test_wrong_scope(web: httpx.AsyncClient, session: AsyncSession, settings: Settings) -> None:

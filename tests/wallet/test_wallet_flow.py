@@ -5,13 +5,10 @@ revoke -> refused. Every body is checked against the official 1EdTech schemas.""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.badges.documents import learner_urn
@@ -42,13 +39,6 @@ from tests.wallet.helpers import (
 OFFICIAL_OPENAPI = json.loads((SCHEMAS / "openapi" / "ob_v3p0_openapi_ghpages-2024-07-31.json").read_text())
 OB_LIST = "ob_v3p0_getopenbadgecredentialsresponse_schema.json"
 CLR_LIST = "clr_v2p0_getclrcredentialsresponse_schema.json"
-
-
-@pytest.fixture
-async def web(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-        yield client
 
 
 def other_issuer_badge(subject: str, valid_from: str) -> tuple[dict[str, Any], Signer]:

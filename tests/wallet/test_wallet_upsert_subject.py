@@ -8,11 +8,7 @@ never in the list of the person it names."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
-from fastapi import FastAPI
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,16 +18,8 @@ from service.credentials.builder import sign_data_integrity
 from service.tenancy.repository import TenantRepository
 from service.wallet.models import WalletCredential
 from service.wallet.scopes import OB
-from tests.wallet.helpers import BASE, district, pkce, register
-from tests.wallet.test_wallet_errors import code_for, exchange, oauth
+from tests.wallet.helpers import code_for, district, exchange, oauth, pkce, register
 from tests.wallet.test_wallet_flow import other_issuer_badge
-
-
-@pytest.fixture
-async def web(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-        yield client
 
 
 async def test_upsert_keeps_credentials_about_other_subjects_in_the_token_owners_list(
