@@ -56,26 +56,13 @@ class Page(Generic[T]):
         "(exactly up to 10,000), `next` is the cursor of the page after this one."
     ),
 )
-class CursorPage(Generic[T]):
-    items: list[T]
-    total: int = strawberry.field(
-        description=f"matches of the filters; above {COUNT_LIMIT:,} it reads {COUNT_LIMIT + 1:,} "
-        "and totalExact is false"
-    )
-    limit: int
-    offset: int
+class CursorPage(Page[T]):
     next: str | None = strawberry.field(
         description=(
             "the cursor of the next page: pass it as `after` (with the same filters) to read on from the "
             "last item of this page, however deep; null on the last page"
         )
     )
-
-    @strawberry.field(  # type: ignore[untyped-decorator]
-        description=f"false when there are more than {COUNT_LIMIT:,} matches (total is then a lower bound)"
-    )
-    def total_exact(self) -> bool:
-        return self.total <= COUNT_LIMIT
 
 
 @strawberry.enum(description="Whether a record is in use.")
